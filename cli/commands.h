@@ -1,0 +1,14 @@
+// Each command group registers its subcommands on the app. A command's callback stores its outcome
+// in `status`; main() turns it into the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.h"
+
+namespace cli {
+
+void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status);
+void add_system_commands(CLI::App& app, Context& ctx, cnm::Status& status);
+
+}  // namespace cli

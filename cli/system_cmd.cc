@@ -1,0 +1,57 @@
+// netctl version | info
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cnm/kernel/links.h"
+
+namespace cli {
+namespace {
+
+cnm::Status info(Context& ctx) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto nets = (*c)->list_networks();
+  if (!nets) return std::unexpected(nets.error());
+  auto addrs = (*c)->store().address_count();
+  if (!addrs) return std::unexpected(addrs.error());
+  nlohmann::json pools = nlohmann::json::array();
+  for (const auto& p : (*c)->config().pools_v4)
+    pools.push_back({{"Base", p.base.str()}, {"Size", p.size}});
+  for (const auto& p : (*c)->config().pools_v6)
+    pools.push_back({{"Base", p.base.str()}, {"Size", p.size}});
+  nlohmann::json j = {{"Version", NETCTL_VERSION},
+                      {"Root", (*c)->store().root()},
+                      {"Networks", nets->size()},
+                      {"AllocatedAddresses", *addrs},
+                      {"Drivers", {"bridge", "host", "null"}},
+                      {"DefaultAddressPools", pools},
+                      {"DefaultMTU", (*c)->config().mtu}};
+  if (ctx.json()) {
+    print_json(j);
+    return {};
+  }
+  fmt::print(
+      "Version: {}\nRoot: {}\nNetworks: {}\nAllocated addresses: {}\nDrivers: bridge host null\n"
+      "Default MTU: {}\nDefault address pools:\n",
+      NETCTL_VERSION, (*c)->store().root(), nets->size(), *addrs, (*c)->config().mtu);
+  for (const auto& p : pools)
+    fmt::print("  {} size {}\n", p["Base"].get<std::string>(), p["Size"].get<int>());
+  return {};
+}
+
+}  // namespace
+
+void add_system_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
+  app.add_subcommand("version", "Print the version")->callback([&ctx] {
+    if (ctx.json())
+      print_json({{"Version", NETCTL_VERSION}});
+    else
+      fmt::print("netctl {}\n", NETCTL_VERSION);
+  });
+  app.add_subcommand("info", "Show the state root, pools and counts")->callback([&ctx, &status] {
+    status = info(ctx);
+  });
+}
+
+}  // namespace cli

@@ -1,0 +1,26 @@
+// The YAML configuration file (default /etc/netctl/config.yaml; a missing file is fine).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cnm/error.h"
+#include "cnm/ipam.h"
+
+namespace cnm {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/netctl/config.yaml";
+inline constexpr const char* kDefaultRoot = "/var/lib/netctl";
+
+struct Config {
+  std::string root;                       // state root; "" = not set in the file
+  std::vector<AddressPoolBase> pools_v4;  // default-address-pools with IPv4 bases
+  std::vector<AddressPoolBase> pools_v6;  // ... with IPv6 bases
+  unsigned mtu = 1500;                    // default MTU of new networks
+};
+
+// Loads `path`. With `required`, a missing file is Code::kInvalid; otherwise it yields the
+// defaults. Malformed YAML, unknown keys or bad values are Code::kInvalid naming the file and line.
+Result<Config> load_config(const std::string& path, bool required);
+
+}  // namespace cnm

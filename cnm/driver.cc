@@ -1,0 +1,22 @@
+#include "cnm/driver.h"
+
+#include <fmt/ranges.h>
+
+namespace cnm {
+
+Result<std::unique_ptr<Driver>> Registry::driver(const std::string& name,
+                                                 const KernelContext& k) const {
+  auto it = drivers_.find(name);
+  if (it == drivers_.end())
+    return fail(Code::kInvalid, "unknown driver '{}' (known: {})", name,
+                fmt::join(driver_names(), ", "));
+  return it->second(k);
+}
+
+std::vector<std::string> Registry::driver_names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, f] : drivers_) out.push_back(name);
+  return out;
+}
+
+}  // namespace cnm

@@ -1,0 +1,67 @@
+// The network driver interface and the registry of drivers and IPAMs by name (DESIGN section 1).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cnm/error.h"
+#include "cnm/model.h"
+
+namespace cnm {
+
+class Txn;
+namespace kernel {
+class Links;
+class Sysctl;
+}  // namespace kernel
+
+// The kernel adapters a driver may use; real ones in production, fakes in unit tests.
+struct KernelContext {
+  kernel::Links* links = nullptr;
+  kernel::Sysctl* sysctl = nullptr;
+};
+
+// Settings from the config file that drivers honour.
+struct DriverDefaults {
+  unsigned mtu = 1500;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual std::string_view name() const = 0;
+  // False for drivers without addressing (host, null): they take no subnet.
+  virtual bool uses_ipam() const = 0;
+  // Checks `n.options` (an unknown key is Code::kInvalid) and fills driver fields of `n` (device
+  // name, MTU). `existing` are the other networks. Touches nothing.
+  virtual Status prepare(Network& n, std::span<const Network> existing,
+                         const DriverDefaults& defaults) const = 0;
+  // Creates the network's kernel objects. Each is first declared with tx.intend() and its undo
+  // registered with tx.on_undo().
+  virtual Status create(Txn& tx, const Network& n) = 0;
+  // Declares (tx.intend) the kernel objects of `nets`, so a crash mid-removal is finished later.
+  virtual Status plan_remove(Txn& tx, std::span<const Network> nets) = 0;
+  // Removes the kernel objects of several networks in as few kernel requests as possible. Keeps
+  // going on errors; objects already gone count as removed.
+  virtual Status remove(std::span<const Network> nets) = 0;
+};
+
+using DriverFactory = std::function<std::unique_ptr<Driver>(const KernelContext&)>;
+
+class Registry {
+ public:
+  void add_driver(std::string name, DriverFactory f) { drivers_[std::move(name)] = std::move(f); }
+  bool has_driver(const std::string& name) const { return drivers_.contains(name); }
+  // Code::kInvalid naming the known drivers if `name` is not registered.
+  Result<std::unique_ptr<Driver>> driver(const std::string& name, const KernelContext& k) const;
+  std::vector<std::string> driver_names() const;
+
+ private:
+  std::map<std::string, DriverFactory> drivers_;
+};
+
+}  // namespace cnm

@@ -1,0 +1,51 @@
+// Errors and results shared by every layer (DESIGN section 3).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <expected>
+#include <string>
+#include <utility>
+
+namespace cnm {
+
+// Exit codes of the binaries; also the category of every Error.
+enum class Code : int {
+  kOk = 0,
+  kFailed = 1,    // the operation failed and was rolled back
+  kInvalid = 2,   // invalid input or usage, nothing changed
+  kNotFound = 3,  // an object named by the user does not exist
+  kConflict = 4,  // name, subnet, address or port already in use
+};
+
+struct Error {
+  Code code = Code::kFailed;
+  std::string message;  // "doing X: cause"
+};
+
+template <class T>
+using Result = std::expected<T, Error>;
+using Status = Result<void>;
+
+// Builds the error side of a Result: `return fail(Code::kInvalid, "bad {}", x);`
+template <class... Args>
+std::unexpected<Error> fail(Code code, fmt::format_string<Args...> f, Args&&... args) {
+  return std::unexpected(Error{code, fmt::format(f, std::forward<Args>(args)...)});
+}
+
+// Prefixes an error message with what was being done: "create bridge nc-1: File exists".
+inline std::unexpected<Error> context(std::string_view doing, Error e) {
+  e.message = fmt::format("{}: {}", doing, e.message);
+  return std::unexpected(std::move(e));
+}
+
+inline int exit_code(Code c) { return static_cast<int>(c); }
+
+}  // namespace cnm
+
+// Propagates an error from an expression returning Result<T>/Status; evaluates to nothing.
+#define CNM_TRY(expr)                                        \
+  do {                                                       \
+    if (auto cnm_try_r_ = (expr); !cnm_try_r_)               \
+      return std::unexpected(std::move(cnm_try_r_).error()); \
+  } while (0)

@@ -1,0 +1,67 @@
+// Recording fakes of Links and Sysctl for unit tests. They mirror the Linux implementations'
+// contracts (conflicts, missing links, rollback) and can fail any kernel step on demand.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cnm/kernel/links.h"
+
+namespace cnm::kernel {
+
+// Shared fault plan for fail-at-step-k sweeps: every kernel step of any fake sharing it ticks it.
+struct StepCounter {
+  int steps = 0;    // steps taken so far
+  int fail_at = 0;  // 1-based step that fails; 0: none
+  // Counts one step; true if this step must fail.
+  bool tick() { return ++steps == fail_at; }
+};
+
+// In-memory links. Kernel steps (each ticks the counter): creating a bridge, adding each of its
+// addresses, deleting each existing link. A failing step returns Code::kFailed
+// "injected failure at step N"; create_bridge then removes the bridge again, delete_links keeps
+// going with the other links.
+class FakeLinks : public Links {
+ public:
+  explicit FakeLinks(StepCounter* steps = nullptr);
+
+  std::map<std::string, LinkInfo> links;  // current state by name; tests may preload it
+  std::vector<Prefix> extra_prefixes;     // added to used_prefixes() (simulated host routes)
+  // One line per mutating call, e.g. "create_bridge nc-x mtu=1500 10.0.0.1/24" or
+  // "delete nc-x nc-y"; a call that failed ends in " -> <error message>".
+  std::vector<std::string> log;
+
+  Status create_bridge(const std::string& name, unsigned mtu,
+                       std::span<const Prefix> addresses) override;
+  Status delete_links(std::span<const std::string> names) override;
+  Result<std::optional<LinkInfo>> get(const std::string& name) override;
+  Result<std::vector<LinkInfo>> list() override;
+  Result<std::vector<Prefix>> used_prefixes() override;
+
+ private:
+  Status create(const std::string& name, unsigned mtu, std::span<const Prefix> addresses);
+  Status record(std::string line, Status st);
+
+  StepCounter own_steps_;
+  StepCounter* steps_;
+};
+
+// In-memory sysctl values by key ("net/ipv4/ip_forward"). set() is a kernel step; get() of a key
+// never set fails like a missing /proc/sys file.
+class FakeSysctl : public Sysctl {
+ public:
+  explicit FakeSysctl(StepCounter* steps = nullptr);
+
+  std::map<std::string, std::string> values;
+  std::vector<std::string> log;  // "set net/ipv4/ip_forward=1" (+ " -> <error>" if it failed)
+
+  Status set(const std::string& key, const std::string& value) override;
+  Result<std::string> get(const std::string& key) override;
+
+ private:
+  StepCounter own_steps_;
+  StepCounter* steps_;
+};
+
+}  // namespace cnm::kernel

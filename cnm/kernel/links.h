@@ -1,0 +1,64 @@
+// Network links, addresses and routes in one network namespace (DESIGN section 1: the only code that
+// talks to the kernel lives in cnm/kernel). Implementations: links_linux.cc (libnl-3) and
+// fake_links.h (a recording fake for unit tests).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cnm/error.h"
+#include "cnm/net.h"
+
+namespace cnm::kernel {
+
+struct LinkInfo {
+  std::string name;
+  int index = 0;
+  std::string kind;    // "bridge", "veth", ... ("" for devices without a kind)
+  unsigned mtu = 0;
+  bool up = false;     // administratively up (IFF_UP)
+  int master = 0;      // ifindex of the master device, 0 if none
+  std::vector<Prefix> addresses;  // interface addresses, address/len (not masked)
+};
+
+class Links {
+ public:
+  virtual ~Links() = default;
+
+  // Creates bridge `name` (EEXIST is Code::kConflict) with `mtu` (0: kernel default), then adds
+  // each address (address/len) and sets it up. On failure the bridge is removed again.
+  virtual Status create_bridge(const std::string& name, unsigned mtu,
+                               std::span<const Prefix> addresses) = 0;
+
+  // Deletes the named links in as few kernel requests as possible (one for many: the kernel's
+  // per-request RCU wait dominates). A link that does not exist counts as deleted. Keeps going on
+  // errors and reports the first.
+  virtual Status delete_links(std::span<const std::string> names) = 0;
+
+  // The link called `name`, or nullopt.
+  virtual Result<std::optional<LinkInfo>> get(const std::string& name) = 0;
+
+  // Every link with its addresses.
+  virtual Result<std::vector<LinkInfo>> list() = 0;
+
+  // Every prefix that is in use in this namespace: interface subnets and route destinations
+  // (default routes excluded), for automatic subnet choice.
+  virtual Result<std::vector<Prefix>> used_prefixes() = 0;
+};
+
+// Writes and reads /proc/sys entries in the current network namespace.
+class Sysctl {
+ public:
+  virtual ~Sysctl() = default;
+  // `key` is relative to /proc/sys, e.g. "net/ipv4/ip_forward".
+  virtual Status set(const std::string& key, const std::string& value) = 0;
+  virtual Result<std::string> get(const std::string& key) = 0;
+};
+
+std::unique_ptr<Links> make_linux_links();
+std::unique_ptr<Sysctl> make_linux_sysctl();
+
+}  // namespace cnm::kernel

@@ -1,0 +1,312 @@
+// Links over libnl-route-3. Every request goes through one NETLINK_ROUTE socket opened in the
+// namespace that was current when make_linux_links() ran.
+#include <linux/if.h>
+#include <netlink/route/link/bridge.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "cnm/kernel/ambient.h"
+#include "cnm/kernel/links.h"
+#include "cnm/kernel/nl.h"
+
+namespace cnm::kernel {
+namespace {
+
+using nl::Outcome;
+
+// IFNAMSIZ includes the terminating NUL; libnl silently truncates longer names.
+bool fits(const std::string& name) { return !name.empty() && name.size() < IFNAMSIZ; }
+
+// An RTM_*LINK request for one link by name (or for none, ifindex 0 without a name).
+nl::MsgPtr link_msg(int type, const std::string* name) {
+  nl::MsgPtr msg(nlmsg_alloc_simple(type, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return nullptr;
+  if (name != nullptr && nla_put_string(msg.get(), IFLA_IFNAME, name->c_str()) < 0) return nullptr;
+  return msg;
+}
+
+Outcome out_of_memory() { return Outcome{NLE_NOMEM, ENOMEM, ""}; }
+
+// A group number that no link in `cache` is in. High and pseudo-random, so that a concurrent
+// netctl (or an admin's `ip link set group`) is very unlikely to pick the same one.
+uint32_t unused_group(nl_cache* cache) {
+  std::set<uint32_t> used;
+  for (nl_object* o = nl_cache_get_first(cache); o != nullptr; o = nl_cache_get_next(o))
+    used.insert(rtnl_link_get_group(reinterpret_cast<rtnl_link*>(o)));
+  auto seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  uint32_t g = 0x40000000u | static_cast<uint32_t>((seed ^ (seed >> 32) ^ getpid()) & 0x3fffffffu);
+  while (used.contains(g)) g = 0x40000000u | ((g + 1) & 0x3fffffffu);
+  return g;
+}
+
+LinkInfo to_info(rtnl_link* link) {
+  LinkInfo info;
+  info.name = rtnl_link_get_name(link) != nullptr ? rtnl_link_get_name(link) : "";
+  info.index = rtnl_link_get_ifindex(link);
+  const char* kind = rtnl_link_get_type(link);
+  info.kind = kind != nullptr ? kind : "";
+  info.mtu = rtnl_link_get_mtu(link);
+  info.up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
+  info.master = rtnl_link_get_master(link);
+  return info;
+}
+
+// Interface addresses in `cache` by ifindex, address/len as configured.
+std::map<int, std::vector<Prefix>> addresses_by_link(nl_cache* cache) {
+  std::map<int, std::vector<Prefix>> out;
+  for (nl_object* o = nl_cache_get_first(cache); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (local == nullptr) continue;
+    auto ip = nl::to_ip(local);
+    if (!ip || is_link_local(*ip)) continue;
+    out[rtnl_addr_get_ifindex(a)].emplace_back(*ip, rtnl_addr_get_prefixlen(a));
+  }
+  return out;
+}
+
+// Route destinations the kernel routes by, outside the local table and the ambient prefixes.
+void add_route_prefixes(nl_cache* cache, std::vector<Prefix>& out) {
+  for (nl_object* o = nl_cache_get_first(cache); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    uint8_t type = rtnl_route_get_type(r);
+    if (rtnl_route_get_table(r) == RT_TABLE_LOCAL || type == RTN_LOCAL || type == RTN_BROADCAST ||
+        type == RTN_ANYCAST || type == RTN_MULTICAST)
+      continue;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (dst == nullptr || nl_addr_get_prefixlen(dst) == 0) continue;
+    auto ip = nl::to_ip(dst);
+    if (!ip) continue;
+    Prefix p(*ip, static_cast<int>(nl_addr_get_prefixlen(dst)));
+    p = Prefix(p.network(), p.len());
+    if (!is_ambient(p)) out.push_back(p);
+  }
+}
+
+class LinuxLinks final : public Links {
+ public:
+  explicit LinuxLinks(Result<nl::Socket> sock) : sock_(std::move(sock)) {}
+
+  Status create_bridge(const std::string& name, unsigned mtu,
+                       std::span<const Prefix> addresses) override;
+  Status delete_links(std::span<const std::string> names) override;
+  Result<std::optional<LinkInfo>> get(const std::string& name) override;
+  Result<std::vector<LinkInfo>> list() override;
+  Result<std::vector<Prefix>> used_prefixes() override;
+
+ private:
+  Status add_addresses(const std::string& name, std::span<const Prefix> addresses);
+  Outcome add_address(int ifindex, const Prefix& p);
+  Outcome delete_one(const std::string& name);
+  Outcome set_group(const std::string& name, uint32_t group);
+  Outcome delete_group(uint32_t group);
+  Status delete_many(const std::vector<std::string>& names);
+  Result<nl::CachePtr> link_cache();
+  Result<nl::CachePtr> addr_cache();
+
+  Result<nl::Socket> sock_;  // the error, if the socket could not be opened
+};
+
+Status LinuxLinks::create_bridge(const std::string& name, unsigned mtu,
+                                 std::span<const Prefix> addresses) {
+  if (!sock_) return std::unexpected(sock_.error());
+  std::string doing = fmt::format("create bridge {}", name);
+  if (!fits(name)) return fail(Code::kInvalid, "{}: name must be 1 to 15 characters", doing);
+  nl::LinkPtr link(rtnl_link_bridge_alloc());
+  if (!link) return std::unexpected(out_of_memory().error(doing));
+  rtnl_link_set_name(link.get(), name.c_str());
+  if (mtu != 0) rtnl_link_set_mtu(link.get(), mtu);
+  // Up in the creating request saves a round trip; addresses can be added to an up link.
+  rtnl_link_set_flags(link.get(), IFF_UP);
+  Outcome made = sock_->call(
+      [&](nl_sock* s) { return rtnl_link_add(s, link.get(), NLM_F_CREATE | NLM_F_EXCL); });
+  if (!made) return std::unexpected(made.error(doing));
+  Status st = add_addresses(name, addresses);
+  if (!st) delete_one(name);  // best effort; the first error is the one to report
+  return st;
+}
+
+Status LinuxLinks::add_addresses(const std::string& name, std::span<const Prefix> addresses) {
+  if (addresses.empty()) return {};
+  rtnl_link* raw = nullptr;
+  Outcome got =
+      sock_->call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, name.c_str(), &raw); });
+  nl::LinkPtr link(raw);
+  if (!got) return std::unexpected(got.error(fmt::format("look up bridge {}", name)));
+  for (const Prefix& p : addresses) {
+    if (Outcome o = add_address(rtnl_link_get_ifindex(link.get()), p); !o)
+      return std::unexpected(o.error(fmt::format("add address {} to {}", p.str(), name)));
+  }
+  return {};
+}
+
+Outcome LinuxLinks::add_address(int ifindex, const Prefix& p) {
+  nl::RtAddrPtr addr(rtnl_addr_alloc());
+  nl::AddrPtr local = nl::to_nl(p.addr(), p.len());
+  if (!addr || !local) return out_of_memory();
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  if (int rc = rtnl_addr_set_local(addr.get(), local.get()); rc < 0) return Outcome{-rc, 0, ""};
+  if (!p.is_v6() && p.len() < 31) {
+    nl::AddrPtr brd = nl::to_nl(p.last(), 32);
+    if (!brd) return out_of_memory();
+    rtnl_addr_set_broadcast(addr.get(), brd.get());
+  }
+  // A gateway must answer at once; duplicate detection on a bridge we just made only delays it.
+  if (p.is_v6()) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  return sock_->call([&](nl_sock* s) { return rtnl_addr_add(s, addr.get(), NLM_F_EXCL); });
+}
+
+Outcome LinuxLinks::delete_one(const std::string& name) {
+  nl::MsgPtr msg = link_msg(RTM_DELLINK, &name);
+  if (!msg) return out_of_memory();
+  Outcome o = sock_->send(msg.get());
+  return o.missing() ? Outcome{} : o;
+}
+
+Outcome LinuxLinks::set_group(const std::string& name, uint32_t group) {
+  nl::MsgPtr msg = link_msg(RTM_NEWLINK, &name);
+  if (!msg || nla_put_u32(msg.get(), IFLA_GROUP, group) < 0) return out_of_memory();
+  return sock_->send(msg.get());
+}
+
+// Like `ip link del group N`: one request, so the kernel waits for RCU once for all of them.
+Outcome LinuxLinks::delete_group(uint32_t group) {
+  nl::MsgPtr msg = link_msg(RTM_DELLINK, nullptr);
+  if (!msg || nla_put_u32(msg.get(), IFLA_GROUP, group) < 0) return out_of_memory();
+  return sock_->send(msg.get());
+}
+
+Status LinuxLinks::delete_links(std::span<const std::string> names) {
+  if (!sock_) return std::unexpected(sock_.error());
+  std::vector<std::string> todo;
+  for (const std::string& n : names) {
+    // A name that cannot exist is already deleted.
+    if (fits(n) && std::find(todo.begin(), todo.end(), n) == todo.end()) todo.push_back(n);
+  }
+  if (todo.size() > 1) return delete_many(todo);
+  if (todo.empty()) return {};
+  if (Outcome o = delete_one(todo[0]); !o)
+    return std::unexpected(o.error(fmt::format("delete link {}", todo[0])));
+  return {};
+}
+
+Status LinuxLinks::delete_many(const std::vector<std::string>& names) {
+  Status first;
+  auto delete_alone = [&](const std::string& n) {
+    Outcome o = delete_one(n);
+    if (!o && first) first = std::unexpected(o.error(fmt::format("delete link {}", n)));
+    return o;
+  };
+  auto cache = link_cache();
+  if (!cache) {  // cannot batch: the slow way still deletes them
+    for (const std::string& n : names) delete_alone(n);
+    return first;
+  }
+  uint32_t group = unused_group(cache->get());
+  std::vector<std::pair<std::string, uint32_t>> grouped;  // name, original group
+  for (const std::string& n : names) {
+    nl::LinkPtr link(rtnl_link_get_by_name(cache->get(), n.c_str()));
+    if (!link) continue;
+    if (Outcome o = set_group(n, group); o)
+      grouped.emplace_back(n, rtnl_link_get_group(link.get()));
+    else if (!o.missing())
+      delete_alone(n);
+  }
+  bool batched = grouped.size() > 1;
+  if (batched) {
+    Outcome o = delete_group(group);
+    batched = o || o.missing();
+  }
+  // The group request is all or nothing (EOPNOTSUPP if one link cannot be deleted): go one by
+  // one, and give whatever survives its group back.
+  if (!batched) {
+    for (const auto& [n, original] : grouped) {
+      if (!delete_alone(n)) set_group(n, original);
+    }
+  }
+  return first;
+}
+
+Result<nl::CachePtr> LinuxLinks::link_cache() {
+  nl_cache* raw = nullptr;
+  Outcome o = sock_->call([&](nl_sock* s) { return rtnl_link_alloc_cache(s, AF_UNSPEC, &raw); });
+  nl::CachePtr cache(raw);
+  if (!o) return std::unexpected(o.error("list links"));
+  return cache;
+}
+
+Result<nl::CachePtr> LinuxLinks::addr_cache() {
+  nl_cache* raw = nullptr;
+  Outcome o = sock_->call([&](nl_sock* s) { return rtnl_addr_alloc_cache(s, &raw); });
+  nl::CachePtr cache(raw);
+  if (!o) return std::unexpected(o.error("list addresses"));
+  return cache;
+}
+
+Result<std::optional<LinkInfo>> LinuxLinks::get(const std::string& name) {
+  if (!sock_) return std::unexpected(sock_.error());
+  if (!fits(name)) return std::nullopt;
+  rtnl_link* raw = nullptr;
+  Outcome o =
+      sock_->call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, name.c_str(), &raw); });
+  nl::LinkPtr link(raw);
+  if (o.missing()) return std::nullopt;
+  if (!o) return std::unexpected(o.error(fmt::format("get link {}", name)));
+  auto addrs = addr_cache();
+  if (!addrs) return std::unexpected(addrs.error());
+  LinkInfo info = to_info(link.get());
+  info.addresses = std::move(addresses_by_link(addrs->get())[info.index]);
+  return info;
+}
+
+Result<std::vector<LinkInfo>> LinuxLinks::list() {
+  if (!sock_) return std::unexpected(sock_.error());
+  auto links = link_cache();
+  if (!links) return std::unexpected(links.error());
+  auto addrs = addr_cache();
+  if (!addrs) return std::unexpected(addrs.error());
+  auto by_link = addresses_by_link(addrs->get());
+  std::vector<LinkInfo> out;
+  for (nl_object* o = nl_cache_get_first(links->get()); o != nullptr; o = nl_cache_get_next(o)) {
+    out.push_back(to_info(reinterpret_cast<rtnl_link*>(o)));
+    out.back().addresses = std::move(by_link[out.back().index]);
+  }
+  std::ranges::sort(out, {}, &LinkInfo::index);
+  return out;
+}
+
+Result<std::vector<Prefix>> LinuxLinks::used_prefixes() {
+  if (!sock_) return std::unexpected(sock_.error());
+  auto addrs = addr_cache();
+  if (!addrs) return std::unexpected(addrs.error());
+  std::vector<Prefix> out;
+  for (auto& [index, list] : addresses_by_link(addrs->get())) {
+    for (const Prefix& p : list) {
+      Prefix subnet(p.network(), p.len());
+      if (!is_ambient(subnet)) out.push_back(subnet);
+    }
+  }
+  nl_cache* raw = nullptr;
+  Outcome o =
+      sock_->call([&](nl_sock* s) { return rtnl_route_alloc_cache(s, AF_UNSPEC, 0, &raw); });
+  nl::CachePtr routes(raw);
+  if (!o) return std::unexpected(o.error("list routes"));
+  add_route_prefixes(routes.get(), out);
+  std::ranges::sort(out);
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Links> make_linux_links() {
+  return std::make_unique<LinuxLinks>(nl::Socket::open());
+}
+
+}  // namespace cnm::kernel

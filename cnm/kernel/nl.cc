@@ -1,0 +1,87 @@
+#include "cnm/kernel/nl.h"
+
+#include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cnm::kernel::nl {
+
+bool Outcome::missing() const {
+  if (sys != 0) return sys == ENODEV || sys == ENOENT || sys == ESRCH || sys == EADDRNOTAVAIL;
+  return nle == NLE_OBJ_NOTFOUND || nle == NLE_NODEV;
+}
+
+Error Outcome::error(std::string_view doing) const {
+  std::string cause = sys != 0 ? std::strerror(sys) : nl_geterror(nle);
+  if (!detail.empty()) cause = fmt::format("{} ({})", cause, detail);
+  bool conflict = sys != 0 ? sys == EEXIST : nle == NLE_EXIST;
+  return Error{conflict ? Code::kConflict : Code::kFailed, fmt::format("{}: {}", doing, cause)};
+}
+
+Result<Socket> Socket::open() {
+  Socket s;
+  s.sock_.reset(nl_socket_alloc());
+  if (!s.sock_) return fail(Code::kFailed, "open netlink socket: {}", std::strerror(ENOMEM));
+  if (int rc = nl_connect(s.sock_.get(), NETLINK_ROUTE); rc < 0)
+    return fail(Code::kFailed, "open netlink socket: {}", nl_geterror(rc));
+  // Best effort: the kernel's extended ack turns "Invalid argument" into something actionable;
+  // CAP_ACK keeps it from echoing our whole request back in every error.
+  int one = 1;
+  int fd = nl_socket_get_fd(s.sock_.get());
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  nl_socket_modify_err_cb(s.sock_.get(), NL_CB_CUSTOM, &Socket::on_error, s.last_.get());
+  return s;
+}
+
+// Records the kernel's errno and extended-ack message, then lets libnl fail the call as usual.
+int Socket::on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
+  auto* out = static_cast<Outcome*>(arg);
+  out->sys = -err->error;
+  // libnl hands us the payload of an NLMSG_ERROR message; its header sits right before it.
+  const auto* hdr =
+      reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const char*>(err) - NLMSG_HDRLEN);
+  if ((hdr->nlmsg_flags & NLM_F_ACK_TLVS) == 0) return NL_STOP;
+  size_t payload = sizeof(nlmsgerr);
+  if ((hdr->nlmsg_flags & NLM_F_CAPPED) == 0) payload += err->msg.nlmsg_len - NLMSG_HDRLEN;
+  size_t start = NLMSG_HDRLEN + NLMSG_ALIGN(payload);
+  if (hdr->nlmsg_len <= start) return NL_STOP;
+  const auto* attrs = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(hdr) + start);
+  nlattr* msg = nla_find(attrs, static_cast<int>(hdr->nlmsg_len - start), NLMSGERR_ATTR_MSG);
+  if (msg != nullptr && nla_len(msg) > 0)
+    out->detail.assign(static_cast<const char*>(nla_data(msg)),
+                       strnlen(static_cast<const char*>(nla_data(msg)), nla_len(msg)));
+  return NL_STOP;
+}
+
+Outcome Socket::send(nl_msg* msg) {
+  return call([msg](nl_sock* s) {
+    int rc = nl_send_auto(s, msg);
+    return rc < 0 ? rc : nl_wait_for_ack(s);
+  });
+}
+
+Result<IpAddr> to_ip(const nl_addr* a) {
+  int family = nl_addr_get_family(a);
+  unsigned len = nl_addr_get_len(a);
+  bool v6 = family == AF_INET6;
+  if ((family != AF_INET || len != 4) && (!v6 || len != 16))
+    return fail(Code::kFailed, "unexpected address family {} (length {})", family, len);
+  const auto* bytes = static_cast<const uint8_t*>(nl_addr_get_binary_addr(a));
+  u128 value = 0;
+  for (unsigned i = 0; i < len; ++i) value = (value << 8) | bytes[i];
+  return IpAddr::from_value(v6, value);
+}
+
+AddrPtr to_nl(const IpAddr& a, int prefixlen) {
+  auto bytes = a.bytes();
+  AddrPtr out(nl_addr_build(a.is_v6() ? AF_INET6 : AF_INET, bytes.data(), a.is_v6() ? 16 : 4));
+  if (out) nl_addr_set_prefixlen(out.get(), prefixlen);
+  return out;
+}
+
+}  // namespace cnm::kernel::nl

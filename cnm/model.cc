@@ -1,0 +1,97 @@
+#include "cnm/model.h"
+
+#include <fcntl.h>
+#include <fmt/chrono.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+
+namespace cnm {
+namespace {
+
+std::string opt_str(const std::optional<Prefix>& p) { return p ? p->str() : ""; }
+
+Prefix prefix_or_die(const nlohmann::json& j, bool strict) {
+  auto p = Prefix::parse(j.get<std::string>(), strict);
+  if (!p) throw std::runtime_error(p.error().message);
+  return *p;
+}
+
+IpAddr addr_or_die(const nlohmann::json& j) {
+  auto a = IpAddr::parse(j.get<std::string>());
+  if (!a) throw std::runtime_error(a.error().message);
+  return *a;
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const Pool& p) {
+  j = {{"Subnet", p.subnet.str()}, {"Gateway", p.gateway.str()}};
+  if (p.ip_range) j["IPRange"] = opt_str(p.ip_range);
+  if (!p.aux.empty()) {
+    auto& aux = j["AuxiliaryAddresses"] = nlohmann::json::object();
+    for (const auto& [k, v] : p.aux) aux[k] = v.str();
+  }
+}
+
+void from_json(const nlohmann::json& j, Pool& p) {
+  p.subnet = prefix_or_die(j.at("Subnet"), true);
+  p.gateway = addr_or_die(j.at("Gateway"));
+  if (j.contains("IPRange")) p.ip_range = prefix_or_die(j.at("IPRange"), true);
+  if (j.contains("AuxiliaryAddresses"))
+    for (const auto& [k, v] : j.at("AuxiliaryAddresses").items()) p.aux[k] = addr_or_die(v);
+}
+
+void to_json(nlohmann::json& j, const Network& n) {
+  j = {{"Name", n.name},        {"Id", n.id},
+       {"Created", n.created},  {"Driver", n.driver},
+       {"EnableIPv6", n.ipv6},  {"Internal", n.internal},
+       {"MTU", n.mtu},          {"IPAM", {{"Driver", "default"}, {"Config", n.pools}}},
+       {"Options", n.options},  {"Labels", n.labels},
+       {"BridgeName", n.bridge}};
+}
+
+void from_json(const nlohmann::json& j, Network& n) {
+  j.at("Name").get_to(n.name);
+  j.at("Id").get_to(n.id);
+  j.at("Created").get_to(n.created);
+  j.at("Driver").get_to(n.driver);
+  j.at("EnableIPv6").get_to(n.ipv6);
+  j.at("Internal").get_to(n.internal);
+  n.mtu = j.value("MTU", 0u);
+  n.pools = j.at("IPAM").at("Config").get<std::vector<Pool>>();
+  n.options = j.value("Options", std::map<std::string, std::string>{});
+  n.labels = j.value("Labels", std::map<std::string, std::string>{});
+  n.bridge = j.value("BridgeName", "");
+}
+
+std::string new_id() {
+  unsigned char buf[32];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  ssize_t got = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+  if (fd >= 0) close(fd);
+  if (got != static_cast<ssize_t>(sizeof buf)) {
+    std::random_device rd;
+    for (auto& b : buf) b = static_cast<unsigned char>(rd());
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (unsigned char b : buf) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 15]);
+  }
+  return out;
+}
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::floor<std::chrono::seconds>(now);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count();
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:09d}Z",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(secs)), ns);
+}
+
+}  // namespace cnm

@@ -1,0 +1,56 @@
+// The CNM objects as stored: Network, Endpoint, Sandbox. Bodies are JSON in the store.
+#pragma once
+
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cnm/ipam.h"
+
+namespace cnm {
+
+struct Network {
+  std::string id;  // 64 hex characters
+  std::string name;
+  std::string driver = "bridge";
+  std::string created;  // RFC 3339, UTC
+  bool ipv6 = false;
+  bool internal = false;
+  unsigned mtu = 0;                            // 0: driver default
+  std::vector<Pool> pools;                     // IPv4 first, then IPv6
+  std::map<std::string, std::string> options;  // driver options as given (-o)
+  std::map<std::string, std::string> labels;
+  std::string bridge;  // kernel device name (bridge driver), "" otherwise
+};
+
+struct Endpoint {
+  std::string id;
+  std::string name;
+  std::string network_id;
+  std::string sandbox_id;
+  std::string ifname;
+  std::string host_ifname;
+  std::string mac;
+  std::vector<Prefix> addresses;  // address/len
+  std::vector<std::string> aliases;
+};
+
+struct Sandbox {
+  std::string id;
+  std::string name;
+  std::string netns_path;
+};
+
+void to_json(nlohmann::json& j, const Pool& p);
+void from_json(const nlohmann::json& j, Pool& p);
+void to_json(nlohmann::json& j, const Network& n);
+void from_json(const nlohmann::json& j, Network& n);
+
+// A fresh random 64-hex id.
+std::string new_id();
+// Current time as RFC 3339 with nanoseconds, UTC.
+std::string now_rfc3339();
+
+}  // namespace cnm

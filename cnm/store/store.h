@@ -1,0 +1,104 @@
+// The local state store (DESIGN section 5): one SQLite database under the state root, object bodies
+// as JSON text, IPAM allocations, and the intent journal. Writers serialise on an flock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cnm/error.h"
+
+struct sqlite3;
+
+namespace cnm::store {
+
+// The object tables; each has columns id, name (unique when set), parent and body.
+inline constexpr const char* kNetworks = "networks";
+inline constexpr const char* kEndpoints = "endpoints";
+inline constexpr const char* kSandboxes = "sandboxes";
+inline constexpr const char* kContainers = "containers";
+
+struct Record {
+  std::string id;
+  std::string name;    // "" when the object has no name
+  std::string parent;  // e.g. an endpoint's network id
+  std::string body;    // JSON
+};
+
+// Writes made visible together by Store::apply, in one SQLite transaction.
+struct Batch {
+  struct Put {
+    std::string table;
+    Record record;
+  };
+  struct Drop {  // the row, every IPAM address it owns, and for a network its pools
+    std::string table;
+    std::string id;
+  };
+  struct Addr {
+    std::string pool;  // "<network id>/<subnet>"
+    std::string addr;
+    std::string owner;  // object id holding it
+  };
+  std::vector<Put> puts;
+  std::vector<Drop> drops;
+  std::vector<Addr> add_addresses;
+  std::vector<std::pair<std::string, std::string>> release_addresses;  // (pool, addr)
+  std::vector<int64_t> done_intents;
+  bool empty() const;
+};
+
+// Holds the exclusive writer lock while alive. Released by the kernel if the process dies.
+class WriteLock {
+ public:
+  explicit WriteLock(int fd) : fd_(fd) {}
+  WriteLock(WriteLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  WriteLock& operator=(WriteLock&&) = delete;
+  ~WriteLock();
+
+ private:
+  int fd_;
+};
+
+class Store {
+ public:
+  // Opens <root>/netctl.db, creating the root (0700) and the schema when missing.
+  static Result<std::unique_ptr<Store>> open(const std::string& root);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& root() const { return root_; }
+
+  // Blocks until this process is the only writer (flock on <root>/lock).
+  Result<WriteLock> lock();
+
+  // The record whose id or name is `key` (an id prefix of 12+ hex characters matches too).
+  Result<std::optional<Record>> get(const char* table, const std::string& key);
+  // All records of a table, or those with the given parent, ordered by name.
+  Result<std::vector<Record>> list(const char* table, const std::string& parent = "");
+  // Allocated addresses of one pool.
+  Result<std::vector<std::string>> addresses(const std::string& pool);
+  // Number of allocated addresses in all pools (for tests and doctor).
+  Result<int64_t> address_count();
+
+  // The intent journal: a new entry is durable when this returns.
+  Result<int64_t> add_intent(const std::string& body);
+  Status update_intent(int64_t id, const std::string& body);
+  Result<std::vector<std::pair<int64_t, std::string>>> intents();
+
+  // Applies every write of `b` in one transaction.
+  Status apply(const Batch& b);
+
+ private:
+  Store(std::string root, sqlite3* db) : root_(std::move(root)), db_(db) {}
+  Status exec(const char* sql);
+
+  std::string root_;
+  sqlite3* db_;
+};
+
+}  // namespace cnm::store

@@ -1,0 +1,67 @@
+// Store::apply: every write of one command in one SQLite transaction.
+#include "cnm/store/sqlite_util.h"
+#include "cnm/store/store.h"
+
+namespace cnm::store {
+namespace {
+
+Status apply_writes(sqlite3* db, const Batch& b) {
+  for (const auto& d : b.drops) {
+    auto sql = fmt::format("DELETE FROM {} WHERE id=?1", d.table);
+    CNM_TRY(Stmt(db, sql.c_str()).bind(1, d.id).run("delete record"));
+    // Addresses it holds, and for a network every address of its pools ("<id>/<subnet>").
+    CNM_TRY(Stmt(db, "DELETE FROM ipam_addresses WHERE owner=?1 OR pool LIKE ?1||'/%'")
+                .bind(1, d.id)
+                .run("release addresses"));
+  }
+  for (const auto& [pool, addr] : b.release_addresses)
+    CNM_TRY(Stmt(db, "DELETE FROM ipam_addresses WHERE pool=?1 AND addr=?2")
+                .bind(1, pool)
+                .bind(2, addr)
+                .run("release address"));
+  for (const auto& p : b.puts) {
+    auto sql = fmt::format(
+        "INSERT INTO {} (id, name, parent, body) VALUES(?1, NULLIF(?2, ''), ?3, ?4) "
+        "ON CONFLICT(id) DO UPDATE SET name=excluded.name, parent=excluded.parent, "
+        "body=excluded.body",
+        p.table);
+    Stmt st(db, sql.c_str());
+    st.bind(1, p.record.id).bind(2, p.record.name).bind(3, p.record.parent).bind(4, p.record.body);
+    if (st.step() != SQLITE_DONE) {
+      if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
+        return fail(Code::kConflict, "name {} is already in use", p.record.name);
+      return fail(Code::kFailed, "write {} {}: {}", p.table, p.record.id, st.error());
+    }
+  }
+  for (const auto& a : b.add_addresses) {
+    Stmt st(db, "INSERT INTO ipam_addresses(pool, addr, owner) VALUES(?1, ?2, ?3)");
+    st.bind(1, a.pool).bind(2, a.addr).bind(3, a.owner);
+    if (st.step() != SQLITE_DONE) {
+      if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return fail(Code::kConflict, "address {} is already allocated", a.addr);
+      return fail(Code::kFailed, "allocate {}: {}", a.addr, st.error());
+    }
+  }
+  for (int64_t id : b.done_intents)
+    CNM_TRY(Stmt(db, "DELETE FROM intents WHERE id=?1").bind(1, id).run("drop intent"));
+  return {};
+}
+
+}  // namespace
+
+Status Store::apply(const Batch& b) {
+  if (b.empty()) return {};
+  CNM_TRY(exec("BEGIN IMMEDIATE"));
+  auto r = apply_writes(db_, b);
+  if (!r) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  if (auto c = exec("COMMIT"); !c) {
+    (void)exec("ROLLBACK");
+    return c;
+  }
+  return {};
+}
+
+}  // namespace cnm::store

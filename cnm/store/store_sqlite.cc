@@ -1,0 +1,166 @@
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "cnm/store/sqlite_util.h"
+#include "cnm/store/store.h"
+
+namespace cnm::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS networks(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoints(id TEXT PRIMARY KEY, name TEXT, parent TEXT, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS endpoints_parent ON endpoints(parent);
+CREATE TABLE IF NOT EXISTS sandboxes(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ipam_addresses(pool TEXT NOT NULL, addr TEXT NOT NULL, owner TEXT NOT NULL,
+  PRIMARY KEY(pool, addr));
+CREATE INDEX IF NOT EXISTS ipam_owner ON ipam_addresses(owner);
+CREATE TABLE IF NOT EXISTS intents(id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+)";
+
+bool valid_table(const char* t) {
+  for (const char* k : {kNetworks, kEndpoints, kSandboxes, kContainers})
+    if (std::strcmp(t, k) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+bool Batch::empty() const {
+  return puts.empty() && drops.empty() && add_addresses.empty() && release_addresses.empty() &&
+         done_intents.empty();
+}
+
+WriteLock::~WriteLock() {
+  if (fd_ >= 0) close(fd_);  // closing the descriptor drops the flock
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return fail(Code::kFailed, "create state root {}: {}", root, ec.message());
+  chmod(root.c_str(), 0700);
+  std::string path = root + "/netctl.db";
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Store> s(new Store(root, db));
+  if (rc != SQLITE_OK)
+    return fail(Code::kFailed, "open store {}: {}", path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+  sqlite3_busy_timeout(db, 10000);
+  // WAL + NORMAL: a commit survives a crash of this process (not a power cut) and costs no fsync.
+  CNM_TRY(s->exec("PRAGMA synchronous=NORMAL"));
+  int64_t version = 0;
+  {
+    Stmt v(db, "PRAGMA user_version");
+    if (v.step() != SQLITE_ROW) return fail(Code::kFailed, "open store {}: {}", path, v.error());
+    version = v.integer(0);
+  }
+  if (version != kSchemaVersion) {
+    CNM_TRY(s->exec("PRAGMA journal_mode=WAL"));
+    CNM_TRY(s->exec("BEGIN IMMEDIATE"));
+    CNM_TRY(s->exec(kSchema));
+    CNM_TRY(s->exec("PRAGMA user_version=1"));
+    CNM_TRY(s->exec("COMMIT"));
+  }
+  return s;
+}
+
+Store::~Store() { sqlite3_close_v2(db_); }
+
+Status Store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return fail(Code::kFailed, "store: {}", msg);
+  }
+  return {};
+}
+
+Result<WriteLock> Store::lock() {
+  std::string path = root_ + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(Code::kFailed, "open {}: {}", path, std::strerror(errno));
+  WriteLock lock(fd);
+  while (flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) return fail(Code::kFailed, "lock {}: {}", path, std::strerror(errno));
+  return lock;
+}
+
+Result<std::optional<Record>> Store::get(const char* table, const std::string& key) {
+  if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);
+  auto sql = fmt::format(
+      "SELECT id, name, parent, body FROM {0} WHERE id=?1 OR name=?1 "
+      "UNION ALL SELECT id, name, parent, body FROM {0} WHERE length(?1)>=12 AND id LIKE ?1||'%' "
+      "LIMIT 2",
+      table);
+  Stmt st(db_, sql.c_str());
+  st.bind(1, key);
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<Record>{};
+  if (rc != SQLITE_ROW) return fail(Code::kFailed, "read {} {}: {}", table, key, st.error());
+  return std::optional<Record>(Record{st.text(0), st.text(1), st.text(2), st.text(3)});
+}
+
+Result<std::vector<Record>> Store::list(const char* table, const std::string& parent) {
+  if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);
+  auto sql = fmt::format("SELECT id, name, parent, body FROM {} {} ORDER BY name, id", table,
+                         parent.empty() ? "" : "WHERE parent=?1");
+  Stmt st(db_, sql.c_str());
+  if (!parent.empty()) st.bind(1, parent);
+  std::vector<Record> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back({st.text(0), st.text(1), st.text(2), st.text(3)});
+  if (rc != SQLITE_DONE) return fail(Code::kFailed, "list {}: {}", table, st.error());
+  return out;
+}
+
+Result<std::vector<std::string>> Store::addresses(const std::string& pool) {
+  Stmt st(db_, "SELECT addr FROM ipam_addresses WHERE pool=?1");
+  st.bind(1, pool);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) out.push_back(st.text(0));
+  if (rc != SQLITE_DONE) return fail(Code::kFailed, "read addresses of {}: {}", pool, st.error());
+  return out;
+}
+
+Result<int64_t> Store::address_count() {
+  Stmt st(db_, "SELECT count(*) FROM ipam_addresses");
+  if (st.step() != SQLITE_ROW) return fail(Code::kFailed, "count addresses: {}", st.error());
+  return st.integer(0);
+}
+
+Result<int64_t> Store::add_intent(const std::string& body) {
+  Stmt st(db_, "INSERT INTO intents(body) VALUES(?1)");
+  CNM_TRY(st.bind(1, body).run("record intent"));
+  return sqlite3_last_insert_rowid(db_);
+}
+
+Status Store::update_intent(int64_t id, const std::string& body) {
+  Stmt st(db_, "UPDATE intents SET body=?2 WHERE id=?1");
+  return st.bind(1, id).bind(2, body).run("record intent");
+}
+
+Result<std::vector<std::pair<int64_t, std::string>>> Store::intents() {
+  Stmt st(db_, "SELECT id, body FROM intents ORDER BY id");
+  std::vector<std::pair<int64_t, std::string>> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) out.emplace_back(st.integer(0), st.text(1));
+  if (rc != SQLITE_DONE) return fail(Code::kFailed, "read intents: {}", st.error());
+  return out;
+}
+
+}  // namespace cnm::store

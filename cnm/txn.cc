@@ -1,0 +1,63 @@
+#include "cnm/txn.h"
+
+#include <ranges>
+
+namespace cnm {
+
+Txn::Txn(store::Store& store, std::string command)
+    : store_(store),
+      intent_({{"cmd", std::move(command)},
+               {"objects", nlohmann::json::array()},
+               {"drop", nlohmann::json::array()}}) {}
+
+Txn::~Txn() { rollback(); }
+
+Status Txn::write_intent() {
+  auto body = intent_.dump();
+  if (intent_id_ != 0) return store_.update_intent(intent_id_, body);
+  auto id = store_.add_intent(body);
+  if (!id) return std::unexpected(id.error());
+  intent_id_ = *id;
+  return {};
+}
+
+Status Txn::intend(nlohmann::json object) {
+  intent_["objects"].push_back(std::move(object));
+  return write_intent();
+}
+
+Status Txn::intend_drop(const char* table, const std::string& id) {
+  intent_["drop"].push_back({{"table", table}, {"id", id}});
+  return write_intent();
+}
+
+void Txn::on_undo(std::function<void()> undo) { undos_.push_back(std::move(undo)); }
+
+Status Txn::commit() {
+  if (done_) return fail(Code::kFailed, "transaction already finished");
+  if (intent_id_ != 0) batch_.done_intents.push_back(intent_id_);
+  auto r = store_.apply(batch_);
+  if (!r) {
+    batch_.done_intents.clear();
+    rollback();
+    return r;
+  }
+  done_ = true;
+  undos_.clear();
+  return {};
+}
+
+void Txn::rollback() {
+  if (done_) return;
+  done_ = true;
+  for (auto& undo : std::views::reverse(undos_)) undo();
+  undos_.clear();
+  // An intent that rolls a removal forward stays for the next command's recovery to finish.
+  if (intent_id_ != 0 && intent_["drop"].empty()) {
+    store::Batch b;
+    b.done_intents.push_back(intent_id_);
+    (void)store_.apply(b);  // if this fails, the next command's recovery removes the objects
+  }
+}
+
+}  // namespace cnm

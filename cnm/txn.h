@@ -1,0 +1,51 @@
+// One command = one transaction (DESIGN section 4): a durable intent naming the kernel objects the
+// command may create or remove, undo steps for each kernel change, and the store writes that become
+// visible at commit together with the intent's removal.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cnm/error.h"
+#include "cnm/store/store.h"
+
+namespace cnm {
+
+class Txn {
+ public:
+  // The caller holds the store's write lock for the life of the Txn.
+  Txn(store::Store& store, std::string command);
+  ~Txn();  // rolls back unless committed
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  // Makes durable, before the kernel is touched, that `object` may exist after a crash and must
+  // then be removed: {"kind": "link", "name": "nc-..."}. See Controller::recover for the kinds.
+  Status intend(nlohmann::json object);
+  // Makes durable that a crashed command must finish dropping this record (roll-forward of rm).
+  Status intend_drop(const char* table, const std::string& id);
+  // Registers how to undo a kernel change that succeeded; undos run in reverse on rollback.
+  void on_undo(std::function<void()> undo);
+
+  store::Batch& batch() { return batch_; }
+
+  // Applies the batch and drops the intent in one store transaction.
+  Status commit();
+  // Runs the undos in reverse, then drops the intent unless it rolls a removal forward.
+  // Idempotent.
+  void rollback();
+
+ private:
+  Status write_intent();
+
+  store::Store& store_;
+  nlohmann::json intent_;
+  int64_t intent_id_ = 0;
+  std::vector<std::function<void()>> undos_;
+  store::Batch batch_;
+  bool done_ = false;
+};
+
+}  // namespace cnm

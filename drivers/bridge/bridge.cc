@@ -1,0 +1,53 @@
+#include "drivers/bridge/bridge.h"
+
+#include "cnm/kernel/links.h"
+#include "cnm/txn.h"
+#include "drivers/bridge/options.h"
+
+namespace drivers {
+
+std::string default_bridge_name(const std::string& network_id) {
+  return "nc-" + network_id.substr(0, 12);
+}
+
+cnm::Status BridgeDriver::prepare(cnm::Network& n, std::span<const cnm::Network> existing,
+                                  const cnm::DriverDefaults& defaults) const {
+  auto opts = parse_bridge_options(n.options);
+  if (!opts) return std::unexpected(opts.error());
+  n.bridge = opts->name.empty() ? default_bridge_name(n.id) : opts->name;
+  for (const auto& other : existing)
+    if (other.bridge == n.bridge)
+      return cnm::fail(cnm::Code::kConflict, "bridge {} is already used by network {}", n.bridge,
+                       other.name);
+  if (n.mtu == 0) n.mtu = opts->mtu.value_or(defaults.mtu);
+  return {};
+}
+
+cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n) {
+  std::vector<cnm::Prefix> gateways;
+  for (const auto& pool : n.pools) gateways.emplace_back(pool.gateway, pool.subnet.len());
+  CNM_TRY(tx.intend({{"kind", "link"}, {"name", n.bridge}}));
+  CNM_TRY(k_.links->create_bridge(n.bridge, n.mtu, gateways));
+  tx.on_undo([links = k_.links, name = n.bridge] {
+    std::string names[] = {name};
+    (void)links->delete_links(names);
+  });
+  // Forwarding is a host setting, turned on like Docker does and never turned off again: other
+  // networks and the admin may rely on it.
+  CNM_TRY(k_.sysctl->set("net/ipv4/ip_forward", "1"));
+  if (n.ipv6) CNM_TRY(k_.sysctl->set("net/ipv6/conf/all/forwarding", "1"));
+  return {};
+}
+
+cnm::Status BridgeDriver::plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) {
+  for (const auto& n : nets) CNM_TRY(tx.intend({{"kind", "link"}, {"name", n.bridge}}));
+  return {};
+}
+
+cnm::Status BridgeDriver::remove(std::span<const cnm::Network> nets) {
+  std::vector<std::string> names;
+  for (const auto& n : nets) names.push_back(n.bridge);
+  return k_.links->delete_links(names);
+}
+
+}  // namespace drivers

@@ -1,0 +1,26 @@
+// The bridge driver: one Linux bridge per network with the gateway address(es) on it.
+#pragma once
+
+#include "cnm/driver.h"
+
+namespace drivers {
+
+class BridgeDriver : public cnm::Driver {
+ public:
+  explicit BridgeDriver(const cnm::KernelContext& k) : k_(k) {}
+  std::string_view name() const override { return "bridge"; }
+  bool uses_ipam() const override { return true; }
+  cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
+                      const cnm::DriverDefaults& defaults) const override;
+  cnm::Status create(cnm::Txn& tx, const cnm::Network& n) override;
+  cnm::Status plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) override;
+  cnm::Status remove(std::span<const cnm::Network> nets) override;
+
+ private:
+  cnm::KernelContext k_;
+};
+
+// The bridge device name of a network id: "nc-" + its first 12 hex characters.
+std::string default_bridge_name(const std::string& network_id);
+
+}  // namespace drivers

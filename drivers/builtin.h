@@ -1,0 +1,11 @@
+// The drivers that ship with netctl, registered by name.
+#pragma once
+
+#include "cnm/driver.h"
+
+namespace drivers {
+
+// A registry holding bridge, host and null.
+cnm::Registry builtin_registry();
+
+}  // namespace drivers

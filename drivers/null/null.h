@@ -1,0 +1,24 @@
+// The host and null drivers: no kernel objects and no addressing. A container on "host" shares the
+// host's network namespace; on "null" it has only loopback.
+#pragma once
+
+#include "cnm/driver.h"
+
+namespace drivers {
+
+class NoopDriver : public cnm::Driver {
+ public:
+  explicit NoopDriver(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  bool uses_ipam() const override { return false; }
+  cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
+                      const cnm::DriverDefaults& defaults) const override;
+  cnm::Status create(cnm::Txn&, const cnm::Network&) override { return {}; }
+  cnm::Status plan_remove(cnm::Txn&, std::span<const cnm::Network>) override { return {}; }
+  cnm::Status remove(std::span<const cnm::Network>) override { return {}; }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace drivers

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the demo and the tests need (Debian 12, as root).
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then echo "install-deps: run as root" >&2; exit 2; fi
+pkgs=(
+  build-essential g++ cmake ninja-build pkg-config git
+  libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev libip6tc-dev
+  nlohmann-json3-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libcli11-dev libfmt-dev
+  clang-format iproute2 iptables busybox-static curl python3 util-linux procps
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

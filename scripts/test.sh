@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds twice (RelWithDebInfo and ASan+UBSan) and runs every test:
+# unit and privileged tests under the sanitizers, then all suites on the release build.
+# Privileged tests and e2e scenarios run only inside namespaces they make themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/check-layout.sh
+scripts/build.sh release
+scripts/build.sh asan
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+echo "== ASan+UBSan: unit and priv"
+(cd build-asan && ctest --output-on-failure -R '^(unit|priv)$')
+echo "== RelWithDebInfo: unit, priv, e2e"
+(cd build && ctest --output-on-failure)

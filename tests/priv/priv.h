@@ -1,0 +1,28 @@
+// Helpers for privileged tests (netctl_priv). main.cc has already moved the whole process into a
+// private mount namespace (tmpfs on /run/netns) and a throwaway network namespace, so nothing a
+// test does can reach the host's own network namespace.
+#pragma once
+
+#include <string>
+
+namespace priv {
+
+// Moves the calling process into a new network namespace with lo up. Put one at the top of every
+// TEST_CASE: each case then starts from an empty namespace; the previous one disappears when
+// nothing references it any more. Throws std::runtime_error on failure.
+struct FreshNetns {
+  FreshNetns();
+};
+
+// Runs `cmd` with /bin/sh in the current namespaces and returns its stdout (stderr passes
+// through). Throws std::runtime_error if the shell cannot be started.
+std::string sh(const std::string& cmd);
+
+// Runs `cmd` with /bin/sh and returns its exit status (128+N if killed by signal N).
+int sh_rc(const std::string& cmd);
+
+// Called once by main() before any test: unshare mount + network namespaces, make / private,
+// mount a tmpfs on /run/netns. Throws std::runtime_error on failure.
+void isolate_process();
+
+}  // namespace priv

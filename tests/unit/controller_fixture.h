@@ -1,0 +1,36 @@
+// A controller over fake kernel adapters and a store in a temporary directory.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cnm/controller.h"
+#include "cnm/kernel/fake_links.h"
+#include "drivers/builtin.h"
+#include "ipam/default_ipam.h"
+
+struct ControllerFixture {
+  std::string root;
+  cnm::kernel::StepCounter steps;
+  cnm::kernel::FakeLinks links{&steps};
+  cnm::kernel::FakeSysctl sysctl{&steps};
+  ipam::DefaultIpam ipam;
+  std::unique_ptr<cnm::store::Store> store;
+  std::unique_ptr<cnm::Controller> ctl;
+
+  ControllerFixture() {
+    char tmpl[] = "/tmp/netctl-unit.XXXXXX";
+    root = mkdtemp(tmpl);
+    store = std::move(*cnm::store::Store::open(root));
+    cnm::Config cfg;
+    cfg.pools_v4 = ipam::docker_default_pools();
+    ctl = std::make_unique<cnm::Controller>(cfg, *store, ipam,
+                                            cnm::KernelContext{&links, &sysctl},
+                                            drivers::builtin_registry());
+  }
+  ~ControllerFixture() { std::filesystem::remove_all(root); }
+
+  size_t network_count() { return store->list(cnm::store::kNetworks)->size(); }
+  size_t intent_count() { return store->intents()->size(); }
+};
