@@ -1,5 +1,5 @@
-// Network links, addresses and routes in one network namespace (DESIGN section 1: the only code that
-// talks to the kernel lives in cnm/kernel). Implementations: links_linux.cc (libnl-3) and
+// Network links, addresses and routes in one network namespace (DESIGN section 1: the only code
+// that talks to the kernel lives in cnm/kernel). Implementations: links_linux.cc (libnl-3) and
 // fake_links.h (a recording fake for unit tests).
 #pragma once
 
@@ -17,10 +17,10 @@ namespace cnm::kernel {
 struct LinkInfo {
   std::string name;
   int index = 0;
-  std::string kind;    // "bridge", "veth", ... ("" for devices without a kind)
+  std::string kind;  // "bridge", "veth", ... ("" for devices without a kind)
   unsigned mtu = 0;
-  bool up = false;     // administratively up (IFF_UP)
-  int master = 0;      // ifindex of the master device, 0 if none
+  bool up = false;                // administratively up (IFF_UP)
+  int master = 0;                 // ifindex of the master device, 0 if none
   std::vector<Prefix> addresses;  // interface addresses, address/len (not masked)
 };
 

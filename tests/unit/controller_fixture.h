@@ -25,8 +25,7 @@ struct ControllerFixture {
     store = std::move(*cnm::store::Store::open(root));
     cnm::Config cfg;
     cfg.pools_v4 = ipam::docker_default_pools();
-    ctl = std::make_unique<cnm::Controller>(cfg, *store, ipam,
-                                            cnm::KernelContext{&links, &sysctl},
+    ctl = std::make_unique<cnm::Controller>(cfg, *store, ipam, cnm::KernelContext{&links, &sysctl},
                                             drivers::builtin_registry());
   }
   ~ControllerFixture() { std::filesystem::remove_all(root); }
