@@ -9,6 +9,8 @@
 namespace cli {
 
 void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status);
+// After add_network_commands: adds network connect|disconnect and the sandbox group.
+void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 void add_system_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 
 }  // namespace cli

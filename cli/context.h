@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cnm/controller.h"
+#include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/links.h"
 
 namespace cli {
@@ -34,6 +35,8 @@ class Context {
   std::unique_ptr<cnm::store::Store> store_;
   std::unique_ptr<cnm::kernel::Links> links_;
   std::unique_ptr<cnm::kernel::Sysctl> sysctl_;
+  std::unique_ptr<cnm::kernel::Namespaces> namespaces_;
+  std::unique_ptr<cnm::kernel::Endpoints> endpoints_;
   std::unique_ptr<cnm::Ipam> ipam_;
   std::unique_ptr<cnm::Controller> controller_;
 };

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   cli::Context ctx(g);
   cnm::Status status;
   cli::add_network_commands(app, ctx, status);
+  cli::add_endpoint_commands(app, ctx, status);
   cli::add_system_commands(app, ctx, status);
   try {
     app.parse(argc, argv);

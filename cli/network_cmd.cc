@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "cli/endpoint_json.h"
 #include "cli/output.h"
 
 namespace cli {
@@ -24,12 +25,6 @@ cnm::Result<std::map<std::string, std::string>> key_values(const std::vector<std
   return out;
 }
 
-nlohmann::json network_json(const cnm::Network& n) {
-  nlohmann::json j = n;
-  j["Scope"] = "local";
-  return j;
-}
-
 cnm::Status create(Context& ctx, CreateArgs& a) {
   auto opts = key_values(a.opts, "--opt");
   if (!opts) return std::unexpected(opts.error());
@@ -41,9 +36,11 @@ cnm::Status create(Context& ctx, CreateArgs& a) {
   if (!c) return std::unexpected(c.error());
   auto n = (*c)->create_network(a.req);
   if (!n) return std::unexpected(n.error());
-  if (ctx.json())
-    print_json(network_json(*n));
-  else
+  if (ctx.json()) {
+    auto j = network_json(**c, *n);
+    if (!j) return std::unexpected(j.error());
+    print_json(*j);
+  } else
     fmt::print("{}\n", n->id);
   return {};
 }
@@ -55,7 +52,11 @@ cnm::Status list(Context& ctx, bool quiet) {
   if (!nets) return std::unexpected(nets.error());
   if (ctx.json()) {
     auto arr = nlohmann::json::array();
-    for (const auto& n : *nets) arr.push_back(network_json(n));
+    for (const auto& n : *nets) {
+      auto j = network_json(**c, n);
+      if (!j) return std::unexpected(j.error());
+      arr.push_back(std::move(*j));
+    }
     print_json(arr);
     return {};
   }
@@ -80,7 +81,9 @@ cnm::Status inspect(Context& ctx, const std::vector<std::string>& names) {
   for (const auto& name : names) {
     auto n = (*c)->network(name);
     if (!n) return std::unexpected(n.error());
-    arr.push_back(network_json(*n));
+    auto j = network_json(**c, *n);
+    if (!j) return std::unexpected(j.error());
+    arr.push_back(std::move(*j));
   }
   print_json(arr);
   return {};

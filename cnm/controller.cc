@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/links.h"
 
 namespace cnm {
@@ -32,9 +33,12 @@ Result<int> Controller::recover() {
     auto j = nlohmann::json::parse(body, nullptr, false);
     store::Batch b;
     std::vector<std::string> links;
+    std::vector<std::string> netns;
     if (!j.is_discarded()) {
-      for (const auto& o : j.value("objects", nlohmann::json::array()))
+      for (const auto& o : j.value("objects", nlohmann::json::array())) {
         if (o.value("kind", "") == "link") links.push_back(o.value("name", ""));
+        if (o.value("kind", "") == "netns") netns.push_back(o.value("path", ""));
+      }
       for (const auto& d : j.value("drop", nlohmann::json::array())) {
         auto table = d.value("table", "");
         for (const char* t :
@@ -44,6 +48,9 @@ Result<int> Controller::recover() {
     }
     if (!links.empty())
       if (auto r = kernel_.links->delete_links(links); !r)
+        return context("recover an interrupted command", r.error());
+    for (const auto& path : netns)
+      if (auto r = kernel_.namespaces->remove(path); !r)
         return context("recover an interrupted command", r.error());
     b.done_intents.push_back(id);
     CNM_TRY(store_.apply(b));

@@ -15,6 +15,10 @@
 #include "cnm/store/store.h"
 
 namespace cnm {
+class Txn;
+}
+
+namespace cnm {
 
 // `netctl network create` as given by the user; the controller parses and validates every field.
 struct NetworkCreateRequest {
@@ -26,6 +30,22 @@ struct NetworkCreateRequest {
   bool internal = false;
   unsigned mtu = 0;  // 0: from -o, the config, or 1500
   std::map<std::string, std::string> options, labels;
+};
+
+// `netctl network connect` as given by the user.
+struct ConnectRequest {
+  std::string network;
+  std::string target;  // sandbox name or id, pid:N, or a namespace path
+  std::string ip, ip6, mac, ifname;
+  std::vector<std::string> aliases;
+};
+
+// A target resolved to a namespace. `key` identifies it in endpoint records.
+struct Target {
+  std::string key;         // "sandbox:<id>", "pid:<N>" or the path
+  std::string sandbox_id;  // for sandboxes
+  std::string path;        // the namespace's path
+  std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
 };
 
 class Controller {
@@ -45,6 +65,21 @@ class Controller {
   // Code::kNotFound if no network has this name, id, or id prefix.
   Result<Network> network(const std::string& name_or_id);
 
+  // Joins a network to a namespace: veth pair, addresses, routes. All or nothing.
+  Result<Endpoint> connect(const ConnectRequest& req);
+  // Removes the endpoint of `network` in `target`. Succeeds when there is none (idempotent) and
+  // when the namespace or its process is gone; an unknown network is Code::kNotFound.
+  Status disconnect(const std::string& network, const std::string& target);
+  // Endpoints matching `f` (parent = network id, name = target key, ref = netns key).
+  Result<std::vector<Endpoint>> endpoints(const store::Filter& f);
+
+  Result<Sandbox> create_sandbox(const std::string& name);
+  // Removes sandboxes (all must exist); one with endpoints is Code::kConflict unless `force`,
+  // which disconnects them first.
+  Status remove_sandboxes(const std::vector<std::string>& names, bool force);
+  Result<std::vector<Sandbox>> list_sandboxes();
+  Result<Sandbox> sandbox(const std::string& name_or_id);
+
   // Finishes or undoes what a crashed command left in the intent journal. Called by every write
   // command under the lock; returns how many intents were handled.
   Result<int> recover();
@@ -56,6 +91,11 @@ class Controller {
   Result<std::vector<Pool>> plan_pools(const NetworkCreateRequest& req, const Network& n,
                                        std::span<const Network> existing);
   Status remove_locked(std::vector<Network> nets);
+  // Resolves a connect/disconnect target; with `must_exist`, a dead namespace is kNotFound.
+  Result<Target> resolve_target(const std::string& target, bool must_exist);
+  // Declares, removes and drops `eps` within `tx` (which the caller commits).
+  Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
+  Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t);
 
   Config config_;
   store::Store& store_;

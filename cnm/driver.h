@@ -17,12 +17,16 @@ class Txn;
 namespace kernel {
 class Links;
 class Sysctl;
+class Namespaces;
+class Endpoints;
 }  // namespace kernel
 
 // The kernel adapters a driver may use; real ones in production, fakes in unit tests.
 struct KernelContext {
   kernel::Links* links = nullptr;
   kernel::Sysctl* sysctl = nullptr;
+  kernel::Namespaces* namespaces = nullptr;
+  kernel::Endpoints* endpoints = nullptr;
 };
 
 // Settings from the config file that drivers honour.
@@ -48,6 +52,16 @@ class Driver {
   // Removes the kernel objects of several networks in as few kernel requests as possible. Keeps
   // going on errors; objects already gone count as removed.
   virtual Status remove(std::span<const Network> nets) = 0;
+
+  // Creates endpoint `ep`'s kernel objects on network `n` (each declared with tx.intend, its undo
+  // registered); with ep.default_route, default routes via `gateways`. Code::kInvalid if the
+  // driver takes no endpoints.
+  virtual Status join(Txn& tx, const Network& n, const Endpoint& ep,
+                      std::span<const IpAddr> gateways) = 0;
+  // Declares (tx.intend) the kernel objects of `eps` before they are removed.
+  virtual Status plan_leave(Txn& tx, std::span<const Endpoint> eps) = 0;
+  // Removes the kernel objects of `eps` in as few requests as possible; gone counts as removed.
+  virtual Status leave(std::span<const Endpoint> eps) = 0;
 };
 
 using DriverFactory = std::function<std::unique_ptr<Driver>(const KernelContext&)>;

@@ -67,6 +67,57 @@ void from_json(const nlohmann::json& j, Network& n) {
   n.bridge = j.value("BridgeName", "");
 }
 
+void to_json(nlohmann::json& j, const Endpoint& e) {
+  std::vector<std::string> addrs;
+  for (const auto& a : e.addresses) addrs.push_back(a.str());
+  j = {{"Id", e.id},
+       {"NetworkId", e.network_id},
+       {"Target", e.target},
+       {"SandboxId", e.sandbox_id},
+       {"Netns", e.netns_path},
+       {"NetnsKey", e.netns_key},
+       {"IfName", e.ifname},
+       {"HostIfName", e.host_ifname},
+       {"MacAddress", e.mac},
+       {"Addresses", addrs},
+       {"Aliases", e.aliases},
+       {"DefaultRoute", e.default_route},
+       {"Created", e.created}};
+}
+
+void from_json(const nlohmann::json& j, Endpoint& e) {
+  j.at("Id").get_to(e.id);
+  j.at("NetworkId").get_to(e.network_id);
+  j.at("Target").get_to(e.target);
+  j.at("SandboxId").get_to(e.sandbox_id);
+  j.at("Netns").get_to(e.netns_path);
+  j.at("NetnsKey").get_to(e.netns_key);
+  j.at("IfName").get_to(e.ifname);
+  j.at("HostIfName").get_to(e.host_ifname);
+  j.at("MacAddress").get_to(e.mac);
+  e.addresses.clear();
+  for (const auto& a : j.at("Addresses")) e.addresses.push_back(prefix_or_die(a, false));
+  j.at("Aliases").get_to(e.aliases);
+  j.at("DefaultRoute").get_to(e.default_route);
+  e.created = j.value("Created", "");
+}
+
+void to_json(nlohmann::json& j, const Sandbox& s) {
+  j = {{"Id", s.id},
+       {"Name", s.name},
+       {"Netns", s.netns_path},
+       {"NetnsKey", s.netns_key},
+       {"Created", s.created}};
+}
+
+void from_json(const nlohmann::json& j, Sandbox& s) {
+  j.at("Id").get_to(s.id);
+  j.at("Name").get_to(s.name);
+  j.at("Netns").get_to(s.netns_path);
+  s.netns_key = j.value("NetnsKey", "");
+  s.created = j.value("Created", "");
+}
+
 std::string new_id() {
   unsigned char buf[32];
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);

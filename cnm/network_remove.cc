@@ -9,7 +9,7 @@ namespace cnm {
 Status Controller::remove_locked(std::vector<Network> nets) {
   if (nets.empty()) return {};
   for (const auto& n : nets) {
-    auto eps = store_.list(store::kEndpoints, n.id);
+    auto eps = store_.list(store::kEndpoints, {.parent = n.id});
     if (!eps) return std::unexpected(eps.error());
     if (!eps->empty())
       return fail(Code::kConflict, "network {} has {} active endpoint(s)", n.name, eps->size());
@@ -62,7 +62,7 @@ Result<std::vector<std::string>> Controller::prune_networks() {
   std::vector<Network> unused;
   std::vector<std::string> names;
   for (auto& n : *all) {
-    auto eps = store_.list(store::kEndpoints, n.id);
+    auto eps = store_.list(store::kEndpoints, {.parent = n.id});
     if (!eps) return std::unexpected(eps.error());
     if (eps->empty()) {
       names.push_back(n.name);

@@ -31,7 +31,7 @@ nl::MsgPtr link_msg(int type, const std::string* name) {
   return msg;
 }
 
-Outcome out_of_memory() { return Outcome{NLE_NOMEM, ENOMEM, ""}; }
+using nl::out_of_memory;
 
 // A group number that no link in `cache` is in. High and pseudo-random, so that a concurrent
 // netctl (or an admin's `ip link set group`) is very unlikely to pick the same one.
@@ -102,7 +102,6 @@ class LinuxLinks final : public Links {
 
  private:
   Status add_addresses(const std::string& name, std::span<const Prefix> addresses);
-  Outcome add_address(int ifindex, const Prefix& p);
   Outcome delete_one(const std::string& name);
   Outcome set_group(const std::string& name, uint32_t group);
   Outcome delete_group(uint32_t group);
@@ -134,32 +133,15 @@ Status LinuxLinks::create_bridge(const std::string& name, unsigned mtu,
 
 Status LinuxLinks::add_addresses(const std::string& name, std::span<const Prefix> addresses) {
   if (addresses.empty()) return {};
-  rtnl_link* raw = nullptr;
-  Outcome got =
-      sock_->call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, name.c_str(), &raw); });
-  nl::LinkPtr link(raw);
+  nl::LinkPtr link;
+  Outcome got = nl::get_link(*sock_, name, link);
   if (!got) return std::unexpected(got.error(fmt::format("look up bridge {}", name)));
   for (const Prefix& p : addresses) {
-    if (Outcome o = add_address(rtnl_link_get_ifindex(link.get()), p); !o)
+    // A gateway must answer at once; duplicate detection on a bridge we just made only delays it.
+    if (Outcome o = nl::add_address(*sock_, rtnl_link_get_ifindex(link.get()), p); !o)
       return std::unexpected(o.error(fmt::format("add address {} to {}", p.str(), name)));
   }
   return {};
-}
-
-Outcome LinuxLinks::add_address(int ifindex, const Prefix& p) {
-  nl::RtAddrPtr addr(rtnl_addr_alloc());
-  nl::AddrPtr local = nl::to_nl(p.addr(), p.len());
-  if (!addr || !local) return out_of_memory();
-  rtnl_addr_set_ifindex(addr.get(), ifindex);
-  if (int rc = rtnl_addr_set_local(addr.get(), local.get()); rc < 0) return Outcome{-rc, 0, ""};
-  if (!p.is_v6() && p.len() < 31) {
-    nl::AddrPtr brd = nl::to_nl(p.last(), 32);
-    if (!brd) return out_of_memory();
-    rtnl_addr_set_broadcast(addr.get(), brd.get());
-  }
-  // A gateway must answer at once; duplicate detection on a bridge we just made only delays it.
-  if (p.is_v6()) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
-  return sock_->call([&](nl_sock* s) { return rtnl_addr_add(s, addr.get(), NLM_F_EXCL); });
 }
 
 Outcome LinuxLinks::delete_one(const std::string& name) {

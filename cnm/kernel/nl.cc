@@ -65,6 +65,31 @@ Outcome Socket::send(nl_msg* msg) {
   });
 }
 
+Outcome out_of_memory() { return Outcome{NLE_NOMEM, ENOMEM, ""}; }
+
+Outcome get_link(Socket& sock, const std::string& name, LinkPtr& out) {
+  rtnl_link* raw = nullptr;
+  Outcome o =
+      sock.call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, name.c_str(), &raw); });
+  out.reset(raw);
+  return o;
+}
+
+Outcome add_address(Socket& sock, int ifindex, const Prefix& p) {
+  RtAddrPtr addr(rtnl_addr_alloc());
+  AddrPtr local = to_nl(p.addr(), p.len());
+  if (!addr || !local) return out_of_memory();
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  if (int rc = rtnl_addr_set_local(addr.get(), local.get()); rc < 0) return Outcome{-rc, 0, ""};
+  if (!p.is_v6() && p.len() < 31) {
+    AddrPtr brd = to_nl(p.last(), 32);
+    if (!brd) return out_of_memory();
+    rtnl_addr_set_broadcast(addr.get(), brd.get());
+  }
+  if (p.is_v6()) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  return sock.call([&](nl_sock* s) { return rtnl_addr_add(s, addr.get(), NLM_F_EXCL); });
+}
+
 Result<IpAddr> to_ip(const nl_addr* a) {
   int family = nl_addr_get_family(a);
   unsigned len = nl_addr_get_len(a);

@@ -81,6 +81,16 @@ class Socket {
   std::unique_ptr<Outcome> last_ = std::make_unique<Outcome>();
 };
 
+// The Outcome of an allocation that failed.
+Outcome out_of_memory();
+
+// Link `name` in the socket's namespace into `out`; missing() if there is none.
+Outcome get_link(Socket& sock, const std::string& name, LinkPtr& out);
+
+// Adds address/len to link `ifindex` (NLM_F_EXCL): IPv4 with its broadcast address, IPv6 without
+// duplicate address detection so the address works at once.
+Outcome add_address(Socket& sock, int ifindex, const Prefix& p);
+
 // Conversions between libnl addresses and cnm's. An nl_addr of another family is an error.
 Result<IpAddr> to_ip(const nl_addr* a);
 AddrPtr to_nl(const IpAddr& a, int prefixlen);

@@ -5,25 +5,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cnm/kernel/fd.h"
 #include "cnm/kernel/links.h"
 
 namespace cnm::kernel {
 namespace {
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Keys are relative paths under /proc/sys; anything that could leave it is refused.
 bool valid_key(const std::string& key) {

@@ -15,7 +15,8 @@ struct sqlite3;
 
 namespace cnm::store {
 
-// The object tables; each has columns id, name (unique when set), parent and body.
+// The object tables; each has columns id, name (unique when set, except for endpoints), parent,
+// ref (a secondary key: an endpoint's namespace) and body.
 inline constexpr const char* kNetworks = "networks";
 inline constexpr const char* kEndpoints = "endpoints";
 inline constexpr const char* kSandboxes = "sandboxes";
@@ -26,6 +27,12 @@ struct Record {
   std::string name;    // "" when the object has no name
   std::string parent;  // e.g. an endpoint's network id
   std::string body;    // JSON
+  std::string ref;     // secondary key, e.g. an endpoint's namespace "dev:ino"
+};
+
+// Selects records by the fields that are set (all must match); an empty filter selects all.
+struct Filter {
+  std::string name = {}, parent = {}, ref = {};
 };
 
 // Writes made visible together by Store::apply, in one SQLite transaction.
@@ -78,10 +85,12 @@ class Store {
 
   // The record whose id or name is `key` (an id prefix of 12+ hex characters matches too).
   Result<std::optional<Record>> get(const char* table, const std::string& key);
-  // All records of a table, or those with the given parent, ordered by name.
-  Result<std::vector<Record>> list(const char* table, const std::string& parent = "");
+  // The records of a table that match `f`, ordered by name then id.
+  Result<std::vector<Record>> list(const char* table, const Filter& f = {});
   // Allocated addresses of one pool.
   Result<std::vector<std::string>> addresses(const std::string& pool);
+  // The owner of `addr` in `pool`, or "" when it is free.
+  Result<std::string> address_owner(const std::string& pool, const std::string& addr);
   // Number of allocated addresses in all pools (for tests and doctor).
   Result<int64_t> address_count();
 

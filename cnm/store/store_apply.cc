@@ -21,12 +21,13 @@ Status apply_writes(sqlite3* db, const Batch& b) {
                 .run("release address"));
   for (const auto& p : b.puts) {
     auto sql = fmt::format(
-        "INSERT INTO {} (id, name, parent, body) VALUES(?1, NULLIF(?2, ''), ?3, ?4) "
+        "INSERT INTO {} (id, name, parent, body, ref) VALUES(?1, NULLIF(?2, ''), ?3, ?4, ?5) "
         "ON CONFLICT(id) DO UPDATE SET name=excluded.name, parent=excluded.parent, "
-        "body=excluded.body",
+        "body=excluded.body, ref=excluded.ref",
         p.table);
     Stmt st(db, sql.c_str());
     st.bind(1, p.record.id).bind(2, p.record.name).bind(3, p.record.parent).bind(4, p.record.body);
+    st.bind(5, p.record.ref);
     if (st.step() != SQLITE_DONE) {
       if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
         return fail(Code::kConflict, "name {} is already in use", p.record.name);

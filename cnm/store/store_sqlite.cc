@@ -16,11 +16,17 @@ namespace {
 constexpr int kSchemaVersion = 1;
 
 constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS networks(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS endpoints(id TEXT PRIMARY KEY, name TEXT, parent TEXT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS networks(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, ref TEXT,
+  body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoints(id TEXT PRIMARY KEY, name TEXT, parent TEXT, ref TEXT,
+  body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS endpoints_parent ON endpoints(parent);
-CREATE TABLE IF NOT EXISTS sandboxes(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS endpoints_name ON endpoints(name);
+CREATE INDEX IF NOT EXISTS endpoints_ref ON endpoints(ref);
+CREATE TABLE IF NOT EXISTS sandboxes(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, ref TEXT,
+  body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS containers(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, ref TEXT,
+  body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ipam_addresses(pool TEXT NOT NULL, addr TEXT NOT NULL, owner TEXT NOT NULL,
   PRIMARY KEY(pool, addr));
 CREATE INDEX IF NOT EXISTS ipam_owner ON ipam_addresses(owner);
@@ -101,28 +107,37 @@ Result<WriteLock> Store::lock() {
 Result<std::optional<Record>> Store::get(const char* table, const std::string& key) {
   if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);
   auto sql = fmt::format(
-      "SELECT id, name, parent, body FROM {0} WHERE id=?1 OR name=?1 "
-      "UNION ALL SELECT id, name, parent, body FROM {0} WHERE length(?1)>=12 AND id LIKE ?1||'%' "
-      "LIMIT 2",
+      "SELECT id, name, parent, body, ref FROM {0} WHERE id=?1 OR name=?1 UNION ALL "
+      "SELECT id, name, parent, body, ref FROM {0} WHERE length(?1)>=12 AND id LIKE ?1||'%' "
+      "LIMIT 1",
       table);
   Stmt st(db_, sql.c_str());
   st.bind(1, key);
   int rc = st.step();
   if (rc == SQLITE_DONE) return std::optional<Record>{};
   if (rc != SQLITE_ROW) return fail(Code::kFailed, "read {} {}: {}", table, key, st.error());
-  return std::optional<Record>(Record{st.text(0), st.text(1), st.text(2), st.text(3)});
+  return std::optional<Record>(Record{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4)});
 }
 
-Result<std::vector<Record>> Store::list(const char* table, const std::string& parent) {
+Result<std::vector<Record>> Store::list(const char* table, const Filter& f) {
   if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);
-  auto sql = fmt::format("SELECT id, name, parent, body FROM {} {} ORDER BY name, id", table,
-                         parent.empty() ? "" : "WHERE parent=?1");
+  std::string where;
+  auto add = [&](const std::string& v, const char* cond) {
+    if (!v.empty()) where += (where.empty() ? " WHERE " : " AND ") + std::string(cond);
+  };
+  add(f.name, "name=?1");
+  add(f.parent, "parent=?2");
+  add(f.ref, "ref=?3");
+  auto sql = fmt::format("SELECT id, name, parent, body, ref FROM {}{} ORDER BY name, id", table,
+                         where);
   Stmt st(db_, sql.c_str());
-  if (!parent.empty()) st.bind(1, parent);
+  if (!f.name.empty()) st.bind(1, f.name);
+  if (!f.parent.empty()) st.bind(2, f.parent);
+  if (!f.ref.empty()) st.bind(3, f.ref);
   std::vector<Record> out;
   int rc;
   while ((rc = st.step()) == SQLITE_ROW)
-    out.push_back({st.text(0), st.text(1), st.text(2), st.text(3)});
+    out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.text(4)});
   if (rc != SQLITE_DONE) return fail(Code::kFailed, "list {}: {}", table, st.error());
   return out;
 }
@@ -135,6 +150,15 @@ Result<std::vector<std::string>> Store::addresses(const std::string& pool) {
   while ((rc = st.step()) == SQLITE_ROW) out.push_back(st.text(0));
   if (rc != SQLITE_DONE) return fail(Code::kFailed, "read addresses of {}: {}", pool, st.error());
   return out;
+}
+
+Result<std::string> Store::address_owner(const std::string& pool, const std::string& addr) {
+  Stmt st(db_, "SELECT owner FROM ipam_addresses WHERE pool=?1 AND addr=?2");
+  st.bind(1, pool).bind(2, addr);
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW) return fail(Code::kFailed, "read address {}: {}", addr, st.error());
+  return st.text(0);
 }
 
 Result<int64_t> Store::address_count() {

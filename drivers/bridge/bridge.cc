@@ -1,5 +1,6 @@
 #include "drivers/bridge/bridge.h"
 
+#include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/links.h"
 #include "cnm/txn.h"
 #include "drivers/bridge/options.h"
@@ -47,6 +48,38 @@ cnm::Status BridgeDriver::plan_remove(cnm::Txn& tx, std::span<const cnm::Network
 cnm::Status BridgeDriver::remove(std::span<const cnm::Network> nets) {
   std::vector<std::string> names;
   for (const auto& n : nets) names.push_back(n.bridge);
+  return k_.links->delete_links(names);
+}
+
+cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::Endpoint& ep,
+                               std::span<const cnm::IpAddr> gateways) {
+  cnm::kernel::EndpointSpec spec;
+  spec.host_ifname = ep.host_ifname;
+  spec.bridge = n.bridge;
+  spec.netns_path = ep.netns_path;
+  spec.ifname = ep.ifname;
+  spec.mac = ep.mac;
+  spec.mtu = n.mtu;
+  spec.addresses = ep.addresses;
+  if (ep.default_route) spec.gateways.assign(gateways.begin(), gateways.end());
+  CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
+  CNM_TRY(k_.endpoints->attach(spec));
+  tx.on_undo([links = k_.links, name = ep.host_ifname] {
+    std::string names[] = {name};
+    (void)links->delete_links(names);
+  });
+  return {};
+}
+
+cnm::Status BridgeDriver::plan_leave(cnm::Txn& tx, std::span<const cnm::Endpoint> eps) {
+  for (const auto& ep : eps) CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
+  return {};
+}
+
+cnm::Status BridgeDriver::leave(std::span<const cnm::Endpoint> eps) {
+  // Deleting the host end deletes the pair; if the namespace died, the pair is already gone.
+  std::vector<std::string> names;
+  for (const auto& ep : eps) names.push_back(ep.host_ifname);
   return k_.links->delete_links(names);
 }
 

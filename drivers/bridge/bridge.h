@@ -15,6 +15,10 @@ class BridgeDriver : public cnm::Driver {
   cnm::Status create(cnm::Txn& tx, const cnm::Network& n) override;
   cnm::Status plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) override;
   cnm::Status remove(std::span<const cnm::Network> nets) override;
+  cnm::Status join(cnm::Txn& tx, const cnm::Network& n, const cnm::Endpoint& ep,
+                   std::span<const cnm::IpAddr> gateways) override;
+  cnm::Status plan_leave(cnm::Txn& tx, std::span<const cnm::Endpoint> eps) override;
+  cnm::Status leave(std::span<const cnm::Endpoint> eps) override;
 
  private:
   cnm::KernelContext k_;

@@ -16,6 +16,13 @@ class NoopDriver : public cnm::Driver {
   cnm::Status create(cnm::Txn&, const cnm::Network&) override { return {}; }
   cnm::Status plan_remove(cnm::Txn&, std::span<const cnm::Network>) override { return {}; }
   cnm::Status remove(std::span<const cnm::Network>) override { return {}; }
+  cnm::Status join(cnm::Txn&, const cnm::Network& n, const cnm::Endpoint&,
+                   std::span<const cnm::IpAddr>) override {
+    return cnm::fail(cnm::Code::kInvalid, "network {} (driver {}) takes no endpoints", n.name,
+                     name_);
+  }
+  cnm::Status plan_leave(cnm::Txn&, std::span<const cnm::Endpoint>) override { return {}; }
+  cnm::Status leave(std::span<const cnm::Endpoint>) override { return {}; }
 
  private:
   std::string name_;

@@ -1,0 +1,133 @@
+// netctl network connect | disconnect, netctl sandbox create | ls | inspect | rm
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/endpoint_json.h"
+#include "cli/output.h"
+
+namespace cli {
+namespace {
+
+cnm::Status connect(Context& ctx, const cnm::ConnectRequest& req) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto ep = (*c)->connect(req);
+  if (!ep) return std::unexpected(ep.error());
+  if (ctx.json()) print_json(endpoint_json(**c, *ep));
+  return {};
+}
+
+cnm::Status disconnect(Context& ctx, const std::string& network, const std::string& target) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  return (*c)->disconnect(network, target);
+}
+
+cnm::Result<nlohmann::json> sandbox_json(cnm::Controller& c, const cnm::Sandbox& sb) {
+  nlohmann::json j = sb;
+  auto eps = c.endpoints({.name = "sandbox:" + sb.id});
+  if (!eps) return std::unexpected(eps.error());
+  j["Endpoints"] = nlohmann::json::array();
+  for (const auto& e : *eps) j["Endpoints"].push_back(endpoint_json(c, e));
+  return j;
+}
+
+cnm::Status sandbox_create(Context& ctx, const std::string& name) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto sb = (*c)->create_sandbox(name);
+  if (!sb) return std::unexpected(sb.error());
+  if (ctx.json())
+    print_json(nlohmann::json(*sb));
+  else
+    fmt::print("{}\n", sb->id);
+  return {};
+}
+
+cnm::Status sandbox_list(Context& ctx) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto sbs = (*c)->list_sandboxes();
+  if (!sbs) return std::unexpected(sbs.error());
+  auto arr = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows{{"SANDBOX ID", "NAME", "NETNS", "ENDPOINTS"}};
+  for (const auto& sb : *sbs) {
+    auto j = sandbox_json(**c, sb);
+    if (!j) return std::unexpected(j.error());
+    rows.push_back({sb.id.substr(0, 12), sb.name, sb.netns_path,
+                    std::to_string((*j)["Endpoints"].size())});
+    arr.push_back(std::move(*j));
+  }
+  if (ctx.json())
+    print_json(arr);
+  else
+    print_table(rows);
+  return {};
+}
+
+cnm::Status sandbox_inspect(Context& ctx, const std::vector<std::string>& names) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto arr = nlohmann::json::array();
+  for (const auto& name : names) {
+    auto sb = (*c)->sandbox(name);
+    if (!sb) return std::unexpected(sb.error());
+    auto j = sandbox_json(**c, *sb);
+    if (!j) return std::unexpected(j.error());
+    arr.push_back(std::move(*j));
+  }
+  print_json(arr);
+  return {};
+}
+
+}  // namespace
+
+void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
+  auto* net = app.get_subcommand("network");
+  auto req = std::make_shared<cnm::ConnectRequest>();
+  auto* c = net->add_subcommand("connect", "Connect a sandbox, process or namespace to a network");
+  c->add_option("--ip", req->ip, "IPv4 address");
+  c->add_option("--ip6", req->ip6, "IPv6 address");
+  c->add_option("--mac", req->mac, "MAC address");
+  c->add_option("--alias", req->aliases, "Network-scoped alias");
+  c->add_option("--ifname", req->ifname, "Interface name inside (default eth0, eth1, ...)");
+  c->add_option("network", req->network, "Network name or ID")->required();
+  c->add_option("target", req->target, "Sandbox, pid:N or namespace path")->required();
+  c->callback([&ctx, &status, req] { status = connect(ctx, *req); });
+
+  auto args = std::make_shared<std::pair<std::string, std::string>>();
+  auto force = std::make_shared<bool>(false);
+  auto* d = net->add_subcommand("disconnect", "Disconnect a target from a network");
+  d->add_flag("-f,--force", *force, "Accepted for Docker compatibility (disconnect always forces)");
+  d->add_option("network", args->first, "Network name or ID")->required();
+  d->add_option("target", args->second, "Sandbox, pid:N or namespace path")->required();
+  d->callback([&ctx, &status, args] { status = disconnect(ctx, args->first, args->second); });
+
+  auto* sb = app.add_subcommand("sandbox", "Manage sandboxes (named network namespaces)");
+  sb->require_subcommand(1);
+  auto name = std::make_shared<std::string>();
+  auto* sc = sb->add_subcommand("create", "Create a sandbox");
+  sc->add_option("name", *name, "Sandbox name")->required();
+  sc->callback([&ctx, &status, name] { status = sandbox_create(ctx, *name); });
+  sb->add_subcommand("ls", "List sandboxes")->alias("list")->callback([&ctx, &status] {
+    status = sandbox_list(ctx);
+  });
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto* si = sb->add_subcommand("inspect", "Show sandboxes as JSON");
+  si->add_option("name", *names, "Sandbox names or IDs")->required();
+  si->callback([&ctx, &status, names] { status = sandbox_inspect(ctx, *names); });
+  auto rm_names = std::make_shared<std::vector<std::string>>();
+  auto rm_force = std::make_shared<bool>(false);
+  auto* sr = sb->add_subcommand("rm", "Remove sandboxes")->alias("remove");
+  sr->add_flag("-f,--force", *rm_force, "Disconnect endpoints first");
+  sr->add_option("name", *rm_names, "Sandbox names or IDs")->required();
+  sr->callback([&ctx, &status, rm_names, rm_force] {
+    status = [&]() -> cnm::Status {
+      auto c = ctx.controller();
+      if (!c) return std::unexpected(c.error());
+      return (*c)->remove_sandboxes(*rm_names, *rm_force);
+    }();
+  });
+}
+
+}  // namespace cli

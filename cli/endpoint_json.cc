@@ -1,0 +1,29 @@
+#include "cli/endpoint_json.h"
+
+namespace cli {
+
+nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
+  std::string name = e.target;
+  if (!e.sandbox_id.empty())
+    if (auto sb = c.sandbox(e.sandbox_id)) name = sb->name;
+  std::string v4, v6;
+  for (const auto& a : e.addresses) (a.is_v6() ? v6 : v4) = a.str();
+  std::string network = e.network_id;
+  if (auto n = c.network(e.network_id)) network = n->name;
+  return {{"Name", name},        {"EndpointID", e.id},       {"Network", network},
+          {"MacAddress", e.mac}, {"IPv4Address", v4},        {"IPv6Address", v6},
+          {"IfName", e.ifname},  {"HostIfName", e.host_ifname}, {"Target", e.target},
+          {"Netns", e.netns_path}, {"Aliases", e.aliases},   {"DefaultRoute", e.default_route}};
+}
+
+cnm::Result<nlohmann::json> network_json(cnm::Controller& c, const cnm::Network& n) {
+  nlohmann::json j = n;
+  j["Scope"] = "local";
+  auto eps = c.endpoints({.parent = n.id});
+  if (!eps) return std::unexpected(eps.error());
+  auto& containers = j["Containers"] = nlohmann::json::object();
+  for (const auto& e : *eps) containers[e.id] = endpoint_json(c, e);
+  return j;
+}
+
+}  // namespace cli

@@ -1,0 +1,188 @@
+// Controller::connect and disconnect: endpoints between a network and a namespace.
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cnm/controller.h"
+#include "cnm/txn.h"
+
+namespace cnm {
+namespace {
+
+std::string pool_key(const Network& n, const Pool& p) { return n.id + "/" + p.subnet.str(); }
+std::string mac_pool(const Network& n) { return n.id + "/mac"; }
+
+Status validate_mac(const std::string& mac) {
+  unsigned b[6];
+  char extra;
+  if (mac.size() != 17 || std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
+                                      &b[2], &b[3], &b[4], &b[5], &extra) != 6)
+    return fail(Code::kInvalid, "invalid MAC address '{}'", mac);
+  if (b[0] & 1) return fail(Code::kInvalid, "MAC address {} is multicast", mac);
+  return {};
+}
+
+Status validate_ifname(const std::string& name) {
+  if (name.empty() || name.size() > 15)
+    return fail(Code::kInvalid, "interface name '{}': must be 1 to 15 characters", name);
+  if (name.find_first_of("/: \t\n") != std::string::npos || name == "." || name == "..")
+    return fail(Code::kInvalid, "interface name '{}': invalid character", name);
+  return {};
+}
+
+Status validate(const ConnectRequest& r) {
+  CNM_TRY(validate_name("network", r.network));
+  if (r.target.empty()) return fail(Code::kInvalid, "connect: no target given");
+  if (!r.ip.empty()) {
+    auto a = IpAddr::parse(r.ip);
+    if (!a || a->is_v6()) return fail(Code::kInvalid, "--ip '{}' is not an IPv4 address", r.ip);
+  }
+  if (!r.ip6.empty()) {
+    auto a = IpAddr::parse(r.ip6);
+    if (!a || !a->is_v6()) return fail(Code::kInvalid, "--ip6 '{}' is not an IPv6 address", r.ip6);
+  }
+  if (!r.mac.empty()) CNM_TRY(validate_mac(r.mac));
+  if (!r.ifname.empty()) CNM_TRY(validate_ifname(r.ifname));
+  for (const auto& a : r.aliases) CNM_TRY(validate_name("alias", a));
+  return {};
+}
+
+// Docker's rule: 02:42 followed by the IPv4 address, unique while addresses are.
+std::string mac_from(const IpAddr& v4) {
+  auto b = v4.bytes();
+  return fmt::format("02:42:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3]);
+}
+
+}  // namespace
+
+Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Network& n,
+                                           const Target& t) {
+  auto here = endpoints({.ref = t.netns_key});
+  if (!here) return std::unexpected(here.error());
+  Endpoint ep;
+  ep.id = new_id();
+  ep.default_route = true;
+  for (const auto& e : *here) {
+    if (e.network_id == n.id)
+      return fail(Code::kConflict, "{} is already connected to network {}", req.target, n.name);
+    if (!req.ifname.empty() && e.ifname == req.ifname)
+      return fail(Code::kConflict, "interface {} already exists in {}", req.ifname, req.target);
+    ep.default_route &= !e.default_route;
+  }
+  ep.ifname = req.ifname;
+  for (int i = 0; ep.ifname.empty(); ++i) {
+    auto candidate = fmt::format("eth{}", i);
+    bool used = false;
+    for (const auto& e : *here) used |= e.ifname == candidate;
+    if (!used) ep.ifname = candidate;
+  }
+  if (!req.ip6.empty() && !(n.pools.size() > 1 && n.pools.back().subnet.is_v6()))
+    return fail(Code::kInvalid, "network {} has no IPv6 subnet for --ip6", n.name);
+  for (const auto& pool : n.pools) {
+    const std::string& want_text = pool.subnet.is_v6() ? req.ip6 : req.ip;
+    std::optional<IpAddr> want;
+    if (!want_text.empty()) want = *IpAddr::parse(want_text);
+    auto used_text = store_.addresses(pool_key(n, pool));
+    if (!used_text) return std::unexpected(used_text.error());
+    std::vector<IpAddr> used;
+    used.reserve(used_text->size());
+    for (const auto& u : *used_text)
+      if (auto a = IpAddr::parse(u)) used.push_back(*a);
+    auto addr = ipam_.allocate(pool, used, want);
+    if (!addr) return context(fmt::format("network {}", n.name), addr.error());
+    ep.addresses.emplace_back(*addr, pool.subnet.len());
+  }
+  ep.mac = req.mac;
+  if (ep.mac.empty() && !ep.addresses.empty() && !ep.addresses[0].is_v6())
+    ep.mac = mac_from(ep.addresses[0].addr());
+  if (ep.mac.empty())  // no IPv4 address: derive it from the endpoint id instead
+    ep.mac = fmt::format("02:42:{}:{}:{}:{}", ep.id.substr(0, 2), ep.id.substr(2, 2),
+                         ep.id.substr(4, 2), ep.id.substr(6, 2));
+  std::transform(ep.mac.begin(), ep.mac.end(), ep.mac.begin(), ::tolower);
+  auto owner = store_.address_owner(mac_pool(n), ep.mac);
+  if (!owner) return std::unexpected(owner.error());
+  if (!owner->empty())
+    return fail(Code::kConflict, "MAC address {} is already in use on network {}", ep.mac,
+                n.name);
+  ep.network_id = n.id;
+  ep.target = t.key;
+  ep.sandbox_id = t.sandbox_id;
+  ep.netns_path = t.path;
+  ep.netns_key = t.netns_key;
+  ep.host_ifname = "nv" + ep.id.substr(0, 12);
+  ep.aliases = req.aliases;
+  ep.created = now_rfc3339();
+  return ep;
+}
+
+Result<Endpoint> Controller::connect(const ConnectRequest& req) {
+  CNM_TRY(validate(req));
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover());
+  auto n = network(req.network);
+  if (!n) return std::unexpected(n.error());
+  auto driver = registry_.driver(n->driver, kernel_);
+  if (!driver) return std::unexpected(driver.error());
+  auto t = resolve_target(req.target, true);
+  if (!t) return std::unexpected(t.error());
+  auto ep = plan_endpoint(req, *n, *t);
+  if (!ep) return std::unexpected(ep.error());
+  std::vector<IpAddr> gateways;
+  for (const auto& p : n->pools) gateways.push_back(p.gateway);
+  Txn tx(store_, "network connect " + n->name);
+  CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
+  auto& b = tx.batch();
+  b.puts.push_back({store::kEndpoints,
+                    {ep->id, ep->target, n->id, nlohmann::json(*ep).dump(), ep->netns_key}});
+  for (size_t i = 0; i < n->pools.size(); ++i)
+    b.add_addresses.push_back({pool_key(*n, n->pools[i]), ep->addresses[i].addr().str(), ep->id});
+  b.add_addresses.push_back({mac_pool(*n), ep->mac, ep->id});
+  CNM_TRY(tx.commit());
+  return ep;
+}
+
+Status Controller::remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps) {
+  std::map<std::string, std::vector<Endpoint>> by_network;
+  for (const auto& e : eps) {
+    CNM_TRY(tx.intend_drop(store::kEndpoints, e.id));
+    by_network[e.network_id].push_back(e);
+  }
+  Status first_error;
+  for (const auto& [net_id, group] : by_network) {
+    auto n = network(net_id);
+    if (!n) return std::unexpected(n.error());
+    auto driver = registry_.driver(n->driver, kernel_);
+    if (!driver) return std::unexpected(driver.error());
+    CNM_TRY((*driver)->plan_leave(tx, group));
+    if (auto r = (*driver)->leave(group); !r && first_error) first_error = r;
+  }
+  // As with networks, records stay until the kernel objects are gone (the intent is kept).
+  if (!first_error)
+    return context("remove endpoints (the next netctl command retries)", first_error.error());
+  for (const auto& e : eps) tx.batch().drops.push_back({store::kEndpoints, e.id});
+  return {};
+}
+
+Status Controller::disconnect(const std::string& network_name, const std::string& target) {
+  CNM_TRY(validate_name("network", network_name));
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover());
+  auto n = network(network_name);
+  if (!n) return std::unexpected(n.error());
+  auto t = resolve_target(target, false);
+  if (!t) return std::unexpected(t.error());
+  auto eps = endpoints({.name = t->key, .parent = n->id});
+  if (!eps) return std::unexpected(eps.error());
+  if (eps->empty() && !t->netns_key.empty()) {
+    eps = endpoints({.parent = n->id, .ref = t->netns_key});
+    if (!eps) return std::unexpected(eps.error());
+  }
+  if (eps->empty()) return {};  // not connected: nothing to do
+  Txn tx(store_, "network disconnect " + n->name);
+  CNM_TRY(remove_endpoints(tx, *eps));
+  return tx.commit();
+}
+
+}  // namespace cnm

@@ -1,0 +1,62 @@
+// Network namespaces and endpoint plumbing across namespaces (DESIGN sections 7, 11). The real
+// implementation never switches the calling thread: it opens a netlink socket inside a target
+// namespace on a short-lived thread and talks to that namespace through it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cnm/error.h"
+#include "cnm/net.h"
+
+namespace cnm::kernel {
+
+// Identity of a network namespace: the (st_dev, st_ino) of its nsfs inode.
+struct NetnsId {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  auto operator<=>(const NetnsId&) const = default;
+};
+
+class Namespaces {
+ public:
+  virtual ~Namespaces() = default;
+  // Creates a new network namespace bind-mounted at `path` (its directory is created if missing)
+  // with loopback up. An existing `path` is Code::kConflict. On failure nothing is left.
+  virtual Status create(const std::string& path) = 0;
+  // Unmounts (lazily) and unlinks `path`; a path that does not exist counts as removed.
+  virtual Status remove(const std::string& path) = 0;
+  // The namespace at `path` (a bind mount, /proc/N/ns/net, ...): Code::kNotFound if there is none.
+  virtual Result<NetnsId> identify(const std::string& path) = 0;
+  // Names of the network interfaces inside the namespace at `path`.
+  virtual Result<std::vector<std::string>> interfaces(const std::string& path) = 0;
+};
+
+// One endpoint's kernel objects: a veth pair, host end on a bridge, peer inside a namespace.
+struct EndpointSpec {
+  std::string host_ifname;  // in the current namespace: enslaved to `bridge` and up
+  std::string bridge;
+  std::string netns_path;   // the namespace the peer is created in
+  std::string ifname;       // the peer's name there
+  std::string mac;          // the peer's MAC, "02:42:0a:58:00:02"
+  unsigned mtu = 1500;      // both ends
+  std::vector<Prefix> addresses;  // address/len on the peer
+  std::vector<IpAddr> gateways;   // a default route via each (at most one per family)
+};
+
+class Endpoints {
+ public:
+  virtual ~Endpoints() = default;
+  // Creates the pair with the peer made directly inside the namespace (no move), host end on the
+  // bridge and up; then inside: the MAC, arp_notify (so bringing it up sends gratuitous ARP and a
+  // reused IP meets no stale neighbour entry), the addresses (IPv6 without DAD), up, the default
+  // routes. On failure the pair is deleted again and nothing is left. An `ifname` already present
+  // inside is Code::kConflict; a namespace that is gone is Code::kNotFound.
+  virtual Status attach(const EndpointSpec& spec) = 0;
+};
+
+std::unique_ptr<Namespaces> make_linux_namespaces();
+std::unique_ptr<Endpoints> make_linux_endpoints();
+
+}  // namespace cnm::kernel

@@ -1,0 +1,88 @@
+// Resolving what `network connect|disconnect` and `sandbox` commands name.
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "cnm/controller.h"
+#include "cnm/kernel/endpoints.h"
+
+namespace cnm {
+namespace {
+
+std::string key_of(const kernel::NetnsId& id) { return fmt::format("{}:{}", id.dev, id.ino); }
+
+}  // namespace
+
+Result<Target> Controller::resolve_target(const std::string& target, bool must_exist) {
+  Target t;
+  if (target.starts_with("pid:")) {
+    auto digits = std::string_view(target).substr(4);
+    int pid = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+    if (digits.empty() || ec != std::errc{} || p != digits.data() + digits.size() || pid <= 0)
+      return fail(Code::kInvalid, "invalid target '{}': expected pid:N", target);
+    t.key = target;
+    t.path = fmt::format("/proc/{}/ns/net", pid);
+  } else if (target.starts_with("/")) {
+    if (target.find("/../") != std::string::npos || target.ends_with("/.."))
+      return fail(Code::kInvalid, "invalid namespace path '{}'", target);
+    t.key = t.path = target;
+  } else {
+    CNM_TRY(validate_name("target", target));
+    auto sb = sandbox(target);
+    if (!sb) {
+      if (sb.error().code == Code::kNotFound)
+        return fail(Code::kNotFound, "no sandbox or container named {}", target);
+      return std::unexpected(sb.error());
+    }
+    t.key = "sandbox:" + sb->id;
+    t.sandbox_id = sb->id;
+    t.path = sb->netns_path;
+  }
+  auto id = kernel_.namespaces->identify(t.path);
+  if (id) {
+    t.netns_key = key_of(*id);
+  } else if (must_exist || id.error().code != Code::kNotFound) {
+    if (id.error().code == Code::kNotFound && target.starts_with("pid:"))
+      return fail(Code::kNotFound, "process {} not found", target.substr(4));
+    return std::unexpected(id.error());
+  }
+  return t;
+}
+
+Result<Sandbox> Controller::sandbox(const std::string& name_or_id) {
+  auto rec = store_.get(store::kSandboxes, name_or_id);
+  if (!rec) return std::unexpected(rec.error());
+  if (!*rec) return fail(Code::kNotFound, "sandbox {} not found", name_or_id);
+  try {
+    return nlohmann::json::parse((*rec)->body).get<Sandbox>();
+  } catch (const std::exception& e) {
+    return fail(Code::kFailed, "read sandbox {}: corrupt record: {}", name_or_id, e.what());
+  }
+}
+
+Result<std::vector<Sandbox>> Controller::list_sandboxes() {
+  auto recs = store_.list(store::kSandboxes);
+  if (!recs) return std::unexpected(recs.error());
+  std::vector<Sandbox> out;
+  try {
+    for (const auto& r : *recs) out.push_back(nlohmann::json::parse(r.body).get<Sandbox>());
+  } catch (const std::exception& e) {
+    return fail(Code::kFailed, "read sandboxes: corrupt record: {}", e.what());
+  }
+  return out;
+}
+
+Result<std::vector<Endpoint>> Controller::endpoints(const store::Filter& f) {
+  auto recs = store_.list(store::kEndpoints, f);
+  if (!recs) return std::unexpected(recs.error());
+  std::vector<Endpoint> out;
+  out.reserve(recs->size());
+  try {
+    for (const auto& r : *recs) out.push_back(nlohmann::json::parse(r.body).get<Endpoint>());
+  } catch (const std::exception& e) {
+    return fail(Code::kFailed, "read endpoints: corrupt record: {}", e.what());
+  }
+  return out;
+}
+
+}  // namespace cnm

@@ -1,0 +1,187 @@
+# shellcheck shell=bash disable=SC2034,SC2016
+# Helpers for benchmarks; source this file (bash). Benchmarks run as root, inside a throwaway host
+# (netns-fixtures/lib.sh: throwaway_host), and never touch the machine's own network namespace.
+#
+# Timing: bench_time ARRAY CMD... runs CMD once and appends its wall time in ns to ARRAY, taking
+# `date +%s%N` just before and just after. The window therefore also holds about one fork+exec of
+# `date`; bench_floor_ms measures that overhead with /bin/true so reports can show it.
+
+BENCH_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+bench_log() { echo "bench: $*" >&2; }
+
+# bench_time ARRAY CMD...: runs CMD (stdout/stderr to $BENCH_LOG, default /dev/null) and appends
+# the elapsed ns to the array named ARRAY. Returns CMD's exit status; a failed op is not recorded.
+bench_time() {
+  local -n _bt_arr=$1; shift
+  local t0 t1 rc=0
+  t0=$(date +%s%N)
+  "$@" >>"${BENCH_LOG:-/dev/null}" 2>&1 || rc=$?
+  t1=$(date +%s%N)
+  if [ "$rc" != 0 ]; then
+    bench_log "failed (exit $rc): $*"
+    return "$rc"
+  fi
+  _bt_arr+=($((t1 - t0)))
+}
+
+# bench_stats DIVISOR NS... : prints "MEDIAN P90 N" in ms (2 decimals) of the ns values, each
+# divided by DIVISOR first (e.g. 30 for "ms per network" of a batch of 30). Median: mean of the two
+# middle values for even N. P90: nearest rank, the ceil(0.9*N)-th smallest.
+bench_stats() {
+  local div=$1; shift
+  [ $# -gt 0 ] || { echo "- - 0"; return; }
+  printf '%s\n' "$@" | sort -n | awk -v d="$div" '
+    { v[NR] = $1 / d / 1e6 }
+    END {
+      n = NR
+      med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
+      printf "%.2f %.2f %d\n", med, v[r], n
+    }'
+}
+bench_median() { local s; s=$(bench_stats 1 "$@"); echo "${s%% *}"; }
+bench_p90() { local s; s=$(bench_stats 1 "$@"); s=${s#* }; echo "${s%% *}"; }
+
+# bench_floor_ms [N]: median ms of timing /bin/true with bench_time (the harness's own cost).
+bench_floor_ms() {
+  local -a _fl=(); local i
+  for ((i = 0; i < ${1:-30}; i++)); do bench_time _fl /bin/true; done
+  bench_median "${_fl[@]}"
+}
+
+bench_machine() {
+  echo "machine: $(nproc) CPU ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))," \
+    "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)," \
+    "kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+}
+
+# Table output. bench_table_header; bench_row OP NETCTL DOCKER, each cell "MED P90 N" from
+# bench_stats, "" (not measured) or "MED design" (a figure quoted from DESIGN.md, not measured).
+bench_table_header() {
+  printf '| %-44s | %-22s | %-22s | %-13s |\n' operation "netctl median ms (p90)" \
+    "docker median ms (p90)" "docker/netctl"
+  printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..24})" \
+    "$(printf -- '-%.0s' {1..24})" "$(printf -- '-%.0s' {1..15})"
+}
+bench_cell() {  # "MED P90 N" -> "MED (P90)", or "-"
+  local m p
+  read -r m p _ <<<"${1:-}"
+  if [ -z "$m" ] || [ "$m" = - ]; then echo -
+  elif [ "$p" = design ]; then echo "$m (DESIGN.md)"
+  else echo "$m ($p)"; fi
+}
+bench_row() {
+  local op=$1 a=${2:-} b=${3:-} ratio=-
+  local am bm
+  read -r am _ <<<"$a"; read -r bm _ <<<"$b"
+  if [ -n "$am" ] && [ -n "$bm" ] && [ "$am" != - ] && [ "$bm" != - ]; then
+    ratio=$(awk -v x="$bm" -v y="$am" 'BEGIN { if (y > 0) printf "%.1fx", x / y; else print "-" }')
+  fi
+  printf '| %-44s | %-22s | %-22s | %-13s |\n' "$op" "$(bench_cell "$a")" "$(bench_cell "$b")" "$ratio"
+}
+
+# --- Docker -------------------------------------------------------------------------------------
+
+# ensure_docker: installs docker.io (Docker 20.10 on Debian 12) if dockerd is missing. Run it in the
+# machine's namespaces BEFORE throwaway_host (it needs the network). The package's postinst must not
+# start a daemon on the host: apt runs in a private mount namespace where policy-rc.d says 101.
+ensure_docker() {
+  command -v dockerd >/dev/null && [ -x /usr/bin/docker ] && return 0
+  bench_log "installing docker.io (apt-get install --no-install-recommends docker.io)"
+  local deny made=0 rc=0
+  deny=$(mktemp /tmp/bench-policy.XXXXXX)
+  printf '#!/bin/sh\nexit 101\n' >"$deny"; chmod 755 "$deny"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then touch /usr/sbin/policy-rc.d; made=1; fi
+  unshare --mount bash -c '
+    set -e
+    mount --make-rprivate /
+    mount --bind "$1" /usr/sbin/policy-rc.d
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-cache policy docker.io 2>/dev/null | grep -q "Candidate: [0-9]"; then
+      apt-get update -qq
+    fi
+    apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  ' _ "$deny" || rc=$?
+  [ "$made" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  rm -f "$deny"
+  return "$rc"
+}
+
+# start_dockerd DIR: starts dockerd (and the containerd it spawns) with everything under DIR:
+# --data-root, --exec-root, --pidfile, the API socket, an empty daemon.json. Call it only inside a
+# throwaway host. On success sets DOCKERD_PID and exports DOCKER_HOST; on failure returns 1 and sets
+# DOCKERD_ERR to the reason. Extra dockerd flags: $DOCKERD_FLAGS.
+DOCKERD_PID=
+DOCKERD_DIR=
+DOCKERD_ERR=
+DOCKERD_MASKS=()
+start_dockerd() {
+  local dir=$1 i
+  [ -n "${NETCTL_THROWAWAY:-}" ] || { DOCKERD_ERR="refusing to start dockerd outside a throwaway host"; return 1; }
+  command -v dockerd >/dev/null || { DOCKERD_ERR="dockerd is not installed"; return 1; }
+  DOCKERD_DIR=$dir
+  mkdir -p "$dir/data" "$dir/exec" "$dir/cli"
+  echo '{}' >"$dir/daemon.json"
+  # dockerd and its containerd also write outside their dirs: /etc/docker/key.json,
+  # /run/docker/plugins, /opt/containerd/{bin,lib}. Hide those places behind tmpfs mounts in this
+  # (private) mount namespace so nothing lands on the machine's disk. Masking /run also hides the
+  # host's D-Bus socket, so dockerd does not look for firewalld.
+  DOCKERD_MASKS=()
+  local m
+  for m in /etc/docker /run /opt; do
+    if [ -d "$m" ] && mount -t tmpfs -o mode=755 tmpfs "$m"; then DOCKERD_MASKS+=("$m"); fi
+  done
+  mkdir -p /run/netns
+  export DOCKER_HOST=unix://$dir/docker.sock DOCKER_CONFIG=$dir/cli
+  # shellcheck disable=SC2086
+  dockerd --config-file "$dir/daemon.json" --data-root "$dir/data" --exec-root "$dir/exec" \
+    --pidfile "$dir/docker.pid" -H "$DOCKER_HOST" --log-level warn ${DOCKERD_FLAGS:-} \
+    >"$dir/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for ((i = 0; i < 300; i++)); do
+    if ! kill -0 "$DOCKERD_PID" 2>/dev/null; then
+      DOCKERD_ERR="dockerd exited: $(grep -v '^$' "$dir/dockerd.log" | tail -n 3 | tr '\n' ' ')"
+      wait "$DOCKERD_PID" 2>/dev/null; DOCKERD_PID=
+      return 1
+    fi
+    if /usr/bin/docker version >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  DOCKERD_ERR="dockerd did not answer within 30 s: $(tail -n 3 "$dir/dockerd.log" | tr '\n' ' ')"
+  stop_dockerd
+  return 1
+}
+
+# stop_dockerd: stops the dockerd started above (TERM, then KILL after 20 s) and the containerd it
+# spawned (by the pid in its pidfile), then unmounts whatever they left under DOCKERD_DIR.
+stop_dockerd() {
+  local cpid="" i m
+  if [ -n "$DOCKERD_DIR" ] && [ -f "$DOCKERD_DIR/exec/containerd/containerd.pid" ]; then
+    cpid=$(cat "$DOCKERD_DIR/exec/containerd/containerd.pid" 2>/dev/null || true)
+  fi
+  if [ -n "$DOCKERD_PID" ]; then
+    kill -TERM "$DOCKERD_PID" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$DOCKERD_PID" 2>/dev/null || true
+    wait "$DOCKERD_PID" 2>/dev/null || true
+    DOCKERD_PID=
+  fi
+  if [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; then
+    kill -TERM "$cpid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$cpid" 2>/dev/null || true
+  fi
+  if [ -n "$DOCKERD_DIR" ]; then
+    # Mounts dockerd made under its dirs (overlay2 home, netns files), innermost first.
+    awk -v d="$DOCKERD_DIR" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+      while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  fi
+  for m in "${DOCKERD_MASKS[@]}"; do umount -l "$m" 2>/dev/null || true; done
+  DOCKERD_MASKS=()
+  return 0
+}
+
+# docker_ CMD...: the Debian docker.io client (matches the 20.10 daemon; /usr/local/bin may hold
+# another docker CLI).
+docker_() { /usr/bin/docker "$@"; }
