@@ -53,7 +53,7 @@ bench_floor_ms() {
 bench_machine() {
   echo "machine: $(nproc) CPU ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))," \
     "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)," \
-    "kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    "kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 # Table output. bench_table_header; bench_row OP NETCTL DOCKER, each cell "MED P90 N" from

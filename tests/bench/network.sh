@@ -121,7 +121,7 @@ left=$(nc_ --format json network ls | python3 -c 'import json,sys; print(len(jso
 if [ "$left" != 0 ] || [ "$(count_bridges)" != 0 ]; then
   echo "netctl left $left networks, $(count_bridges) bridges" >&2; FAILS=$((FAILS + 1))
 fi
-echo "  netctl done in $(($(date +%s) - t0)) s"
+echo "  netctl done in $(($(date +%s) - t0)) s, load average $(cut -d" " -f1-3 /proc/loadavg)"
 
 # ---- Docker ----
 docker_note=""
@@ -138,7 +138,7 @@ elif start_dockerd "$work/docker"; then
   dk_r_one=$(bench_stats 1 "${r_one[@]}"); dk_r_many=$(bench_stats "$N" "${r_many[@]}")
   dk_r_prune=$(bench_stats "$N" "${r_prune[@]}")
   [ "$(count_bridges)" = 0 ] || { echo "docker left $(count_bridges) bridges" >&2; FAILS=$((FAILS + 1)); }
-  echo "  docker done in $(($(date +%s) - t0)) s"
+  echo "  docker done in $(($(date +%s) - t0)) s, load average $(cut -d" " -f1-3 /proc/loadavg)"
   stop_dockerd
 fi
 if [ -z "$dk_c_sub" ]; then
@@ -148,14 +148,16 @@ if [ -z "$dk_c_sub" ]; then
 fi
 
 echo
-echo "network operations, ms per network (median of $((ROUNDS * N)) single ops, or of $ROUNDS batches of $N)"
+echo "network operations, ms per network. Single ops: median (p90) over every op of the kind in"
+echo "$ROUNDS rounds (create --subnet: $((2 * ROUNDS * N)) ops, automatic: $((ROUNDS * N)), rm: $((ROUNDS * N)));"
+echo "one-call rm and prune: batch time / $N, median (p90) of $ROUNDS batches."
 bench_table_header
 bench_row "network create --subnet, one at a time" "$nc_c_sub" "$dk_c_sub"
 bench_row "network create, automatic subnet" "$nc_c_auto" "$dk_c_auto"
 bench_row "network rm NAME, one at a time" "$nc_r_one" "$dk_r_one"
 bench_row "network rm of $N names in one call, per net" "$nc_r_many" "$dk_r_many"
 bench_row "network prune of $N networks, per net" "$nc_r_prune" "$dk_r_prune"
-bench_row "process start: netctl version / docker version" "$(bench_stats 1 "${t_ver[@]}")" "$dk_ver"
+bench_row "start: netctl version / docker version" "$(bench_stats 1 "${t_ver[@]}")" "$dk_ver"
 echo "harness floor (timing /bin/true the same way): $floor ms, included in every row"
 [ -n "$docker_note" ] && echo "$docker_note"
 echo "docker version = CLI start + one API round trip to dockerd"
