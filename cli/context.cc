@@ -36,9 +36,10 @@ cnm::Result<cnm::Controller*> Context::controller() {
   namespaces_ = cnm::kernel::make_linux_namespaces();
   endpoints_ = cnm::kernel::make_linux_endpoints();
   ipam_ = std::make_unique<ipam::DefaultIpam>(c->pools_v4, c->pools_v6);
-  controller_ = std::make_unique<cnm::Controller>(*c, *store_, *ipam_,
-                                                  cnm::KernelContext{links_.get(), sysctl_.get(), namespaces_.get(), endpoints_.get()},
-                                                  drivers::builtin_registry());
+  controller_ = std::make_unique<cnm::Controller>(
+      *c, *store_, *ipam_,
+      cnm::KernelContext{links_.get(), sysctl_.get(), namespaces_.get(), endpoints_.get()},
+      drivers::builtin_registry());
   return controller_.get();
 }
 

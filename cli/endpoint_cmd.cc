@@ -54,8 +54,8 @@ cnm::Status sandbox_list(Context& ctx) {
   for (const auto& sb : *sbs) {
     auto j = sandbox_json(**c, sb);
     if (!j) return std::unexpected(j.error());
-    rows.push_back({sb.id.substr(0, 12), sb.name, sb.netns_path,
-                    std::to_string((*j)["Endpoints"].size())});
+    rows.push_back(
+        {sb.id.substr(0, 12), sb.name, sb.netns_path, std::to_string((*j)["Endpoints"].size())});
     arr.push_back(std::move(*j));
   }
   if (ctx.json())

@@ -10,10 +10,11 @@ nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
   for (const auto& a : e.addresses) (a.is_v6() ? v6 : v4) = a.str();
   std::string network = e.network_id;
   if (auto n = c.network(e.network_id)) network = n->name;
-  return {{"Name", name},        {"EndpointID", e.id},       {"Network", network},
-          {"MacAddress", e.mac}, {"IPv4Address", v4},        {"IPv6Address", v6},
-          {"IfName", e.ifname},  {"HostIfName", e.host_ifname}, {"Target", e.target},
-          {"Netns", e.netns_path}, {"Aliases", e.aliases},   {"DefaultRoute", e.default_route}};
+  return {
+      {"Name", name},          {"EndpointID", e.id},          {"Network", network},
+      {"MacAddress", e.mac},   {"IPv4Address", v4},           {"IPv6Address", v6},
+      {"IfName", e.ifname},    {"HostIfName", e.host_ifname}, {"Target", e.target},
+      {"Netns", e.netns_path}, {"Aliases", e.aliases},        {"DefaultRoute", e.default_route}};
 }
 
 cnm::Result<nlohmann::json> network_json(cnm::Controller& c, const cnm::Network& n) {

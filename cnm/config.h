@@ -17,7 +17,7 @@ struct Config {
   std::vector<AddressPoolBase> pools_v4;  // default-address-pools with IPv4 bases
   std::vector<AddressPoolBase> pools_v6;  // ... with IPv6 bases
   unsigned mtu = 1500;                    // default MTU of new networks
-  std::string netns_dir = "/run/netns";  // where sandboxes are bind-mounted
+  std::string netns_dir = "/run/netns";   // where sandboxes are bind-mounted
 };
 
 // Loads `path`. With `required`, a missing file is Code::kInvalid; otherwise it yields the

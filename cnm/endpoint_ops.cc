@@ -15,8 +15,8 @@ std::string mac_pool(const Network& n) { return n.id + "/mac"; }
 Status validate_mac(const std::string& mac) {
   unsigned b[6];
   char extra;
-  if (mac.size() != 17 || std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
-                                      &b[2], &b[3], &b[4], &b[5], &extra) != 6)
+  if (mac.size() != 17 || std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+                                      &b[3], &b[4], &b[5], &extra) != 6)
     return fail(Code::kInvalid, "invalid MAC address '{}'", mac);
   if (b[0] & 1) return fail(Code::kInvalid, "MAC address {} is multicast", mac);
   return {};
@@ -102,8 +102,7 @@ Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Netw
   auto owner = store_.address_owner(mac_pool(n), ep.mac);
   if (!owner) return std::unexpected(owner.error());
   if (!owner->empty())
-    return fail(Code::kConflict, "MAC address {} is already in use on network {}", ep.mac,
-                n.name);
+    return fail(Code::kConflict, "MAC address {} is already in use on network {}", ep.mac, n.name);
   ep.network_id = n.id;
   ep.target = t.key;
   ep.sandbox_id = t.sandbox_id;
@@ -133,8 +132,8 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   Txn tx(store_, "network connect " + n->name);
   CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
   auto& b = tx.batch();
-  b.puts.push_back({store::kEndpoints,
-                    {ep->id, ep->target, n->id, nlohmann::json(*ep).dump(), ep->netns_key}});
+  b.puts.push_back(
+      {store::kEndpoints, {ep->id, ep->target, n->id, nlohmann::json(*ep).dump(), ep->netns_key}});
   for (size_t i = 0; i < n->pools.size(); ++i)
     b.add_addresses.push_back({pool_key(*n, n->pools[i]), ep->addresses[i].addr().str(), ep->id});
   b.add_addresses.push_back({mac_pool(*n), ep->mac, ep->id});

@@ -37,10 +37,10 @@ class Namespaces {
 struct EndpointSpec {
   std::string host_ifname;  // in the current namespace: enslaved to `bridge` and up
   std::string bridge;
-  std::string netns_path;   // the namespace the peer is created in
-  std::string ifname;       // the peer's name there
-  std::string mac;          // the peer's MAC, "02:42:0a:58:00:02"
-  unsigned mtu = 1500;      // both ends
+  std::string netns_path;         // the namespace the peer is created in
+  std::string ifname;             // the peer's name there
+  std::string mac;                // the peer's MAC, "02:42:0a:58:00:02"
+  unsigned mtu = 1500;            // both ends
   std::vector<Prefix> addresses;  // address/len on the peer
   std::vector<IpAddr> gateways;   // a default route via each (at most one per family)
 };
@@ -48,11 +48,12 @@ struct EndpointSpec {
 class Endpoints {
  public:
   virtual ~Endpoints() = default;
-  // Creates the pair with the peer made directly inside the namespace (no move), host end on the
-  // bridge and up; then inside: the MAC, arp_notify (so bringing it up sends gratuitous ARP and a
-  // reused IP meets no stale neighbour entry), the addresses (IPv6 without DAD), up, the default
-  // routes. On failure the pair is deleted again and nothing is left. An `ifname` already present
-  // inside is Code::kConflict; a namespace that is gone is Code::kNotFound.
+  // Creates the pair with the peer made directly inside the namespace (no move) with its MAC and
+  // MTU, host end on the bridge and up; then inside: up, arp_notify, the addresses (IPv6 without
+  // DAD), a gratuitous ARP once the bridge port forwards (so a reused IP meets no stale neighbour
+  // entry), the default routes. On failure the pair is deleted again and nothing is left. An
+  // `ifname` already present inside or a `host_ifname` already present here is Code::kConflict; a
+  // namespace that is gone is Code::kNotFound; a bad name or MAC is Code::kInvalid.
   virtual Status attach(const EndpointSpec& spec) = 0;
 };
 

@@ -96,6 +96,7 @@ Status FakeLinks::delete_links(std::span<const std::string> names) {
     // Like the kernel: ports of a deleted bridge are released.
     for (auto& [other, l] : links)
       if (l.master == index) l.master = 0;
+    if (on_delete) on_delete(n);
   }
   return record(std::move(line), first);
 }

@@ -2,6 +2,7 @@
 // contracts (conflicts, missing links, rollback) and can fail any kernel step on demand.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ class FakeLinks : public Links {
   // One line per mutating call, e.g. "create_bridge nc-x mtu=1500 10.0.0.1/24" or
   // "delete nc-x nc-y"; a call that failed ends in " -> <error message>".
   std::vector<std::string> log;
+  // Called with the name of every link delete_links() removes (FakeEndpoints uses it to take the
+  // peer of a deleted veth end out of its namespace, as the kernel does).
+  std::function<void(const std::string&)> on_delete;
 
   Status create_bridge(const std::string& name, unsigned mtu,
                        std::span<const Prefix> addresses) override;

@@ -34,8 +34,40 @@ std::invoke_result_t<Fn&> on_new_thread(Fn fn) {
 // else.
 Result<Fd> open_netns(const std::string& path);
 
-// A NETLINK_ROUTE socket bound to the namespace `netns` refers to (opened on a short-lived thread
-// that entered it). `path` names the namespace in errors.
-Result<nl::Socket> socket_in(const Fd& netns, const std::string& path);
+// Sockets bound to one network namespace: they keep talking to it whatever thread uses them.
+struct NetnsSockets {
+  nl::Socket route;  // NETLINK_ROUTE
+  Fd inet;           // AF_INET datagram socket, for interface ioctls (ifindex_of)
+};
+
+// Opens NetnsSockets inside the namespace `netns` refers to, on a thread that enters it, while the
+// caller goes on; get() waits for them. `netns` must stay open until get() returns (or the opener
+// is destroyed, which also waits).
+class SocketOpener {
+ public:
+  // `path` names the namespace in errors.
+  SocketOpener(const Fd& netns, std::string path);
+  SocketOpener(const SocketOpener&) = delete;  // the thread writes into this object
+  SocketOpener& operator=(const SocketOpener&) = delete;
+  // The sockets, or why they could not be opened. Call once.
+  Result<NetnsSockets> get();
+
+ private:
+  std::string path_;
+  std::optional<Result<NetnsSockets>> result_;
+  std::jthread thread_;  // last: joins (in its destructor) before result_ goes
+};
+
+// NetnsSockets for the namespace `netns` refers to (SocketOpener, waited for).
+inline Result<NetnsSockets> sockets_in(const Fd& netns, const std::string& path) {
+  return SocketOpener(netns, path).get();
+}
+
+// NetnsSockets::inet for the calling thread's namespace.
+Result<Fd> open_inet_socket();
+
+// The index of link `name` in the namespace of `inet` (SIOCGIFINDEX: ~1 us, against ~15 us for a
+// netlink request); errno on failure (ENODEV: no such link).
+std::expected<int, int> ifindex_of(const Fd& inet, const std::string& name);
 
 }  // namespace cnm::kernel

@@ -1,5 +1,7 @@
 #include "cnm/kernel/nl.h"
 
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/errno.h>
@@ -69,8 +71,7 @@ Outcome out_of_memory() { return Outcome{NLE_NOMEM, ENOMEM, ""}; }
 
 Outcome get_link(Socket& sock, const std::string& name, LinkPtr& out) {
   rtnl_link* raw = nullptr;
-  Outcome o =
-      sock.call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, name.c_str(), &raw); });
+  Outcome o = sock.call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, name.c_str(), &raw); });
   out.reset(raw);
   return o;
 }
@@ -88,6 +89,53 @@ Outcome add_address(Socket& sock, int ifindex, const Prefix& p) {
   }
   if (p.is_v6()) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
   return sock.call([&](nl_sock* s) { return rtnl_addr_add(s, addr.get(), NLM_F_EXCL); });
+}
+
+namespace {
+
+// NL_CB_VALID for get_link_state: IFLA_OPERSTATE and IFLA_LINKINFO/INFO_SLAVE_DATA/BRPORT_STATE.
+int parse_link_state(nl_msg* msg, void* arg) {
+  auto* out = static_cast<LinkState*>(arg);
+  nlmsghdr* hdr = nlmsg_hdr(msg);
+  nlattr* tb[IFLA_MAX + 1];
+  if (hdr->nlmsg_type != RTM_NEWLINK || nlmsg_parse(hdr, sizeof(ifinfomsg), tb, IFLA_MAX, nullptr))
+    return NL_SKIP;
+  if (tb[IFLA_OPERSTATE] != nullptr) out->operstate = nla_get_u8(tb[IFLA_OPERSTATE]);
+  nlattr* info[IFLA_INFO_MAX + 1];
+  if (tb[IFLA_LINKINFO] == nullptr ||
+      nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) < 0 ||
+      info[IFLA_INFO_SLAVE_DATA] == nullptr)
+    return NL_OK;
+  nlattr* port[IFLA_BRPORT_MAX + 1];
+  if (nla_parse_nested(port, IFLA_BRPORT_MAX, info[IFLA_INFO_SLAVE_DATA], nullptr) == 0 &&
+      port[IFLA_BRPORT_STATE] != nullptr)
+    out->port_state = nla_get_u8(port[IFLA_BRPORT_STATE]);
+  return NL_OK;
+}
+
+}  // namespace
+
+bool LinkState::port_disabled() const { return port_state == BR_STATE_DISABLED; }
+
+Outcome get_link_state(Socket& sock, const std::string& name, LinkState& out) {
+  out = LinkState{};
+  MsgPtr msg(nlmsg_alloc_simple(RTM_GETLINK, 0));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0 ||
+      nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
+    return out_of_memory();
+  return sock.call([&](nl_sock* s) {
+    nl_socket_modify_cb(s, NL_CB_VALID, NL_CB_CUSTOM, &parse_link_state, &out);
+    int rc = nl_send_auto(s, msg.get());
+    // The kernel answers with two datagrams: the link (or an error), then the acknowledgement. Both
+    // must be read, or the next request on this socket would read this one's ack.
+    if (rc >= 0) rc = nl_recvmsgs_default(s);
+    nl_socket_modify_cb(s, NL_CB_VALID, NL_CB_DEFAULT, nullptr, nullptr);
+    if (rc >= 0) rc = nl_wait_for_ack(s);
+    return rc < 0 ? rc : 0;
+  });
 }
 
 Result<IpAddr> to_ip(const nl_addr* a) {

@@ -91,6 +91,18 @@ Outcome get_link(Socket& sock, const std::string& name, LinkPtr& out);
 // duplicate address detection so the address works at once.
 Outcome add_address(Socket& sock, int ifindex, const Prefix& p);
 
+// What the kernel reports about a link's state: its RFC 2863 operational state (IF_OPER_*) and, for
+// a bridge port, its STP port state (BR_STATE_*); -1 where the kernel reports none.
+struct LinkState {
+  int operstate = -1;
+  int port_state = -1;
+  // A bridge port the bridge drops frames from (BR_STATE_DISABLED: no carrier seen yet).
+  bool port_disabled() const;
+};
+
+// The LinkState of link `name` in the socket's namespace.
+Outcome get_link_state(Socket& sock, const std::string& name, LinkState& out);
+
 // Conversions between libnl addresses and cnm's. An nl_addr of another family is an error.
 Result<IpAddr> to_ip(const nl_addr* a);
 AddrPtr to_nl(const IpAddr& a, int prefixlen);

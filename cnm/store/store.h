@@ -24,10 +24,10 @@ inline constexpr const char* kContainers = "containers";
 
 struct Record {
   std::string id;
-  std::string name;    // "" when the object has no name
-  std::string parent;  // e.g. an endpoint's network id
-  std::string body;    // JSON
-  std::string ref;     // secondary key, e.g. an endpoint's namespace "dev:ino"
+  std::string name;      // "" when the object has no name
+  std::string parent;    // e.g. an endpoint's network id
+  std::string body;      // JSON
+  std::string ref = {};  // secondary key, e.g. an endpoint's namespace "dev:ino"
 };
 
 // Selects records by the fields that are set (all must match); an empty filter selects all.

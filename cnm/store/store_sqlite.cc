@@ -131,8 +131,8 @@ Result<std::vector<Record>> Store::list(const char* table, const Filter& f) {
   add(f.name, "name=?1");
   add(f.parent, "parent=?2");
   add(f.ref, "ref=?3");
-  auto sql = fmt::format("SELECT id, name, parent, body, ref FROM {}{} ORDER BY name, id", table,
-                         where);
+  auto sql =
+      fmt::format("SELECT id, name, parent, body, ref FROM {}{} ORDER BY name, id", table, where);
   Stmt st(db_, sql.c_str());
   if (!f.name.empty()) st.bind(1, f.name);
   if (!f.parent.empty()) st.bind(2, f.parent);

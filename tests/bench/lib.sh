@@ -84,12 +84,24 @@ bench_row() {
 # --- Docker -------------------------------------------------------------------------------------
 
 # ensure_docker: installs docker.io (Docker 20.10 on Debian 12) if dockerd is missing. Run it in the
-# machine's namespaces BEFORE throwaway_host (it needs the network). The package's postinst must not
-# start a daemon on the host: apt runs in a private mount namespace where policy-rc.d says 101.
+# machine's namespaces BEFORE throwaway_host (it needs the network).
 ensure_docker() {
   command -v dockerd >/dev/null && [ -x /usr/bin/docker ] && return 0
-  bench_log "installing docker.io (apt-get install --no-install-recommends docker.io)"
-  local deny made=0 rc=0
+  bench_apt_install docker.io
+}
+
+# bench_apt_install PKG...: installs those of the Debian packages that are not installed yet
+# (apt-get install --no-install-recommends; apt-get update first if one has no candidate). Run it in
+# the machine's namespaces BEFORE throwaway_host (it needs the network). No package's postinst may
+# start a daemon on the host: apt runs in a private mount namespace where policy-rc.d says 101.
+bench_apt_install() {
+  local -a missing=()
+  local p deny made=0 rc=0
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  bench_log "installing ${missing[*]} (apt-get install --no-install-recommends)"
   deny=$(mktemp /tmp/bench-policy.XXXXXX)
   printf '#!/bin/sh\nexit 101\n' >"$deny"; chmod 755 "$deny"
   if [ ! -e /usr/sbin/policy-rc.d ]; then touch /usr/sbin/policy-rc.d; made=1; fi
@@ -97,12 +109,15 @@ ensure_docker() {
     set -e
     mount --make-rprivate /
     mount --bind "$1" /usr/sbin/policy-rc.d
+    shift
     export DEBIAN_FRONTEND=noninteractive
-    if ! apt-cache policy docker.io 2>/dev/null | grep -q "Candidate: [0-9]"; then
-      apt-get update -qq
-    fi
-    apt-get install -y -qq --no-install-recommends docker.io >/dev/null
-  ' _ "$deny" || rc=$?
+    for p in "$@"; do
+      if ! apt-cache policy "$p" 2>/dev/null | grep -q "Candidate: [0-9]"; then
+        apt-get update -qq; break
+      fi
+    done
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  ' _ "$deny" "${missing[@]}" || rc=$?
   [ "$made" = 1 ] && rm -f /usr/sbin/policy-rc.d
   rm -f "$deny"
   return "$rc"
@@ -185,3 +200,26 @@ stop_dockerd() {
 # docker_ CMD...: the Debian docker.io client (matches the 20.10 daemon; /usr/local/bin may hold
 # another docker CLI).
 docker_() { /usr/bin/docker "$@"; }
+
+# --- CNI peers (DESIGN.md section 10; /work/shared/tools) ---------------------------------------
+
+BENCH_TOOLS=${BENCH_TOOLS:-/work/shared/tools}
+
+# ensure_cnitool OUT: builds the minimal cnitool of $BENCH_TOOLS/cnitool (Debian's packaged upstream
+# libcni) into OUT, a cache such as /var/tmp/netctl-bench/cnitool, unless OUT already exists.
+# Installs golang-go and golang-github-appc-cni-dev first. The Go build cache and work dirs go into
+# a temp dir that is removed afterwards (nothing in ~/.cache). Outside any throwaway host.
+ensure_cnitool() {
+  local out=$1 tmp rc=0
+  [ -x "$out" ] && return 0
+  [ -f "$BENCH_TOOLS/cnitool/build.sh" ] || { bench_log "no $BENCH_TOOLS/cnitool/build.sh"; return 1; }
+  bench_apt_install golang-go golang-github-appc-cni-dev || return 1
+  mkdir -p "$(dirname "$out")"
+  tmp=$(mktemp -d /tmp/bench-cnitool.XXXXXX)
+  bench_log "building cnitool into $out"
+  TMPDIR=$tmp GOTMPDIR=$tmp GOCACHE=$tmp/gocache HOME=$tmp \
+    sh "$BENCH_TOOLS/cnitool/build.sh" "$out.tmp.$$" >/dev/null || rc=$?
+  if [ "$rc" = 0 ]; then mv -f "$out.tmp.$$" "$out"; else rm -f "$out.tmp.$$"; fi
+  rm -rf --one-file-system "$tmp"
+  return "$rc"
+}

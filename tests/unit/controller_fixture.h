@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cnm/controller.h"
+#include "cnm/kernel/fake_endpoints.h"
 #include "cnm/kernel/fake_links.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
@@ -15,6 +16,8 @@ struct ControllerFixture {
   cnm::kernel::StepCounter steps;
   cnm::kernel::FakeLinks links{&steps};
   cnm::kernel::FakeSysctl sysctl{&steps};
+  cnm::kernel::FakeNamespaces namespaces{&steps};
+  cnm::kernel::FakeEndpoints endpoints{links, namespaces, &steps};
   ipam::DefaultIpam ipam;
   std::unique_ptr<cnm::store::Store> store;
   std::unique_ptr<cnm::Controller> ctl;
@@ -25,11 +28,14 @@ struct ControllerFixture {
     store = std::move(*cnm::store::Store::open(root));
     cnm::Config cfg;
     cfg.pools_v4 = ipam::docker_default_pools();
-    ctl = std::make_unique<cnm::Controller>(cfg, *store, ipam, cnm::KernelContext{&links, &sysctl},
-                                            drivers::builtin_registry());
+    ctl = std::make_unique<cnm::Controller>(
+        cfg, *store, ipam, cnm::KernelContext{&links, &sysctl, &namespaces, &endpoints},
+        drivers::builtin_registry());
   }
   ~ControllerFixture() { std::filesystem::remove_all(root); }
 
   size_t network_count() { return store->list(cnm::store::kNetworks)->size(); }
   size_t intent_count() { return store->intents()->size(); }
+  size_t endpoint_count() { return store->list(cnm::store::kEndpoints)->size(); }
+  int64_t address_count() { return *store->address_count(); }
 };

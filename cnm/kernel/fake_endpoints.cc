@@ -1,0 +1,204 @@
+#include "cnm/kernel/fake_endpoints.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace cnm::kernel {
+namespace {
+
+constexpr size_t kMaxName = 15;  // IFNAMSIZ - 1
+constexpr unsigned kDefaultMtu = 1500;
+
+std::unexpected<Error> injected(const StepCounter& s) {
+  return fail(Code::kFailed, "injected failure at step {}", s.steps);
+}
+
+bool fits(const std::string& name) { return !name.empty() && name.size() <= kMaxName; }
+
+bool valid_mac(const std::string& mac) {
+  if (mac.empty()) return true;
+  if (mac.size() != 17) return false;
+  for (size_t i = 0; i < mac.size(); ++i) {
+    bool ok = i % 3 == 2 ? mac[i] == ':' : std::isxdigit(static_cast<unsigned char>(mac[i])) != 0;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status check(const EndpointSpec& spec) {
+  for (const std::string* name : {&spec.host_ifname, &spec.ifname, &spec.bridge}) {
+    if (!fits(*name))
+      return fail(Code::kInvalid, "interface name '{}' must be 1 to 15 characters", *name);
+  }
+  if (!valid_mac(spec.mac)) return fail(Code::kInvalid, "invalid MAC address '{}'", spec.mac);
+  return {};
+}
+
+std::string describe(const EndpointSpec& spec) {
+  std::string line = fmt::format("attach {} {} {} {} mac={} mtu={}", spec.host_ifname, spec.bridge,
+                                 spec.netns_path, spec.ifname, spec.mac, spec.mtu);
+  for (const Prefix& p : spec.addresses) line += " " + p.str();
+  for (const IpAddr& gw : spec.gateways) line += " via " + gw.str();
+  return line;
+}
+
+}  // namespace
+
+FakeNamespaces::FakeNamespaces(StepCounter* steps)
+    : steps_(steps != nullptr ? steps : &own_steps_) {}
+
+Status FakeNamespaces::record(std::string line, Status st) {
+  if (!st) line += " -> " + st.error().message;
+  log.push_back(std::move(line));
+  return st;
+}
+
+Status FakeNamespaces::create(const std::string& path) {
+  Status st;
+  if (path.empty() || path.back() == '/') {
+    st = fail(Code::kInvalid, "create netns {}: not a file path", path);
+  } else if (steps_->tick()) {
+    st = injected(*steps_);
+  } else if (netns.contains(path)) {
+    st = fail(Code::kConflict, "netns {}: already exists", path);
+  } else {
+    netns[path] = {"lo"};
+    ids[path] = NetnsId{.dev = 4, .ino = next_ino_++};
+  }
+  return record("create " + path, std::move(st));
+}
+
+Status FakeNamespaces::remove(const std::string& path) {
+  if (!netns.contains(path)) return record("remove " + path, {});  // already gone: removed
+  if (steps_->tick()) return record("remove " + path, injected(*steps_));
+  netns.erase(path);
+  ids.erase(path);
+  if (on_remove) on_remove(path);
+  return record("remove " + path, {});
+}
+
+Result<NetnsId> FakeNamespaces::identify(const std::string& path) {
+  if (!netns.contains(path)) return fail(Code::kNotFound, "network namespace {} not found", path);
+  auto [it, added] = ids.try_emplace(path, NetnsId{.dev = 4, .ino = next_ino_});
+  if (added) ++next_ino_;
+  return it->second;
+}
+
+Result<std::vector<std::string>> FakeNamespaces::interfaces(const std::string& path) {
+  auto it = netns.find(path);
+  if (it == netns.end()) return fail(Code::kNotFound, "network namespace {} not found", path);
+  std::vector<std::string> out;
+  if (it->second.contains("lo")) out.push_back("lo");
+  for (const std::string& name : it->second)
+    if (name != "lo") out.push_back(name);
+  return out;
+}
+
+FakeEndpoints::FakeEndpoints(FakeLinks& links, FakeNamespaces& ns, StepCounter* steps)
+    : links_(links),
+      ns_(ns),
+      prev_on_delete_(links.on_delete),
+      prev_on_remove_(ns.on_remove),
+      steps_(steps != nullptr ? steps : &own_steps_) {
+  // Deleting either end of a veth pair deletes the pair.
+  links_.on_delete = [this](const std::string& name) {
+    if (auto it = peers.find(name); it != peers.end()) {
+      if (auto ns_it = ns_.netns.find(it->second.first); ns_it != ns_.netns.end())
+        ns_it->second.erase(it->second.second);
+      peers.erase(it);
+    }
+    if (prev_on_delete_) prev_on_delete_(name);
+  };
+  // A namespace that goes takes its veth peers, and with them their host ends.
+  ns_.on_remove = [this](const std::string& path) {
+    for (auto it = peers.begin(); it != peers.end();) {
+      if (it->second.first != path) {
+        ++it;
+        continue;
+      }
+      links_.links.erase(it->first);
+      it = peers.erase(it);
+    }
+    if (prev_on_remove_) prev_on_remove_(path);
+  };
+}
+
+FakeEndpoints::~FakeEndpoints() {
+  links_.on_delete = prev_on_delete_;
+  ns_.on_remove = prev_on_remove_;
+}
+
+Status FakeEndpoints::attach(const EndpointSpec& spec) {
+  Status st = check(spec);
+  if (st) st = create_pair(spec);
+  if (st) {
+    st = configure(spec);
+    if (!st) remove_pair(spec.host_ifname);
+  }
+  if (!st) {
+    log.push_back(describe(spec) + " -> " + st.error().message);
+  } else {
+    log.push_back(describe(spec));
+  }
+  return st;
+}
+
+Status FakeEndpoints::create_pair(const EndpointSpec& spec) {
+  auto inside = ns_.netns.find(spec.netns_path);
+  if (inside == ns_.netns.end())
+    return fail(Code::kNotFound, "network namespace {} not found", spec.netns_path);
+  auto bridge = links_.links.find(spec.bridge);
+  if (bridge == links_.links.end())
+    return fail(Code::kFailed, "look up bridge {}: No such device", spec.bridge);
+  if (steps_->tick()) return injected(*steps_);
+  if (links_.links.contains(spec.host_ifname))
+    return fail(Code::kConflict, "create veth {}: File exists", spec.host_ifname);
+  if (inside->second.contains(spec.ifname))
+    return fail(Code::kConflict, "interface {} already exists in {}", spec.ifname, spec.netns_path);
+  int index = 1;
+  for (const auto& [n, l] : links_.links) index = std::max(index, l.index + 1);
+  links_.links[spec.host_ifname] = LinkInfo{.name = spec.host_ifname,
+                                            .index = index,
+                                            .kind = "veth",
+                                            .mtu = spec.mtu != 0 ? spec.mtu : kDefaultMtu,
+                                            .up = true,
+                                            .master = bridge->second.index,
+                                            .addresses = {}};
+  inside->second.insert(spec.ifname);
+  peers[spec.host_ifname] = {spec.netns_path, spec.ifname};
+  return {};
+}
+
+Status FakeEndpoints::configure(const EndpointSpec& spec) {
+  const std::string in = fmt::format("{} in {}", spec.ifname, spec.netns_path);
+  if (steps_->tick()) return injected(*steps_);  // the peer up
+  std::vector<Prefix> added;
+  for (const Prefix& p : spec.addresses) {
+    if (steps_->tick()) return injected(*steps_);
+    if (std::find(added.begin(), added.end(), p) != added.end())
+      return fail(Code::kConflict, "add address {} to {}: File exists", p.str(), in);
+    added.push_back(p);
+  }
+  std::set<bool> routed;  // families with a default route
+  for (const IpAddr& gw : spec.gateways) {
+    std::string doing = fmt::format("add default route via {} dev {}", gw.str(), in);
+    if (steps_->tick()) return injected(*steps_);
+    bool on_link = std::any_of(added.begin(), added.end(), [&](const Prefix& p) {
+      return p.is_v6() == gw.is_v6() && Prefix(p.network(), p.len()).contains(gw);
+    });
+    if (!on_link) return fail(Code::kFailed, "{}: Network is unreachable", doing);
+    if (!routed.insert(gw.is_v6()).second) return fail(Code::kConflict, "{}: File exists", doing);
+  }
+  return {};
+}
+
+void FakeEndpoints::remove_pair(const std::string& host_ifname) {
+  auto it = peers.find(host_ifname);
+  if (it == peers.end()) return;
+  if (auto ns_it = ns_.netns.find(it->second.first); ns_it != ns_.netns.end())
+    ns_it->second.erase(it->second.second);
+  links_.links.erase(host_ifname);
+  peers.erase(it);
+}
+
+}  // namespace cnm::kernel

@@ -1,0 +1,83 @@
+// Recording fakes of Namespaces and Endpoints for unit tests, sharing FakeLinks' StepCounter so a
+// fail-at-step-k sweep covers them too. They mirror the Linux implementations' contracts and
+// messages (conflicts, missing namespaces, rollback).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/fake_links.h"
+
+namespace cnm::kernel {
+
+// In-memory network namespaces by path. Kernel steps (each ticks the counter): create(), and
+// remove() of a namespace that exists. A failing step returns Code::kFailed
+// "injected failure at step N" and changes nothing.
+class FakeNamespaces : public Namespaces {
+ public:
+  explicit FakeNamespaces(StepCounter* steps = nullptr);
+
+  // Path -> names of the interfaces inside; create() adds {"lo"}. Tests may preload namespaces
+  // made by others (a container's /proc/N/ns/net).
+  std::map<std::string, std::set<std::string>> netns;
+  // Path -> identity. create() and identify() assign fresh ones; tests may make two paths alias
+  // one namespace by giving them the same id.
+  std::map<std::string, NetnsId> ids;
+  // "create /run/netns/x", "remove /run/netns/x"; a call that failed ends in " -> <message>".
+  std::vector<std::string> log;
+  // Called with the path of every namespace remove() takes away.
+  std::function<void(const std::string&)> on_remove;
+
+  Status create(const std::string& path) override;
+  Status remove(const std::string& path) override;
+  Result<NetnsId> identify(const std::string& path) override;
+  // "lo" first, then the others by name (the kernel lists by ifindex; lo is always 1).
+  Result<std::vector<std::string>> interfaces(const std::string& path) override;
+
+ private:
+  Status record(std::string line, Status st);
+
+  uint64_t next_ino_ = 4026532000;  // nsfs inode numbers look like this
+  StepCounter own_steps_;
+  StepCounter* steps_;
+};
+
+// In-memory endpoints over a FakeLinks (the host ends) and a FakeNamespaces (the peers). Kernel
+// steps of attach(), in the Linux order: creating the pair, the peer up, each address, each
+// default route. On success the host end is in links.links (kind "veth", the bridge's index as
+// master, up) and the peer's name in ns.netns[netns_path]; a failure after the pair exists removes
+// both again. Deleting the host end through links.delete_links() removes the peer, and removing
+// the namespace removes the host end, as the kernel does.
+class FakeEndpoints : public Endpoints {
+ public:
+  FakeEndpoints(FakeLinks& links, FakeNamespaces& ns, StepCounter* steps = nullptr);
+  FakeEndpoints(const FakeEndpoints&) = delete;  // the fakes' hooks point at this object
+  FakeEndpoints& operator=(const FakeEndpoints&) = delete;
+  ~FakeEndpoints() override;
+
+  // Host end -> (namespace path, peer name) of every pair that exists.
+  std::map<std::string, std::pair<std::string, std::string>> peers;
+  // "attach nv1 nc-x /run/netns/a eth0 mac=02:42:0a:00:00:02 mtu=1500 10.0.0.2/24 via 10.0.0.1";
+  // a call that failed ends in " -> <message>".
+  std::vector<std::string> log;
+
+  Status attach(const EndpointSpec& spec) override;
+
+ private:
+  Status create_pair(const EndpointSpec& spec);
+  Status configure(const EndpointSpec& spec);
+  void remove_pair(const std::string& host_ifname);
+
+  FakeLinks& links_;
+  FakeNamespaces& ns_;
+  std::function<void(const std::string&)> prev_on_delete_, prev_on_remove_;
+  StepCounter own_steps_;
+  StepCounter* steps_;
+};
+
+}  // namespace cnm::kernel

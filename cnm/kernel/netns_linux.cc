@@ -1,0 +1,219 @@
+// Namespaces over bind mounts of nsfs files, like `ip netns add`; netlink inside a namespace goes
+// through a socket opened there on a short-lived thread (netns.h).
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/netns.h"
+
+namespace cnm::kernel {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// The directory `path` is in ("/" for "/x", "." for "x").
+std::string parent_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Status mkdir_p(const std::string& dir) {
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i < dir.size() && dir[i] != '/') continue;
+    if (mkdir(dir.substr(0, i).c_str(), 0755) != 0 && errno != EEXIST)
+      return fail(Code::kFailed, "mkdir {}: {}", dir.substr(0, i), errno_text());
+  }
+  return {};
+}
+
+// What `ip netns add` does to /run/netns: the directory becomes a shared mount point (bound onto
+// itself first if it is not a mount point yet), so a namespace mounted or unmounted in it shows up
+// the same in every mount namespace holding a copy, and a stale copy keeps no namespace alive.
+Status make_shared(const std::string& dir) {
+  if (mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) == 0) return {};
+  if (errno != EINVAL) return fail(Code::kFailed, "make {} shared: {}", dir, errno_text());
+  if (mount(dir.c_str(), dir.c_str(), "none", MS_BIND | MS_REC, nullptr) != 0)
+    return fail(Code::kFailed, "bind {} onto itself: {}", dir, errno_text());
+  if (mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0)
+    return fail(Code::kFailed, "make {} shared: {}", dir, errno_text());
+  return {};
+}
+
+Status set_lo_up(nl::Socket& sock) {
+  nl::LinkPtr lo;
+  if (nl::Outcome o = nl::get_link(sock, "lo", lo); !o) return std::unexpected(o.error("find lo"));
+  nl::LinkPtr change(rtnl_link_alloc());
+  if (!change) return std::unexpected(nl::out_of_memory().error("set lo up"));
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  nl::Outcome o =
+      sock.call([&](nl_sock* s) { return rtnl_link_change(s, lo.get(), change.get(), 0); });
+  if (!o) return std::unexpected(o.error("set lo up"));
+  return {};
+}
+
+// Runs on a thread of its own that exits afterwards: a new namespace, bound to `path`, lo up.
+Status make_netns_at(const std::string& path) {
+  if (unshare(CLONE_NEWNET) != 0) return fail(Code::kFailed, "unshare: {}", errno_text());
+  // thread-self: /proc/self/ns/net is the main thread's namespace, not this thread's.
+  if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
+    return fail(Code::kFailed, "bind mount: {}", errno_text());
+  auto sock = nl::Socket::open();
+  if (!sock) return std::unexpected(sock.error());
+  return set_lo_up(*sock);
+}
+
+class LinuxNamespaces final : public Namespaces {
+ public:
+  Status create(const std::string& path) override;
+  Status remove(const std::string& path) override;
+  Result<NetnsId> identify(const std::string& path) override;
+  Result<std::vector<std::string>> interfaces(const std::string& path) override;
+};
+
+Status LinuxNamespaces::create(const std::string& path) {
+  std::string doing = fmt::format("create netns {}", path);
+  if (path.empty() || path.back() == '/') return fail(Code::kInvalid, "{}: not a file path", doing);
+  std::string dir = parent_of(path);
+  if (auto st = mkdir_p(dir); !st) return context(doing, st.error());
+  if (auto st = make_shared(dir); !st) return context(doing, st.error());
+  Fd file(open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
+  if (!file.valid()) {
+    if (errno == EEXIST) return fail(Code::kConflict, "netns {}: already exists", path);
+    return fail(Code::kFailed, "{}: {}", doing, errno_text());
+  }
+  file.reset();
+  Status st = on_new_thread([&] { return make_netns_at(path); });
+  if (st) return {};
+  umount2(path.c_str(), MNT_DETACH);  // best effort: the first error is the one to report
+  unlink(path.c_str());
+  return context(doing, st.error());
+}
+
+Status LinuxNamespaces::remove(const std::string& path) {
+  // EINVAL: not a mount point (any more); ENOENT: no such path. Both leave only the unlink.
+  if (umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    return fail(Code::kFailed, "remove netns {}: unmount: {}", path, errno_text());
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return fail(Code::kFailed, "remove netns {}: {}", path, errno_text());
+  }
+  // Unmounted, a namespace path is the empty file create() made; anything else is not ours.
+  if (!S_ISREG(st.st_mode) || st.st_size != 0)
+    return fail(Code::kInvalid, "remove netns {}: not a network namespace file", path);
+  if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    return fail(Code::kFailed, "remove netns {}: {}", path, errno_text());
+  return {};
+}
+
+Result<NetnsId> LinuxNamespaces::identify(const std::string& path) {
+  auto fd = open_netns(path);
+  if (!fd) return std::unexpected(fd.error());
+  struct stat st {};
+  if (fstat(fd->get(), &st) != 0)
+    return fail(Code::kFailed, "stat network namespace {}: {}", path, errno_text());
+  return NetnsId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+}
+
+Result<std::vector<std::string>> LinuxNamespaces::interfaces(const std::string& path) {
+  auto fd = open_netns(path);
+  if (!fd) return std::unexpected(fd.error());
+  auto socks = sockets_in(*fd, path);
+  if (!socks) return std::unexpected(socks.error());
+  nl_cache* raw = nullptr;
+  nl::Outcome o =
+      socks->route.call([&](nl_sock* s) { return rtnl_link_alloc_cache(s, AF_UNSPEC, &raw); });
+  nl::CachePtr cache(raw);
+  if (!o) return std::unexpected(o.error(fmt::format("list links in {}", path)));
+  std::vector<std::pair<int, std::string>> links;
+  for (nl_object* obj = nl_cache_get_first(raw); obj != nullptr; obj = nl_cache_get_next(obj)) {
+    auto* link = reinterpret_cast<rtnl_link*>(obj);
+    const char* name = rtnl_link_get_name(link);
+    links.emplace_back(rtnl_link_get_ifindex(link), name != nullptr ? name : "");
+  }
+  std::sort(links.begin(), links.end());
+  std::vector<std::string> out;
+  for (auto& [index, name] : links) out.push_back(std::move(name));
+  return out;
+}
+
+// A path that is there but holds no network namespace: the empty file of an unmounted bind mount
+// (`nstype` < 0: not an nsfs file) counts as no namespace, anything else as not one at all.
+std::unexpected<Error> not_a_netns(const std::string& path, const struct stat& st, int nstype) {
+  if (nstype < 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+    return fail(Code::kNotFound, "network namespace {} not found", path);
+  return fail(Code::kInvalid, "{} is not a network namespace", path);
+}
+
+// Runs on a thread that ends right after, so its namespace switch dies with it.
+Result<NetnsSockets> open_sockets_in(int netns, const std::string& path) {
+  if (setns(netns, CLONE_NEWNET) != 0)
+    return fail(Code::kFailed, "enter network namespace {}: {}", path, errno_text());
+  auto route = nl::Socket::open();
+  if (!route) return std::unexpected(route.error());
+  auto inet = open_inet_socket();
+  if (!inet) return std::unexpected(inet.error());
+  return NetnsSockets{std::move(*route), std::move(*inet)};
+}
+
+}  // namespace
+
+Result<Fd> open_netns(const std::string& path) {
+  auto missing = [&]() -> std::unexpected<Error> {
+    if (errno == ENOENT || errno == ESRCH || errno == ENOTDIR)
+      return fail(Code::kNotFound, "network namespace {} not found", path);
+    return fail(Code::kFailed, "open network namespace {}: {}", path, errno_text());
+  };
+  struct stat st {};
+  // stat first: opening a FIFO or a device that is not a namespace could block or have effects.
+  if (stat(path.c_str(), &st) != 0) return missing();
+  if (!S_ISREG(st.st_mode)) return not_a_netns(path, st, -1);
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return missing();
+  if (int type = ioctl(fd.get(), NS_GET_NSTYPE); type != CLONE_NEWNET)
+    return not_a_netns(path, st, type);
+  return fd;
+}
+
+Result<Fd> open_inet_socket() {
+  Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fail(Code::kFailed, "open an inet socket: {}", errno_text());
+  return fd;
+}
+
+std::expected<int, int> ifindex_of(const Fd& inet, const std::string& name) {
+  ifreq req{};
+  if (name.empty() || name.size() >= sizeof req.ifr_name) return std::unexpected(ENODEV);
+  name.copy(req.ifr_name, name.size());
+  if (ioctl(inet.get(), SIOCGIFINDEX, &req) != 0) return std::unexpected(errno);
+  return req.ifr_ifindex;
+}
+
+SocketOpener::SocketOpener(const Fd& netns, std::string path) : path_(std::move(path)) {
+  try {
+    thread_ = std::jthread([this, fd = netns.get()] { result_ = open_sockets_in(fd, path_); });
+  } catch (const std::system_error& e) {
+    result_ = fail(Code::kFailed, "start a thread: {}", e.what());
+  }
+}
+
+Result<NetnsSockets> SocketOpener::get() {
+  if (thread_.joinable()) thread_.join();
+  if (!result_) return fail(Code::kFailed, "open sockets in {}: no result", path_);
+  return std::move(*result_);
+}
+
+std::unique_ptr<Namespaces> make_linux_namespaces() { return std::make_unique<LinuxNamespaces>(); }
+
+}  // namespace cnm::kernel

@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# Benchmark: attach / detach of N sandboxes (network namespaces) to one bridge network, netctl beside
+# the CNI reference plugins (bridge + host-local through libcni's cnitool) and netavark, all measured
+# in the same run on the same workload. No published ports and no masquerade for anyone: netctl's
+# firewall is not implemented yet, so the peers run without port mappings and with ipMasq false.
+# Usage (root): sudo tests/bench/attach.sh
+# Env: NETCTL (default build/netctl), NS sandbox counts ("10 100 500"), ROUNDS netctl rounds per N
+# (3), PEER_ROUNDS peer rounds per N (2), MIN_OPS (100: small N get more rounds, up to this many ops
+# per cell), NO_PEERS=1 (netctl only), CNITOOL (/var/tmp/netctl-bench/cnitool, built if missing),
+# NETAVARK (/usr/lib/podman/netavark), CNI_PATH (/usr/lib/cni).
+# Everything runs inside a throwaway network + mount namespace; nothing is left behind.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$here/lib.sh"
+# shellcheck source=SCRIPTDIR/../../netns-fixtures/lib.sh
+source "$repo/netns-fixtures/lib.sh"
+
+NS=${NS:-"10 100 500"}
+ROUNDS=${ROUNDS:-3}
+PEER_ROUNDS=${PEER_ROUNDS:-2}
+MIN_OPS=${MIN_OPS:-100}
+export NETCTL=${NETCTL:-$repo/build/netctl}
+export CNITOOL=${CNITOOL:-/var/tmp/netctl-bench/cnitool}
+export NETAVARK=${NETAVARK:-/usr/lib/podman/netavark}
+export CNI_PATH=${CNI_PATH:-/usr/lib/cni}
+export NS ROUNDS PEER_ROUNDS MIN_OPS
+
+# ---- outside: install the peers if needed, run the benchmark in a throwaway host, check leftovers
+if [ -z "${NETCTL_THROWAWAY:-}" ]; then
+  [ "$(id -u)" = 0 ] || { echo "run as root: sudo $0" >&2; exit 2; }
+  [ -x "$NETCTL" ] || { echo "no netctl at $NETCTL (build: scripts/build.sh)" >&2; exit 2; }
+  for n in $NS; do
+    if ! [ "$n" -ge 1 ] 2>/dev/null || ! [ "$n" -le 1000 ]; then echo "NS: each N must be 1..1000" >&2; exit 2; fi
+  done
+  for v in ROUNDS PEER_ROUNDS MIN_OPS; do
+    [ "${!v}" -ge 0 ] 2>/dev/null || { echo "$v must be a number" >&2; exit 2; }
+  done
+  if [ -z "${NO_PEERS:-}" ]; then
+    bench_apt_install containernetworking-plugins netavark iptables ||
+      bench_log "containernetworking-plugins/netavark could not be installed; their columns stay empty"
+    ensure_cnitool "$CNITOOL" || bench_log "cnitool could not be built; the cni-ref column stays empty"
+  fi
+  links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
+  mounts_before=$(grep -c . /proc/self/mountinfo)
+  procs() { echo "netavark $(pgrep -c -x netavark) cnitool $(pgrep -c -x cnitool) netctl $(pgrep -c -x netctl)"; }
+  # Places libcni, the plugins, netavark and iptables write to by default. Inside the throwaway host
+  # /run and /var/lib are covered by tmpfs mounts, so none of these may appear or change.
+  spots=(/var/lib/cni /run/cni /etc/cni /run/containers /var/lib/containers /run/xtables.lock
+    /run/netavark /var/lib/netavark)
+  spots_state() {
+    local p; for p in "${spots[@]}"; do [ -e "$p" ] && echo "$p"; done
+    find /run/netns -mindepth 1 -maxdepth 1 2>/dev/null | sort; true
+  }
+  procs_before=$(procs); spots_before=$(spots_state)
+  BENCH_DIRS_FILE=$(mktemp /tmp/bench-dirs.XXXXXX); export BENCH_DIRS_FILE
+  rc=0
+  unshare --net --mount env NETCTL_THROWAWAY=1 bash "$0" "$@" || rc=$?
+  links_after=$(ip -o link show | awk -F': ' '{print $2}' | sort)
+  mounts_after=$(grep -c . /proc/self/mountinfo)
+  procs_after=$(procs); spots_after=$(spots_state)
+  left=""
+  [ "$links_before" = "$links_after" ] || left+=" host links changed;"
+  [ "$mounts_before" = "$mounts_after" ] || left+=" mount count $mounts_before -> $mounts_after;"
+  [ "$procs_before" = "$procs_after" ] || left+=" processes: $procs_before -> $procs_after;"
+  [ "$spots_before" = "$spots_after" ] || left+=" new files: $(comm -13 <(echo "$spots_before") <(echo "$spots_after") | tr '\n' ' ');"
+  while read -r d; do [ -e "$d" ] && left+=" $d left;"; done <"$BENCH_DIRS_FILE"
+  rm -f "$BENCH_DIRS_FILE"
+  if [ -n "$left" ]; then echo "LEFTOVERS:$left" >&2; exit 1; fi
+  echo "cleanup check: host links, mounts, netavark/cnitool/netctl processes unchanged; no files left"
+  exit "$rc"
+fi
+
+# ---- inside the throwaway host -----------------------------------------------------------------
+throwaway_host "$0" "$@"
+work=$(mktemp -d /tmp/bench-attach.XXXXXX)
+printf '%s\n' "$work" "$NETCTL_ROOT" >>"${BENCH_DIRS_FILE:-/dev/null}"
+cleanup() {
+  umount -l /var/lib /run 2>/dev/null || true
+  rm -rf --one-file-system "$work" "$NETCTL_ROOT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export BENCH_LOG=$work/ops.log
+FAILS=0
+# op ARRAY CMD...: times CMD into ARRAY; a failure is counted and its output shown, not fatal.
+op() {
+  if ! bench_time "$@"; then
+    FAILS=$((FAILS + 1))
+    tail -n 2 "$BENCH_LOG" | sed 's/^/    /' >&2
+  fi
+}
+quiet() { "$@" >>"$BENCH_LOG" 2>&1; }
+
+# ---- the three tools: attach / detach of namespace s$1 -----------------------------------------
+export NETCONFPATH=$work/cni
+mkdir -p "$NETCONFPATH" "$work/nv/conf" "$work/nv/opts"
+# Like with like: a bridge with the gateway on it and a default route in the sandbox (netctl does
+# both), no masquerade (ipMasq true adds iptables rules on every add), no port mappings.
+cat >"$NETCONFPATH/cni.conflist" <<JSON
+{"cniVersion":"1.0.0","name":"cni","plugins":[
+ {"type":"bridge","bridge":"cnibr0","isGateway":true,"isDefaultGateway":true,"ipMasq":false,
+  "ipam":{"type":"host-local","ranges":[[{"subnet":"10.77.0.0/16"}]],"dataDir":"$work/cni-ipam"}}]}
+JSON
+# netavark: podman's network JSON for one container, as /work/shared/tools/peers/netavark.sh, without
+# port_mappings. NETAVARK_FW=iptables: use the iptables driver without probing D-Bus for firewalld
+# (what it would pick here anyway).
+export NETAVARK_FW=iptables
+nv_opts() {
+  cat <<JSON
+{"container_id":"c$1","container_name":"c$1",
+ "networks":{"nv":{"interface_name":"eth0","static_ips":["10.78.$(($1 / 250)).$(($1 % 250 + 2))"]}},
+ "network_info":{"nv":{"name":"nv","id":"$(printf '%064d' 7)","driver":"bridge","network_interface":"nvbr0",
+   "subnets":[{"subnet":"10.78.0.0/16","gateway":"10.78.0.1"}],"ipv6_enabled":false,"internal":false,"dns_enabled":false}}}
+JSON
+}
+att_nc() { "$NETCTL" network connect bn "/run/netns/s$1"; }
+det_nc() { "$NETCTL" network disconnect bn "/run/netns/s$1"; }
+att_cni() { "$CNITOOL" add cni "/run/netns/s$1" "c$1"; }
+det_cni() { "$CNITOOL" del cni "/run/netns/s$1" "c$1"; }
+att_nv() { "$NETAVARK" --config "$work/nv/conf" setup "/run/netns/s$1" <"$work/nv/opts/$1.json"; }
+det_nv() { "$NETAVARK" --config "$work/nv/conf" teardown "/run/netns/s$1" <"$work/nv/opts/$1.json"; }
+export work
+export -f att_nc det_nc att_cni det_cni att_nv det_nv
+has() { [[ " ${TOOLS[*]} " == *" $1 "* ]]; }
+
+veths() { ip -o link show type veth | grep -c . || true; }
+bridges() { ip -o link show type bridge | grep -c . || true; }
+# iptables rules in the throwaway host (both backends; netavark runs `iptables`, here iptables-nft).
+fw_rules() { { iptables-legacy-save; iptables-nft-save; } 2>/dev/null | grep -c '^-A' || true; }
+
+bench_machine
+echo "netctl: $("$NETCTL" version 2>&1 | head -n 1) ($NETCTL)"
+TOOLS=(nc)
+declare -A NAME=([nc]=netctl [cni]=cni-ref [nv]=netavark) WHY=()
+if [ -n "${NO_PEERS:-}" ]; then
+  WHY[cni]="NO_PEERS set" WHY[nv]="NO_PEERS set"
+else
+  if [ -x "$CNITOOL" ] && [ -x "$CNI_PATH/bridge" ] && [ -x "$CNI_PATH/host-local" ]; then
+    TOOLS+=(cni)
+    echo "cni-ref: containernetworking-plugins $(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null)" \
+      "(bridge + host-local in $CNI_PATH) via cnitool on libcni $(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null) ($CNITOOL)"
+  else
+    WHY[cni]="no cnitool at $CNITOOL or no bridge/host-local in $CNI_PATH"
+  fi
+  if [ -x "$NETAVARK" ]; then
+    TOOLS+=(nv)
+    echo "netavark: $("$NETAVARK" --version 2>&1) ($NETAVARK, firewall driver iptables via $(readlink -f "$(command -v iptables)"))"
+  else
+    WHY[nv]="no netavark at $NETAVARK"
+  fi
+fi
+for t in cni nv; do [ -n "${WHY[$t]:-}" ] && echo "${NAME[$t]}: not measured: ${WHY[$t]}"; done
+# Cover /run and /var/lib (private mount namespace): libcni caches results in /var/lib/cni, iptables
+# takes /run/xtables.lock, netavark looks for the host's D-Bus under /run. /run/netns comes back as
+# an empty dir on the new tmpfs (`ip netns add` mounts it). dpkg's database is hidden from here on.
+for m in /run /var/lib; do mount -t tmpfs -o mode=755 tmpfs "$m"; done
+mkdir -p /run/netns
+
+rounds_for() {  # BASE N: BASE rounds, more for small N so a cell has up to MIN_OPS ops
+  local r=$(((MIN_OPS + $2 - 1) / $2))
+  [ "$1" -gt 0 ] && [ "$r" -lt "$1" ] && r=$1
+  [ "$1" -eq 0 ] && r=0
+  echo "$r"
+}
+echo "NS=\"$NS\" sandboxes; rounds per N: netctl max($ROUNDS, $MIN_OPS/N), peers max($PEER_ROUNDS, $MIN_OPS/N)"
+
+floor=$(bench_floor_ms 30)
+
+# ---- one network per tool, each with a resident sandbox ------------------------------------------
+# Residents s1001 (netctl), s1002 (cni-ref), s1003 (netavark) stay attached for the whole run, so no
+# tool creates or deletes its bridge inside a timed op (netavark deletes its bridge and chains when
+# the last container leaves; CNI's bridge plugin never deletes it; netctl's lives with the network).
+# s1010 is a spare for the strace probe.
+declare -A RID=([nc]=1001 [cni]=1002 [nv]=1003)
+for t in "${TOOLS[@]}"; do ip netns add "s${RID[$t]}"; done
+made=0  # namespaces s1..s$made exist
+declare -A FW=()
+OK=()
+quiet "$NETCTL" network create --subnet 10.70.0.0/16 bn || { echo "netctl network create failed:" >&2; tail -n 3 "$BENCH_LOG" >&2; exit 1; }
+for t in "${TOOLS[@]}"; do
+  [ "$t" = nv ] && nv_opts "${RID[nv]}" >"$work/nv/opts/${RID[nv]}.json"
+  before=$(fw_rules)
+  if ! quiet "att_$t" "${RID[$t]}"; then
+    echo "${NAME[$t]}: attach of the resident sandbox failed:" >&2; tail -n 3 "$BENCH_LOG" | sed 's/^/    /' >&2
+    [ "$t" = nc ] && exit 1
+    WHY[$t]="attach failed: $(tail -n 1 "$BENCH_LOG")"
+    continue
+  fi
+  FW[$t]=$(($(fw_rules) - before))
+  OK+=("$t")
+done
+TOOLS=("${OK[@]}")
+fw_base=$(fw_rules)
+residents=${#TOOLS[@]}
+
+# Processes one attach / one detach starts, counted once with strace on a spare namespace (not timed).
+declare -A EXECS=()
+execs() {  # TOOL OP: runs OP_TOOL 1010 under strace; "COUNT (NAME xK, ...)" of the programs it ran
+  local f=$work/strace.$1.$2
+  # Under `bash -c FUNCTION`: the first execve is that bash, not counted.
+  strace -f -qq -e trace=execve -e signal=none -o "$f" bash -c "$2_$1 1010" >>"$BENCH_LOG" 2>&1 || true
+  grep 'execve(.*= 0$' "$f" | tail -n +2 | sed -E 's/.*execve\("([^"]*)".*/\1/' | xargs -rn1 basename >"$f.names" || true
+  echo "$(grep -c . "$f.names" || true) ($(sort "$f.names" | uniq -c | sort -rn |
+    awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1}'))"
+}
+if command -v strace >/dev/null; then
+  ip netns add s1010
+  if has nv; then nv_opts 1010 >"$work/nv/opts/1010.json"; fi
+  for t in "${TOOLS[@]}"; do
+    EXECS[$t]="attach $(execs "$t" att), detach $(execs "$t" det)"
+  done
+  ip netns del s1010
+fi
+
+# ---- rounds --------------------------------------------------------------------------------------
+declare -A RES=()   # RES[tool,op,N] = "MED P90 n"
+declare -A RULES=() # RULES[tool,N]  = iptables rules added with N sandboxes attached (first round)
+# round TOOL N ROUND: attach s1..sN one at a time, then detach them one at a time; checks the veths.
+round() {
+  local t=$1 n=$2 r=$3 i
+  for ((i = 1; i <= n; i++)); do op "A_$t" "att_$t" "$i"; done
+  if [ "$(veths)" != $((residents + n)) ]; then
+    echo "${NAME[$t]} N=$n round $r: $(veths) veths after attach, expected $((residents + n))" >&2; FAILS=$((FAILS + 1))
+  fi
+  [ "$r" = 0 ] && RULES[$t,$n]=$(($(fw_rules) - fw_base))
+  for ((i = 1; i <= n; i++)); do op "D_$t" "det_$t" "$i"; done
+  if [ "$(veths)" != "$residents" ]; then
+    echo "${NAME[$t]} N=$n round $r: $(veths) veths after detach, expected $residents" >&2; FAILS=$((FAILS + 1))
+  fi
+}
+
+t_all=$(date +%s)
+for n in $NS; do
+  t0=$(date +%s)
+  # Namespaces only grow: N=100 reuses s1..s10 (empty again after every detach round).
+  for ((i = made + 1; i <= n; i++)); do
+    ip netns add "s$i"
+    if has nv; then nv_opts "$i" >"$work/nv/opts/$i.json"; fi
+  done
+  [ "$n" -gt "$made" ] && made=$n
+  nr=$(rounds_for "$ROUNDS" "$n"); pr=$(rounds_for "$PEER_ROUNDS" "$n")
+  for t in "${TOOLS[@]}"; do unset "A_$t" "D_$t"; declare -ga "A_$t" "D_$t"; done
+  echo "N=$n: netctl $nr rounds, peers $pr rounds (namespaces ready in $(($(date +%s) - t0)) s)..."
+  for ((r = 0; r < (nr > pr ? nr : pr); r++)); do
+    for t in "${TOOLS[@]}"; do
+      if [ "$t" = nc ]; then [ "$r" -lt "$nr" ] || continue; else [ "$r" -lt "$pr" ] || continue; fi
+      round "$t" "$n" "$r"
+    done
+  done
+  for t in "${TOOLS[@]}"; do
+    declare -n _a="A_$t" _d="D_$t"
+    RES[$t,attach,$n]=$(bench_stats 1 "${_a[@]}")
+    RES[$t,detach,$n]=$(bench_stats 1 "${_d[@]}")
+    unset -n _a _d
+  done
+  echo "  N=$n done in $(($(date +%s) - t0)) s, load average $(cut -d" " -f1-3 /proc/loadavg)"
+done
+
+# ---- teardown (not timed) and checks -------------------------------------------------------------
+for t in "${TOOLS[@]}"; do
+  quiet "det_$t" "${RID[$t]}" || { echo "${NAME[$t]}: detach of the resident failed" >&2; FAILS=$((FAILS + 1)); }
+done
+quiet "$NETCTL" network rm bn || { echo "netctl network rm bn failed" >&2; FAILS=$((FAILS + 1)); }
+ip link del cnibr0 2>/dev/null || true  # the CNI bridge plugin never deletes its bridge
+if [ "$(veths)" != 0 ] || [ "$(bridges)" != 0 ]; then
+  echo "left in the throwaway host: $(veths) veths, $(bridges) bridges: $(ip -o link show | awk -F': ' '$2 != "lo" {print $2}' | tr '\n' ' ')" >&2
+  FAILS=$((FAILS + 1))
+fi
+nets=$("$NETCTL" --format json network ls | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$nets" = 0 ] || { echo "netctl left $nets networks" >&2; FAILS=$((FAILS + 1)); }
+ip -all netns delete
+
+# ---- report --------------------------------------------------------------------------------------
+cell() { bench_cell "${RES[$1,$2,$3]:-}"; }
+ratio() {  # PEER OP N: peer median / netctl median
+  local a b
+  read -r a _ <<<"${RES[nc,$2,$3]:-}"; read -r b _ <<<"${RES[$1,$2,$3]:-}"
+  if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != - ] && [ "$b" != - ]; then
+    awk -v x="$b" -v y="$a" 'BEGIN { if (y > 0) printf "%.1fx", x / y; else print "-" }'
+  else echo -; fi
+}
+count() { local s=${RES[$1,$2,$3]:-}; s=${s##* }; echo "${s:-0}"; }
+echo
+echo "attach / detach one sandbox at a time, ms per op: median (p90) over every op of the kind."
+echo "attach = netctl network connect bn /run/netns/sI | cnitool add | netavark setup;"
+echo "detach = netctl network disconnect | cnitool del | netavark teardown. No ports, no masquerade."
+for n in $NS; do
+  echo
+  echo "N=$n sandboxes (ops per cell: netctl $(count nc attach "$n"), cni-ref $(count cni attach "$n"), netavark $(count nv attach "$n"))"
+  printf '| %-9s | %-22s | %-22s | %-22s | %-9s | %-14s |\n' operation "netctl median ms (p90)" \
+    "cni-ref median ms (p90)" "netavark median ms (p90)" cni/netctl netavark/netctl
+  printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..24})" \
+    "$(printf -- '-%.0s' {1..25})" "$(printf -- '-%.0s' {1..26})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..16})"
+  for o in attach detach; do
+    printf '| %-9s | %-22s | %-23s | %-24s | %-9s | %-14s |\n' "$o" "$(cell nc $o "$n")" "$(cell cni $o "$n")" \
+      "$(cell nv $o "$n")" "$(ratio cni $o "$n")" "$(ratio nv $o "$n")"
+  done
+done
+echo
+echo "harness floor (timing /bin/true the same way): $floor ms, included in every cell"
+read -r -a nlist <<<"$NS"
+lo=${nlist[0]} hi=${nlist[0]}
+for n in "${nlist[@]}"; do [ "$n" -lt "$lo" ] && lo=$n; [ "$n" -gt "$hi" ] && hi=$n; done
+scale() {  # TOOL OP: median(N=hi) / median(N=lo)
+  local a b
+  read -r a _ <<<"${RES[$1,$2,$lo]:-}"; read -r b _ <<<"${RES[$1,$2,$hi]:-}"
+  if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != - ] && [ "$b" != - ]; then
+    awk -v x="$b" -v y="$a" 'BEGIN { printf "%.2f", x / y }'
+  else echo -; fi
+}
+if [ "$hi" != "$lo" ]; then
+  for t in "${TOOLS[@]}"; do
+    echo "scaling per-op(N=$hi)/per-op(N=$lo), ${NAME[$t]}: attach $(scale "$t" attach), detach $(scale "$t" detach)"
+  done
+fi
+for t in "${TOOLS[@]}"; do
+  line="${NAME[$t]}: iptables rules added by the network + 1 sandbox: ${FW[$t]:-?}"
+  for n in $NS; do line+="; by $n more: ${RULES[$t,$n]:-?}"; done
+  [ -n "${EXECS[$t]:-}" ] && line+="; programs run: ${EXECS[$t]}"
+  echo "$line"
+done
+for t in cni nv; do [ -n "${WHY[$t]:-}" ] && echo "${NAME[$t]}: not measured: ${WHY[$t]}"; done
+echo "total $(($(date +%s) - t_all)) s of rounds"
+
+# Targets: attach < 12 ms and detach < 30 ms (medians at N=100), per-op(N=500) within 1.3x of
+# per-op(N=10), attach >= 10x faster than either peer.
+target() {  # DESCRIPTION VALUE AWK-CONDITION(v)
+  if [ -z "$2" ] || [ "$2" = - ]; then echo "target $1: not measured"
+  elif awk -v v="$2" "BEGIN { exit !($3) }"; then echo "target $1: met ($2)"
+  else echo "target $1: MISSED ($2)"; fi
+}
+m100a=""; m100d=""
+[ -n "${RES[nc,attach,100]:-}" ] && read -r m100a _ <<<"${RES[nc,attach,100]}"
+[ -n "${RES[nc,detach,100]:-}" ] && read -r m100d _ <<<"${RES[nc,detach,100]}"
+target "attach median < 12 ms at N=100" "$m100a" "v < 12"
+target "detach median < 30 ms at N=100" "$m100d" "v < 30"
+if [ -n "${RES[nc,attach,500]:-}" ] && [ -n "${RES[nc,attach,10]:-}" ]; then
+  lo=10 hi=500
+  target "attach per-op N=500 / N=10 <= 1.3" "$(scale nc attach)" "v <= 1.3"
+  target "detach per-op N=500 / N=10 <= 1.3" "$(scale nc detach)" "v <= 1.3"
+else
+  echo "target scaling N=500 / N=10: not measured (NS lacks 10 or 500)"
+fi
+for t in cni nv; do
+  worst=""
+  for n in $NS; do
+    r=$(ratio "$t" attach "$n"); r=${r%x}
+    [ "$r" = - ] && continue
+    if [ -z "$worst" ] || awk -v a="$r" -v b="$worst" 'BEGIN { exit !(a < b) }'; then worst=$r; fi
+  done
+  target "attach >= 10x faster than ${NAME[$t]} (lowest ratio over N)" "$worst" "v >= 10"
+done
+if [ "$FAILS" != 0 ]; then echo "$FAILS operations or checks FAILED (see above)"; exit 1; fi

@@ -1,0 +1,195 @@
+// Sandboxes and endpoints through the controller over fake kernel adapters.
+#include <doctest/doctest.h>
+
+#include "tests/unit/controller_fixture.h"
+
+using cnm::Code;
+
+namespace {
+
+cnm::ConnectRequest conn(std::string network, std::string target) {
+  cnm::ConnectRequest r;
+  r.network = std::move(network);
+  r.target = std::move(target);
+  return r;
+}
+
+// A fixture with network n1 (10.88.0.0/24) and sandboxes s1, s2.
+struct Net : ControllerFixture {
+  Net() {
+    cnm::NetworkCreateRequest r;
+    r.name = "n1";
+    r.subnets = {"10.88.0.0/24"};
+    REQUIRE(ctl->create_network(r));
+    REQUIRE(ctl->create_sandbox("s1"));
+    REQUIRE(ctl->create_sandbox("s2"));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("connect gives eth0, the first free address, a MAC from it and a default route") {
+  Net f;
+  auto ep = f.ctl->connect(conn("n1", "s1"));
+  REQUIRE(ep);
+  CHECK(ep->ifname == "eth0");
+  CHECK(ep->addresses.at(0).str() == "10.88.0.2/24");
+  CHECK(ep->mac == "02:42:0a:58:00:02");
+  CHECK(ep->default_route);
+  CHECK(ep->host_ifname == "nv" + ep->id.substr(0, 12));
+  CHECK(f.links.links.contains(ep->host_ifname));
+  CHECK(f.namespaces.netns.at("/run/netns/s1").contains("eth0"));
+  CHECK(f.endpoints.log.back().find("via 10.88.0.1") != std::string::npos);
+  auto second = f.ctl->connect(conn("n1", "s2"));
+  REQUIRE(second);
+  CHECK(second->addresses.at(0).str() == "10.88.0.3/24");
+  CHECK(f.address_count() == 4);  // two IPs, two MACs
+}
+
+TEST_CASE("a second network gives eth1 and no second default route") {
+  Net f;
+  cnm::NetworkCreateRequest r;
+  r.name = "n2";
+  r.subnets = {"10.89.0.0/24"};
+  REQUIRE(f.ctl->create_network(r));
+  REQUIRE(f.ctl->connect(conn("n1", "s1")));
+  auto ep = f.ctl->connect(conn("n2", "s1"));
+  REQUIRE(ep);
+  CHECK(ep->ifname == "eth1");
+  CHECK_FALSE(ep->default_route);
+  CHECK(f.endpoints.log.back().find("via") == std::string::npos);
+}
+
+TEST_CASE("bad connect input is rejected with its code and changes nothing") {
+  Net f;
+  auto first = conn("n1", "s1");
+  first.ip = "10.88.0.10";
+  REQUIRE(f.ctl->connect(first));
+  auto links = f.links.links;
+  auto log_size = f.endpoints.log.size();
+  auto addrs = f.address_count();
+  struct Case {
+    cnm::ConnectRequest r;
+    Code code;
+  };
+  std::vector<Case> cases;
+  cases.push_back({conn("n1", "s1"), Code::kConflict});  // joined twice
+  auto in_use = conn("n1", "s2");
+  in_use.ip = "10.88.0.10";
+  cases.push_back({in_use, Code::kConflict});
+  auto outside = conn("n1", "s2");
+  outside.ip = "10.99.0.1";
+  cases.push_back({outside, Code::kInvalid});
+  auto long_if = conn("n1", "s2");
+  long_if.ifname = "abcdefghijklmnop";
+  cases.push_back({long_if, Code::kInvalid});
+  auto mac = conn("n1", "s2");
+  mac.mac = "02:42:0a:58:00:0a";  // s1's
+  cases.push_back({mac, Code::kConflict});
+  cases.push_back({conn("n1", "nosuch"), Code::kNotFound});
+  cases.push_back({conn("nonet", "s2"), Code::kNotFound});
+  cases.push_back({conn("n1", "pid:999999"), Code::kNotFound});
+  cases.push_back({conn("n1", "pid:x"), Code::kInvalid});
+  for (auto& c : cases) {
+    CAPTURE(c.r.target);
+    auto r = f.ctl->connect(c.r);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == c.code);
+  }
+  CHECK(f.links.links.size() == links.size());
+  CHECK(f.endpoints.log.size() == log_size);
+  CHECK(f.address_count() == addrs);
+  CHECK(f.endpoint_count() == 1);
+  CHECK(f.intent_count() == 0);
+}
+
+TEST_CASE("a failure at any kernel step of connect leaves no veth, address or record") {
+  int before = 0, total = 0;
+  {
+    Net f;
+    before = f.steps.steps;
+    REQUIRE(f.ctl->connect(conn("n1", "s1")));
+    total = f.steps.steps;
+  }
+  REQUIRE(total - before >= 3);
+  for (int k = before + 1; k <= total; ++k) {
+    CAPTURE(k);
+    Net f;
+    f.steps.fail_at = k;
+    auto r = f.ctl->connect(conn("n1", "s1"));
+    REQUIRE_FALSE(r);
+    CHECK(f.endpoints.peers.empty());
+    CHECK(f.links.links.size() == 1);  // the bridge only
+    CHECK(f.namespaces.netns.at("/run/netns/s1") == std::set<std::string>{"lo"});
+    CHECK(f.endpoint_count() == 0);
+    CHECK(f.address_count() == 0);
+    CHECK(f.intent_count() == 0);
+    f.steps.fail_at = 0;
+    CHECK(f.ctl->connect(conn("n1", "s1")));
+  }
+}
+
+TEST_CASE("disconnect releases the address, is idempotent, and works once the namespace is gone") {
+  Net f;
+  auto ep = f.ctl->connect(conn("n1", "s1"));
+  REQUIRE(ep);
+  REQUIRE(f.ctl->disconnect("n1", "s1"));
+  CHECK_FALSE(f.links.links.contains(ep->host_ifname));
+  CHECK(f.address_count() == 0);
+  REQUIRE(f.ctl->disconnect("n1", "s1"));  // again: nothing to do
+  CHECK(f.ctl->disconnect("nonet", "s1").error().code == Code::kNotFound);
+  // The address comes back to the next endpoint.
+  auto again = f.ctl->connect(conn("n1", "s2"));
+  REQUIRE(again);
+  CHECK(again->addresses.at(0).str() == "10.88.0.2/24");
+
+  // A process's namespace that disappears while connected.
+  f.namespaces.netns["/proc/4242/ns/net"] = {"lo"};
+  auto p = f.ctl->connect(conn("n1", "pid:4242"));
+  REQUIRE(p);
+  REQUIRE(f.namespaces.remove("/proc/4242/ns/net"));  // the process exited
+  CHECK_FALSE(f.links.links.contains(p->host_ifname));
+  REQUIRE(f.ctl->disconnect("n1", "pid:4242"));
+  CHECK(f.endpoint_count() == 1);
+  CHECK(f.address_count() == 2);
+}
+
+TEST_CASE("sandbox rm refuses with endpoints unless forced; network rm refuses with endpoints") {
+  Net f;
+  REQUIRE(f.ctl->connect(conn("n1", "s1")));
+  CHECK(f.ctl->remove_sandboxes({"s1"}, false).error().code == Code::kConflict);
+  CHECK(f.ctl->remove_networks({"n1"}).error().code == Code::kConflict);
+  CHECK(f.namespaces.netns.contains("/run/netns/s1"));
+  REQUIRE(f.ctl->remove_sandboxes({"s1", "s2"}, true));
+  CHECK(f.namespaces.netns.empty());
+  CHECK(f.endpoint_count() == 0);
+  CHECK(f.address_count() == 0);
+  CHECK(f.ctl->remove_sandboxes({"s1"}, false).error().code == Code::kNotFound);
+  REQUIRE(f.ctl->remove_networks({"n1"}));
+  CHECK(f.links.links.empty());
+}
+
+TEST_CASE("a failure at any kernel step of sandbox create leaves no namespace and no record") {
+  ControllerFixture probe;
+  REQUIRE(probe.ctl->create_sandbox("s"));
+  int total = probe.steps.steps;
+  for (int k = 1; k <= total; ++k) {
+    ControllerFixture f;
+    f.steps.fail_at = k;
+    REQUIRE_FALSE(f.ctl->create_sandbox("s"));
+    CHECK(f.namespaces.netns.empty());
+    CHECK(f.store->list(cnm::store::kSandboxes)->empty());
+    CHECK(f.intent_count() == 0);
+  }
+}
+
+TEST_CASE("200 connect/disconnect cycles leave nothing allocated") {
+  Net f;
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(f.ctl->connect(conn("n1", "s1")));
+    REQUIRE(f.ctl->disconnect("n1", "s1"));
+  }
+  CHECK(f.endpoint_count() == 0);
+  CHECK(f.address_count() == 0);
+  CHECK(f.endpoints.peers.empty());
+}
