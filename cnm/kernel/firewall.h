@@ -12,7 +12,8 @@
 //   raw    PREROUTING  -> NETCTL-RAW (the guard: -d 127.0.0.0/8 ! -i lo -j DROP)
 // Per network (id12 = first 12 hex of its id) a chain in each table it needs, jumped to from the
 // matching top-level chain, so removing a network removes exactly its chains and jumps:
-//   filter NETCTL-N-<id12>: -o br conntrack RELATED,ESTABLISHED ACCEPT; -i br -o br ACCEPT|DROP (icc);
+//   filter NETCTL-N-<id12>: -o br conntrack RELATED,ESTABLISHED ACCEPT; -i br -o br ACCEPT|DROP
+//   (icc);
 //                           -i br ! -o br ACCEPT unless internal; internal: -i br ! -o br DROP and
 //                           -o br ! -i br DROP
 //   filter isolation: -i br -o <other netctl bridge> DROP, both directions, for every pair
