@@ -62,12 +62,12 @@ struct EndpointPorts {
 // One command's firewall changes: applied with at most one commit per table, under the xtables
 // lock (/run/xtables.lock), all or nothing.
 struct FirewallChange {
-  std::vector<NetworkRules> add_networks;
-  std::vector<std::string> remove_networks;  // id12s; missing chains count as removed
-  std::vector<EndpointPorts> add_ports;
-  std::vector<std::string> remove_ports;  // endpoint id12s
-  // Every netctl bridge after the change, for the isolation rules.
-  std::vector<std::string> bridges;
+  std::vector<NetworkRules> add_networks{};
+  std::vector<std::string> remove_networks{};  // id12s; missing chains count as removed
+  std::vector<EndpointPorts> add_ports{};
+  std::vector<std::string> remove_ports{};  // endpoint id12s
+  // Every netctl bridge after the change, for the isolation rules; unset: isolation unchanged.
+  std::optional<std::vector<std::string>> bridges{};
 };
 
 class Firewall {

@@ -7,7 +7,7 @@
 # Env: NETCTL (default build/netctl), NS sandbox counts ("10 100 500"), ROUNDS netctl rounds per N
 # (3), PEER_ROUNDS peer rounds per N (2), MIN_OPS (100: small N get more rounds, up to this many ops
 # per cell), NO_PEERS=1 (netctl only), CNITOOL (/var/tmp/netctl-bench/cnitool, built if missing),
-# NETAVARK (/usr/lib/podman/netavark), CNI_PATH (/usr/lib/cni).
+# NETAVARK (/usr/lib/podman/netavark), CNI_PATH (/usr/lib/cni), RAW=FILE (every op's ms written there).
 # Everything runs inside a throwaway network + mount namespace; nothing is left behind.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -218,14 +218,22 @@ fi
 declare -A RES=()   # RES[tool,op,N] = "MED P90 n"
 declare -A RULES=() # RULES[tool,N]  = iptables rules added with N sandboxes attached (first round)
 # round TOOL N ROUND: attach s1..sN one at a time, then detach them one at a time; checks the veths.
+# With RAW=FILE every op is also written there: "TOOL OP N ROUND I MS".
+raw() {  # TOOL OP N ROUND I ARRAY: the last value of ARRAY, if the op added one
+  [ -n "${RAW:-}" ] || return 0
+  local -n _r=$6
+  [ "${#_r[@]}" -gt "$7" ] && echo "${NAME[$1]} $2 $3 $4 $5 $(awk -v v="${_r[-1]}" 'BEGIN { printf "%.3f", v / 1e6 }')" >>"$RAW"
+  return 0
+}
 round() {
-  local t=$1 n=$2 r=$3 i
-  for ((i = 1; i <= n; i++)); do op "A_$t" "att_$t" "$i"; done
+  local t=$1 n=$2 r=$3 i k
+  local -n _ra="A_$t" _rd="D_$t"
+  for ((i = 1; i <= n; i++)); do k=${#_ra[@]}; op "A_$t" "att_$t" "$i"; raw "$t" attach "$n" "$r" "$i" "A_$t" "$k"; done
   if [ "$(veths)" != $((residents + n)) ]; then
     echo "${NAME[$t]} N=$n round $r: $(veths) veths after attach, expected $((residents + n))" >&2; FAILS=$((FAILS + 1))
   fi
   [ "$r" = 0 ] && RULES[$t,$n]=$(($(fw_rules) - fw_base))
-  for ((i = 1; i <= n; i++)); do op "D_$t" "det_$t" "$i"; done
+  for ((i = 1; i <= n; i++)); do k=${#_rd[@]}; op "D_$t" "det_$t" "$i"; raw "$t" detach "$n" "$r" "$i" "D_$t" "$k"; done
   if [ "$(veths)" != "$residents" ]; then
     echo "${NAME[$t]} N=$n round $r: $(veths) veths after detach, expected $residents" >&2; FAILS=$((FAILS + 1))
   fi
@@ -241,7 +249,11 @@ for n in $NS; do
   done
   [ "$n" -gt "$made" ] && made=$n
   nr=$(rounds_for "$ROUNDS" "$n"); pr=$(rounds_for "$PEER_ROUNDS" "$n")
-  for t in "${TOOLS[@]}"; do unset "A_$t" "D_$t"; declare -ga "A_$t" "D_$t"; done
+  for t in "${TOOLS[@]}"; do
+    declare -n _ia="A_$t" _id="D_$t"
+    _ia=() _id=()
+    unset -n _ia _id
+  done
   echo "N=$n: netctl $nr rounds, peers $pr rounds (namespaces ready in $(($(date +%s) - t0)) s)..."
   for ((r = 0; r < (nr > pr ? nr : pr); r++)); do
     for t in "${TOOLS[@]}"; do
@@ -316,8 +328,8 @@ if [ "$hi" != "$lo" ]; then
   done
 fi
 for t in "${TOOLS[@]}"; do
-  line="${NAME[$t]}: iptables rules added by the network + 1 sandbox: ${FW[$t]:-?}"
-  for n in $NS; do line+="; by $n more: ${RULES[$t,$n]:-?}"; done
+  line="${NAME[$t]}: iptables rules added: network + resident sandbox +${FW[$t]:-?}"
+  for n in $NS; do line+=", then N=$n attached +${RULES[$t,$n]:-?}"; done
   [ -n "${EXECS[$t]:-}" ] && line+="; programs run: ${EXECS[$t]}"
   echo "$line"
 done

@@ -1,5 +1,7 @@
 # Helpers for e2e scenarios; source after netns-fixtures/lib.sh and throwaway_host.
 set -euo pipefail
+# Under pipefail, `cmd | grep -q` fails when grep exits before cmd is done writing (SIGPIPE):
+# use `cmd | grep PATTERN >/dev/null` instead.
 nc_() { "$NETCTL" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect_rc CODE CMD...: runs CMD, requires exit CODE and a one-line error on stderr when CODE != 0.

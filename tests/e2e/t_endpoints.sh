@@ -7,11 +7,11 @@ nc_ network create --subnet 10.88.0.0/24 n1 >/dev/null
 nc_ network create --subnet 10.89.0.0/24 n2 >/dev/null
 nc_ sandbox create s1 >/dev/null
 nc_ sandbox create s2 >/dev/null
-ip netns list | grep -q '^s1' || fail "ip netns does not see s1"
+ip netns list | grep '^s1' >/dev/null || fail "ip netns does not see s1"
 nc_ network connect n1 s1
 nc_ network connect --ip 10.88.0.50 --alias web n1 s2
-ip -n s1 -o addr show dev eth0 | grep -q 'inet 10.88.0.2/24' || fail "s1 eth0 lacks 10.88.0.2"
-ip -n s1 route show default | grep -q 'via 10.88.0.1 dev eth0' || fail "s1 default route"
+ip -n s1 -o addr show dev eth0 | grep 'inet 10.88.0.2/24' >/dev/null || fail "s1 eth0 lacks 10.88.0.2"
+ip -n s1 route show default | grep 'via 10.88.0.1 dev eth0' >/dev/null || fail "s1 default route"
 ping1 s1 10.88.0.50
 ping1 s2 10.88.0.2
 ping1 s1 10.88.0.1
@@ -25,7 +25,7 @@ wait
 # A second network: eth1, connected route only, still one default route.
 nc_ network connect n2 s1
 [ "$(ip -n s1 route show default | wc -l)" = 1 ] || fail "s1 has $(ip -n s1 route show default | wc -l) default routes"
-ip -n s1 -o addr show dev eth1 | grep -q 'inet 10.89.0.2/24' || fail "s1 eth1"
+ip -n s1 -o addr show dev eth1 | grep 'inet 10.89.0.2/24' >/dev/null || fail "s1 eth1"
 
 nc_ network inspect n1 | python3 -c '
 import json,sys; n=json.load(sys.stdin)[0]; c=n["Containers"]

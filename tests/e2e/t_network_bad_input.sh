@@ -36,7 +36,7 @@ expect_rc 2 nc_ network frobnicate
 expect_rc 2 nc_ --format yaml network ls
 # The malformed config error names the file and the line.
 err=$(nc_ --config "$cfg" network ls 2>&1 >/dev/null || true)
-echo "$err" | grep -q "$cfg: line [0-9]" || fail "config error lacks file/line: $err"
+echo "$err" | grep "$cfg: line [0-9]" >/dev/null || fail "config error lacks file/line: $err"
 # --format json puts the error on stdout as well.
 out=$(nc_ --format json network rm nosuch 2>/dev/null || true)
 echo "$out" | python3 -c 'import json,sys; e=json.load(sys.stdin); assert e["code"]==3 and "nosuch" in e["error"], e'
