@@ -1,0 +1,188 @@
+#include "cnm/kernel/fake_firewall.h"
+
+#include <algorithm>
+
+#include "cnm/kernel/firewall_engine.h"
+#include "cnm/kernel/firewall_plan.h"
+
+namespace cnm::kernel {
+namespace fw {
+
+// One table in memory, refusing what libiptc refuses, with its messages.
+class MemTable final : public TableEditor {
+ public:
+  explicit MemTable(Table t) : table_(t) {
+    switch (t) {
+      case Table::kFilter:
+        builtins_ = {"INPUT", "FORWARD", "OUTPUT"};
+        break;
+      case Table::kNat:
+        builtins_ = {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"};
+        break;
+      case Table::kRaw:
+        builtins_ = {"PREROUTING", "OUTPUT"};
+        break;
+    }
+    for (const std::string& b : builtins_) chains_[b];
+  }
+
+  std::vector<std::string> chains() override {
+    std::vector<std::string> out = builtins_;
+    for (const auto& [name, rules] : chains_) {
+      if (!builtin(name)) out.push_back(name);
+    }
+    return out;
+  }
+  bool has_chain(const std::string& chain) override { return chains_.contains(chain); }
+  Result<std::vector<Rule>> rules(const std::string& chain) override {
+    if (!has_chain(chain)) return missing("list chain " + chain);
+    return chains_.at(chain);
+  }
+  Result<std::vector<std::string>> targets(const std::string& chain) override {
+    if (!has_chain(chain)) return missing("list chain " + chain);
+    std::vector<std::string> out;
+    for (const Rule& r : chains_.at(chain)) out.push_back(r.target);
+    return out;
+  }
+  Result<unsigned> references(const std::string& chain) override {
+    if (!has_chain(chain)) return missing("count references to chain " + chain);
+    unsigned n = 0;
+    for (const auto& [name, rules] : chains_)
+      n += static_cast<unsigned>(std::count_if(
+          rules.begin(), rules.end(), [&](const Rule& r) { return r.target == chain; }));
+    return n;
+  }
+  Status create_chain(const std::string& chain) override {
+    if (has_chain(chain)) return refuse("create chain " + chain, "Chain already exists");
+    chains_[chain];
+    return done();
+  }
+  Status delete_chain(const std::string& chain) override {
+    std::string doing = "delete chain " + chain;
+    if (!has_chain(chain)) return missing(doing);
+    if (builtin(chain)) return refuse(doing, "Can't delete built-in chain");
+    if (!chains_.at(chain).empty()) return refuse(doing, "Directory not empty");
+    if (*references(chain) > 0) return refuse(doing, "Can't delete chain with references left");
+    chains_.erase(chain);
+    return done();
+  }
+  Status flush(const std::string& chain) override {
+    if (!has_chain(chain)) return missing("flush chain " + chain);
+    chains_.at(chain).clear();
+    return done();
+  }
+  Status insert(const std::string& chain, const Rule& r, size_t index) override {
+    std::string doing = fmt::format("insert \"{}\" into chain {}", render(r), chain);
+    if (!has_chain(chain)) return missing(doing);
+    if (r.target.starts_with(kPrefix) && !has_chain(r.target)) return missing(doing);
+    auto& rules = chains_.at(chain);
+    if (index > rules.size()) return refuse(doing, "Index of insertion too big");
+    rules.insert(rules.begin() + static_cast<std::ptrdiff_t>(index), r);
+    return done();
+  }
+  Status append(const std::string& chain, const Rule& r) override {
+    size_t end = has_chain(chain) ? chains_.at(chain).size() : 0;
+    return insert(chain, r, end);
+  }
+  Status erase(const std::string& chain, size_t index) override {
+    std::string doing = fmt::format("delete rule {} of chain {}", index + 1, chain);
+    if (!has_chain(chain)) return missing(doing);
+    auto& rules = chains_.at(chain);
+    if (index >= rules.size()) return refuse(doing, "Index of deletion too big");
+    rules.erase(rules.begin() + static_cast<std::ptrdiff_t>(index));
+    return done();
+  }
+  bool changed() const override { return changed_; }
+
+ private:
+  bool builtin(const std::string& c) const {
+    return std::find(builtins_.begin(), builtins_.end(), c) != builtins_.end();
+  }
+  std::unexpected<Error> refuse(const std::string& doing, const char* cause) const {
+    return fail(Code::kFailed, "{} in {} table: {}", doing, table_name(table_), cause);
+  }
+  std::unexpected<Error> missing(const std::string& doing) const {
+    return refuse(doing, "No chain/target/match by that name");
+  }
+  Status done() {
+    changed_ = true;
+    return {};
+  }
+
+  Table table_;
+  std::vector<std::string> builtins_;
+  std::map<std::string, std::vector<Rule>> chains_;
+  bool changed_ = false;
+};
+
+class MemTables {
+ public:
+  MemTables() : tables_{MemTable(Table::kFilter), MemTable(Table::kNat), MemTable(Table::kRaw)} {}
+  Tables editors() { return {&tables_[0], &tables_[1], &tables_[2]}; }
+
+ private:
+  std::array<MemTable, 3> tables_;
+};
+
+}  // namespace fw
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+template <class T>
+std::vector<std::string> ids(const std::vector<T>& items) {
+  std::vector<std::string> out;
+  for (const T& item : items) out.push_back(item.id12);
+  return out;
+}
+
+std::string describe(const FirewallChange& c) {
+  std::string line = "apply";
+  auto part = [&](const char* what, const std::vector<std::string>& items) {
+    if (!items.empty()) line += fmt::format(" {} {}", what, join(items));
+  };
+  part("+net", ids(c.add_networks));
+  part("-net", c.remove_networks);
+  part("+ports", ids(c.add_ports));
+  part("-ports", c.remove_ports);
+  if (c.bridges) line += " bridges=" + join(*c.bridges);
+  return line;
+}
+
+}  // namespace
+
+FakeFirewall::FakeFirewall(StepCounter* steps)
+    : steps_(steps != nullptr ? steps : &own_steps_), tables_(std::make_unique<fw::MemTables>()) {}
+
+FakeFirewall::~FakeFirewall() = default;
+
+Status FakeFirewall::apply(const FirewallChange& c) {
+  std::string line = describe(c);
+  Status st = run(c);
+  if (!st) line += " -> " + st.error().message;
+  log.push_back(std::move(line));
+  return st;
+}
+
+Status FakeFirewall::run(const FirewallChange& c) {
+  CNM_TRY(fw::validate(c));
+  if (steps_->tick()) return fail(Code::kFailed, "injected failure at step {}", steps_->steps);
+  auto work = std::make_unique<fw::MemTables>(*tables_);  // all or nothing, like the commits
+  CNM_TRY(fw::build(c, work->editors()));
+  tables_ = std::move(work);
+  for (const std::string& id : c.remove_networks) networks.erase(id);
+  for (const std::string& id : c.remove_ports) ports.erase(id);
+  for (const NetworkRules& n : c.add_networks) networks[n.id12] = n;
+  for (const EndpointPorts& e : c.add_ports) ports[e.id12] = e;
+  if (c.bridges) bridges = *c.bridges;
+  return {};
+}
+
+Result<std::vector<std::string>> FakeFirewall::dump() { return fw::dump(tables_->editors()); }
+
+}  // namespace cnm::kernel

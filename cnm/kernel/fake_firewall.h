@@ -1,0 +1,48 @@
+// A recording fake of Firewall for unit tests. It runs the same chain layout and apply algorithm
+// as the libiptc firewall over in-memory tables, so dump() reads like the real one's.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cnm/kernel/fake_links.h"
+#include "cnm/kernel/firewall.h"
+
+namespace cnm::kernel {
+
+namespace fw {
+class MemTables;
+}
+
+// Every apply() is one kernel step (it ticks the shared StepCounter once, after validation). A
+// failing step returns Code::kFailed "injected failure at step N" and changes nothing, like a
+// libiptc apply whose commit fails.
+class FakeFirewall : public Firewall {
+ public:
+  explicit FakeFirewall(StepCounter* steps = nullptr);
+  ~FakeFirewall() override;
+
+  // What the applied changes left in place, by id12.
+  std::map<std::string, NetworkRules> networks;
+  std::map<std::string, EndpointPorts> ports;
+  std::vector<std::string> bridges;  // the last list given
+  // One line per apply: "apply +net a,b -net c +ports e -ports f bridges=nc-a,nc-b" (parts with
+  // nothing to say left out); a call that failed ends in " -> <error message>".
+  std::vector<std::string> log;
+
+  Status apply(const FirewallChange& c) override;
+  Result<std::vector<std::string>> dump() override;
+
+  // No network and no endpoint has rules.
+  bool empty() const { return networks.empty() && ports.empty(); }
+
+ private:
+  Status run(const FirewallChange& c);
+
+  StepCounter own_steps_;
+  StepCounter* steps_;
+  std::unique_ptr<fw::MemTables> tables_;
+};
+
+}  // namespace cnm::kernel

@@ -1,0 +1,167 @@
+#include "cnm/kernel/firewall_engine.h"
+
+#include <algorithm>
+
+#include "cnm/kernel/firewall_plan.h"
+
+namespace cnm::kernel::fw {
+namespace {
+
+TableEditor& of(const Tables& t, Table table) { return *t[static_cast<size_t>(table)]; }
+
+bool ours(const std::string& chain) { return chain.starts_with(std::string(kPrefix) + "-"); }
+
+// Deletes every rule of `chain` that jumps to `target`, last first so indexes stay valid.
+Status erase_jumps(TableEditor& t, const std::string& chain, const std::string& target) {
+  auto targets = t.targets(chain);
+  if (!targets) return std::unexpected(targets.error());
+  for (size_t i = targets->size(); i-- > 0;) {
+    if ((*targets)[i] == target) CNM_TRY(t.erase(chain, i));
+  }
+  return {};
+}
+
+// Creates the chain if missing, else rewrites it unless it holds exactly the wanted rules.
+Status sync_rules(TableEditor& t, const ChainSpec& s) {
+  if (!t.has_chain(s.name)) {
+    CNM_TRY(t.create_chain(s.name));
+  } else {
+    auto have = t.rules(s.name);
+    if (!have) return std::unexpected(have.error());
+    if (*have == s.rules) return {};
+    CNM_TRY(t.flush(s.name));
+  }
+  for (const Rule& r : s.rules) CNM_TRY(t.append(s.name, r));
+  return {};
+}
+
+Status ensure_jump(TableEditor& t, const ChainSpec& s) {
+  auto targets = t.targets(s.parent);
+  if (!targets) return std::unexpected(targets.error());
+  if (std::find(targets->begin(), targets->end(), s.name) != targets->end()) return {};
+  return t.insert(s.parent, jump(s.name), jump_index(*targets, s.name));
+}
+
+// Removes a chain with every jump into it; a missing chain is already removed.
+Status remove_chain(TableEditor& t, const ChainSpec& s) {
+  if (!t.has_chain(s.name)) return {};
+  CNM_TRY(t.flush(s.name));
+  if (!s.parent.empty()) CNM_TRY(erase_jumps(t, s.parent, s.name));
+  auto refs = t.references(s.name);
+  if (!refs) return std::unexpected(refs.error());
+  if (*refs > 0) {  // someone (an admin?) jumps to it from elsewhere
+    for (const std::string& chain : t.chains()) CNM_TRY(erase_jumps(t, chain, s.name));
+  }
+  return t.delete_chain(s.name);
+}
+
+// A hook is in place when its jumps are where they must be; otherwise every jump to its targets
+// is taken out of the built-in chain and the jumps go in at the top.
+Status ensure_hook(TableEditor& t, const Hook& h) {
+  auto have = t.rules(h.builtin);
+  if (!have) return std::unexpected(have.error());
+  bool ok = true;
+  if (h.at_top) {
+    ok = have->size() >= h.jumps.size() && std::equal(h.jumps.begin(), h.jumps.end(), have->begin());
+  } else {
+    for (const Rule& j : h.jumps) ok = ok && std::find(have->begin(), have->end(), j) != have->end();
+  }
+  if (ok) return {};
+  for (const Rule& j : h.jumps) CNM_TRY(erase_jumps(t, h.builtin, j.target));
+  for (size_t i = 0; i < h.jumps.size(); ++i) CNM_TRY(t.insert(h.builtin, h.jumps[i], i));
+  return {};
+}
+
+Status ensure_top(const Tables& t) {
+  for (const ChainSpec& s : top_chains()) {
+    TableEditor& table = of(t, s.table);
+    if (!s.rules.empty()) {
+      CNM_TRY(sync_rules(table, s));
+    } else if (!table.has_chain(s.name)) {
+      CNM_TRY(table.create_chain(s.name));
+    }
+  }
+  for (const Hook& h : hooks()) CNM_TRY(ensure_hook(of(t, h.table), h));
+  return {};
+}
+
+// Brings an object's chains to `wanted` and removes those of its `owned` chains it no longer
+// needs (the I chain of a network whose icc was turned on).
+Status add_object(const Tables& t, const std::vector<ChainSpec>& wanted,
+                  const std::vector<ChainSpec>& owned) {
+  for (const ChainSpec& s : owned) {
+    bool keep = std::any_of(wanted.begin(), wanted.end(),
+                            [&](const ChainSpec& w) { return w.name == s.name; });
+    if (!keep) CNM_TRY(remove_chain(of(t, s.table), s));
+  }
+  for (const ChainSpec& s : wanted) {
+    CNM_TRY(sync_rules(of(t, s.table), s));
+    CNM_TRY(ensure_jump(of(t, s.table), s));
+  }
+  return {};
+}
+
+Status dump_table(TableEditor& t, Table table, std::vector<std::string>& out) {
+  out.push_back(fmt::format("*{}", table_name(table)));
+  std::vector<std::string> chains = t.chains();
+  for (const std::string& c : chains) {
+    if (ours(c)) out.push_back("-N " + c);
+  }
+  for (const std::string& c : chains) {
+    auto rules = t.rules(c);
+    if (!rules) return std::unexpected(rules.error());
+    for (const Rule& r : *rules) {
+      if (ours(c) || ours(r.target)) out.push_back(fmt::format("-A {} {}", c, render(r)));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Status build(const FirewallChange& c, const Tables& t) {
+  CNM_TRY(ensure_top(t));
+  for (const std::string& id : c.remove_networks) {
+    for (const ChainSpec& s : network_chain_names(id)) CNM_TRY(remove_chain(of(t, s.table), s));
+  }
+  for (const std::string& id : c.remove_ports) {
+    for (const ChainSpec& s : port_chain_names(id)) CNM_TRY(remove_chain(of(t, s.table), s));
+  }
+  for (const NetworkRules& n : c.add_networks)
+    CNM_TRY(add_object(t, network_chains(n), network_chain_names(n.id12)));
+  for (const EndpointPorts& e : c.add_ports)
+    CNM_TRY(add_object(t, port_chains(e), port_chain_names(e.id12)));
+  if (c.bridges) {
+    for (const ChainSpec& s : isolation_chains(*c.bridges)) CNM_TRY(sync_rules(of(t, s.table), s));
+  }
+  return {};
+}
+
+Status restore(TableEditor& now, TableEditor& before) {
+  auto restorable = [](const std::string& c) { return ours(c) && c != kUserChain; };
+  std::vector<ChainSpec> wanted;
+  for (const std::string& c : before.chains()) {
+    if (!restorable(c)) continue;
+    auto rules = before.rules(c);
+    if (!rules) return std::unexpected(rules.error());
+    for (const Rule& r : *rules) {
+      if (!r.other.empty())
+        return fail(Code::kFailed, "restore chain {}: cannot rebuild \"{}\"", c, render(r));
+    }
+    wanted.push_back({Table::kFilter, c, std::move(*rules), ""});
+    if (!now.has_chain(c)) CNM_TRY(now.create_chain(c));  // before any rule jumps to it
+  }
+  for (const ChainSpec& s : wanted) CNM_TRY(sync_rules(now, s));
+  for (const std::string& c : now.chains()) {
+    if (restorable(c) && !before.has_chain(c)) CNM_TRY(remove_chain(now, {Table::kFilter, c, {}, ""}));
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> dump(const Tables& t) {
+  std::vector<std::string> out;
+  for (Table table : kTables) CNM_TRY(dump_table(of(t, table), table, out));
+  return out;
+}
+
+}  // namespace cnm::kernel::fw

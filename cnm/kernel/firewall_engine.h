@@ -1,0 +1,59 @@
+// Private to cnm/kernel: applies a FirewallChange to tables through a small editing interface, so
+// the libiptc firewall and the fake share one algorithm and one dump format.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "cnm/error.h"
+#include "cnm/kernel/firewall.h"
+#include "cnm/kernel/firewall_rules.h"
+
+namespace cnm::kernel::fw {
+
+// A working copy of one table (libiptc: a handle before commit). Errors read
+// "<doing> in <table> table: <cause>".
+class TableEditor {
+ public:
+  virtual ~TableEditor() = default;
+  // Every chain: built-in chains in hook order, then user chains by name.
+  virtual std::vector<std::string> chains() = 0;
+  virtual bool has_chain(const std::string& chain) = 0;
+  // The rules of `chain`, decoded.
+  virtual Result<std::vector<Rule>> rules(const std::string& chain) = 0;
+  // The target of each rule of `chain` (cheaper than rules()).
+  virtual Result<std::vector<std::string>> targets(const std::string& chain) = 0;
+  // How many rules jump to `chain`.
+  virtual Result<unsigned> references(const std::string& chain) = 0;
+  virtual Status create_chain(const std::string& chain) = 0;
+  // Deletes an empty user chain nothing jumps to.
+  virtual Status delete_chain(const std::string& chain) = 0;
+  virtual Status flush(const std::string& chain) = 0;
+  // Inserts `r` before rule `index` (0-based; the chain's length appends).
+  virtual Status insert(const std::string& chain, const Rule& r, size_t index) = 0;
+  virtual Status append(const std::string& chain, const Rule& r) = 0;
+  virtual Status erase(const std::string& chain, size_t index) = 0;
+  // True once anything was changed.
+  virtual bool changed() const = 0;
+};
+
+// The working copies of filter, nat and raw, indexed by Table.
+using Tables = std::array<TableEditor*, 3>;
+
+// Builds validated `c` into `t` (nothing is committed): makes sure the top-level chains and the
+// built-in hooks exist, removes the chains (and every jump into them) of removed networks and
+// endpoints, brings each added network's and endpoint's chains to their wanted rules (a chain
+// that already holds exactly them is left alone) with one jump each, then rewrites isolation.
+Status build(const FirewallChange& c, const Tables& t);
+
+// Makes netctl's chains (all but NETCTL-USER, which netctl never writes) in `now` hold what they
+// hold in `before`, an earlier copy of the same table: undoes a committed table when a later
+// table's commit failed. Jumps from built-in chains are left in place (they are only ever added).
+Status restore(TableEditor& now, TableEditor& before);
+
+// Per table "*<table>", then "-N <chain>" for every netctl chain, then "-A <chain> <rule>" for
+// every rule of a netctl chain and every rule elsewhere that jumps into one.
+Result<std::vector<std::string>> dump(const Tables& t);
+
+}  // namespace cnm::kernel::fw

@@ -1,0 +1,269 @@
+#include "cnm/kernel/firewall_plan.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace cnm::kernel::fw {
+namespace {
+
+constexpr size_t kMaxId = 12;
+constexpr size_t kMaxIfname = 15;  // IFNAMSIZ - 1
+constexpr unsigned kMaxPort = 65535;
+
+bool valid_id(const std::string& id) {
+  return !id.empty() && id.size() <= kMaxId &&
+         std::all_of(id.begin(), id.end(), [](unsigned char ch) { return std::isalnum(ch); });
+}
+
+// What the kernel accepts as a name, minus a trailing '+' (an iptables wildcard).
+bool valid_ifname(const std::string& n) {
+  if (n.empty() || n.size() > kMaxIfname || n == "." || n == ".." || n.back() == '+') return false;
+  return std::none_of(n.begin(), n.end(), [](unsigned char ch) {
+    return ch == '/' || ch == ':' || std::isspace(ch) || std::iscntrl(ch);
+  });
+}
+
+Status check_id(const std::string& id, const char* what) {
+  if (valid_id(id)) return {};
+  return fail(Code::kInvalid, "firewall rules for {} \"{}\": id must be 1 to 12 letters or digits",
+              what, id);
+}
+
+Status check_bridge(const std::string& doing, const std::string& bridge) {
+  if (valid_ifname(bridge)) return {};
+  return fail(Code::kInvalid, "{}: invalid bridge name \"{}\"", doing, bridge);
+}
+
+Status check_network(const NetworkRules& n) {
+  CNM_TRY(check_id(n.id12, "network"));
+  std::string doing = fmt::format("firewall rules for network {}", n.id12);
+  CNM_TRY(check_bridge(doing, n.bridge));
+  if (!n.subnet.addr().valid() || n.subnet.is_v6())
+    return fail(Code::kInvalid, "{}: subnet must be IPv4", doing);
+  return {};
+}
+
+Status check_mapping(const std::string& doing, const PortMapping& m) {
+  if (m.host_ip && (!m.host_ip->valid() || m.host_ip->is_v6()))
+    return fail(Code::kInvalid, "{}: host address must be IPv4", doing);
+  if (m.count == 0) return fail(Code::kInvalid, "{}: port count must be at least 1", doing);
+  if (m.host_port == 0 || m.container_port == 0)
+    return fail(Code::kInvalid, "{}: port 0 cannot be published", doing);
+  if (m.host_port + m.count - 1u > kMaxPort || m.container_port + m.count - 1u > kMaxPort)
+    return fail(Code::kInvalid, "{}: port range ends past {}", doing, kMaxPort);
+  return {};
+}
+
+Status check_ports(const EndpointPorts& e) {
+  CNM_TRY(check_id(e.id12, "endpoint"));
+  std::string doing = fmt::format("publish ports of endpoint {}", e.id12);
+  CNM_TRY(check_bridge(doing, e.bridge));
+  if (!e.container_ip.valid() || e.container_ip.is_v6())
+    return fail(Code::kInvalid, "{}: container address must be IPv4", doing);
+  if (e.ports.empty()) return fail(Code::kInvalid, "{}: no ports", doing);
+  for (const PortMapping& m : e.ports) CNM_TRY(check_mapping(doing, m));
+  return {};
+}
+
+template <class T, class Key>
+Status check_unique(const std::vector<T>& items, Key key, const char* what) {
+  std::set<std::string> seen;
+  for (const T& item : items) {
+    const std::string& id = key(item);
+    CNM_TRY(check_id(id, what));
+    if (!seen.insert(id).second)
+      return fail(Code::kInvalid, "firewall change: {} {} listed twice", what, id);
+  }
+  return {};
+}
+
+Rule iface_rule(const std::string& in, bool not_in, const std::string& out, bool not_out,
+                const char* target) {
+  Rule r;
+  r.in = in;
+  r.not_in = not_in;
+  r.out = out;
+  r.not_out = not_out;
+  r.target = target;
+  return r;
+}
+
+void add_unique(std::vector<Rule>& rules, Rule r) {
+  if (std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(std::move(r));
+}
+
+int rank(const std::string& chain) {
+  if (chain.starts_with("NETCTL-A-")) return 1;
+  if (chain.starts_with("NETCTL-I-")) return 2;
+  return 0;
+}
+
+}  // namespace
+
+Status validate(const FirewallChange& c) {
+  auto net_id = [](const NetworkRules& n) -> const std::string& { return n.id12; };
+  auto ep_id = [](const EndpointPorts& e) -> const std::string& { return e.id12; };
+  auto id = [](const std::string& s) -> const std::string& { return s; };
+  CNM_TRY(check_unique(c.add_networks, net_id, "network"));
+  CNM_TRY(check_unique(c.remove_networks, id, "network"));
+  CNM_TRY(check_unique(c.add_ports, ep_id, "endpoint"));
+  CNM_TRY(check_unique(c.remove_ports, id, "endpoint"));
+  for (const NetworkRules& n : c.add_networks) CNM_TRY(check_network(n));
+  for (const EndpointPorts& e : c.add_ports) CNM_TRY(check_ports(e));
+  if (c.bridges) {
+    std::set<std::string> seen;
+    for (const std::string& b : *c.bridges) {
+      CNM_TRY(check_bridge("firewall isolation", b));
+      if (!seen.insert(b).second)
+        return fail(Code::kInvalid, "firewall isolation: bridge {} listed twice", b);
+    }
+  }
+  return {};
+}
+
+std::string chain_name(char kind, const std::string& id12) {
+  return fmt::format("{}-{}-{}", kPrefix, kind, id12);
+}
+
+Rule jump(const std::string& chain) {
+  Rule r;
+  r.target = chain;
+  return r;
+}
+
+std::vector<ChainSpec> network_chains(const NetworkRules& n) {
+  const std::string& br = n.bridge;
+  ChainSpec fwd{Table::kFilter, chain_name('N', n.id12), {}, kForward};
+  Rule established = iface_rule("", false, br, false, "ACCEPT");
+  established.ctstate = kCtRelated | kCtEstablished;
+  fwd.rules.push_back(established);
+  if (n.internal) {
+    fwd.rules.push_back(iface_rule(br, false, br, true, "DROP"));
+    fwd.rules.push_back(iface_rule(br, true, br, false, "DROP"));
+  } else {
+    fwd.rules.push_back(iface_rule(br, false, br, true, "ACCEPT"));
+  }
+  if (n.icc) fwd.rules.push_back(iface_rule(br, false, br, false, "ACCEPT"));
+
+  ChainSpec masq{Table::kNat, chain_name('M', n.id12), {}, kPostrouting};
+  if (!n.internal && n.masquerade) {
+    Rule out = iface_rule("", false, br, true, "MASQUERADE");
+    out.src = Prefix(n.subnet.network(), n.subnet.len());
+    masq.rules.push_back(out);
+  }
+  // Localhost access to published ports: OUTPUT DNAT keeps the 127.0.0.1 source, which the
+  // container could not answer.
+  Rule local = iface_rule("", false, br, false, "MASQUERADE");
+  local.src = Prefix(IpAddr::v4(0x7f000000), 8);
+  masq.rules.push_back(local);
+
+  // After every endpoint's ACCEPTs: behind NAT only published ports are reachable from outside
+  // (a neighbour routing to the subnet gets nothing else), and with icc off containers reach each
+  // other only through published ports.
+  std::vector<Rule> tail;
+  if (!n.internal && n.masquerade) tail.push_back(iface_rule(br, true, br, false, "DROP"));
+  if (!n.icc) tail.push_back(iface_rule(br, false, br, false, "DROP"));
+  std::vector<ChainSpec> out{std::move(fwd), std::move(masq)};
+  if (!tail.empty())
+    out.push_back({Table::kFilter, chain_name('I', n.id12), std::move(tail), kForward});
+  return out;
+}
+
+std::vector<ChainSpec> port_chains(const EndpointPorts& e) {
+  ChainSpec dnat{Table::kNat, chain_name('P', e.id12), {}, kDnat};
+  ChainSpec hairpin{Table::kNat, chain_name('H', e.id12), {}, kPostrouting};
+  ChainSpec accept{Table::kFilter, chain_name('A', e.id12), {}, kForward};
+  Prefix cip(e.container_ip, 32);
+  for (const PortMapping& m : e.ports) {
+    auto last = [&](uint16_t first) { return static_cast<uint16_t>(first + m.count - 1); };
+    Rule d;
+    if (m.host_ip && m.host_ip->value() != 0) d.dst = Prefix(*m.host_ip, 32);
+    d.proto = m.proto;
+    d.dport_lo = m.host_port;
+    d.dport_hi = last(m.host_port);
+    d.target = "DNAT";
+    d.to_addr = e.container_ip;
+    d.to_lo = m.container_port;
+    d.to_hi = last(m.container_port);
+    if (m.count > 1) d.to_base = m.host_port;  // port-by-port, not any port of the range
+    add_unique(dnat.rules, d);
+
+    Rule base;
+    base.proto = m.proto;
+    base.dport_lo = m.container_port;
+    base.dport_hi = last(m.container_port);
+    Rule h = base;  // a container reaching itself through its published port
+    h.src = cip;
+    h.dst = cip;
+    h.target = "MASQUERADE";
+    add_unique(hairpin.rules, h);
+    Rule in = base;
+    in.dst = cip;
+    in.in = in.out = e.bridge;
+    in.not_in = true;
+    in.target = "ACCEPT";
+    add_unique(accept.rules, in);
+    // From the same bridge only through the published port, so icc off still holds.
+    in.not_in = false;
+    in.ctstate = kCtDnat;
+    add_unique(accept.rules, in);
+  }
+  return {std::move(dnat), std::move(hairpin), std::move(accept)};
+}
+
+std::vector<ChainSpec> network_chain_names(const std::string& id12) {
+  return {{Table::kFilter, chain_name('N', id12), {}, kForward},
+          {Table::kFilter, chain_name('I', id12), {}, kForward},
+          {Table::kNat, chain_name('M', id12), {}, kPostrouting}};
+}
+
+std::vector<ChainSpec> port_chain_names(const std::string& id12) {
+  return {{Table::kNat, chain_name('P', id12), {}, kDnat},
+          {Table::kNat, chain_name('H', id12), {}, kPostrouting},
+          {Table::kFilter, chain_name('A', id12), {}, kForward}};
+}
+
+std::vector<ChainSpec> top_chains() {
+  Rule guard = iface_rule("lo", true, "", false, "DROP");
+  guard.dst = Prefix(IpAddr::v4(0x7f000000), 8);
+  return {{Table::kFilter, kUserChain, {}, ""},    {Table::kFilter, kIsolation, {}, ""},
+          {Table::kFilter, kIsolation2, {}, ""},   {Table::kFilter, kForward, {}, ""},
+          {Table::kNat, kDnat, {}, ""},            {Table::kNat, kPostrouting, {}, ""},
+          {Table::kRaw, kRaw, {std::move(guard)}, ""}};
+}
+
+std::vector<Hook> hooks() {
+  Rule local = jump(kDnat);
+  local.dst_local = true;
+  return {{Table::kFilter, "FORWARD", {jump(kUserChain), jump(kIsolation), jump(kForward)}, true},
+          {Table::kNat, "PREROUTING", {local}, false},
+          {Table::kNat, "OUTPUT", {local}, false},
+          {Table::kNat, "POSTROUTING", {jump(kPostrouting)}, false},
+          {Table::kRaw, "PREROUTING", {jump(kRaw)}, false}};
+}
+
+std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges) {
+  ChainSpec one{Table::kFilter, kIsolation, {}, ""};
+  ChainSpec two{Table::kFilter, kIsolation2, {}, ""};
+  if (!bridges.empty()) {
+    // Published ports are reachable from every network, as from any other host.
+    Rule published = jump("RETURN");
+    published.ctstate = kCtDnat;
+    two.rules.push_back(published);
+  }
+  for (const std::string& b : bridges) {
+    one.rules.push_back(iface_rule(b, false, b, true, kIsolation2));
+    two.rules.push_back(iface_rule("", false, b, false, "DROP"));
+  }
+  return {std::move(one), std::move(two)};
+}
+
+size_t jump_index(const std::vector<std::string>& targets, const std::string& child) {
+  int r = rank(child);
+  auto it = std::find_if(targets.begin(), targets.end(),
+                         [&](const std::string& t) { return rank(t) > r; });
+  return static_cast<size_t>(it - targets.begin());
+}
+
+}  // namespace cnm::kernel::fw

@@ -1,0 +1,75 @@
+// Private to cnm/kernel: netctl's chain layout (firewall.h) as data. Which chains exist, what each
+// holds, where the jumps into them go. Pure logic shared by the libiptc firewall and the fake.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cnm/kernel/firewall.h"
+#include "cnm/kernel/firewall_rules.h"
+
+namespace cnm::kernel::fw {
+
+inline constexpr const char* kUserChain = "NETCTL-USER";
+inline constexpr const char* kIsolation = "NETCTL-ISOLATION";
+inline constexpr const char* kIsolation2 = "NETCTL-ISOLATION-2";
+inline constexpr const char* kForward = "NETCTL-FORWARD";
+inline constexpr const char* kDnat = "NETCTL-DNAT";
+inline constexpr const char* kPostrouting = "NETCTL-POSTROUTING";
+inline constexpr const char* kRaw = "NETCTL-RAW";
+inline constexpr const char* kPrefix = "NETCTL";
+
+// A chain netctl owns with the rules it must hold. `parent` is the netctl chain holding the jump
+// into it ("" for top-level chains, which built-in chains jump to: see Hook).
+struct ChainSpec {
+  Table table = Table::kFilter;
+  std::string name;
+  std::vector<Rule> rules;
+  std::string parent;
+};
+
+// Jumps from a built-in chain into top-level chains. With `at_top` they must be the built-in's
+// first rules in this order (FORWARD: the admin's NETCTL-USER decides first, then isolation);
+// otherwise anywhere.
+struct Hook {
+  Table table = Table::kFilter;
+  const char* builtin = "";
+  std::vector<Rule> jumps;
+  bool at_top = false;
+};
+
+// Rejects what the kernel would refuse or misread (Code::kInvalid): ids that are not 1 to 12
+// letters or digits, bad interface names, non-IPv4 addresses, port 0, count 0, ranges past
+// 65535, an endpoint without ports, the same id twice in one list.
+Status validate(const FirewallChange& c);
+
+// "NETCTL-<kind>-<id12>". Kinds: N, I (filter, per network), M (nat, per network); A (filter,
+// per endpoint), P, H (nat, per endpoint).
+std::string chain_name(char kind, const std::string& id12);
+
+// The chains of network `n`: N and M always; I when it has a DROP to hold (unpublished inbound
+// behind NAT, icc off).
+std::vector<ChainSpec> network_chains(const NetworkRules& n);
+// The chains of endpoint `e`: P (DNAT), H (hairpin MASQUERADE) and A (ACCEPT).
+std::vector<ChainSpec> port_chains(const EndpointPorts& e);
+// Every chain a network or an endpoint may own, for removal.
+std::vector<ChainSpec> network_chain_names(const std::string& id12);
+std::vector<ChainSpec> port_chain_names(const std::string& id12);
+
+// Top-level chains with their fixed rules (those whose rules netctl rewrites: isolation, raw
+// guard) and the built-in hooks. NETCTL-USER is created empty and never touched again.
+std::vector<ChainSpec> top_chains();
+std::vector<Hook> hooks();
+// NETCTL-ISOLATION and NETCTL-ISOLATION-2 for these bridges: traffic from one netctl bridge to
+// another is dropped unless it is DNAT to a published port (reachable from anywhere).
+std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges);
+
+// Where a jump to `child` goes among the jumps `targets` of its parent: in NETCTL-FORWARD every
+// N chain comes before every A chain, and those before every I chain, so a published port is
+// accepted after a network's internal DROPs but before its icc DROP. Elsewhere: at the end.
+size_t jump_index(const std::vector<std::string>& targets, const std::string& child);
+
+// A rule that only jumps to `chain`.
+Rule jump(const std::string& chain);
+
+}  // namespace cnm::kernel::fw
