@@ -3,13 +3,16 @@
 // then move); everything inside goes through a socket opened there on a short-lived thread, which
 // runs while the pair is being created. The gratuitous ARP is sent on demand once the bridge port
 // forwards: the one the kernel sends when the peer comes up races with the port's enabling.
+#include <fcntl.h>
 #include <linux/if.h>
 #include <linux/ip.h>
 #include <net/ethernet.h>
 #include <netlink/route/link/inet.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -115,6 +118,22 @@ Outcome announce(nl::Socket& sock, const Fd& inet, const std::string& ifname, rt
   return change_link(sock, link, change.get());
 }
 
+// IPv6's counterpart of arp_notify has no netlink knob: it is written under /proc/sys from a
+// short-lived thread inside the namespace. With it, the announcement below also sends unsolicited
+// neighbour advertisements for the IPv6 addresses. Per device, so it dies with the endpoint.
+Status set_ndisc_notify(const Fd& netns, const EndpointSpec& spec) {
+  return on_new_thread([&]() -> Status {
+    if (setns(netns.get(), CLONE_NEWNET) != 0)
+      return fail(Code::kFailed, "enter network namespace {}: {}", spec.netns_path,
+                  std::strerror(errno));
+    auto key = fmt::format("/proc/sys/net/ipv6/conf/{}/ndisc_notify", spec.ifname);
+    Fd fd(open(key.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.valid() || write(fd.get(), "1", 1) != 1)
+      return fail(Code::kFailed, "set {}: {}", key, std::strerror(errno));
+    return {};
+  });
+}
+
 // First step inside: the peer up, which gives both ends carrier. Announcing now would be too early:
 // the bridge enables the host end's port only once the kernel's linkwatch has seen that carrier.
 Result<int> peer_up(NetnsSockets& inside, const EndpointSpec& spec) {
@@ -161,7 +180,7 @@ class LinuxEndpoints final : public Endpoints {
  private:
   Result<int> bridge_index(const std::string& bridge);
   Status create_pair(const EndpointSpec& spec, const Fd& netns, int master, nl_addr* mac);
-  Status plumb(NetnsSockets& inside, const EndpointSpec& spec);
+  Status plumb(NetnsSockets& inside, const Fd& netns, const EndpointSpec& spec);
   void await_port(const std::string& host_ifname);
   std::unexpected<Error> exists(const EndpointSpec& spec, const Outcome& made);
   void delete_pair(const std::string& host_ifname);
@@ -184,14 +203,17 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
   if (!master) return std::unexpected(master.error());
   CNM_TRY(create_pair(spec, *netns, *master, mac->get()));
   auto inside = inner.get();
-  Status st = inside ? plumb(*inside, spec) : Status(std::unexpected(inside.error()));
+  Status st = inside ? plumb(*inside, *netns, spec) : Status(std::unexpected(inside.error()));
   if (!st) delete_pair(spec.host_ifname);
   return st;
 }
 
-Status LinuxEndpoints::plumb(NetnsSockets& inside, const EndpointSpec& spec) {
+Status LinuxEndpoints::plumb(NetnsSockets& inside, const Fd& netns, const EndpointSpec& spec) {
   auto index = peer_up(inside, spec);
   if (!index) return std::unexpected(index.error());
+  bool v6 = false;
+  for (const Prefix& p : spec.addresses) v6 |= p.is_v6();
+  if (v6) CNM_TRY(set_ndisc_notify(netns, spec));
   await_port(spec.host_ifname);
   return configure_peer(inside, spec, *index);
 }
