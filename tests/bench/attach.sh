@@ -76,13 +76,19 @@ fi
 throwaway_host "$0" "$@"
 work=$(mktemp -d /tmp/bench-attach.XXXXXX)
 printf '%s\n' "$work" "$NETCTL_ROOT" >>"${BENCH_DIRS_FILE:-/dev/null}"
+MASKS=()
 cleanup() {
-  umount -l /var/lib /run 2>/dev/null || true
+  local m
+  for m in "${MASKS[@]}"; do umount -l "$m" 2>/dev/null || true; done
   rm -rf --one-file-system "$work" "$NETCTL_ROOT"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 export BENCH_LOG=$work/ops.log
+# Run a private copy: a rebuild of build/netctl in the middle of the run must not swap binaries.
+netctl_src="$NETCTL, $(stat -c '%s bytes, built %y' "$NETCTL" | cut -d. -f1)"
+cp "$NETCTL" "$work/netctl"
+NETCTL=$work/netctl
 FAILS=0
 # op ARRAY CMD...: times CMD into ARRAY; a failure is counted and its output shown, not fatal.
 op() {
@@ -131,7 +137,7 @@ bridges() { ip -o link show type bridge | grep -c . || true; }
 fw_rules() { { iptables-legacy-save; iptables-nft-save; } 2>/dev/null | grep -c '^-A' || true; }
 
 bench_machine
-echo "netctl: $("$NETCTL" version 2>&1 | head -n 1) ($NETCTL)"
+echo "netctl: $("$NETCTL" version 2>&1 | head -n 1) ($netctl_src; git $(git -C "$repo" describe --always --dirty 2>/dev/null || echo "?"))"
 TOOLS=(nc)
 declare -A NAME=([nc]=netctl [cni]=cni-ref [nv]=netavark) WHY=()
 if [ -n "${NO_PEERS:-}" ]; then
@@ -155,7 +161,7 @@ for t in cni nv; do [ -n "${WHY[$t]:-}" ] && echo "${NAME[$t]}: not measured: ${
 # Cover /run and /var/lib (private mount namespace): libcni caches results in /var/lib/cni, iptables
 # takes /run/xtables.lock, netavark looks for the host's D-Bus under /run. /run/netns comes back as
 # an empty dir on the new tmpfs (`ip netns add` mounts it). dpkg's database is hidden from here on.
-for m in /run /var/lib; do mount -t tmpfs -o mode=755 tmpfs "$m"; done
+for m in /run /var/lib; do mount -t tmpfs -o mode=755 tmpfs "$m" && MASKS=("$m" "${MASKS[@]}"); done
 mkdir -p /run/netns
 
 rounds_for() {  # BASE N: BASE rounds, more for small N so a cell has up to MIN_OPS ops

@@ -98,7 +98,7 @@ bench_apt_install() {
   local -a missing=()
   local p deny made=0 rc=0
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
   done
   [ ${#missing[@]} -gt 0 ] || return 0
   bench_log "installing ${missing[*]} (apt-get install --no-install-recommends)"
