@@ -35,10 +35,13 @@ cnm::Result<cnm::Controller*> Context::controller() {
   sysctl_ = cnm::kernel::make_linux_sysctl();
   namespaces_ = cnm::kernel::make_linux_namespaces();
   endpoints_ = cnm::kernel::make_linux_endpoints();
+  firewall_ = cnm::kernel::make_iptc_firewall();
+  hostports_ = cnm::kernel::make_linux_host_ports();
   ipam_ = std::make_unique<ipam::DefaultIpam>(c->pools_v4, c->pools_v6);
   controller_ = std::make_unique<cnm::Controller>(
       *c, *store_, *ipam_,
-      cnm::KernelContext{links_.get(), sysctl_.get(), namespaces_.get(), endpoints_.get()},
+      cnm::KernelContext{links_.get(), sysctl_.get(), namespaces_.get(), endpoints_.get(),
+                         firewall_.get(), hostports_.get()},
       drivers::builtin_registry());
   return controller_.get();
 }

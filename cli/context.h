@@ -6,6 +6,8 @@
 
 #include "cnm/controller.h"
 #include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/firewall.h"
+#include "cnm/kernel/hostports.h"
 #include "cnm/kernel/links.h"
 
 namespace cli {
@@ -37,6 +39,8 @@ class Context {
   std::unique_ptr<cnm::kernel::Sysctl> sysctl_;
   std::unique_ptr<cnm::kernel::Namespaces> namespaces_;
   std::unique_ptr<cnm::kernel::Endpoints> endpoints_;
+  std::unique_ptr<cnm::kernel::Firewall> firewall_;
+  std::unique_ptr<cnm::kernel::HostPorts> hostports_;
   std::unique_ptr<cnm::Ipam> ipam_;
   std::unique_ptr<cnm::Controller> controller_;
 };

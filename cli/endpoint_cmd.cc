@@ -91,6 +91,8 @@ void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   c->add_option("--mac", req->mac, "MAC address");
   c->add_option("--alias", req->aliases, "Network-scoped alias");
   c->add_option("--ifname", req->ifname, "Interface name inside (default eth0, eth1, ...)");
+  c->add_option("-p,--publish", req->publish,
+                "[HOSTIP:][HOSTPORT[-END]:]PORT[-END][/tcp|udp|sctp]");
   c->add_option("network", req->network, "Network name or ID")->required();
   c->add_option("target", req->target, "Sandbox, pid:N or namespace path")->required();
   c->callback([&ctx, &status, req] { status = connect(ctx, *req); });

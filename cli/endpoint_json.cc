@@ -8,13 +8,14 @@ nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
     if (auto sb = c.sandbox(e.sandbox_id)) name = sb->name;
   std::string v4, v6;
   for (const auto& a : e.addresses) (a.is_v6() ? v6 : v4) = a.str();
+  nlohmann::json ports = nlohmann::json(e)["Ports"];
   std::string network = e.network_id;
   if (auto n = c.network(e.network_id)) network = n->name;
-  return {
-      {"Name", name},          {"EndpointID", e.id},          {"Network", network},
-      {"MacAddress", e.mac},   {"IPv4Address", v4},           {"IPv6Address", v6},
-      {"IfName", e.ifname},    {"HostIfName", e.host_ifname}, {"Target", e.target},
-      {"Netns", e.netns_path}, {"Aliases", e.aliases},        {"DefaultRoute", e.default_route}};
+  return {{"Name", name},          {"EndpointID", e.id},          {"Network", network},
+          {"MacAddress", e.mac},   {"IPv4Address", v4},           {"IPv6Address", v6},
+          {"IfName", e.ifname},    {"HostIfName", e.host_ifname}, {"Target", e.target},
+          {"Netns", e.netns_path}, {"Aliases", e.aliases},        {"DefaultRoute", e.default_route},
+          {"Ports", ports}};
 }
 
 cnm::Result<nlohmann::json> network_json(cnm::Controller& c, const cnm::Network& n) {

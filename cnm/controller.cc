@@ -1,9 +1,11 @@
 #include "cnm/controller.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <regex>
 
 #include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
 
 namespace cnm {
@@ -32,31 +34,59 @@ Result<int> Controller::recover() {
   for (const auto& [id, body] : *intents) {
     auto j = nlohmann::json::parse(body, nullptr, false);
     store::Batch b;
-    std::vector<std::string> links;
-    std::vector<std::string> netns;
+    std::vector<std::string> links, netns;
+    kernel::FirewallChange fw;
+    std::vector<std::string> dropped;
     if (!j.is_discarded()) {
       for (const auto& o : j.value("objects", nlohmann::json::array())) {
-        if (o.value("kind", "") == "link") links.push_back(o.value("name", ""));
-        if (o.value("kind", "") == "netns") netns.push_back(o.value("path", ""));
+        auto kind = o.value("kind", "");
+        if (kind == "link") links.push_back(o.value("name", ""));
+        if (kind == "netns") netns.push_back(o.value("path", ""));
+        if (kind == "fw-network") fw.remove_networks.push_back(o.value("id12", ""));
+        if (kind == "fw-ports") fw.remove_ports.push_back(o.value("id12", ""));
       }
       for (const auto& d : j.value("drop", nlohmann::json::array())) {
         auto table = d.value("table", "");
         for (const char* t :
              {store::kNetworks, store::kEndpoints, store::kSandboxes, store::kContainers})
           if (table == t) b.drops.push_back({t, d.value("id", "")});
+        dropped.push_back(d.value("id", ""));
       }
     }
-    if (!links.empty())
-      if (auto r = kernel_.links->delete_links(links); !r)
-        return context("recover an interrupted command", r.error());
-    for (const auto& path : netns)
-      if (auto r = kernel_.namespaces->remove(path); !r)
-        return context("recover an interrupted command", r.error());
+    CNM_TRY(recover_objects(links, netns, fw, dropped));
     b.done_intents.push_back(id);
     CNM_TRY(store_.apply(b));
     ++handled;
   }
   return handled;
+}
+
+Status Controller::recover_objects(const std::vector<std::string>& links,
+                                   const std::vector<std::string>& netns,
+                                   kernel::FirewallChange& fw,
+                                   const std::vector<std::string>& dropped) {
+  if (!fw.remove_networks.empty()) {
+    // Isolation is rewritten from the networks that stay: not those the intent created or drops.
+    auto nets = list_networks();
+    if (!nets) return std::unexpected(nets.error());
+    std::vector<std::string> bridges;
+    for (const auto& n : *nets) {
+      bool gone = std::find(dropped.begin(), dropped.end(), n.id) != dropped.end() ||
+                  std::find(links.begin(), links.end(), n.bridge) != links.end();
+      if (n.driver == "bridge" && !gone) bridges.push_back(n.bridge);
+    }
+    fw.bridges = bridges;
+  }
+  if (!fw.remove_networks.empty() || !fw.remove_ports.empty())
+    if (auto r = kernel_.firewall->apply(fw); !r)
+      return context("recover an interrupted command", r.error());
+  if (!links.empty())
+    if (auto r = kernel_.links->delete_links(links); !r)
+      return context("recover an interrupted command", r.error());
+  for (const auto& path : netns)
+    if (auto r = kernel_.namespaces->remove(path); !r)
+      return context("recover an interrupted command", r.error());
+  return {};
 }
 
 Result<std::vector<Network>> Controller::list_networks() {

@@ -16,7 +16,10 @@
 
 namespace cnm {
 class Txn;
+namespace kernel {
+struct FirewallChange;
 }
+}  // namespace cnm
 
 namespace cnm {
 
@@ -38,6 +41,7 @@ struct ConnectRequest {
   std::string target;  // sandbox name or id, pid:N, or a namespace path
   std::string ip, ip6, mac, ifname;
   std::vector<std::string> aliases;
+  std::vector<std::string> publish;  // -p specs
 };
 
 // A target resolved to a namespace. `key` identifies it in endpoint records.
@@ -91,11 +95,20 @@ class Controller {
   Result<std::vector<Pool>> plan_pools(const NetworkCreateRequest& req, const Network& n,
                                        std::span<const Network> existing);
   Status remove_locked(std::vector<Network> nets);
+  // Removes what a crashed command's intent names: firewall rules, links, namespaces.
+  Status recover_objects(const std::vector<std::string>& links,
+                         const std::vector<std::string>& netns, kernel::FirewallChange& fw,
+                         const std::vector<std::string>& dropped);
   // Resolves a connect/disconnect target; with `must_exist`, a dead namespace is kNotFound.
   Result<Target> resolve_target(const std::string& target, bool must_exist);
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
   Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t);
+  // Chooses and checks the host ports of req.publish; appends their store rows (owner unset).
+  Result<std::vector<PortSpec>> plan_ports(const ConnectRequest& req, const Network& n,
+                                           std::vector<store::Batch::Addr>& rows);
+  Result<std::string> port_taken(const PortSpec& p, uint32_t port,
+                                 const std::vector<PortSpec>& chosen);
 
   Config config_;
   store::Store& store_;

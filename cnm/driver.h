@@ -19,6 +19,8 @@ class Links;
 class Sysctl;
 class Namespaces;
 class Endpoints;
+class Firewall;
+class HostPorts;
 }  // namespace kernel
 
 // The kernel adapters a driver may use; real ones in production, fakes in unit tests.
@@ -27,6 +29,8 @@ struct KernelContext {
   kernel::Sysctl* sysctl = nullptr;
   kernel::Namespaces* namespaces = nullptr;
   kernel::Endpoints* endpoints = nullptr;
+  kernel::Firewall* firewall = nullptr;
+  kernel::HostPorts* hostports = nullptr;
 };
 
 // Settings from the config file that drivers honour.
@@ -45,13 +49,14 @@ class Driver {
   virtual Status prepare(Network& n, std::span<const Network> existing,
                          const DriverDefaults& defaults) const = 0;
   // Creates the network's kernel objects. Each is first declared with tx.intend() and its undo
-  // registered with tx.on_undo().
-  virtual Status create(Txn& tx, const Network& n) = 0;
+  // registered with tx.on_undo(). `others` are the other networks (for isolation between them).
+  virtual Status create(Txn& tx, const Network& n, std::span<const Network> others) = 0;
   // Declares (tx.intend) the kernel objects of `nets`, so a crash mid-removal is finished later.
   virtual Status plan_remove(Txn& tx, std::span<const Network> nets) = 0;
   // Removes the kernel objects of several networks in as few kernel requests as possible. Keeps
   // going on errors; objects already gone count as removed.
-  virtual Status remove(std::span<const Network> nets) = 0;
+  // `remaining` are the networks that stay.
+  virtual Status remove(std::span<const Network> nets, std::span<const Network> remaining) = 0;
 
   // Creates endpoint `ep`'s kernel objects on network `n` (each declared with tx.intend, its undo
   // registered); with ep.default_route, default routes via `gateways`. Code::kInvalid if the

@@ -44,6 +44,7 @@ Status validate(const ConnectRequest& r) {
   if (!r.mac.empty()) CNM_TRY(validate_mac(r.mac));
   if (!r.ifname.empty()) CNM_TRY(validate_ifname(r.ifname));
   for (const auto& a : r.aliases) CNM_TRY(validate_name("alias", a));
+  for (const auto& p : r.publish) CNM_TRY(parse_port_spec(p));
   return {};
 }
 
@@ -127,6 +128,10 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   if (!t) return std::unexpected(t.error());
   auto ep = plan_endpoint(req, *n, *t);
   if (!ep) return std::unexpected(ep.error());
+  std::vector<store::Batch::Addr> port_rows;
+  auto ports = plan_ports(req, *n, port_rows);
+  if (!ports) return std::unexpected(ports.error());
+  ep->ports = std::move(*ports);
   std::vector<IpAddr> gateways;
   for (const auto& p : n->pools) gateways.push_back(p.gateway);
   Txn tx(store_, "network connect " + n->name);
@@ -137,6 +142,10 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   for (size_t i = 0; i < n->pools.size(); ++i)
     b.add_addresses.push_back({pool_key(*n, n->pools[i]), ep->addresses[i].addr().str(), ep->id});
   b.add_addresses.push_back({mac_pool(*n), ep->mac, ep->id});
+  for (auto& row : port_rows) {
+    row.owner = ep->id;
+    b.add_addresses.push_back(std::move(row));
+  }
   CNM_TRY(tx.commit());
   return ep;
 }

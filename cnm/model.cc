@@ -82,7 +82,14 @@ void to_json(nlohmann::json& j, const Endpoint& e) {
        {"Addresses", addrs},
        {"Aliases", e.aliases},
        {"DefaultRoute", e.default_route},
-       {"Created", e.created}};
+       {"Created", e.created},
+       {"Ports", nlohmann::json::array()}};
+  for (const auto& p : e.ports)
+    j["Ports"].push_back({{"HostIp", p.host_ip ? p.host_ip->str() : ""},
+                          {"HostPort", p.host_port},
+                          {"ContainerPort", p.port},
+                          {"Count", p.count},
+                          {"Proto", proto_name(p.proto)}});
 }
 
 void from_json(const nlohmann::json& j, Endpoint& e) {
@@ -100,6 +107,17 @@ void from_json(const nlohmann::json& j, Endpoint& e) {
   j.at("Aliases").get_to(e.aliases);
   j.at("DefaultRoute").get_to(e.default_route);
   e.created = j.value("Created", "");
+  e.ports.clear();
+  for (const auto& p : j.value("Ports", nlohmann::json::array())) {
+    PortSpec ps;
+    if (auto ip = p.value("HostIp", ""); !ip.empty()) ps.host_ip = addr_or_die(ip);
+    ps.host_port = p.at("HostPort").get<uint16_t>();
+    ps.port = p.at("ContainerPort").get<uint16_t>();
+    ps.count = p.at("Count").get<uint16_t>();
+    auto proto = p.at("Proto").get<std::string>();
+    ps.proto = proto == "udp" ? Proto::kUdp : proto == "sctp" ? Proto::kSctp : Proto::kTcp;
+    e.ports.push_back(ps);
+  }
 }
 
 void to_json(nlohmann::json& j, const Sandbox& s) {

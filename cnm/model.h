@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cnm/ipam.h"
+#include "cnm/ports.h"
 
 namespace cnm {
 
@@ -41,6 +42,7 @@ struct Endpoint {
   std::vector<std::string> aliases;
   bool default_route = false;
   std::string created;
+  std::vector<PortSpec> ports;  // published, with host ports chosen
 };
 
 // A named network namespace bind-mounted at `netns_path` (/run/netns/<name>).

@@ -153,7 +153,7 @@ Result<Network> Controller::create_network(const NetworkCreateRequest& req) {
     n.pools = std::move(*pools);
   }
   Txn tx(store_, "network create " + n.name);
-  CNM_TRY((*driver)->create(tx, n));
+  CNM_TRY((*driver)->create(tx, n, *existing));
   tx.batch().puts.push_back({store::kNetworks, {n.id, n.name, "", nlohmann::json(n).dump()}});
   CNM_TRY(tx.commit());
   return n;

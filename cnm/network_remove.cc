@@ -8,6 +8,14 @@ namespace cnm {
 
 Status Controller::remove_locked(std::vector<Network> nets) {
   if (nets.empty()) return {};
+  auto all = list_networks();
+  if (!all) return std::unexpected(all.error());
+  std::vector<Network> remaining;
+  for (auto& n : *all) {
+    bool going = false;
+    for (const auto& g : nets) going |= g.id == n.id;
+    if (!going) remaining.push_back(std::move(n));
+  }
   for (const auto& n : nets) {
     auto eps = store_.list(store::kEndpoints, {.parent = n.id});
     if (!eps) return std::unexpected(eps.error());
@@ -28,7 +36,7 @@ Status Controller::remove_locked(std::vector<Network> nets) {
   for (auto& [d, group] : drivers) CNM_TRY(d->plan_remove(tx, *group));
   Status first_error;
   for (auto& [d, group] : drivers)
-    if (auto r = d->remove(*group); !r && first_error) first_error = r;
+    if (auto r = d->remove(*group, remaining); !r && first_error) first_error = r;
   // The records stay until the kernel objects are gone: the intent is kept and the next command's
   // recovery retries the removal.
   if (!first_error)

@@ -48,8 +48,8 @@ class MemTable final : public TableEditor {
     if (!has_chain(chain)) return missing("count references to chain " + chain);
     unsigned n = 0;
     for (const auto& [name, rules] : chains_)
-      n += static_cast<unsigned>(std::count_if(
-          rules.begin(), rules.end(), [&](const Rule& r) { return r.target == chain; }));
+      n += static_cast<unsigned>(std::count_if(rules.begin(), rules.end(),
+                                               [&](const Rule& r) { return r.target == chain; }));
     return n;
   }
   Status create_chain(const std::string& chain) override {

@@ -85,9 +85,9 @@ bool decode_ctstate(uint16_t mask, Decoded& d) {
   const uint16_t rel = XT_CONNTRACK_STATE_BIT(IP_CT_RELATED);
   const uint16_t est = XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED);
   if (mask == 0 || (mask & ~(rel | est | XT_CONNTRACK_STATE_DNAT)) != 0) return false;
-  d.rule.ctstate = static_cast<uint8_t>(((mask & rel) ? kCtRelated : 0) |
-                                        ((mask & est) ? kCtEstablished : 0) |
-                                        ((mask & XT_CONNTRACK_STATE_DNAT) ? kCtDnat : 0));
+  d.rule.ctstate =
+      static_cast<uint8_t>(((mask & rel) ? kCtRelated : 0) | ((mask & est) ? kCtEstablished : 0) |
+                           ((mask & XT_CONNTRACK_STATE_DNAT) ? kCtDnat : 0));
   return true;
 }
 
@@ -103,7 +103,8 @@ bool decode_known(const xt_entry_match* m, std::string_view name, Decoded& d) {
   uint8_t rev = m->u.user.revision;
   if (name == "addrtype" && rev == 1) {
     const auto* a = payload<xt_addrtype_info_v1>(m);
-    if (a == nullptr || a->source != 0 || a->dest != XT_ADDRTYPE_LOCAL || a->flags != 0) return false;
+    if (a == nullptr || a->source != 0 || a->dest != XT_ADDRTYPE_LOCAL || a->flags != 0)
+      return false;
     if (d.rule.dst_local) return false;
     return d.rule.dst_local = true;
   }
@@ -175,8 +176,8 @@ Rule decode(const ipt_entry* e, const char* target) {
   decode_ip(e->ip, d);
   decode_matches(e, d);
   d.rule.target = target != nullptr ? target : "";
-  const auto* t = reinterpret_cast<const xt_entry_target*>(reinterpret_cast<const char*>(e) +
-                                                           e->target_offset);
+  const auto* t =
+      reinterpret_cast<const xt_entry_target*>(reinterpret_cast<const char*>(e) + e->target_offset);
   if (d.rule.target == "DNAT") decode_dnat(t, d);
   if (d.rule.target == "MASQUERADE") decode_masquerade(t, d);
   d.rule.other = std::move(d.other);

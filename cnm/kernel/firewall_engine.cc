@@ -62,9 +62,11 @@ Status ensure_hook(TableEditor& t, const Hook& h) {
   if (!have) return std::unexpected(have.error());
   bool ok = true;
   if (h.at_top) {
-    ok = have->size() >= h.jumps.size() && std::equal(h.jumps.begin(), h.jumps.end(), have->begin());
+    ok =
+        have->size() >= h.jumps.size() && std::equal(h.jumps.begin(), h.jumps.end(), have->begin());
   } else {
-    for (const Rule& j : h.jumps) ok = ok && std::find(have->begin(), have->end(), j) != have->end();
+    for (const Rule& j : h.jumps)
+      ok = ok && std::find(have->begin(), have->end(), j) != have->end();
   }
   if (ok) return {};
   for (const Rule& j : h.jumps) CNM_TRY(erase_jumps(t, h.builtin, j.target));
@@ -153,7 +155,8 @@ Status restore(TableEditor& now, TableEditor& before) {
   }
   for (const ChainSpec& s : wanted) CNM_TRY(sync_rules(now, s));
   for (const std::string& c : now.chains()) {
-    if (restorable(c) && !before.has_chain(c)) CNM_TRY(remove_chain(now, {Table::kFilter, c, {}, ""}));
+    if (restorable(c) && !before.has_chain(c))
+      CNM_TRY(remove_chain(now, {Table::kFilter, c, {}, ""}));
   }
   return {};
 }

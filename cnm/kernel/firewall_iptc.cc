@@ -42,7 +42,8 @@ class IptcTable final : public fw::TableEditor {
  public:
   static Result<std::unique_ptr<IptcTable>> open(Table t) {
     HandlePtr h(iptc_init(fw::table_name(t)));
-    if (!h) return fail(Code::kFailed, "open {} table: {}", fw::table_name(t), iptc_strerror(errno));
+    if (!h)
+      return fail(Code::kFailed, "open {} table: {}", fw::table_name(t), iptc_strerror(errno));
     return std::unique_ptr<IptcTable>(new IptcTable(t, std::move(h)));
   }
 
@@ -56,9 +57,8 @@ class IptcTable final : public fw::TableEditor {
     return iptc_is_chain(Label(chain).get(), h_.get()) != 0;
   }
   Result<std::vector<Rule>> rules(const std::string& chain) override {
-    return each_rule<Rule>(chain, [&](const ipt_entry* e, const char* target) {
-      return fw::decode(e, target);
-    });
+    return each_rule<Rule>(
+        chain, [&](const ipt_entry* e, const char* target) { return fw::decode(e, target); });
   }
   Result<std::vector<std::string>> targets(const std::string& chain) override {
     return each_rule<std::string>(chain,

@@ -227,9 +227,12 @@ std::vector<ChainSpec> port_chain_names(const std::string& id12) {
 std::vector<ChainSpec> top_chains() {
   Rule guard = iface_rule("lo", true, "", false, "DROP");
   guard.dst = Prefix(IpAddr::v4(0x7f000000), 8);
-  return {{Table::kFilter, kUserChain, {}, ""},    {Table::kFilter, kIsolation, {}, ""},
-          {Table::kFilter, kIsolation2, {}, ""},   {Table::kFilter, kForward, {}, ""},
-          {Table::kNat, kDnat, {}, ""},            {Table::kNat, kPostrouting, {}, ""},
+  return {{Table::kFilter, kUserChain, {}, ""},
+          {Table::kFilter, kIsolation, {}, ""},
+          {Table::kFilter, kIsolation2, {}, ""},
+          {Table::kFilter, kForward, {}, ""},
+          {Table::kNat, kDnat, {}, ""},
+          {Table::kNat, kPostrouting, {}, ""},
           {Table::kRaw, kRaw, {std::move(guard)}, ""}};
 }
 

@@ -63,7 +63,8 @@ std::string render(const Rule& r) {
   if (r.dst_local) out += "-m addrtype --dst-type LOCAL ";
   if (r.ctstate != 0) out += fmt::format("-m conntrack --ctstate {} ", ctstates(r.ctstate));
   if (r.dport_lo != 0 && r.proto) {
-    out += fmt::format("-m {} --dport {} ", proto_name(*r.proto), ports(r.dport_lo, r.dport_hi, ':'));
+    out +=
+        fmt::format("-m {} --dport {} ", proto_name(*r.proto), ports(r.dport_lo, r.dport_hi, ':'));
   }
   if (!r.other.empty()) out += r.other + " ";
   if (r.target.empty()) {  // a rule without a target only counts packets

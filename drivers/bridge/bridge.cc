@@ -1,14 +1,23 @@
 #include "drivers/bridge/bridge.h"
 
 #include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
 #include "cnm/txn.h"
 #include "drivers/bridge/options.h"
+#include "drivers/bridge/rules.h"
 
 namespace drivers {
 
 std::string default_bridge_name(const std::string& network_id) {
   return "nc-" + network_id.substr(0, 12);
+}
+
+std::vector<std::string> bridges_of(std::span<const cnm::Network> nets) {
+  std::vector<std::string> out;
+  for (const auto& n : nets)
+    if (n.driver == "bridge") out.push_back(n.bridge);
+  return out;
 }
 
 cnm::Status BridgeDriver::prepare(cnm::Network& n, std::span<const cnm::Network> existing,
@@ -24,7 +33,8 @@ cnm::Status BridgeDriver::prepare(cnm::Network& n, std::span<const cnm::Network>
   return {};
 }
 
-cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n) {
+cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
+                                 std::span<const cnm::Network> others) {
   std::vector<cnm::Prefix> gateways;
   for (const auto& pool : n.pools) gateways.emplace_back(pool.gateway, pool.subnet.len());
   CNM_TRY(tx.intend({{"kind", "link"}, {"name", n.bridge}}));
@@ -34,21 +44,49 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n) {
     (void)links->delete_links(names);
   });
   // Forwarding is a host setting, turned on like Docker does and never turned off again: other
-  // networks and the admin may rely on it.
+  // networks and the admin may rely on it. route_localnet belongs to the bridge and goes with it:
+  // it lets 127.0.0.1:PORT be DNATed to a container (the raw-table guard keeps it local).
   CNM_TRY(k_.sysctl->set("net/ipv4/ip_forward", "1"));
   if (n.ipv6) CNM_TRY(k_.sysctl->set("net/ipv6/conf/all/forwarding", "1"));
+  CNM_TRY(k_.sysctl->set("net/ipv4/conf/" + n.bridge + "/route_localnet", "1"));
+  auto id12 = n.id.substr(0, 12);
+  auto before = bridges_of(others);
+  auto after = before;
+  after.push_back(n.bridge);
+  CNM_TRY(tx.intend({{"kind", "fw-network"}, {"id12", id12}}));
+  cnm::kernel::FirewallChange c;
+  c.add_networks.push_back(network_rules(n));
+  c.bridges = after;
+  CNM_TRY(k_.firewall->apply(c));
+  tx.on_undo([fw = k_.firewall, id12, before] {
+    cnm::kernel::FirewallChange undo;
+    undo.remove_networks.push_back(id12);
+    undo.bridges = before;
+    (void)fw->apply(undo);
+  });
   return {};
 }
 
 cnm::Status BridgeDriver::plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) {
-  for (const auto& n : nets) CNM_TRY(tx.intend({{"kind", "link"}, {"name", n.bridge}}));
+  for (const auto& n : nets) {
+    CNM_TRY(tx.intend({{"kind", "fw-network"}, {"id12", n.id.substr(0, 12)}}));
+    CNM_TRY(tx.intend({{"kind", "link"}, {"name", n.bridge}}));
+  }
   return {};
 }
 
-cnm::Status BridgeDriver::remove(std::span<const cnm::Network> nets) {
+cnm::Status BridgeDriver::remove(std::span<const cnm::Network> nets,
+                                 std::span<const cnm::Network> remaining) {
+  cnm::kernel::FirewallChange c;
   std::vector<std::string> names;
-  for (const auto& n : nets) names.push_back(n.bridge);
-  return k_.links->delete_links(names);
+  for (const auto& n : nets) {
+    c.remove_networks.push_back(n.id.substr(0, 12));
+    names.push_back(n.bridge);
+  }
+  c.bridges = bridges_of(remaining);
+  auto fw = k_.firewall->apply(c);
+  auto links = k_.links->delete_links(names);
+  return fw ? links : fw;
 }
 
 cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::Endpoint& ep,
@@ -68,19 +106,41 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
     std::string names[] = {name};
     (void)links->delete_links(names);
   });
+  if (ep.ports.empty()) return {};
+  auto id12 = ep.id.substr(0, 12);
+  CNM_TRY(tx.intend({{"kind", "fw-ports"}, {"id12", id12}}));
+  cnm::kernel::FirewallChange c;
+  c.add_ports.push_back(endpoint_ports(n, ep));
+  CNM_TRY(k_.firewall->apply(c));
+  tx.on_undo([fw = k_.firewall, id12] {
+    cnm::kernel::FirewallChange undo;
+    undo.remove_ports.push_back(id12);
+    (void)fw->apply(undo);
+  });
   return {};
 }
 
 cnm::Status BridgeDriver::plan_leave(cnm::Txn& tx, std::span<const cnm::Endpoint> eps) {
-  for (const auto& ep : eps) CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
+  for (const auto& ep : eps) {
+    if (!ep.ports.empty())
+      CNM_TRY(tx.intend({{"kind", "fw-ports"}, {"id12", ep.id.substr(0, 12)}}));
+    CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
+  }
   return {};
 }
 
 cnm::Status BridgeDriver::leave(std::span<const cnm::Endpoint> eps) {
   // Deleting the host end deletes the pair; if the namespace died, the pair is already gone.
+  cnm::kernel::FirewallChange c;
   std::vector<std::string> names;
-  for (const auto& ep : eps) names.push_back(ep.host_ifname);
-  return k_.links->delete_links(names);
+  for (const auto& ep : eps) {
+    if (!ep.ports.empty()) c.remove_ports.push_back(ep.id.substr(0, 12));
+    names.push_back(ep.host_ifname);
+  }
+  cnm::Status fw;
+  if (!c.remove_ports.empty()) fw = k_.firewall->apply(c);
+  auto links = k_.links->delete_links(names);
+  return fw ? links : fw;
 }
 
 }  // namespace drivers

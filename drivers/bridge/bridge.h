@@ -12,9 +12,11 @@ class BridgeDriver : public cnm::Driver {
   bool uses_ipam() const override { return true; }
   cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                       const cnm::DriverDefaults& defaults) const override;
-  cnm::Status create(cnm::Txn& tx, const cnm::Network& n) override;
+  cnm::Status create(cnm::Txn& tx, const cnm::Network& n,
+                     std::span<const cnm::Network> others) override;
   cnm::Status plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) override;
-  cnm::Status remove(std::span<const cnm::Network> nets) override;
+  cnm::Status remove(std::span<const cnm::Network> nets,
+                     std::span<const cnm::Network> remaining) override;
   cnm::Status join(cnm::Txn& tx, const cnm::Network& n, const cnm::Endpoint& ep,
                    std::span<const cnm::IpAddr> gateways) override;
   cnm::Status plan_leave(cnm::Txn& tx, std::span<const cnm::Endpoint> eps) override;
@@ -26,5 +28,8 @@ class BridgeDriver : public cnm::Driver {
 
 // The bridge device name of a network id: "nc-" + its first 12 hex characters.
 std::string default_bridge_name(const std::string& network_id);
+
+// The bridges of the bridge-driver networks among `nets`, for the isolation rules.
+std::vector<std::string> bridges_of(std::span<const cnm::Network> nets);
 
 }  // namespace drivers

@@ -13,9 +13,13 @@ class NoopDriver : public cnm::Driver {
   bool uses_ipam() const override { return false; }
   cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                       const cnm::DriverDefaults& defaults) const override;
-  cnm::Status create(cnm::Txn&, const cnm::Network&) override { return {}; }
+  cnm::Status create(cnm::Txn&, const cnm::Network&, std::span<const cnm::Network>) override {
+    return {};
+  }
   cnm::Status plan_remove(cnm::Txn&, std::span<const cnm::Network>) override { return {}; }
-  cnm::Status remove(std::span<const cnm::Network>) override { return {}; }
+  cnm::Status remove(std::span<const cnm::Network>, std::span<const cnm::Network>) override {
+    return {};
+  }
   cnm::Status join(cnm::Txn&, const cnm::Network& n, const cnm::Endpoint&,
                    std::span<const cnm::IpAddr>) override {
     return cnm::fail(cnm::Code::kInvalid, "network {} (driver {}) takes no endpoints", n.name,

@@ -4,6 +4,9 @@
 #include <filesystem>
 
 #include "cnm/controller.h"
+#include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/firewall.h"
+#include "cnm/kernel/hostports.h"
 #include "cnm/kernel/links.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
@@ -16,6 +19,10 @@ struct RealController {
   std::string root;
   std::unique_ptr<cnm::kernel::Links> links = cnm::kernel::make_linux_links();
   std::unique_ptr<cnm::kernel::Sysctl> sysctl = cnm::kernel::make_linux_sysctl();
+  std::unique_ptr<cnm::kernel::Namespaces> namespaces = cnm::kernel::make_linux_namespaces();
+  std::unique_ptr<cnm::kernel::Endpoints> endpoints = cnm::kernel::make_linux_endpoints();
+  std::unique_ptr<cnm::kernel::Firewall> firewall = cnm::kernel::make_iptc_firewall();
+  std::unique_ptr<cnm::kernel::HostPorts> hostports = cnm::kernel::make_linux_host_ports();
   ipam::DefaultIpam ipam;
   std::unique_ptr<cnm::store::Store> store;
   std::unique_ptr<cnm::Controller> ctl;
@@ -26,9 +33,11 @@ struct RealController {
     store = std::move(*cnm::store::Store::open(root));
     cnm::Config cfg;
     cfg.pools_v4 = ipam::docker_default_pools();
-    ctl = std::make_unique<cnm::Controller>(cfg, *store, ipam,
-                                            cnm::KernelContext{links.get(), sysctl.get()},
-                                            drivers::builtin_registry());
+    ctl = std::make_unique<cnm::Controller>(
+        cfg, *store, ipam,
+        cnm::KernelContext{links.get(), sysctl.get(), namespaces.get(), endpoints.get(),
+                           firewall.get(), hostports.get()},
+        drivers::builtin_registry());
   }
   ~RealController() { std::filesystem::remove_all(root); }
 };

@@ -7,7 +7,9 @@
 
 #include "cnm/controller.h"
 #include "cnm/kernel/fake_endpoints.h"
+#include "cnm/kernel/fake_firewall.h"
 #include "cnm/kernel/fake_links.h"
+#include "cnm/kernel/hostports.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
 
@@ -18,6 +20,8 @@ struct ControllerFixture {
   cnm::kernel::FakeSysctl sysctl{&steps};
   cnm::kernel::FakeNamespaces namespaces{&steps};
   cnm::kernel::FakeEndpoints endpoints{links, namespaces, &steps};
+  cnm::kernel::FakeFirewall firewall{&steps};
+  cnm::kernel::FakeHostPorts hostports;
   ipam::DefaultIpam ipam;
   std::unique_ptr<cnm::store::Store> store;
   std::unique_ptr<cnm::Controller> ctl;
@@ -29,7 +33,8 @@ struct ControllerFixture {
     cnm::Config cfg;
     cfg.pools_v4 = ipam::docker_default_pools();
     ctl = std::make_unique<cnm::Controller>(
-        cfg, *store, ipam, cnm::KernelContext{&links, &sysctl, &namespaces, &endpoints},
+        cfg, *store, ipam,
+        cnm::KernelContext{&links, &sysctl, &namespaces, &endpoints, &firewall, &hostports},
         drivers::builtin_registry());
   }
   ~ControllerFixture() { std::filesystem::remove_all(root); }

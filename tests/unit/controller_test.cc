@@ -101,6 +101,7 @@ TEST_CASE("a failure at any kernel step of create leaves no link and no record")
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Code::kFailed);
     CHECK(f.links.links.empty());
+    CHECK(f.firewall.networks.empty());
     CHECK(f.network_count() == 0);
     CHECK(f.intent_count() == 0);
     // The same request succeeds afterwards: nothing half-made is in the way.

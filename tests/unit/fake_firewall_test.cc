@@ -69,8 +69,11 @@ TEST_CASE("FakeFirewall records networks and ports and dumps the chain layout") 
   CHECK(has(d, "-A NETCTL-M-abc -s 10.1.0.0/24 ! -o nc-abc -j MASQUERADE"));
   CHECK(has(d, "-A NETCTL-M-abc -s 127.0.0.0/8 -o nc-abc -j MASQUERADE"));
   CHECK(has(d, "-A NETCTL-P-ep1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
-  CHECK(has(d, "-A NETCTL-H-ep1 -s 10.1.0.2/32 -d 10.1.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE"));
-  CHECK(has(d, "-A NETCTL-A-ep1 -d 10.1.0.2/32 ! -i nc-abc -o nc-abc -p tcp -m tcp --dport 80 -j ACCEPT"));
+  CHECK(has(
+      d, "-A NETCTL-H-ep1 -s 10.1.0.2/32 -d 10.1.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE"));
+  CHECK(has(
+      d,
+      "-A NETCTL-A-ep1 -d 10.1.0.2/32 ! -i nc-abc -o nc-abc -p tcp -m tcp --dport 80 -j ACCEPT"));
   CHECK(has(d, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(has(d, "-A OUTPUT -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(has(d, "-A NETCTL-RAW -d 127.0.0.0/8 ! -i lo -j DROP"));
@@ -89,9 +92,9 @@ TEST_CASE("FakeFirewall keeps N before A before I jumps and follows icc changes"
   REQUIRE(fw.apply(c));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {web("e1", "nc-a", "10.1.0.2")}}));
   REQUIRE(fw.apply(FirewallChange{.add_networks = {net("b", "nc-b", "10.2.0.0/24")}}));
-  CHECK(jumps(dump(fw), "NETCTL-FORWARD") ==
-        std::vector<std::string>{"NETCTL-N-a", "NETCTL-N-b", "NETCTL-A-e1", "NETCTL-I-a",
-                                 "NETCTL-I-b"});
+  CHECK(jumps(dump(fw), "NETCTL-FORWARD") == std::vector<std::string>{"NETCTL-N-a", "NETCTL-N-b",
+                                                                      "NETCTL-A-e1", "NETCTL-I-a",
+                                                                      "NETCTL-I-b"});
   CHECK(has(dump(fw), "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
   CHECK(has(dump(fw), "-A NETCTL-I-a -i nc-a -o nc-a -j DROP"));
 
@@ -118,7 +121,8 @@ TEST_CASE("FakeFirewall renders ranges port by port, host addresses, udp and sct
   CHECK(has(d,
             "-A NETCTL-P-r1 -d 198.51.100.7/32 -p udp -m udp --dport 9000:9002 -j DNAT "
             "--to-destination 10.3.0.5:90-92/9000"));
-  CHECK(has(d, "-A NETCTL-P-r1 -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
+  CHECK(
+      has(d, "-A NETCTL-P-r1 -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
   CHECK(has(d,
             "-A NETCTL-A-r1 -d 10.3.0.5/32 -i nc-r -o nc-r -p udp -m conntrack --ctstate DNAT -m "
             "udp --dport 90:92 -j ACCEPT"));
@@ -146,7 +150,8 @@ TEST_CASE("FakeFirewall removal takes out chains and jumps, keeps the top level"
   CHECK(has(d, "-N NETCTL-USER"));
   CHECK(has(d, "-A NETCTL-FORWARD -j NETCTL-N-b"));
 
-  REQUIRE(fw.apply(FirewallChange{.remove_networks = {"b"}, .bridges = std::vector<std::string>{}}));
+  REQUIRE(
+      fw.apply(FirewallChange{.remove_networks = {"b"}, .bridges = std::vector<std::string>{}}));
   CHECK(fw.empty());
   d = dump(fw);
   CHECK(count(d, "-A NETCTL-ISOLATION") == 0);
@@ -168,7 +173,9 @@ TEST_CASE("FakeFirewall rejects bad input and changes nothing") {
   REQUIRE(fw.apply(FirewallChange{.add_networks = {net("a", "nc-a", "10.1.0.0/24")}}));
   auto before = dump(fw);
   auto mapping = [](uint16_t host, uint16_t cont, uint16_t n) {
-    return EndpointPorts{"e", "nc-a", *IpAddr::parse("10.1.0.2"),
+    return EndpointPorts{"e",
+                         "nc-a",
+                         *IpAddr::parse("10.1.0.2"),
                          {PortMapping{std::nullopt, host, cont, n, Proto::kTcp}}};
   };
   std::vector<FirewallChange> bad = {
@@ -204,8 +211,8 @@ TEST_CASE("FakeFirewall injected failure changes nothing") {
   FakeFirewall fw(&steps);
   REQUIRE(fw.apply(FirewallChange{.add_networks = {net("a", "nc-a", "10.1.0.0/24")}}));
   auto before = dump(fw);
-  auto st = fw.apply(FirewallChange{.remove_networks = {"a"},
-                                    .add_ports = {web("e1", "nc-a", "10.1.0.2")}});
+  auto st = fw.apply(
+      FirewallChange{.remove_networks = {"a"}, .add_ports = {web("e1", "nc-a", "10.1.0.2")}});
   REQUIRE_FALSE(st);
   CHECK(st.error().code == Code::kFailed);
   CHECK(st.error().message == "injected failure at step 2");
