@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark: attach / detach of N sandboxes (network namespaces) to one bridge network, netctl beside
 # the CNI reference plugins (bridge + host-local through libcni's cnitool) and netavark, all measured
-# in the same run on the same workload. No published ports and no masquerade for anyone: netctl's
-# firewall is not implemented yet, so the peers run without port mappings and with ipMasq false.
+# in the same run on the same workload. PORTS=1 (default): every attach publishes one TCP port
+# (host 20000+I -> 80) and the network masquerades, for all three (netctl -p, CNI portmap + ipMasq,
+# netavark port_mappings). PORTS=0: no published ports and no masquerade for anyone (the workload
+# before netctl had a firewall).
 # Usage (root): sudo tests/bench/attach.sh
-# Env: NETCTL (default build/netctl), NS sandbox counts ("10 100 500"), ROUNDS netctl rounds per N
+# Env: PORTS (1), NETCTL (default build/netctl), NS sandbox counts ("10 100 500"), ROUNDS netctl rounds per N
 # (3), PEER_ROUNDS peer rounds per N (2), MIN_OPS (100: small N get more rounds, up to this many ops
 # per cell), NO_PEERS=1 (netctl only), CNITOOL (/var/tmp/netctl-bench/cnitool, built if missing),
 # NETAVARK (/usr/lib/podman/netavark), CNI_PATH (/usr/lib/cni), RAW=FILE (every op's ms written there).
@@ -21,11 +23,12 @@ NS=${NS:-"10 100 500"}
 ROUNDS=${ROUNDS:-3}
 PEER_ROUNDS=${PEER_ROUNDS:-2}
 MIN_OPS=${MIN_OPS:-100}
+PORTS=${PORTS:-1}
 export NETCTL=${NETCTL:-$repo/build/netctl}
 export CNITOOL=${CNITOOL:-/var/tmp/netctl-bench/cnitool}
 export NETAVARK=${NETAVARK:-/usr/lib/podman/netavark}
 export CNI_PATH=${CNI_PATH:-/usr/lib/cni}
-export NS ROUNDS PEER_ROUNDS MIN_OPS
+export NS ROUNDS PEER_ROUNDS MIN_OPS PORTS
 
 # ---- outside: install the peers if needed, run the benchmark in a throwaway host, check leftovers
 if [ -z "${NETCTL_THROWAWAY:-}" ]; then
@@ -34,6 +37,7 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   for n in $NS; do
     if ! [ "$n" -ge 1 ] 2>/dev/null || ! [ "$n" -le 1000 ]; then echo "NS: each N must be 1..1000" >&2; exit 2; fi
   done
+  [ "$PORTS" = 0 ] || [ "$PORTS" = 1 ] || { echo "PORTS must be 0 or 1" >&2; exit 2; }
   for v in ROUNDS PEER_ROUNDS MIN_OPS; do
     [ "${!v}" -ge 0 ] 2>/dev/null || { echo "$v must be a number" >&2; exit 2; }
   done
@@ -103,32 +107,55 @@ quiet() { "$@" >>"$BENCH_LOG" 2>&1; }
 export NETCONFPATH=$work/cni
 mkdir -p "$NETCONFPATH" "$work/nv/conf" "$work/nv/opts"
 # Like with like: a bridge with the gateway on it and a default route in the sandbox (netctl does
-# both), no masquerade (ipMasq true adds iptables rules on every add), no port mappings.
+# both). PORTS=1: ipMasq true (netctl's networks masquerade too) and the portmap plugin as in
+# /work/shared/tools/peers/cni-ref.sh (snat true); the port goes in CAP_ARGS for add and del.
+# PORTS=0: no masquerade (ipMasq true adds iptables rules on every add), no portmap.
+if [ "$PORTS" = 1 ]; then
+  cni_masq=true
+  cni_portmap=',
+ {"type":"portmap","capabilities":{"portMappings":true},"snat":true}'
+else
+  cni_masq=false cni_portmap=""
+fi
 cat >"$NETCONFPATH/cni.conflist" <<JSON
 {"cniVersion":"1.0.0","name":"cni","plugins":[
- {"type":"bridge","bridge":"cnibr0","isGateway":true,"isDefaultGateway":true,"ipMasq":false,
-  "ipam":{"type":"host-local","ranges":[[{"subnet":"10.77.0.0/16"}]],"dataDir":"$work/cni-ipam"}}]}
+ {"type":"bridge","bridge":"cnibr0","isGateway":true,"isDefaultGateway":true,"ipMasq":$cni_masq,
+  "ipam":{"type":"host-local","ranges":[[{"subnet":"10.77.0.0/16"}]],"dataDir":"$work/cni-ipam"}}$cni_portmap]}
 JSON
-# netavark: podman's network JSON for one container, as /work/shared/tools/peers/netavark.sh, without
-# port_mappings. NETAVARK_FW=iptables: use the iptables driver without probing D-Bus for firewalld
-# (what it would pick here anyway).
+# netavark: podman's network JSON for one container, as /work/shared/tools/peers/netavark.sh, with
+# its port_mappings (PORTS=1) or without. NETAVARK_FW=iptables: use the iptables driver without
+# probing D-Bus for firewalld (what it would pick here anyway).
 export NETAVARK_FW=iptables
 nv_opts() {
+  local pm=""
+  [ "$PORTS" = 1 ] &&
+    pm='"port_mappings":[{"host_ip":"","container_port":80,"host_port":'$((20000 + $1))',"range":1,"protocol":"tcp"}],'
   cat <<JSON
-{"container_id":"c$1","container_name":"c$1",
+{"container_id":"c$1","container_name":"c$1",$pm
  "networks":{"nv":{"interface_name":"eth0","static_ips":["10.78.$(($1 / 250)).$(($1 % 250 + 2))"]}},
  "network_info":{"nv":{"name":"nv","id":"$(printf '%064d' 7)","driver":"bridge","network_interface":"nvbr0",
    "subnets":[{"subnet":"10.78.0.0/16","gateway":"10.78.0.1"}],"ipv6_enabled":false,"internal":false,"dns_enabled":false}}}
 JSON
 }
-att_nc() { "$NETCTL" network connect bn "/run/netns/s$1"; }
+# Sandbox sI publishes host port 20000+I -> 80/tcp (PORTS=1): residents 21001-21003, spare 21010.
+# Built without a command substitution, so no extra fork lands in a timed op.
+att_nc() {
+  local p=()
+  [ "$PORTS" = 1 ] && p=(-p "$((20000 + $1)):80")
+  "$NETCTL" network connect "${p[@]}" bn "/run/netns/s$1"
+}
 det_nc() { "$NETCTL" network disconnect bn "/run/netns/s$1"; }
-att_cni() { "$CNITOOL" add cni "/run/netns/s$1" "c$1"; }
-det_cni() { "$CNITOOL" del cni "/run/netns/s$1" "c$1"; }
+cni_cap() {  # I: CAP_ARGS of sandbox sI, for add and del alike (as the shared peers/cni-ref.sh)
+  CAP=""
+  [ "$PORTS" = 1 ] && CAP="{\"portMappings\":[{\"hostPort\":$((20000 + $1)),\"containerPort\":80,\"protocol\":\"tcp\"}]}"
+  true
+}
+att_cni() { local CAP; cni_cap "$1"; CAP_ARGS=$CAP "$CNITOOL" add cni "/run/netns/s$1" "c$1"; }
+det_cni() { local CAP; cni_cap "$1"; CAP_ARGS=$CAP "$CNITOOL" del cni "/run/netns/s$1" "c$1"; }
 att_nv() { "$NETAVARK" --config "$work/nv/conf" setup "/run/netns/s$1" <"$work/nv/opts/$1.json"; }
 det_nv() { "$NETAVARK" --config "$work/nv/conf" teardown "/run/netns/s$1" <"$work/nv/opts/$1.json"; }
 export work
-export -f att_nc det_nc att_cni det_cni att_nv det_nv
+export -f cni_cap att_nc det_nc att_cni det_cni att_nv det_nv
 has() { [[ " ${TOOLS[*]} " == *" $1 "* ]]; }
 
 veths() { ip -o link show type veth | grep -c . || true; }
@@ -170,6 +197,8 @@ rounds_for() {  # BASE N: BASE rounds, more for small N so a cell has up to MIN_
   [ "$1" -eq 0 ] && r=0
   echo "$r"
 }
+if [ "$PORTS" = 1 ]; then echo "PORTS=1: each attach publishes one port (host 20000+I -> 80/tcp), networks masquerade"
+else echo "PORTS=0: no published ports, no masquerade"; fi
 echo "NS=\"$NS\" sandboxes; rounds per N: netctl max($ROUNDS, $MIN_OPS/N), peers max($PEER_ROUNDS, $MIN_OPS/N)"
 
 floor=$(bench_floor_ms 30)
@@ -302,8 +331,13 @@ ratio() {  # PEER OP N: peer median / netctl median
 count() { local s=${RES[$1,$2,$3]:-}; s=${s##* }; echo "${s:-0}"; }
 echo
 echo "attach / detach one sandbox at a time, ms per op: median (p90) over every op of the kind."
-echo "attach = netctl network connect bn /run/netns/sI | cnitool add | netavark setup;"
-echo "detach = netctl network disconnect | cnitool del | netavark teardown. No ports, no masquerade."
+if [ "$PORTS" = 1 ]; then
+  echo "attach = netctl network connect -p 20000+I:80 bn /run/netns/sI | cnitool add (portmap, ipMasq) | netavark setup (port_mappings);"
+  echo "detach = netctl network disconnect | cnitool del | netavark teardown. One published port per sandbox, masquerade."
+else
+  echo "attach = netctl network connect bn /run/netns/sI | cnitool add | netavark setup;"
+  echo "detach = netctl network disconnect | cnitool del | netavark teardown. No ports, no masquerade."
+fi
 for n in $NS; do
   echo
   echo "N=$n sandboxes (ops per cell: netctl $(count nc attach "$n"), cni-ref $(count cni attach "$n"), netavark $(count nv attach "$n"))"

@@ -193,3 +193,56 @@ TEST_CASE("200 connect/disconnect cycles leave nothing allocated") {
   CHECK(f.address_count() == 0);
   CHECK(f.endpoints.peers.empty());
 }
+
+TEST_CASE("published ports: rules added, conflicts refused, rules gone after disconnect") {
+  Net f;
+  auto web = conn("n1", "s1");
+  web.publish = {"8080:80", "127.0.0.1:8081:81/udp"};
+  auto ep = f.ctl->connect(web);
+  REQUIRE(ep);
+  REQUIRE(ep->ports.size() == 2);
+  CHECK(f.firewall.ports.contains(ep->id.substr(0, 12)));
+  auto again = conn("n1", "s2");
+  again.publish = {"127.0.0.1:8080:80"};  // 8080/tcp is published on every address
+  CHECK(f.ctl->connect(again).error().code == Code::kConflict);
+  f.hostports.held["tcp/9000"] = "pid 1 (init)";
+  auto held = conn("n1", "s2");
+  held.publish = {"9000:80"};
+  auto r = f.ctl->connect(held);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Code::kConflict);
+  CHECK(r.error().message.find("pid 1 (init)") != std::string::npos);
+  auto udp_other_ip = conn("n1", "s2");
+  udp_other_ip.publish = {"10.0.0.1:8081:81/udp", "0:80"};  // another host IP: no conflict
+  auto ok = f.ctl->connect(udp_other_ip);
+  REQUIRE(ok);
+  CHECK(ok->ports[1].host_port >= 32768);
+  CHECK(f.endpoint_count() == 2);
+  REQUIRE(f.ctl->disconnect("n1", "s1"));
+  CHECK_FALSE(f.firewall.ports.contains(ep->id.substr(0, 12)));
+  auto reuse = conn("n1", "s1");
+  reuse.publish = {"8080:80"};
+  CHECK(f.ctl->connect(reuse));
+}
+
+TEST_CASE("a failure at any kernel step of a publishing connect leaves no rule, veth or port") {
+  int before = 0, total = 0;
+  auto req = conn("n1", "s1");
+  req.publish = {"8080:80"};
+  {
+    Net f;
+    before = f.steps.steps;
+    REQUIRE(f.ctl->connect(req));
+    total = f.steps.steps;
+  }
+  for (int k = before + 1; k <= total; ++k) {
+    CAPTURE(k);
+    Net f;
+    f.steps.fail_at = k;
+    REQUIRE_FALSE(f.ctl->connect(req));
+    CHECK(f.firewall.ports.empty());
+    CHECK(f.endpoints.peers.empty());
+    CHECK(f.address_count() == 0);
+    CHECK(f.intent_count() == 0);
+  }
+}
