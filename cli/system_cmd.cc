@@ -40,6 +40,41 @@ cnm::Status info(Context& ctx) {
   return {};
 }
 
+nlohmann::json drift_json(const cnm::Drift& d) {
+  return {{"MissingRules", d.missing_rules},
+          {"ForeignRules", d.foreign_rules},
+          {"MissingLinks", d.missing_links},
+          {"ForeignLinks", d.foreign_links},
+          {"Clean", d.empty()}};
+}
+
+void print_drift(const cnm::Drift& d) {
+  for (const auto& l : d.missing_rules) fmt::print("missing rule: {}\n", l);
+  for (const auto& l : d.foreign_rules) fmt::print("foreign rule: {}\n", l);
+  for (const auto& l : d.missing_links) fmt::print("missing link: {}\n", l);
+  for (const auto& l : d.foreign_links) fmt::print("foreign link: {}\n", l);
+}
+
+// doctor: exit 1 on drift; gc: prints what it repaired.
+cnm::Status reconcile(Context& ctx, bool repair) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto d = repair ? (*c)->gc() : (*c)->doctor();
+  if (!d) return std::unexpected(d.error());
+  if (ctx.json())
+    print_json(drift_json(*d));
+  else if (d->empty())
+    fmt::print("{}\n", repair ? "nothing to repair" : "no drift");
+  else
+    print_drift(*d);
+  if (!repair && !d->empty())
+    return cnm::fail(cnm::Code::kFailed,
+                     "doctor: {} difference(s) between the kernel and the store",
+                     d->missing_rules.size() + d->foreign_rules.size() + d->missing_links.size() +
+                         d->foreign_links.size());
+  return {};
+}
+
 }  // namespace
 
 void add_system_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
@@ -49,6 +84,10 @@ void add_system_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
     else
       fmt::print("netctl {}\n", NETCTL_VERSION);
   });
+  app.add_subcommand("doctor", "Report drift between the kernel and the store (exit 1 on drift)")
+      ->callback([&ctx, &status] { status = reconcile(ctx, false); });
+  app.add_subcommand("gc", "Repair drift: remove unknown netctl links and rules, restore missing")
+      ->callback([&ctx, &status] { status = reconcile(ctx, true); });
   app.add_subcommand("info", "Show the state root, pools and counts")->callback([&ctx, &status] {
     status = info(ctx);
   });

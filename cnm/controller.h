@@ -52,6 +52,16 @@ struct Target {
   std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
 };
 
+// What `doctor` found: differences between the kernel and the store.
+struct Drift {
+  std::vector<std::string> missing_rules, foreign_rules;  // iptables-save lines
+  std::vector<std::string> missing_links, foreign_links;  // device names
+  bool empty() const {
+    return missing_rules.empty() && foreign_rules.empty() && missing_links.empty() &&
+           foreign_links.empty();
+  }
+};
+
 class Controller {
  public:
   // Neither `store`, `ipam` nor the kernel adapters are owned.
@@ -84,6 +94,12 @@ class Controller {
   Result<std::vector<Sandbox>> list_sandboxes();
   Result<Sandbox> sandbox(const std::string& name_or_id);
 
+  // Compares the kernel with the store; changes nothing.
+  Result<Drift> doctor();
+  // Repairs drift: removes netctl links and rules the store does not know, puts back missing
+  // rules. Returns what it found.
+  Result<Drift> gc();
+
   // Finishes or undoes what a crashed command left in the intent journal. Called by every write
   // command under the lock; returns how many intents were handled.
   Result<int> recover();
@@ -107,6 +123,8 @@ class Controller {
   // Chooses and checks the host ports of req.publish; appends their store rows (owner unset).
   Result<std::vector<PortSpec>> plan_ports(const ConnectRequest& req, const Network& n,
                                            std::vector<store::Batch::Addr>& rows);
+  // The firewall state the store asks for: every bridge network and every published port.
+  Result<kernel::FirewallChange> desired_firewall();
   Result<std::string> port_taken(const PortSpec& p, uint32_t port,
                                  const std::vector<PortSpec>& chosen);
 

@@ -186,3 +186,9 @@ Status FakeFirewall::run(const FirewallChange& c) {
 Result<std::vector<std::string>> FakeFirewall::dump() { return fw::dump(tables_->editors()); }
 
 }  // namespace cnm::kernel
+
+namespace cnm::kernel {
+
+std::unique_ptr<Firewall> make_memory_firewall() { return std::make_unique<FakeFirewall>(); }
+
+}  // namespace cnm::kernel

@@ -114,5 +114,8 @@ class Firewall {
 
 // Waits up to 30 s for the xtables lock (iptables itself waits forever).
 std::unique_ptr<Firewall> make_iptc_firewall();
+// The same engine over in-memory tables (no kernel): renders what a set of changes should leave,
+// for `netctl doctor`; unit tests use it as FakeFirewall (fake_firewall.h).
+std::unique_ptr<Firewall> make_memory_firewall();
 
 }  // namespace cnm::kernel

@@ -19,7 +19,9 @@ nc_ sandbox create cli >/dev/null
 nc_ network connect -p 8080:80 -p 127.0.0.1:8081:81 n1 web
 nc_ network connect n1 cli
 serve web 80 hello80; serve web 81 hello81
-sleep 0.3
+for _ in $(seq 50); do  # until both servers listen
+  [ "$(ip netns exec web ss -ltn | grep -c -E ':(80|81) ')" = 2 ] && break; sleep 0.1
+done
 [ "$(ask nb 198.51.100.1 8080)" = hello80 ] || fail "neighbour -> host:8080"
 [ "$(ask host 198.51.100.1 8080)" = hello80 ] || fail "host address :8080 from the host"
 [ "$(ask host 127.0.0.1 8080)" = hello80 ] || fail "127.0.0.1:8080 from the host"
@@ -34,7 +36,9 @@ ip netns exec nb python3 -c '
 import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("198.51.100.2", 9000)); s.listen(1); c,a=s.accept(); c.sendall(a[0].encode()); c.close()' &
 pids+=($!)
-sleep 0.3
+for _ in $(seq 50); do  # until the server listens
+  ip netns exec nb ss -ltn | grep 198.51.100.2:9000 >/dev/null && break; sleep 0.1
+done
 src=$(ask cli 198.51.100.2 9000)
 [ "$src" = 198.51.100.1 ] || fail "neighbour saw source '$src', want 198.51.100.1"
 

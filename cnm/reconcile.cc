@@ -1,0 +1,104 @@
+// Controller::doctor and gc: compare the kernel with the store, and repair (DESIGN section 5).
+#include <algorithm>
+#include <set>
+
+#include "cnm/controller.h"
+#include "cnm/kernel/firewall.h"
+#include "cnm/kernel/links.h"
+#include "drivers/bridge/rules.h"
+
+namespace cnm {
+
+Result<kernel::FirewallChange> Controller::desired_firewall() {
+  auto nets = list_networks();
+  if (!nets) return std::unexpected(nets.error());
+  kernel::FirewallChange c;
+  c.bridges.emplace();
+  for (const auto& n : *nets) {
+    if (n.driver != "bridge") continue;
+    c.add_networks.push_back(drivers::network_rules(n));
+    c.bridges->push_back(n.bridge);
+    auto eps = endpoints({.parent = n.id});
+    if (!eps) return std::unexpected(eps.error());
+    for (const auto& e : *eps)
+      if (!e.ports.empty()) c.add_ports.push_back(drivers::endpoint_ports(n, e));
+  }
+  return c;
+}
+
+Result<Drift> Controller::doctor() {
+  Drift d;
+  auto want = desired_firewall();
+  if (!want) return std::unexpected(want.error());
+  auto mem = kernel::make_memory_firewall();
+  CNM_TRY(mem->apply(*want));
+  auto expected = mem->dump();
+  if (!expected) return std::unexpected(expected.error());
+  auto actual = kernel_.firewall->dump();
+  if (!actual) return std::unexpected(actual.error());
+  std::set<std::string> have(actual->begin(), actual->end());
+  std::set<std::string> should(expected->begin(), expected->end());
+  for (const auto& l : should)
+    if (!have.contains(l)) d.missing_rules.push_back(l);
+  for (const auto& l : have)  // the admin's own chain is theirs
+    if (!should.contains(l) && l.find("NETCTL-USER") == std::string::npos)
+      d.foreign_rules.push_back(l);
+  auto links = kernel_.links->list();
+  if (!links) return std::unexpected(links.error());
+  std::set<std::string> known;
+  auto nets = list_networks();
+  if (!nets) return std::unexpected(nets.error());
+  for (const auto& n : *nets) {
+    known.insert(n.bridge);
+    if (n.driver == "bridge" && std::none_of(links->begin(), links->end(),
+                                             [&](const auto& l) { return l.name == n.bridge; }))
+      d.missing_links.push_back(n.bridge);
+  }
+  auto eps = endpoints({});
+  if (!eps) return std::unexpected(eps.error());
+  for (const auto& e : *eps) known.insert(e.host_ifname);
+  for (const auto& l : *links)
+    if ((l.name.starts_with("nc-") || l.name.starts_with("nv")) && !known.contains(l.name))
+      d.foreign_links.push_back(l.name);
+  return d;
+}
+
+Result<Drift> Controller::gc() {
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover());
+  auto d = doctor();
+  if (!d) return std::unexpected(d.error());
+  if (!d->foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d->foreign_links));
+  // Chains of networks or endpoints the store does not know: remove them by their id12.
+  kernel::FirewallChange c;
+  for (const auto& l : d->foreign_rules) {
+    for (const char* prefix : {"NETCTL-N-", "NETCTL-M-", "NETCTL-I-"})
+      if (auto at = l.find(prefix); at != std::string::npos)
+        c.remove_networks.push_back(l.substr(at + 9, 12));
+    for (const char* prefix : {"NETCTL-P-", "NETCTL-A-", "NETCTL-H-"})
+      if (auto at = l.find(prefix); at != std::string::npos)
+        c.remove_ports.push_back(l.substr(at + 9, 12));
+  }
+  auto want = desired_firewall();
+  if (!want) return std::unexpected(want.error());
+  for (auto& v : {&c.remove_networks, &c.remove_ports}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  // Keep only removals of ids the store does not want.
+  std::erase_if(c.remove_networks, [&](const std::string& id) {
+    return std::any_of(want->add_networks.begin(), want->add_networks.end(),
+                       [&](const auto& n) { return n.id12 == id; });
+  });
+  std::erase_if(c.remove_ports, [&](const std::string& id) {
+    return std::any_of(want->add_ports.begin(), want->add_ports.end(),
+                       [&](const auto& p) { return p.id12 == id; });
+  });
+  want->remove_networks = c.remove_networks;
+  want->remove_ports = c.remove_ports;
+  CNM_TRY(kernel_.firewall->apply(*want));
+  return d;
+}
+
+}  // namespace cnm

@@ -1,0 +1,40 @@
+# doctor reports drift without changing anything; gc repairs it: published ports survive someone
+# flushing the tables, and links or chains netctl does not know are removed.
+source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
+add_neighbour nb 198.51.100.2/24 198.51.100.1/24
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$NETCTL_ROOT"' EXIT
+ask() { ip netns exec nb busybox nc -w 2 198.51.100.1 "$1" </dev/null 2>/dev/null || true; }
+
+nc_ network create --subnet 10.88.0.0/24 n1 >/dev/null
+nc_ sandbox create web >/dev/null
+nc_ network connect -p 8080:80 n1 web
+ip netns exec web busybox nc -ll -p 80 -e echo up & pids+=($!)
+for _ in $(seq 50); do ip netns exec web ss -ltn | grep ':80 ' >/dev/null && break; sleep 0.1; done
+[ "$(ask 8080)" = up ] || fail "published port does not answer"
+nc_ doctor >/dev/null || fail "doctor reports drift on a clean state"
+
+# The admin's own rule in NETCTL-USER must survive everything below.
+iptables-legacy -A NETCTL-USER -s 203.0.113.9/32 -j DROP
+iptables-legacy -F; iptables-legacy -t nat -F
+[ -z "$(ask 8080)" ] || fail "port answered with flushed tables?"
+before=$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')
+expect_rc 1 nc_ doctor
+# With --format json: the drift document, then the error document ({"error", "code"}).
+out=$(nc_ --format json doctor 2>/dev/null || true)
+echo "$out" | python3 -c '
+import json,sys; t=sys.stdin.read(); d,end=json.JSONDecoder().raw_decode(t)
+e=json.loads(t[end:]); assert not d["Clean"] and d["MissingRules"] and e["code"]==1, (d, e)' ||
+  fail "doctor json"
+[ "$before" = "$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')" ] || fail "doctor changed rules"
+
+# Things netctl does not know: a stray bridge and a stray network chain.
+ip link add nc-0123456789ab type bridge
+iptables-legacy -N NETCTL-N-0123456789ab
+iptables-legacy -A NETCTL-FORWARD -j NETCTL-N-0123456789ab
+nc_ gc >/dev/null
+nc_ doctor >/dev/null || { nc_ doctor; fail "drift after gc"; }
+[ "$(ask 8080)" = up ] || fail "published port not restored by gc"
+ip link show nc-0123456789ab 2>/dev/null && fail "stray bridge not removed"
+iptables-legacy-save | grep NETCTL-N-0123456789ab >/dev/null && fail "stray chain not removed"
+echo ok
