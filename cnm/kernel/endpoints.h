@@ -43,6 +43,7 @@ struct EndpointSpec {
   unsigned mtu = 1500;            // both ends
   std::vector<Prefix> addresses;  // address/len on the peer
   std::vector<IpAddr> gateways;   // a default route via each (at most one per family)
+  bool hairpin = false;           // hairpin mode on the host end's bridge port
 };
 
 class Endpoints {

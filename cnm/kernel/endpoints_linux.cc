@@ -134,6 +134,24 @@ Status set_ndisc_notify(const Fd& netns, const EndpointSpec& spec) {
   });
 }
 
+// Hairpin mode on the host end's bridge port: a frame may leave by the port it came in on, which a
+// container reaching its own published port through the host's address needs (br_netfilter DNATs
+// it on the bridge and sends it back out of the same port). RTM_SETLINK, AF_BRIDGE,
+// IFLA_PROTINFO { IFLA_BRPORT_MODE = 1 }, built by hand: libnl has no setter for a port's mode.
+Outcome set_hairpin(nl::Socket& sock, int ifindex) {
+  nl::MsgPtr msg(nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK));
+  if (!msg) return nl::out_of_memory();
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_BRIDGE;
+  ifi.ifi_index = ifindex;
+  nlattr* info = nullptr;
+  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      (info = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED)) == nullptr ||
+      nla_put_u8(msg.get(), IFLA_BRPORT_MODE, 1) < 0 || nla_nest_end(msg.get(), info) < 0)
+    return nl::out_of_memory();
+  return sock.send(msg.get());
+}
+
 // First step inside: the peer up, which gives both ends carrier. Announcing now would be too early:
 // the bridge enables the host end's port only once the kernel's linkwatch has seen that carrier.
 Result<int> peer_up(NetnsSockets& inside, const EndpointSpec& spec) {
@@ -202,6 +220,14 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
   auto master = bridge_index(spec.bridge);
   if (!master) return std::unexpected(master.error());
   CNM_TRY(create_pair(spec, *netns, *master, mac->get()));
+  if (spec.hairpin) {
+    auto index = ifindex_of(*inet_, spec.host_ifname);
+    Outcome o = index ? set_hairpin(*host_, *index) : Outcome{NLE_FAILURE, index.error(), ""};
+    if (!o) {
+      delete_pair(spec.host_ifname);
+      return std::unexpected(o.error("set hairpin mode on " + spec.host_ifname));
+    }
+  }
   auto inside = inner.get();
   Status st = inside ? plumb(*inside, *netns, spec) : Status(std::unexpected(inside.error()));
   if (!st) delete_pair(spec.host_ifname);

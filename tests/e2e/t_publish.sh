@@ -25,7 +25,8 @@ done
 [ "$(ask nb 198.51.100.1 8080)" = hello80 ] || fail "neighbour -> host:8080"
 [ "$(ask host 198.51.100.1 8080)" = hello80 ] || fail "host address :8080 from the host"
 [ "$(ask host 127.0.0.1 8080)" = hello80 ] || fail "127.0.0.1:8080 from the host"
-[ "$(ask cli 198.51.100.1 8080)" = hello80 ] || fail "container -> host:8080 (hairpin)"
+[ "$(ask cli 198.51.100.1 8080)" = hello80 ] || fail "another container -> host:8080"
+[ "$(ask web 198.51.100.1 8080)" = hello80 ] || fail "the container -> its own port (hairpin)"
 [ "$(ask host 127.0.0.1 8081)" = hello81 ] || fail "127.0.0.1:8081 from the host"
 [ -z "$(ask nb 198.51.100.1 8081)" ] || fail "127.0.0.1-bound port answered the neighbour"
 ip -n nb route add 127.0.0.0/8 via 198.51.100.1 2>/dev/null || true
