@@ -7,6 +7,7 @@
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
+#include "cnm/records.h"
 
 namespace cnm {
 
@@ -90,27 +91,11 @@ Status Controller::recover_objects(const std::vector<std::string>& links,
 }
 
 Result<std::vector<Network>> Controller::list_networks() {
-  auto recs = store_.list(store::kNetworks);
-  if (!recs) return std::unexpected(recs.error());
-  std::vector<Network> out;
-  out.reserve(recs->size());
-  try {
-    for (const auto& r : *recs) out.push_back(nlohmann::json::parse(r.body).get<Network>());
-  } catch (const std::exception& e) {
-    return fail(Code::kFailed, "read networks: corrupt record: {}", e.what());
-  }
-  return out;
+  return decode_all<Network>(store_.list(store::kNetworks), "networks");
 }
 
 Result<Network> Controller::network(const std::string& name_or_id) {
-  auto rec = store_.get(store::kNetworks, name_or_id);
-  if (!rec) return std::unexpected(rec.error());
-  if (!*rec) return fail(Code::kNotFound, "network {} not found", name_or_id);
-  try {
-    return nlohmann::json::parse((*rec)->body).get<Network>();
-  } catch (const std::exception& e) {
-    return fail(Code::kFailed, "read network {}: corrupt record: {}", name_or_id, e.what());
-  }
+  return decode_one<Network>(store_.get(store::kNetworks, name_or_id), "network", name_or_id);
 }
 
 }  // namespace cnm

@@ -4,6 +4,7 @@
 
 #include "cnm/controller.h"
 #include "cnm/kernel/endpoints.h"
+#include "cnm/records.h"
 
 namespace cnm {
 namespace {
@@ -50,39 +51,15 @@ Result<Target> Controller::resolve_target(const std::string& target, bool must_e
 }
 
 Result<Sandbox> Controller::sandbox(const std::string& name_or_id) {
-  auto rec = store_.get(store::kSandboxes, name_or_id);
-  if (!rec) return std::unexpected(rec.error());
-  if (!*rec) return fail(Code::kNotFound, "sandbox {} not found", name_or_id);
-  try {
-    return nlohmann::json::parse((*rec)->body).get<Sandbox>();
-  } catch (const std::exception& e) {
-    return fail(Code::kFailed, "read sandbox {}: corrupt record: {}", name_or_id, e.what());
-  }
+  return decode_one<Sandbox>(store_.get(store::kSandboxes, name_or_id), "sandbox", name_or_id);
 }
 
 Result<std::vector<Sandbox>> Controller::list_sandboxes() {
-  auto recs = store_.list(store::kSandboxes);
-  if (!recs) return std::unexpected(recs.error());
-  std::vector<Sandbox> out;
-  try {
-    for (const auto& r : *recs) out.push_back(nlohmann::json::parse(r.body).get<Sandbox>());
-  } catch (const std::exception& e) {
-    return fail(Code::kFailed, "read sandboxes: corrupt record: {}", e.what());
-  }
-  return out;
+  return decode_all<Sandbox>(store_.list(store::kSandboxes), "sandboxes");
 }
 
 Result<std::vector<Endpoint>> Controller::endpoints(const store::Filter& f) {
-  auto recs = store_.list(store::kEndpoints, f);
-  if (!recs) return std::unexpected(recs.error());
-  std::vector<Endpoint> out;
-  out.reserve(recs->size());
-  try {
-    for (const auto& r : *recs) out.push_back(nlohmann::json::parse(r.body).get<Endpoint>());
-  } catch (const std::exception& e) {
-    return fail(Code::kFailed, "read endpoints: corrupt record: {}", e.what());
-  }
-  return out;
+  return decode_all<Endpoint>(store_.list(store::kEndpoints, f), "endpoints");
 }
 
 }  // namespace cnm
