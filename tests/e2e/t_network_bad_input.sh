@@ -4,7 +4,8 @@ source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib
 nc_ network create --subnet 10.88.0.0/24 n1 >/dev/null
 before=$(snapshot)
 long=$(printf 'a%.0s' $(seq 65))
-cfg=$(mktemp); printf 'mtu: 1500\ndefault-address-pools:\n  - base: 10.0.0.0/8\n    size: [\n' >"$cfg"
+cfg=$NETCTL_ROOT/bad-config.yaml  # removed with the state root
+printf 'mtu: 1500\ndefault-address-pools:\n  - base: 10.0.0.0/8\n    size: [\n' >"$cfg"
 
 expect_rc 2 nc_ network create --subnet 10.300.0.0/24 x
 expect_rc 2 nc_ network create --subnet 10.90.0.0 x
