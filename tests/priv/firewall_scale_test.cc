@@ -1,0 +1,93 @@
+// The firewall under load: the xtables lock, and hundreds of published ports in one apply.
+#include <doctest/doctest.h>
+
+#include "tests/priv/firewall_world.h"
+
+namespace cnm::kernel {
+namespace {
+
+TEST_CASE("apply waits for the xtables lock") {
+  priv::FreshNetns ns;
+  std::string lock = "/tmp/netctl-fw-lock-" + std::to_string(getpid());
+  setenv("XTABLES_LOCKFILE", lock.c_str(), 1);
+  REQUIRE(sh_rc("touch " + lock + " && (flock " + lock + " sleep 1 &) && sleep 0.1") == 0);
+  auto fw = make_iptc_firewall();
+  auto t0 = std::chrono::steady_clock::now();
+  apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.77.1.0/24")}});
+  auto waited = std::chrono::steady_clock::now() - t0;
+  unsetenv("XTABLES_LOCKFILE");
+  std::filesystem::remove(lock);
+  CHECK(waited >= std::chrono::milliseconds(700));
+  CHECK(has(save(), "NETCTL-N-aaa111"));
+}
+
+// One endpoint per port, ids p0..pN, on nc-fw1's 10.78.0.0/16.
+std::vector<EndpointPorts> endpoints(int from, int to) {
+  std::vector<EndpointPorts> out;
+  for (int i = from; i < to; ++i) {
+    auto host = static_cast<uint16_t>(20000 + i);
+    out.push_back(EndpointPorts{fmt::format("p{}", i),
+                                "nc-fw1",
+                                IpAddr::v4(0x0a4e0000u + 2 + static_cast<uint32_t>(i)),
+                                {tcp(host, 80)}});
+  }
+  return out;
+}
+
+std::vector<std::string> ids(const std::vector<EndpointPorts>& eps) {
+  std::vector<std::string> out;
+  for (const EndpointPorts& e : eps) out.push_back(e.id12);
+  return out;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median time of publishing and then removing one more endpoint's port.
+std::pair<double, double> one_more(Firewall& fw) {
+  std::vector<double> add, rm;
+  for (int i = 0; i < 5; ++i) {
+    auto e = endpoints(5000, 5001);
+    auto t0 = std::chrono::steady_clock::now();
+    apply(fw, FirewallChange{.add_ports = e});
+    add.push_back(ms_since(t0));
+    t0 = std::chrono::steady_clock::now();
+    apply(fw, FirewallChange{.remove_ports = ids(e)});
+    rm.push_back(ms_since(t0));
+  }
+  std::sort(add.begin(), add.end());
+  std::sort(rm.begin(), rm.end());
+  return {add[2], rm[2]};
+}
+
+TEST_CASE("hundreds of published ports go in and out in one apply") {
+  priv::FreshNetns ns;
+  auto fw = make_iptc_firewall();
+  apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.78.0.0/16")}});
+  auto many = endpoints(0, 500);
+  auto t0 = std::chrono::steady_clock::now();
+  apply(*fw, FirewallChange{.add_ports = many});
+  double add500 = ms_since(t0);
+  CHECK(std::stoi(sh("iptables-legacy -t nat -S | grep -c '^-A NETCTL-P-'")) == 500);
+  t0 = std::chrono::steady_clock::now();
+  apply(*fw, FirewallChange{.remove_ports = ids(many)});
+  double rm500 = ms_since(t0);
+  CHECK(sh("iptables-legacy-save | grep -c 'NETCTL-[PHA]-' || true") == "0\n");
+  MESSAGE(fmt::format("500 ports in one apply: add {:.1f} ms, remove {:.1f} ms", add500, rm500));
+
+  apply(*fw, FirewallChange{.add_ports = endpoints(0, 10)});
+  auto [add10, rm10] = one_more(*fw);
+  apply(*fw, FirewallChange{.add_ports = endpoints(10, 1000)});
+  auto [add1000, rm1000] = one_more(*fw);
+  MESSAGE(
+      fmt::format("one more port with 10 published: add {:.2f} ms, remove {:.2f} ms", add10, rm10));
+  MESSAGE(fmt::format("one more port with 1000 published: add {:.2f} ms, remove {:.2f} ms", add1000,
+                      rm1000));
+  apply(*fw, FirewallChange{.remove_ports = ids(endpoints(0, 1000))});
+  CHECK(sh("iptables-legacy-save | grep -c 'NETCTL-[PHA]-' || true") == "0\n");
+  CHECK(add1000 < 1000);
+}
+
+}  // namespace
+}  // namespace cnm::kernel
