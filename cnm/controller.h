@@ -104,6 +104,10 @@ class Controller {
   // command under the lock; returns how many intents were handled.
   Result<int> recover();
 
+  // --- CNI plugin operations (cnm/cni_ops.cc) ---
+
+  // --- containers: `netctl run` and friends (cnm/container_ops.cc) ---
+
   store::Store& store() { return store_; }
   const Config& config() const { return config_; }
 
@@ -127,6 +131,10 @@ class Controller {
   Result<kernel::FirewallChange> desired_firewall();
   Result<std::string> port_taken(const PortSpec& p, uint32_t port,
                                  const std::vector<PortSpec>& chosen);
+
+  // --- CNI plugin helpers (cnm/cni_ops.cc) ---
+
+  // --- container helpers (cnm/container_ops.cc) ---
 
   Config config_;
   store::Store& store_;
