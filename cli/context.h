@@ -5,10 +5,7 @@
 #include <string>
 
 #include "cnm/controller.h"
-#include "cnm/kernel/endpoints.h"
-#include "cnm/kernel/firewall.h"
-#include "cnm/kernel/hostports.h"
-#include "cnm/kernel/links.h"
+#include "cnm/runtime.h"
 
 namespace cli {
 
@@ -34,15 +31,7 @@ class Context {
 
  private:
   const Globals& globals_;
-  std::unique_ptr<cnm::store::Store> store_;
-  std::unique_ptr<cnm::kernel::Links> links_;
-  std::unique_ptr<cnm::kernel::Sysctl> sysctl_;
-  std::unique_ptr<cnm::kernel::Namespaces> namespaces_;
-  std::unique_ptr<cnm::kernel::Endpoints> endpoints_;
-  std::unique_ptr<cnm::kernel::Firewall> firewall_;
-  std::unique_ptr<cnm::kernel::HostPorts> hostports_;
-  std::unique_ptr<cnm::Ipam> ipam_;
-  std::unique_ptr<cnm::Controller> controller_;
+  std::unique_ptr<cnm::Runtime> runtime_;
 };
 
 }  // namespace cli

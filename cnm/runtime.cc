@@ -1,0 +1,52 @@
+#include "cnm/runtime.h"
+
+#include <cstdlib>
+
+#include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/firewall.h"
+#include "cnm/kernel/hostports.h"
+#include "cnm/kernel/links.h"
+#include "drivers/builtin.h"
+#include "ipam/default_ipam.h"
+
+namespace cnm {
+
+struct Runtime::Parts {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<kernel::Links> links = kernel::make_linux_links();
+  std::unique_ptr<kernel::Sysctl> sysctl = kernel::make_linux_sysctl();
+  std::unique_ptr<kernel::Namespaces> namespaces = kernel::make_linux_namespaces();
+  std::unique_ptr<kernel::Endpoints> endpoints = kernel::make_linux_endpoints();
+  std::unique_ptr<kernel::Firewall> firewall = kernel::make_iptc_firewall();
+  std::unique_ptr<kernel::HostPorts> hostports = kernel::make_linux_host_ports();
+  std::unique_ptr<Ipam> ipam;
+};
+
+std::string resolve_root(const std::string& flag, const Config& config) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("NETCTL_ROOT"); env && *env) return env;
+  return config.root.empty() ? std::string(kDefaultRoot) : config.root;
+}
+
+Runtime::~Runtime() = default;
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::string& root) {
+  if (root.empty() || root[0] != '/')
+    return fail(Code::kInvalid, "state root '{}' must be an absolute path", root);
+  auto s = store::Store::open(root);
+  if (!s) return std::unexpected(s.error());
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->root_ = root;
+  rt->parts_ = std::make_unique<Parts>();
+  auto& p = *rt->parts_;
+  p.store = std::move(*s);
+  p.ipam = std::make_unique<ipam::DefaultIpam>(config.pools_v4, config.pools_v6);
+  rt->controller_ = std::make_unique<Controller>(
+      config, *p.store, *p.ipam,
+      KernelContext{p.links.get(), p.sysctl.get(), p.namespaces.get(), p.endpoints.get(),
+                    p.firewall.get(), p.hostports.get()},
+      drivers::builtin_registry());
+  return rt;
+}
+
+}  // namespace cnm
