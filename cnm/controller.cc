@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "cnm/fw_intent.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
@@ -44,7 +45,9 @@ Result<int> Controller::recover() {
         if (kind == "link") links.push_back(o.value("name", ""));
         if (kind == "netns") netns.push_back(o.value("path", ""));
         if (kind == "fw-network") fw.remove_networks.push_back(o.value("id12", ""));
-        if (kind == "fw-ports") fw.remove_ports.push_back(o.value("id12", ""));
+        // A malformed one cannot be undone here; `netctl gc` removes rules the store lacks.
+        if (kind == "fw-ports")
+          if (auto ports = ports_from_intent(o)) fw.remove_ports.push_back(std::move(*ports));
       }
       for (const auto& d : j.value("drop", nlohmann::json::array())) {
         auto table = d.value("table", "");

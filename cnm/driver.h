@@ -63,10 +63,11 @@ class Driver {
   // driver takes no endpoints.
   virtual Status join(Txn& tx, const Network& n, const Endpoint& ep,
                       std::span<const IpAddr> gateways) = 0;
-  // Declares (tx.intend) the kernel objects of `eps` before they are removed.
-  virtual Status plan_leave(Txn& tx, std::span<const Endpoint> eps) = 0;
-  // Removes the kernel objects of `eps` in as few requests as possible; gone counts as removed.
-  virtual Status leave(std::span<const Endpoint> eps) = 0;
+  // Declares (tx.intend) the kernel objects of `eps`, endpoints of `n`, before they are removed.
+  virtual Status plan_leave(Txn& tx, const Network& n, std::span<const Endpoint> eps) = 0;
+  // Removes the kernel objects of `eps` (endpoints of `n`) in as few requests as possible; gone
+  // counts as removed.
+  virtual Status leave(const Network& n, std::span<const Endpoint> eps) = 0;
 };
 
 using DriverFactory = std::function<std::unique_ptr<Driver>(const KernelContext&)>;

@@ -162,8 +162,8 @@ Status Controller::remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps) {
     if (!n) return std::unexpected(n.error());
     auto driver = registry_.driver(n->driver, kernel_);
     if (!driver) return std::unexpected(driver.error());
-    CNM_TRY((*driver)->plan_leave(tx, group));
-    if (auto r = (*driver)->leave(group); !r && first_error) first_error = r;
+    CNM_TRY((*driver)->plan_leave(tx, *n, group));
+    if (auto r = (*driver)->leave(*n, group); !r && first_error) first_error = r;
   }
   // As with networks, records stay until the kernel objects are gone (the intent is kept).
   if (!first_error)

@@ -70,33 +70,25 @@ Result<Drift> Controller::gc() {
   auto d = doctor();
   if (!d) return std::unexpected(d.error());
   if (!d->foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d->foreign_links));
-  // Chains of networks or endpoints the store does not know: remove them by their id12.
+  // Chains of networks the store does not know: remove them by their id12.
   kernel::FirewallChange c;
   for (const auto& l : d->foreign_rules) {
     for (const char* prefix : {"NETCTL-N-", "NETCTL-M-", "NETCTL-I-"})
       if (auto at = l.find(prefix); at != std::string::npos)
         c.remove_networks.push_back(l.substr(at + 9, 12));
-    for (const char* prefix : {"NETCTL-P-", "NETCTL-A-", "NETCTL-H-"})
-      if (auto at = l.find(prefix); at != std::string::npos)
-        c.remove_ports.push_back(l.substr(at + 9, 12));
   }
   auto want = desired_firewall();
   if (!want) return std::unexpected(want.error());
-  for (auto& v : {&c.remove_networks, &c.remove_ports}) {
-    std::sort(v->begin(), v->end());
-    v->erase(std::unique(v->begin(), v->end()), v->end());
-  }
+  std::sort(c.remove_networks.begin(), c.remove_networks.end());
+  c.remove_networks.erase(std::unique(c.remove_networks.begin(), c.remove_networks.end()),
+                          c.remove_networks.end());
   // Keep only removals of ids the store does not want.
   std::erase_if(c.remove_networks, [&](const std::string& id) {
     return std::any_of(want->add_networks.begin(), want->add_networks.end(),
                        [&](const auto& n) { return n.id12 == id; });
   });
-  std::erase_if(c.remove_ports, [&](const std::string& id) {
-    return std::any_of(want->add_ports.begin(), want->add_ports.end(),
-                       [&](const auto& p) { return p.id12 == id; });
-  });
   want->remove_networks = c.remove_networks;
-  want->remove_ports = c.remove_ports;
+  want->exact_ports = true;  // published-port rules the store does not know go
   CNM_TRY(kernel_.firewall->apply(*want));
   return d;
 }

@@ -149,7 +149,7 @@ std::string describe(const FirewallChange& c) {
   part("+net", ids(c.add_networks));
   part("-net", c.remove_networks);
   part("+ports", ids(c.add_ports));
-  part("-ports", c.remove_ports);
+  part("-ports", ids(c.remove_ports));
   if (c.bridges) line += " bridges=" + join(*c.bridges);
   return line;
 }
@@ -173,10 +173,14 @@ Status FakeFirewall::run(const FirewallChange& c) {
   CNM_TRY(fw::validate(c));
   if (steps_->tick()) return fail(Code::kFailed, "injected failure at step {}", steps_->steps);
   auto work = std::make_unique<fw::MemTables>(*tables_);  // all or nothing, like the commits
-  CNM_TRY(fw::build(c, work->editors()));
+  fw::Tables editors = work->editors();                   // only the tables libiptc would read
+  std::array<bool, 3> used = fw::tables_for(c);
+  for (size_t i = 0; i < editors.size(); ++i)
+    if (!used[i]) editors[i] = nullptr;
+  CNM_TRY(fw::build(c, editors));
   tables_ = std::move(work);
   for (const std::string& id : c.remove_networks) networks.erase(id);
-  for (const std::string& id : c.remove_ports) ports.erase(id);
+  for (const EndpointPorts& e : c.remove_ports) ports.erase(e.id12);
   for (const NetworkRules& n : c.add_networks) networks[n.id12] = n;
   for (const EndpointPorts& e : c.add_ports) ports[e.id12] = e;
   if (c.bridges) bridges = *c.bridges;

@@ -3,7 +3,8 @@
 // tables, IPv4; libip6tc for IPv6 later) and a recording fake.
 //
 // Layout (firewall_plan.cc builds it; `netctl_priv` checks it with real traffic). Top-level chains,
-// created on first use and never removed; every apply puts their jumps back if they went missing:
+// created on first use and never removed; every apply puts back, in the tables it reads (see
+// FirewallChange), the jumps that went missing:
 //   filter FORWARD     -> NETCTL-USER, NETCTL-ISOLATION, NETCTL-FORWARD: the first three rules,
 //                         in this order (NETCTL-USER is the admin's: created empty, never written)
 //   nat    PREROUTING  -> NETCTL-DNAT (-m addrtype --dst-type LOCAL)
@@ -11,33 +12,37 @@
 //   nat    POSTROUTING -> NETCTL-POSTROUTING
 //   raw    PREROUTING  -> NETCTL-RAW: -d 127.0.0.0/8 ! -i lo -j DROP (the guard: with
 //                         route_localnet on a bridge, containers could otherwise reach the host's
-//                         127.0.0.1 services; rewritten by every apply)
+//                         127.0.0.1 services; rewritten by every apply that reads raw)
 // Isolation, rewritten from FirewallChange::bridges in two stages (2n rules for n bridges):
 //   NETCTL-ISOLATION:   -i br ! -o br -j NETCTL-ISOLATION-2, per bridge
 //   NETCTL-ISOLATION-2: -m conntrack --ctstate DNAT -j RETURN (published ports are reachable from
 //                       every network, as from any host); -o br -j DROP, per bridge
 // Per network (id12: 1 to 12 letters or digits, the first 12 hex of its id), each jumped to once
-// from NETCTL-FORWARD or NETCTL-POSTROUTING:
+// from NETCTL-FORWARD (every N jump before every I jump) or NETCTL-POSTROUTING:
 //   filter NETCTL-N-<id12>: -o br -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT;
 //                           internal: -i br ! -o br -j DROP, ! -i br -o br -j DROP;
-//                           otherwise -i br ! -o br -j ACCEPT; icc on: -i br -o br -j ACCEPT
+//                           otherwise -i br ! -o br -j ACCEPT; icc on: -i br -o br -j ACCEPT;
+//                           -o br -m conntrack --ctstate DNAT -j ACCEPT (published ports)
 //   filter NETCTL-I-<id12>: the network's last word, only when it has one: ! -i br -o br -j DROP
 //                           behind NAT (masquerade on, not internal: a neighbour routing to the
 //                           subnet reaches published ports only); icc off: -i br -o br -j DROP
 //   nat    NETCTL-M-<id12>: -s subnet ! -o br -j MASQUERADE (unless internal or masquerade off);
-//                           -s 127.0.0.0/8 -o br -j MASQUERADE (localhost access, always)
-// Per endpoint with published ports (id12 of the endpoint), for each mapping:
-//   nat    NETCTL-P-<id12>: [-d hostip] -p P --dport HP[:HPend] -j DNAT --to-destination
-//                           CIP:CP[-CPend/HP] (DNAT rev 2: a range maps port by port), from
-//                           NETCTL-DNAT
-//   nat    NETCTL-H-<id12>: -s CIP -d CIP -p P --dport CP[:CPend] -j MASQUERADE (hairpin), from
-//                           NETCTL-POSTROUTING (not in P: the kernel refuses a table where
-//                           POSTROUTING reaches a DNAT rule)
-//   filter NETCTL-A-<id12>: -d CIP ! -i br -o br -p P --dport CP -j ACCEPT and
-//                           -d CIP -i br -o br -m conntrack --ctstate DNAT ... -j ACCEPT (hairpin
-//                           through the published port, also with icc off), from NETCTL-FORWARD
-// NETCTL-FORWARD keeps every N jump before every A jump before every I jump, so internal DROPs
-// come before published-port ACCEPTs, and those before icc and inbound DROPs.
+//                           -s 127.0.0.0/8 -o br -j MASQUERADE (localhost access, always);
+//                           -s subnet -o br -m conntrack --ctstate DNAT -j MASQUERADE (hairpin)
+// Per published port (one mapping of an endpoint): ONE entry, in the shared nat chain, and no
+// other table touched. (A chain per endpoint in three tables cost ~13 entries per endpoint, and
+// the kernel copies and checks every entry of a table whenever it is rewritten: at 1000
+// endpoints a publish cost 5x what it did at 10.)
+//   nat    NETCTL-DNAT:        [-d hostip] -p P --dport HP[:HPend] -j DNAT --to-destination
+//                              CIP:CP[-CPend/HP] (DNAT rev 2: a range maps port by port)
+// The rule is identified by its content (the host port is unique per address and protocol), so
+// removing an endpoint's ports needs its mappings, which the caller keeps. What a per-port rule
+// used to do is done per network: the N chain accepts whatever went through a published port's
+// DNAT (from outside, and from the same bridge also with icc off; a neighbour routing straight to
+// the subnet reaches nothing, published container ports included), and the M chain masquerades
+// DNATed traffic from the network's own subnet (hairpin: a container reaching a published port
+// of its own network, itself included, sees the gateway as the source, as with Docker's default
+// userland proxy).
 // Needs from the caller (not done here): ip_forward; route_localnet=1 on the bridge for localhost
 // access; hairpin mode on a bridge port for a container to reach itself through its published
 // port (br_netfilter DNATs the frame on the bridge and sends it back out of the port it came in
@@ -75,6 +80,8 @@ struct PortMapping {
   Proto proto = Proto::kTcp;
 };
 
+// An endpoint's published ports. `id12` names it in errors and logs only: its rules are found
+// by content.
 struct EndpointPorts {
   std::string id12;
   std::string bridge;
@@ -82,16 +89,20 @@ struct EndpointPorts {
   std::vector<PortMapping> ports;
 };
 
-// One command's firewall changes: applied with at most one commit per table, under the xtables
-// lock ($XTABLES_LOCKFILE or /run/xtables.lock, as iptables takes it), all or nothing. Removals
-// go first, then additions; adding what exists rewrites it to the given state (a chain that
-// already holds exactly the wanted rules is left alone), so `gc` can apply the whole desired
+// One command's firewall changes: applied with at most one commit per table, reading only the
+// tables the change concerns (ports: nat; networks: all three; isolation: filter), under the
+// xtables lock ($XTABLES_LOCKFILE or /run/xtables.lock, as iptables takes it), all or nothing.
+// Removals go first, then additions; adding what exists rewrites it to the given state (a chain
+// that already holds exactly the wanted rules is left alone), so `gc` can apply the whole desired
 // state again. Chains ending up unused (the I chain of a network whose icc was turned on) go.
 struct FirewallChange {
   std::vector<NetworkRules> add_networks{};
   std::vector<std::string> remove_networks{};  // id12s; missing chains count as removed
   std::vector<EndpointPorts> add_ports{};
-  std::vector<std::string> remove_ports{};  // endpoint id12s
+  std::vector<EndpointPorts> remove_ports{};  // as they were added; missing rules count as removed
+  // add_ports lists every published port there is: any other DNAT rule in NETCTL-DNAT goes (gc:
+  // ports the store does not know).
+  bool exact_ports = false;
   // Every netctl bridge after the change, for the isolation rules; unset: isolation unchanged.
   std::optional<std::vector<std::string>> bridges{};
 };

@@ -8,6 +8,11 @@ namespace cnm::kernel::fw {
 namespace {
 
 TableEditor& of(const Tables& t, Table table) { return *t[static_cast<size_t>(table)]; }
+bool has(const Tables& t, Table table) { return t[static_cast<size_t>(table)] != nullptr; }
+
+bool contains(const std::vector<Rule>& rules, const Rule& r) {
+  return std::find(rules.begin(), rules.end(), r) != rules.end();
+}
 
 bool ours(const std::string& chain) { return chain.starts_with(std::string(kPrefix) + "-"); }
 
@@ -76,6 +81,7 @@ Status ensure_hook(TableEditor& t, const Hook& h) {
 
 Status ensure_top(const Tables& t) {
   for (const ChainSpec& s : top_chains()) {
+    if (!has(t, s.table)) continue;
     TableEditor& table = of(t, s.table);
     if (!s.rules.empty()) {
       CNM_TRY(sync_rules(table, s));
@@ -83,8 +89,43 @@ Status ensure_top(const Tables& t) {
       CNM_TRY(table.create_chain(s.name));
     }
   }
-  for (const Hook& h : hooks()) CNM_TRY(ensure_hook(of(t, h.table), h));
+  for (const Hook& h : hooks())
+    if (has(t, h.table)) CNM_TRY(ensure_hook(of(t, h.table), h));
   return {};
+}
+
+// Port rules of one shared chain: erases the `gone` rules that are not also `keep` rules (with
+// `exact`, every rule with target `kind` that is not a `keep` rule), then appends the `keep`
+// rules missing. The chain is decoded once.
+Status sync_flat(TableEditor& t, const std::string& chain, const std::vector<Rule>& gone,
+                 const std::vector<Rule>& keep, bool exact, const char* kind) {
+  auto have = t.rules(chain);
+  if (!have) return std::unexpected(have.error());
+  for (size_t i = have->size(); i-- > 0;) {
+    const Rule& r = (*have)[i];
+    if (contains(keep, r)) continue;
+    if (contains(gone, r) || (exact && r.target == kind)) {
+      CNM_TRY(t.erase(chain, i));
+      have->erase(have->begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  for (const Rule& r : keep)
+    if (!contains(*have, r)) CNM_TRY(t.append(chain, r));
+  return {};
+}
+
+Status sync_ports(const FirewallChange& c, const Tables& t) {
+  if (c.add_ports.empty() && c.remove_ports.empty() && !c.exact_ports) return {};
+  std::vector<Rule> gone, keep;
+  auto collect = [](std::vector<Rule>& into, const std::vector<EndpointPorts>& eps) {
+    for (const EndpointPorts& e : eps) {
+      std::vector<Rule> r = port_rules(e);
+      into.insert(into.end(), r.begin(), r.end());
+    }
+  };
+  collect(gone, c.remove_ports);
+  collect(keep, c.add_ports);
+  return sync_flat(of(t, Table::kNat), kDnat, gone, keep, c.exact_ports, "DNAT");
 }
 
 // Brings an object's chains to `wanted` and removes those of its `owned` chains it no longer
@@ -121,18 +162,20 @@ Status dump_table(TableEditor& t, Table table, std::vector<std::string>& out) {
 
 }  // namespace
 
+std::array<bool, 3> tables_for(const FirewallChange& c) {
+  bool nets = !c.add_networks.empty() || !c.remove_networks.empty();
+  bool ports = !c.add_ports.empty() || !c.remove_ports.empty() || c.exact_ports;
+  return {nets || c.bridges.has_value(), nets || ports, nets};
+}
+
 Status build(const FirewallChange& c, const Tables& t) {
   CNM_TRY(ensure_top(t));
   for (const std::string& id : c.remove_networks) {
     for (const ChainSpec& s : network_chain_names(id)) CNM_TRY(remove_chain(of(t, s.table), s));
   }
-  for (const std::string& id : c.remove_ports) {
-    for (const ChainSpec& s : port_chain_names(id)) CNM_TRY(remove_chain(of(t, s.table), s));
-  }
+  CNM_TRY(sync_ports(c, t));
   for (const NetworkRules& n : c.add_networks)
     CNM_TRY(add_object(t, network_chains(n), network_chain_names(n.id12)));
-  for (const EndpointPorts& e : c.add_ports)
-    CNM_TRY(add_object(t, port_chains(e), port_chain_names(e.id12)));
   if (c.bridges) {
     for (const ChainSpec& s : isolation_chains(*c.bridges)) CNM_TRY(sync_rules(of(t, s.table), s));
   }

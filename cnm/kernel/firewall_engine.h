@@ -38,13 +38,20 @@ class TableEditor {
   virtual bool changed() const = 0;
 };
 
-// The working copies of filter, nat and raw, indexed by Table.
+// The working copies of filter, nat and raw, indexed by Table; null for a table a change does
+// not concern (see tables_for).
 using Tables = std::array<TableEditor*, 3>;
 
-// Builds validated `c` into `t` (nothing is committed): makes sure the top-level chains and the
-// built-in hooks exist, removes the chains (and every jump into them) of removed networks and
-// endpoints, brings each added network's and endpoint's chains to their wanted rules (a chain
-// that already holds exactly them is left alone) with one jump each, then rewrites isolation.
+// The tables `c` reads and writes: nat for ports, filter for isolation, all three for networks
+// (their chains, and the top-level chains and hooks every network change puts back).
+std::array<bool, 3> tables_for(const FirewallChange& c);
+
+// Builds validated `c` into `t` (nothing is committed; the tables of tables_for(c) must be
+// there): makes sure the top-level chains and the built-in hooks of those tables exist, removes
+// the chains (and every jump into them) of removed networks, takes out removed ports' rules and
+// adds the missing ones of added ports, brings each added network's chains to their wanted rules
+// (a chain that already holds exactly them is left alone) with one jump each, then rewrites
+// isolation.
 Status build(const FirewallChange& c, const Tables& t);
 
 // Makes netctl's chains (all but NETCTL-USER, which netctl never writes) in `now` hold what they

@@ -137,9 +137,11 @@ class IptcTable final : public fw::TableEditor {
 
 using Opened = std::array<std::unique_ptr<IptcTable>, 3>;
 
-Result<Opened> open_all() {
+// Opens the tables `which` selects (each one read costs a copy of the whole table).
+Result<Opened> open_tables(std::array<bool, 3> which = {true, true, true}) {
   Opened out;
   for (Table t : fw::kTables) {
+    if (!which[static_cast<size_t>(t)]) continue;
     auto table = IptcTable::open(t);
     if (!table) return std::unexpected(table.error());
     out[static_cast<size_t>(t)] = std::move(*table);
@@ -163,7 +165,7 @@ Status put_back(IptcTable& before) {
 Status commit_all(Opened& tables) {
   std::vector<IptcTable*> changed;
   for (auto& t : tables) {
-    if (t->changed()) changed.push_back(t.get());
+    if (t && t->changed()) changed.push_back(t.get());
   }
   std::vector<std::unique_ptr<IptcTable>> before;
   for (size_t i = 0; i + 1 < changed.size(); ++i) {
@@ -189,14 +191,14 @@ class IptcFirewall final : public Firewall {
     CNM_TRY(fw::validate(c));
     auto lock = XtablesLock::take();
     if (!lock) return std::unexpected(lock.error());
-    auto tables = open_all();
+    auto tables = open_tables(fw::tables_for(c));
     if (!tables) return std::unexpected(tables.error());
     CNM_TRY(fw::build(c, editors(*tables)));
     return commit_all(*tables);
   }
 
   Result<std::vector<std::string>> dump() override {
-    auto tables = open_all();
+    auto tables = open_tables();
     if (!tables) return std::unexpected(tables.error());
     return fw::dump(editors(*tables));
   }

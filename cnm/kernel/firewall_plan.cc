@@ -93,11 +93,7 @@ void add_unique(std::vector<Rule>& rules, Rule r) {
   if (std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(std::move(r));
 }
 
-int rank(const std::string& chain) {
-  if (chain.starts_with("NETCTL-A-")) return 1;
-  if (chain.starts_with("NETCTL-I-")) return 2;
-  return 0;
-}
+int rank(const std::string& chain) { return chain.starts_with("NETCTL-I-") ? 1 : 0; }
 
 }  // namespace
 
@@ -108,9 +104,10 @@ Status validate(const FirewallChange& c) {
   CNM_TRY(check_unique(c.add_networks, net_id, "network"));
   CNM_TRY(check_unique(c.remove_networks, id, "network"));
   CNM_TRY(check_unique(c.add_ports, ep_id, "endpoint"));
-  CNM_TRY(check_unique(c.remove_ports, id, "endpoint"));
+  CNM_TRY(check_unique(c.remove_ports, ep_id, "endpoint"));
   for (const NetworkRules& n : c.add_networks) CNM_TRY(check_network(n));
   for (const EndpointPorts& e : c.add_ports) CNM_TRY(check_ports(e));
+  for (const EndpointPorts& e : c.remove_ports) CNM_TRY(check_ports(e));
   if (c.bridges) {
     std::set<std::string> seen;
     for (const std::string& b : *c.bridges) {
@@ -145,6 +142,11 @@ std::vector<ChainSpec> network_chains(const NetworkRules& n) {
     fwd.rules.push_back(iface_rule(br, false, br, true, "ACCEPT"));
   }
   if (n.icc) fwd.rules.push_back(iface_rule(br, false, br, false, "ACCEPT"));
+  // Published ports: whatever went through one of their DNATs, from outside or (icc off) from
+  // the same bridge. After the internal DROPs: an internal network publishes nothing outward.
+  Rule published = iface_rule("", false, br, false, "ACCEPT");
+  published.ctstate = kCtDnat;
+  fwd.rules.push_back(published);
 
   ChainSpec masq{Table::kNat, chain_name('M', n.id12), {}, kPostrouting};
   if (!n.internal && n.masquerade) {
@@ -157,6 +159,13 @@ std::vector<ChainSpec> network_chains(const NetworkRules& n) {
   Rule local = iface_rule("", false, br, false, "MASQUERADE");
   local.src = Prefix(IpAddr::v4(0x7f000000), 8);
   masq.rules.push_back(local);
+  // A container reaching a published port of its own network (itself included: without this it
+  // would get a packet from its own address back) sees the gateway as the source, as with
+  // Docker's default userland proxy. One rule per network instead of one per port.
+  Rule hairpin = iface_rule("", false, br, false, "MASQUERADE");
+  hairpin.src = Prefix(n.subnet.network(), n.subnet.len());
+  hairpin.ctstate = kCtDnat;
+  masq.rules.push_back(hairpin);
 
   // After every endpoint's ACCEPTs: behind NAT only published ports are reachable from outside
   // (a neighbour routing to the subnet gets nothing else), and with icc off containers reach each
@@ -170,11 +179,8 @@ std::vector<ChainSpec> network_chains(const NetworkRules& n) {
   return out;
 }
 
-std::vector<ChainSpec> port_chains(const EndpointPorts& e) {
-  ChainSpec dnat{Table::kNat, chain_name('P', e.id12), {}, kDnat};
-  ChainSpec hairpin{Table::kNat, chain_name('H', e.id12), {}, kPostrouting};
-  ChainSpec accept{Table::kFilter, chain_name('A', e.id12), {}, kForward};
-  Prefix cip(e.container_ip, 32);
+std::vector<Rule> port_rules(const EndpointPorts& e) {
+  std::vector<Rule> out;
   for (const PortMapping& m : e.ports) {
     auto last = [&](uint16_t first) { return static_cast<uint16_t>(first + m.count - 1); };
     Rule d;
@@ -187,41 +193,15 @@ std::vector<ChainSpec> port_chains(const EndpointPorts& e) {
     d.to_lo = m.container_port;
     d.to_hi = last(m.container_port);
     if (m.count > 1) d.to_base = m.host_port;  // port-by-port, not any port of the range
-    add_unique(dnat.rules, d);
-
-    Rule base;
-    base.proto = m.proto;
-    base.dport_lo = m.container_port;
-    base.dport_hi = last(m.container_port);
-    Rule h = base;  // a container reaching itself through its published port
-    h.src = cip;
-    h.dst = cip;
-    h.target = "MASQUERADE";
-    add_unique(hairpin.rules, h);
-    Rule in = base;
-    in.dst = cip;
-    in.in = in.out = e.bridge;
-    in.not_in = true;
-    in.target = "ACCEPT";
-    add_unique(accept.rules, in);
-    // From the same bridge only through the published port, so icc off still holds.
-    in.not_in = false;
-    in.ctstate = kCtDnat;
-    add_unique(accept.rules, in);
+    add_unique(out, d);
   }
-  return {std::move(dnat), std::move(hairpin), std::move(accept)};
+  return out;
 }
 
 std::vector<ChainSpec> network_chain_names(const std::string& id12) {
   return {{Table::kFilter, chain_name('N', id12), {}, kForward},
           {Table::kFilter, chain_name('I', id12), {}, kForward},
           {Table::kNat, chain_name('M', id12), {}, kPostrouting}};
-}
-
-std::vector<ChainSpec> port_chain_names(const std::string& id12) {
-  return {{Table::kNat, chain_name('P', id12), {}, kDnat},
-          {Table::kNat, chain_name('H', id12), {}, kPostrouting},
-          {Table::kFilter, chain_name('A', id12), {}, kForward}};
 }
 
 std::vector<ChainSpec> top_chains() {

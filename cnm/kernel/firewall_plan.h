@@ -43,18 +43,17 @@ struct Hook {
 // 65535, an endpoint without ports, the same id twice in one list.
 Status validate(const FirewallChange& c);
 
-// "NETCTL-<kind>-<id12>". Kinds: N, I (filter, per network), M (nat, per network); A (filter,
-// per endpoint), P, H (nat, per endpoint).
+// "NETCTL-<kind>-<id12>". Kinds: N, I (filter, per network), M (nat, per network).
 std::string chain_name(char kind, const std::string& id12);
 
 // The chains of network `n`: N and M always; I when it has a DROP to hold (unpublished inbound
 // behind NAT, icc off).
 std::vector<ChainSpec> network_chains(const NetworkRules& n);
-// The chains of endpoint `e`: P (DNAT), H (hairpin MASQUERADE) and A (ACCEPT).
-std::vector<ChainSpec> port_chains(const EndpointPorts& e);
-// Every chain a network or an endpoint may own, for removal.
+// Every chain a network may own, for removal.
 std::vector<ChainSpec> network_chain_names(const std::string& id12);
-std::vector<ChainSpec> port_chain_names(const std::string& id12);
+
+// The DNAT rules of an endpoint's published ports, for NETCTL-DNAT (no duplicates).
+std::vector<Rule> port_rules(const EndpointPorts& e);
 
 // Top-level chains with their fixed rules (those whose rules netctl rewrites: isolation, raw
 // guard) and the built-in hooks. NETCTL-USER is created empty and never touched again.
@@ -65,8 +64,8 @@ std::vector<Hook> hooks();
 std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges);
 
 // Where a jump to `child` goes among the jumps `targets` of its parent: in NETCTL-FORWARD every
-// N chain comes before every A chain, and those before every I chain, so a published port is
-// accepted after a network's internal DROPs but before its icc DROP. Elsewhere: at the end.
+// N chain comes before every I chain, so every network's ACCEPTs (published ports among them)
+// come before any network's inbound and icc DROPs. Elsewhere: at the end.
 size_t jump_index(const std::vector<std::string>& targets, const std::string& child);
 
 // A rule that only jumps to `chain`.

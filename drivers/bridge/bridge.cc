@@ -1,5 +1,6 @@
 #include "drivers/bridge/bridge.h"
 
+#include "cnm/fw_intent.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
@@ -108,34 +109,34 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
     (void)links->delete_links(names);
   });
   if (ep.ports.empty()) return {};
-  auto id12 = ep.id.substr(0, 12);
-  CNM_TRY(tx.intend({{"kind", "fw-ports"}, {"id12", id12}}));
+  cnm::kernel::EndpointPorts ports = endpoint_ports(n, ep);
+  CNM_TRY(tx.intend(cnm::ports_intent(ports)));
   cnm::kernel::FirewallChange c;
-  c.add_ports.push_back(endpoint_ports(n, ep));
+  c.add_ports.push_back(ports);
   CNM_TRY(k_.firewall->apply(c));
-  tx.on_undo([fw = k_.firewall, id12] {
+  tx.on_undo([fw = k_.firewall, ports] {
     cnm::kernel::FirewallChange undo;
-    undo.remove_ports.push_back(id12);
+    undo.remove_ports.push_back(ports);
     (void)fw->apply(undo);
   });
   return {};
 }
 
-cnm::Status BridgeDriver::plan_leave(cnm::Txn& tx, std::span<const cnm::Endpoint> eps) {
+cnm::Status BridgeDriver::plan_leave(cnm::Txn& tx, const cnm::Network& n,
+                                     std::span<const cnm::Endpoint> eps) {
   for (const auto& ep : eps) {
-    if (!ep.ports.empty())
-      CNM_TRY(tx.intend({{"kind", "fw-ports"}, {"id12", ep.id.substr(0, 12)}}));
+    if (!ep.ports.empty()) CNM_TRY(tx.intend(cnm::ports_intent(endpoint_ports(n, ep))));
     CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
   }
   return {};
 }
 
-cnm::Status BridgeDriver::leave(std::span<const cnm::Endpoint> eps) {
+cnm::Status BridgeDriver::leave(const cnm::Network& n, std::span<const cnm::Endpoint> eps) {
   // Deleting the host end deletes the pair; if the namespace died, the pair is already gone.
   cnm::kernel::FirewallChange c;
   std::vector<std::string> names;
   for (const auto& ep : eps) {
-    if (!ep.ports.empty()) c.remove_ports.push_back(ep.id.substr(0, 12));
+    if (!ep.ports.empty()) c.remove_ports.push_back(endpoint_ports(n, ep));
     names.push_back(ep.host_ifname);
   }
   cnm::Status fw;

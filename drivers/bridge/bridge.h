@@ -19,8 +19,9 @@ class BridgeDriver : public cnm::Driver {
                      std::span<const cnm::Network> remaining) override;
   cnm::Status join(cnm::Txn& tx, const cnm::Network& n, const cnm::Endpoint& ep,
                    std::span<const cnm::IpAddr> gateways) override;
-  cnm::Status plan_leave(cnm::Txn& tx, std::span<const cnm::Endpoint> eps) override;
-  cnm::Status leave(std::span<const cnm::Endpoint> eps) override;
+  cnm::Status plan_leave(cnm::Txn& tx, const cnm::Network& n,
+                         std::span<const cnm::Endpoint> eps) override;
+  cnm::Status leave(const cnm::Network& n, std::span<const cnm::Endpoint> eps) override;
 
  private:
   cnm::KernelContext k_;

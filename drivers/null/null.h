@@ -25,8 +25,10 @@ class NoopDriver : public cnm::Driver {
     return cnm::fail(cnm::Code::kInvalid, "network {} (driver {}) takes no endpoints", n.name,
                      name_);
   }
-  cnm::Status plan_leave(cnm::Txn&, std::span<const cnm::Endpoint>) override { return {}; }
-  cnm::Status leave(std::span<const cnm::Endpoint>) override { return {}; }
+  cnm::Status plan_leave(cnm::Txn&, const cnm::Network&, std::span<const cnm::Endpoint>) override {
+    return {};
+  }
+  cnm::Status leave(const cnm::Network&, std::span<const cnm::Endpoint>) override { return {}; }
 
  private:
   std::string name_;

@@ -34,12 +34,6 @@ std::vector<EndpointPorts> endpoints(int from, int to) {
   return out;
 }
 
-std::vector<std::string> ids(const std::vector<EndpointPorts>& eps) {
-  std::vector<std::string> out;
-  for (const EndpointPorts& e : eps) out.push_back(e.id12);
-  return out;
-}
-
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -53,7 +47,7 @@ std::pair<double, double> one_more(Firewall& fw) {
     apply(fw, FirewallChange{.add_ports = e});
     add.push_back(ms_since(t0));
     t0 = std::chrono::steady_clock::now();
-    apply(fw, FirewallChange{.remove_ports = ids(e)});
+    apply(fw, FirewallChange{.remove_ports = e});
     rm.push_back(ms_since(t0));
   }
   std::sort(add.begin(), add.end());
@@ -69,11 +63,12 @@ TEST_CASE("hundreds of published ports go in and out in one apply") {
   auto t0 = std::chrono::steady_clock::now();
   apply(*fw, FirewallChange{.add_ports = many});
   double add500 = ms_since(t0);
-  CHECK(std::stoi(sh("iptables-legacy -t nat -S | grep -c '^-A NETCTL-P-'")) == 500);
+  CHECK(std::stoi(sh("iptables-legacy -t nat -S | grep -c '^-A NETCTL-DNAT -p tcp'")) == 500);
   t0 = std::chrono::steady_clock::now();
-  apply(*fw, FirewallChange{.remove_ports = ids(many)});
+  apply(*fw, FirewallChange{.remove_ports = many});
   double rm500 = ms_since(t0);
-  CHECK(sh("iptables-legacy-save | grep -c 'NETCTL-[PHA]-' || true") == "0\n");
+  CHECK(sh("iptables-legacy-save | grep -c '10\\.78\\.[0-9]*\\.[0-9]*/32\\|DNAT --to' || true") ==
+        "0\n");
   MESSAGE(fmt::format("500 ports in one apply: add {:.1f} ms, remove {:.1f} ms", add500, rm500));
 
   apply(*fw, FirewallChange{.add_ports = endpoints(0, 10)});
@@ -84,9 +79,13 @@ TEST_CASE("hundreds of published ports go in and out in one apply") {
       fmt::format("one more port with 10 published: add {:.2f} ms, remove {:.2f} ms", add10, rm10));
   MESSAGE(fmt::format("one more port with 1000 published: add {:.2f} ms, remove {:.2f} ms", add1000,
                       rm1000));
-  apply(*fw, FirewallChange{.remove_ports = ids(endpoints(0, 1000))});
-  CHECK(sh("iptables-legacy-save | grep -c 'NETCTL-[PHA]-' || true") == "0\n");
-  CHECK(add1000 < 1000);
+  apply(*fw, FirewallChange{.remove_ports = endpoints(0, 1000)});
+  CHECK(sh("iptables-legacy-save | grep -c '10\\.78\\.[0-9]*\\.[0-9]*/32\\|DNAT --to' || true") ==
+        "0\n");
+  // Only the nat table is rewritten, one entry per port: ~2 ms here (a chain per endpoint in
+  // three tables took ~19 ms). A guard against that regression with room for a loaded machine;
+  // tests/bench/publish.sh measures the command as users see it.
+  CHECK(add1000 < 10);
 }
 
 }  // namespace

@@ -68,12 +68,10 @@ TEST_CASE("FakeFirewall records networks and ports and dumps the chain layout") 
   CHECK(has(d, "-A NETCTL-N-abc -i nc-abc -o nc-abc -j ACCEPT"));
   CHECK(has(d, "-A NETCTL-M-abc -s 10.1.0.0/24 ! -o nc-abc -j MASQUERADE"));
   CHECK(has(d, "-A NETCTL-M-abc -s 127.0.0.0/8 -o nc-abc -j MASQUERADE"));
-  CHECK(has(d, "-A NETCTL-P-ep1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
-  CHECK(has(
-      d, "-A NETCTL-H-ep1 -s 10.1.0.2/32 -d 10.1.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE"));
-  CHECK(has(
-      d,
-      "-A NETCTL-A-ep1 -d 10.1.0.2/32 ! -i nc-abc -o nc-abc -p tcp -m tcp --dport 80 -j ACCEPT"));
+  CHECK(has(d, "-A NETCTL-N-abc -o nc-abc -m conntrack --ctstate DNAT -j ACCEPT"));
+  CHECK(has(d, "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
+  CHECK(
+      has(d, "-A NETCTL-M-abc -s 10.1.0.0/24 -o nc-abc -m conntrack --ctstate DNAT -j MASQUERADE"));
   CHECK(has(d, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(has(d, "-A OUTPUT -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(has(d, "-A NETCTL-RAW -d 127.0.0.0/8 ! -i lo -j DROP"));
@@ -83,7 +81,7 @@ TEST_CASE("FakeFirewall records networks and ports and dumps the chain layout") 
   CHECK(dump(fw) == d);
 }
 
-TEST_CASE("FakeFirewall keeps N before A before I jumps and follows icc changes") {
+TEST_CASE("FakeFirewall keeps N before I jumps and follows icc changes") {
   FakeFirewall fw;
   NetworkRules a = net("a", "nc-a", "10.1.0.0/24");
   a.icc = false;
@@ -92,9 +90,8 @@ TEST_CASE("FakeFirewall keeps N before A before I jumps and follows icc changes"
   REQUIRE(fw.apply(c));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {web("e1", "nc-a", "10.1.0.2")}}));
   REQUIRE(fw.apply(FirewallChange{.add_networks = {net("b", "nc-b", "10.2.0.0/24")}}));
-  CHECK(jumps(dump(fw), "NETCTL-FORWARD") == std::vector<std::string>{"NETCTL-N-a", "NETCTL-N-b",
-                                                                      "NETCTL-A-e1", "NETCTL-I-a",
-                                                                      "NETCTL-I-b"});
+  CHECK(jumps(dump(fw), "NETCTL-FORWARD") ==
+        std::vector<std::string>{"NETCTL-N-a", "NETCTL-N-b", "NETCTL-I-a", "NETCTL-I-b"});
   CHECK(has(dump(fw), "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
   CHECK(has(dump(fw), "-A NETCTL-I-a -i nc-a -o nc-a -j DROP"));
 
@@ -108,7 +105,7 @@ TEST_CASE("FakeFirewall keeps N before A before I jumps and follows icc changes"
   REQUIRE(fw.apply(FirewallChange{.add_networks = {a}}));
   d = dump(fw);
   CHECK(count(d, "NETCTL-I-a") == 0);
-  CHECK(count(d, "-A NETCTL-M-a") == 1);  // only the localhost MASQUERADE
+  CHECK(count(d, "-A NETCTL-M-a") == 2);  // only localhost and hairpin
 }
 
 TEST_CASE("FakeFirewall renders ranges port by port, host addresses, udp and sctp") {
@@ -119,13 +116,40 @@ TEST_CASE("FakeFirewall renders ranges port by port, host addresses, udp and sct
   REQUIRE(fw.apply(FirewallChange{.add_ports = {e}}));
   auto d = dump(fw);
   CHECK(has(d,
-            "-A NETCTL-P-r1 -d 198.51.100.7/32 -p udp -m udp --dport 9000:9002 -j DNAT "
+            "-A NETCTL-DNAT -d 198.51.100.7/32 -p udp -m udp --dport 9000:9002 -j DNAT "
             "--to-destination 10.3.0.5:90-92/9000"));
   CHECK(
-      has(d, "-A NETCTL-P-r1 -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
-  CHECK(has(d,
-            "-A NETCTL-A-r1 -d 10.3.0.5/32 -i nc-r -o nc-r -p udp -m conntrack --ctstate DNAT -m "
-            "udp --dport 90:92 -j ACCEPT"));
+      has(d, "-A NETCTL-DNAT -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
+  // Ports concern the nat table only: nothing was read or written elsewhere.
+  CHECK(count(d, "NETCTL-FORWARD") == 0);
+  CHECK(count(d, "NETCTL-RAW") == 0);
+}
+
+TEST_CASE("FakeFirewall removes an endpoint's port rules by content, others stay") {
+  FakeFirewall fw;
+  FirewallChange c;
+  c.add_networks = {net("a", "nc-a", "10.1.0.0/24")};
+  c.add_ports = {web("e1", "nc-a", "10.1.0.2"), web("e2", "nc-a", "10.1.0.3")};
+  c.add_ports[1].ports[0].host_port = 8081;
+  REQUIRE(fw.apply(c));
+  REQUIRE(fw.apply(FirewallChange{.remove_ports = {c.add_ports[0]}}));
+  auto d = dump(fw);
+  CHECK(count(d, "10.1.0.2") == 0);
+  CHECK(count(d, "-A NETCTL-DNAT") == 1);
+  CHECK(has(d, "-A NETCTL-DNAT -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.1.0.3:80"));
+  // Removing again, or what was never there, changes nothing.
+  REQUIRE(fw.apply(FirewallChange{.remove_ports = {c.add_ports[0]}}));
+  CHECK(dump(fw) == d);
+
+  // exact_ports (gc): rules the change does not list go, listed ones stay or come back.
+  FirewallChange gc{.add_networks = {net("a", "nc-a", "10.1.0.0/24")},
+                    .add_ports = {c.add_ports[0]},
+                    .exact_ports = true};
+  REQUIRE(fw.apply(gc));
+  d = dump(fw);
+  CHECK(count(d, "10.1.0.3") == 0);
+  CHECK(has(d, "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
+  CHECK(has(d, "-A NETCTL-POSTROUTING -j NETCTL-M-a"));  // jumps are not port rules
 }
 
 TEST_CASE("FakeFirewall removal takes out chains and jumps, keeps the top level") {
@@ -137,14 +161,13 @@ TEST_CASE("FakeFirewall removal takes out chains and jumps, keeps the top level"
   REQUIRE(fw.apply(c));
   FirewallChange rm;
   rm.remove_networks = {"a", "gone"};  // missing counts as removed
-  rm.remove_ports = {"e1"};
+  rm.remove_ports = c.add_ports;
   rm.bridges = std::vector<std::string>{"nc-b"};
   REQUIRE(fw.apply(rm));
   CHECK(fw.networks.size() == 1);
   CHECK(fw.ports.empty());
   auto d = dump(fw);
-  for (const char* gone :
-       {"NETCTL-N-a", "NETCTL-I-a", "NETCTL-M-a", "NETCTL-P-e1", "NETCTL-H-e1", "NETCTL-A-e1"})
+  for (const char* gone : {"NETCTL-N-a", "NETCTL-I-a", "NETCTL-M-a", "10.1.0.2"})
     CHECK_MESSAGE(count(d, gone) == 0, gone);
   CHECK(count(d, "nc-a") == 0);
   CHECK(has(d, "-N NETCTL-USER"));

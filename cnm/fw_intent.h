@@ -1,0 +1,19 @@
+// Published ports as an intent object: a crashed connect or disconnect leaves the rules it may
+// have written, and published-port rules are found by content, so the intent carries the
+// mappings recovery needs to take them out.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "cnm/error.h"
+#include "cnm/kernel/firewall.h"
+
+namespace cnm {
+
+// {"kind": "fw-ports", "id12", "bridge", "ip", "ports": [[host_ip, host_port, port, count,
+// proto], ...]}.
+nlohmann::json ports_intent(const kernel::EndpointPorts& e);
+// The inverse; Code::kInvalid when `o` is not such an object.
+Result<kernel::EndpointPorts> ports_from_intent(const nlohmann::json& o);
+
+}  // namespace cnm
