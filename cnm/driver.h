@@ -21,6 +21,7 @@ class Namespaces;
 class Endpoints;
 class Firewall;
 class HostPorts;
+class Conntrack;
 }  // namespace kernel
 
 // The kernel adapters a driver may use; real ones in production, fakes in unit tests.
@@ -31,6 +32,7 @@ struct KernelContext {
   kernel::Endpoints* endpoints = nullptr;
   kernel::Firewall* firewall = nullptr;
   kernel::HostPorts* hostports = nullptr;
+  kernel::Conntrack* conntrack = nullptr;  // unset: stale flows are not forgotten (unit tests)
 };
 
 // Settings from the config file that drivers honour.

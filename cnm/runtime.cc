@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/hostports.h"
@@ -19,6 +20,7 @@ struct Runtime::Parts {
   std::unique_ptr<kernel::Endpoints> endpoints = kernel::make_linux_endpoints();
   std::unique_ptr<kernel::Firewall> firewall = kernel::make_iptc_firewall();
   std::unique_ptr<kernel::HostPorts> hostports = kernel::make_linux_host_ports();
+  std::unique_ptr<kernel::Conntrack> conntrack = kernel::make_linux_conntrack();
   std::unique_ptr<Ipam> ipam;
 };
 
@@ -44,7 +46,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::
   rt->controller_ = std::make_unique<Controller>(
       config, *p.store, *p.ipam,
       KernelContext{p.links.get(), p.sysctl.get(), p.namespaces.get(), p.endpoints.get(),
-                    p.firewall.get(), p.hostports.get()},
+                    p.firewall.get(), p.hostports.get(), p.conntrack.get()},
       drivers::builtin_registry());
   return rt;
 }

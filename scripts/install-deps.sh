@@ -4,7 +4,7 @@ set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "install-deps: run as root" >&2; exit 2; fi
 pkgs=(
   build-essential g++ cmake ninja-build pkg-config git
-  libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev libip6tc-dev
+  libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libiptc-dev libip4tc-dev libip6tc-dev
   nlohmann-json3-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libcli11-dev libfmt-dev
   clang-format iproute2 iptables busybox-static curl python3 util-linux procps
 )

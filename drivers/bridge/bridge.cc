@@ -1,6 +1,7 @@
 #include "drivers/bridge/bridge.h"
 
 #include "cnm/fw_intent.h"
+#include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
@@ -119,6 +120,19 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
     undo.remove_ports.push_back(ports);
     (void)fw->apply(undo);
   });
+  return forget_flows(ports);
+}
+
+// UDP and SCTP flows to these host ports that conntrack still remembers (from before the port was
+// published, or from when it pointed elsewhere) would bypass the new DNAT: forget them.
+cnm::Status BridgeDriver::forget_flows(const cnm::kernel::EndpointPorts& ports) {
+  if (k_.conntrack == nullptr) return {};
+  for (const auto& m : ports.ports) {
+    if (m.proto == cnm::kernel::Proto::kTcp) continue;
+    auto proto = m.proto == cnm::kernel::Proto::kUdp ? cnm::Proto::kUdp : cnm::Proto::kSctp;
+    if (auto r = k_.conntrack->forget(proto, m.host_ip, m.host_port, m.count); !r)
+      return std::unexpected(r.error());
+  }
   return {};
 }
 

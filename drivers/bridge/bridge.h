@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cnm/driver.h"
+#include "cnm/kernel/firewall.h"
 
 namespace drivers {
 
@@ -24,6 +25,7 @@ class BridgeDriver : public cnm::Driver {
   cnm::Status leave(const cnm::Network& n, std::span<const cnm::Endpoint> eps) override;
 
  private:
+  cnm::Status forget_flows(const cnm::kernel::EndpointPorts& ports);
   cnm::KernelContext k_;
 };
 

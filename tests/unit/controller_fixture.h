@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cnm/controller.h"
+#include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/fake_endpoints.h"
 #include "cnm/kernel/fake_firewall.h"
 #include "cnm/kernel/fake_links.h"
@@ -22,6 +23,7 @@ struct ControllerFixture {
   cnm::kernel::FakeEndpoints endpoints{links, namespaces, &steps};
   cnm::kernel::FakeFirewall firewall{&steps};
   cnm::kernel::FakeHostPorts hostports;
+  cnm::kernel::FakeConntrack conntrack;
   ipam::DefaultIpam ipam;
   std::unique_ptr<cnm::store::Store> store;
   std::unique_ptr<cnm::Controller> ctl;
@@ -34,7 +36,8 @@ struct ControllerFixture {
     cfg.pools_v4 = ipam::docker_default_pools();
     ctl = std::make_unique<cnm::Controller>(
         cfg, *store, ipam,
-        cnm::KernelContext{&links, &sysctl, &namespaces, &endpoints, &firewall, &hostports},
+        cnm::KernelContext{&links, &sysctl, &namespaces, &endpoints, &firewall, &hostports,
+                           &conntrack},
         drivers::builtin_registry());
   }
   ~ControllerFixture() { std::filesystem::remove_all(root); }

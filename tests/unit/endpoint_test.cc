@@ -202,6 +202,8 @@ TEST_CASE("published ports: rules added, conflicts refused, rules gone after dis
   REQUIRE(ep);
   REQUIRE(ep->ports.size() == 2);
   CHECK(f.firewall.ports.contains(ep->id.substr(0, 12)));
+  // Stale UDP flows to the new port are forgotten; TCP ones need not be.
+  CHECK(f.conntrack.calls == std::vector<std::string>{"udp 127.0.0.1:8081+1"});
   auto again = conn("n1", "s2");
   again.publish = {"127.0.0.1:8080:80"};  // 8080/tcp is published on every address
   CHECK(f.ctl->connect(again).error().code == Code::kConflict);
