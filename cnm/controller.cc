@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "cnm/fw_intent.h"
 #include "cnm/kernel/endpoints.h"
@@ -21,8 +20,14 @@ Controller::Controller(Config config, store::Store& store, const Ipam& ipam, Ker
       registry_(std::move(registry)) {}
 
 Status validate_name(std::string_view kind, std::string_view name) {
-  static const std::regex re("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
-  if (!std::regex_match(name.begin(), name.end(), re) || name.find("..") != std::string_view::npos)
+  // By hand: compiling a std::regex cost a tenth of a whole `network connect`.
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && name.size() <= 64 && alnum(name[0]) &&
+            std::all_of(name.begin(), name.end(),
+                        [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+  if (!ok || name.find("..") != std::string_view::npos)
     return fail(Code::kInvalid,
                 "invalid {} name '{}': use 1-64 of [A-Za-z0-9_.-], starting with a letter or digit",
                 kind, name);

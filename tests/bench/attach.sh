@@ -348,6 +348,9 @@ for n in $NS; do
   for o in attach detach; do
     printf '| %-9s | %-22s | %-23s | %-24s | %-9s | %-14s |\n' "$o" "$(cell nc $o "$n")" "$(cell cni $o "$n")" \
       "$(cell nv $o "$n")" "$(ratio cni $o "$n")" "$(ratio nv $o "$n")"
+    what="$o, N=$n"; [ "$PORTS" = 1 ] && what+=", one published port"
+    bench_emit "$what" "${RES[nc,$o,$n]:-}" "cni-ref (bridge+host-local+portmap)" "${RES[cni,$o,$n]:-}"
+    bench_emit "$what" "${RES[nc,$o,$n]:-}" "netavark 1.4" "${RES[nv,$o,$n]:-}"
   done
 done
 echo

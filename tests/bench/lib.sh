@@ -81,6 +81,14 @@ bench_row() {
   printf '| %-44s | %-22s | %-22s | %-13s |\n' "$op" "$(bench_cell "$a")" "$(bench_cell "$b")" "$ratio"
 }
 
+# bench_emit OP NETCTL PEER PEER_CELL [UNIT]: one row for tests/bench/run.sh's combined table,
+# appended to $BENCH_TSV when it is set. NETCTL and PEER_CELL are "MED P90 N" cells as above (or
+# "" when not measured); UNIT defaults to ms.
+bench_emit() {
+  [ -n "${BENCH_TSV:-}" ] || return 0
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "${2:-}" "${3:-}" "${4:-}" "${5:-ms}" >>"$BENCH_TSV"
+}
+
 # --- Docker -------------------------------------------------------------------------------------
 
 # ensure_docker: installs docker.io (Docker 20.10 on Debian 12) if dockerd is missing. Run it in the
