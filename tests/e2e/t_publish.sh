@@ -11,7 +11,7 @@ serve() { # NS PORT WORD: answers WORD to every TCP connection, in the backgroun
   ip netns exec "$1" busybox nc -ll -p "$2" -e echo "$3" & pids+=($!)
 }
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$NETCTL_ROOT"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
 
 nc_ network create --subnet 10.88.0.0/24 n1 >/dev/null
 nc_ sandbox create web >/dev/null

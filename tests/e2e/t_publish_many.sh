@@ -4,7 +4,7 @@
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$NETCTL_ROOT"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
 tables() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; }
 
 nc_ network create --subnet 10.63.0.0/24 n1 >/dev/null
