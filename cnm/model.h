@@ -43,6 +43,7 @@ struct Endpoint {
   bool default_route = false;
   std::string created;
   std::vector<PortSpec> ports;  // published, with host ports chosen
+  std::string container_id = {};  // the runtime's container ID (CNI_CONTAINERID), "" otherwise
 };
 
 // A named network namespace bind-mounted at `netns_path` (/run/netns/<name>).

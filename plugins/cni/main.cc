@@ -1,0 +1,36 @@
+// netctl-cni: the CNI plugin over netctl's controller (plugins/README.md).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include "plugins/cni/plugin.h"
+
+namespace {
+
+void take(const char* name, std::string& out, bool* present = nullptr) {
+  const char* v = std::getenv(name);
+  if (present != nullptr) *present = v != nullptr && *v != '\0';
+  out = v != nullptr ? v : "";
+}
+
+}  // namespace
+
+int main() {
+  cni::Env env;
+  take("CNI_COMMAND", env.command);
+  take("CNI_CONTAINERID", env.container_id, &env.has_container_id);
+  take("CNI_NETNS", env.netns, &env.has_netns);
+  take("CNI_IFNAME", env.ifname, &env.has_ifname);
+  take("CNI_ARGS", env.args);
+  std::string in;
+  if (env.command != "VERSION" || !isatty(0))
+    in.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  std::string out;
+  int rc = cni::run(env, in, out);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return rc;
+}
