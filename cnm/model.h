@@ -42,7 +42,7 @@ struct Endpoint {
   std::vector<std::string> aliases;
   bool default_route = false;
   std::string created;
-  std::vector<PortSpec> ports;  // published, with host ports chosen
+  std::vector<PortSpec> ports;    // published, with host ports chosen
   std::string container_id = {};  // the runtime's container ID (CNI_CONTAINERID), "" otherwise
 };
 
