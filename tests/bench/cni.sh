@@ -77,9 +77,10 @@ TOOLS=(nc)
 declare -A NAME=([nc]=netctl-cni [ref]=cni-ref) BASE=([nc]=20000 [ref]=40000)
 cap() { CAP="{\"portMappings\":[{\"hostPort\":$(($2 + $1)),\"containerPort\":80,\"protocol\":\"tcp\"}]}"; }
 # TOOL I: sandbox sI (the resident: I=0, in its own namespace r-TOOL), host port BASE+I -> 80.
-ns() { if [ "$2" = 0 ]; then echo "/run/netns/r-$1"; else echo "/run/netns/s$2"; fi; }
-add() { local CAP; cap "$2" "${BASE[$1]}"; CAP_ARGS=$CAP "$CNITOOL" add "$1" "$(ns "$1" "$2")" "c$2"; }
-del() { local CAP; cap "$2" "${BASE[$1]}"; CAP_ARGS=$CAP "$CNITOOL" del "$1" "$(ns "$1" "$2")" "c$2"; }
+# No command substitution in a timed op (each would fork a subshell).
+ns() { if [ "$2" = 0 ]; then NSP=/run/netns/r-$1; else NSP=/run/netns/s$2; fi; }
+add() { local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"; CAP_ARGS=$CAP "$CNITOOL" add "$1" "$NSP" "c$2"; }
+del() { local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"; CAP_ARGS=$CAP "$CNITOOL" del "$1" "$NSP" "c$2"; }
 for i in $(seq 1 "$N"); do ip netns add "s$i"; done
 # Residents keep both bridges up, so no timed op creates one.
 for t in "${TOOLS[@]}"; do
