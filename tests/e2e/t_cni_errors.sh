@@ -74,4 +74,21 @@ for c in "c1 s1 eth0" "c2 s2 eth0" "c3 s3 net1"; do
   cni_plugin DEL "$cid" "/run/netns/$ns" "$ifn" <<<"$good" >/dev/null || fail "DEL $cid"
 done
 [ "$(ip -o link show type veth | grep -c .)" = 0 ] || fail "veths left"
+
+# Every valid sample conflist: its plugin configuration (name and cniVersion from the list, as
+# runtimes pass them) serves ADD, CHECK (0.4.0 and later) and DEL.
+ip netns add sv
+for f in "$FIXTURES"/cni/valid/*.conflist; do
+  conf=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); p=l["plugins"][0]; p["name"]=l["name"]; p["cniVersion"]=l["cniVersion"]; print(json.dumps(p))' "$f")
+  out=$(cni_plugin ADD cv /run/netns/sv eth0 <<<"$conf") || fail "$(basename "$f"): ADD: $out"
+  for a in $(python3 -c 'import json,sys; print(" ".join(i["address"] for i in json.loads(sys.argv[1])["ips"]))' "$out"); do
+    ip -n sv -o addr show dev eth0 | grep " $a " >/dev/null || fail "$(basename "$f"): $a missing"
+  done
+  if [[ "$conf" != *'"cniVersion": "0.3.'* ]]; then
+    chk=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); c["prevResult"]=json.loads(sys.argv[2]); print(json.dumps(c))' "$conf" "$out")
+    cni_plugin CHECK cv /run/netns/sv eth0 <<<"$chk" >/dev/null || fail "$(basename "$f"): CHECK"
+  fi
+  cni_plugin DEL cv /run/netns/sv eth0 <<<"$conf" >/dev/null || fail "$(basename "$f"): DEL"
+  ip -n sv link show eth0 >/dev/null 2>&1 && fail "$(basename "$f"): eth0 left"
+done
 echo ok
