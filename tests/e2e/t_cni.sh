@@ -69,4 +69,9 @@ ver=$(echo '{"cniVersion":"0.4.0"}' | CNI_COMMAND=VERSION "$NETCTL_CNI")
 cni_plugin STATUS "" "" "" <<<"$conf11" || fail "STATUS"
 out=$(cni_plugin STATUS "" "" "" <<<'{"cniVersion":"1.1.0","name":"nope","type":"netctl-cni"}') && fail "STATUS of an unknown network"
 [ "$(cni_code "$out")" = 50 ] || fail "STATUS unknown network: $out"
+# STATUS on a read-only state root: not available (50), and ADD fails without changing anything.
+mount --bind "$NETCTL_ROOT" "$NETCTL_ROOT" && mount -o remount,bind,ro "$NETCTL_ROOT"
+out=$(cni_plugin STATUS "" "" "" <<<"$conf11") && { umount "$NETCTL_ROOT"; fail "STATUS on a read-only root passed"; }
+umount "$NETCTL_ROOT"
+[ "$(cni_code "$out")" = 50 ] || fail "STATUS read-only root: $out"
 echo ok

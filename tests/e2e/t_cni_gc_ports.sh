@@ -40,15 +40,18 @@ got=$(ip netns exec nb busybox nc -w 1 198.51.100.1 8080 </dev/null 2>/dev/null 
 gcconf() {  # KEY JSON-LIST
   echo "{\"cniVersion\":\"1.1.0\",\"name\":\"web\",\"type\":\"netctl-cni\",\"$1\":$2}"
 }
-for i in 2 3 4 5; do
+for i in 2 3 4 5; do  # c5 publishes a port: GC must take its rules too
   ip netns add "s$i"
-  "$CNITOOL" add web "/run/netns/s$i" "c$i" >/dev/null || fail "add c$i"
+  cap=""; [ "$i" = 5 ] && cap='{"portMappings":[{"hostPort":8085,"containerPort":80,"protocol":"tcp"}]}'
+  CAP_ARGS=$cap "$CNITOOL" add web "/run/netns/s$i" "c$i" >/dev/null || fail "add c$i"
 done
+iptables-legacy-save -t nat | grep -- '--dport 8085 -j DNAT' >/dev/null || fail "no DNAT rule for c5"
 cni_plugin GC "" "" "" <<<"$(gcconf cni.dev/valid-attachments '[{"containerID":"c2","ifname":"eth0"},{"containerID":"c3","ifname":"eth0"},{"containerID":"c4","ifname":"eth9"}]')" ||
   fail "GC"
 names=$(nc_ --format json network inspect web | python3 -c 'import json,sys; print(" ".join(sorted(e["Name"] for e in json.load(sys.stdin)[0]["Containers"].values())))')
 [ "$names" = "cni:c2 cni:c3" ] || fail "after GC: '$names', want cni:c2 cni:c3"
 ip -n s4 link show eth0 >/dev/null 2>&1 && fail "c4's interface survived GC"
+iptables-legacy-save | grep -E 'NETCTL-(P|A|H)-|--dport 8085' >/dev/null && fail "c5's port rules survived GC"
 [ "$(nveths)" = 2 ] || fail "veths after GC: $(nveths)"
 cni_plugin GC "" "" "" <<<"$(gcconf cni.dev/attachments '[{"containerID":"c3","ifname":"eth0"}]')" || fail "GC (attachments)"
 names=$(nc_ --format json network inspect web | python3 -c 'import json,sys; print(" ".join(sorted(e["Name"] for e in json.load(sys.stdin)[0]["Containers"].values())))')

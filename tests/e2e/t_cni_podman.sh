@@ -47,7 +47,7 @@ python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["plugins"][0]["st
   "$FIXTURES/cni/valid/podman-cninet.conflist" "$NETCTL_ROOT" >"$W/net.d/cninet.conflist"
 export CONTAINERS_CONF=$W/containers.conf NETCTL_ROOT
 P="env TMPDIR=$W/tmp podman --root $W/root --runroot $W/runroot --tmpdir $W/tmp --storage-driver vfs"
-$P import "$W/rootfs.tar" localhost/netctl-busybox:1 >/dev/null || fail "podman import"
+$P import -q "$W/rootfs.tar" localhost/netctl-busybox:1 >/dev/null || fail "podman import"
 if ! err=$($P run --rm --network none localhost/netctl-busybox:1 true 2>&1); then
   echo "SKIP: podman cannot start a container here: $(echo "$err" | tail -n 1)"; exit 0
 fi
