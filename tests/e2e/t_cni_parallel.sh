@@ -43,14 +43,16 @@ iptables-legacy-save | grep -E 'NETCTL-(P|A|H)-' >/dev/null && fail "port rules 
 alloc=$(nc_ --format json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["AllocatedAddresses"])')
 [ "$alloc" = 0 ] || fail "$alloc IPAM entries left"
 nc_ doctor >/dev/null || fail "doctor found drift after parallel DEL: $(nc_ doctor 2>&1)"
-# 8 first ADDs at once on a network the conflist defines: one network made, all 8 attached.
-cni_conflist inl 1.0.0 '"subnet":"10.90.0.0/24"'
+# 8 first ADDs at once on a network the conflist defines, in a state root that does not exist yet
+# (the store is created by whichever process comes first): one network made, all 8 attached.
+fresh=$NETCTL_ROOT/fresh
+cni_conflist inl 1.0.0 '"subnet":"10.90.0.0/24","stateRoot":"'"$fresh"'"'
 pids=()
 for i in $(seq 8); do "$CNITOOL" add inl "/run/netns/s$i" "d$i" >/dev/null 2>"$out/$i.err" & pids+=($!); done
 failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
 [ "$failed" = 0 ] || fail "$failed of 8 first ADDs failed: $(cat "$out"/*.err | sort | uniq -c | head -n 5)"
-[ "$(nc_ --format json network ls | python3 -c 'import json,sys; print(sum(n["Name"]=="inl" for n in json.load(sys.stdin)))')" = 1 ] ||
+[ "$(nc_ --root "$fresh" --format json network ls | python3 -c 'import json,sys; print(sum(n["Name"]=="inl" for n in json.load(sys.stdin)))')" = 1 ] ||
   fail "inline network not made exactly once"
 [ "$(ip -o link show type veth | grep -c .)" = 8 ] || fail "want 8 veths on inl"
 echo ok
