@@ -58,6 +58,7 @@ cni_state() {
   ip -o link show | sed 's/^[0-9]*: //' | awk '{print $1}' | sort
   ip -o addr show | awk '{print $2, $4}' | sort
   iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'
+  # shellcheck disable=SC2046 # one argument per network name
   "$NETCTL" --format json network inspect $("$NETCTL" --format json network ls |
     python3 -c 'import json,sys; print(" ".join(n["Name"] for n in json.load(sys.stdin)))') 2>/dev/null |
     grep -v '"Created"' || true

@@ -177,6 +177,8 @@ std::optional<Error> definition(const json& conf, CniConfig& c) {
 
 }  // namespace
 
+static Result<CniConfig> parse_config_unchecked(std::string_view stdin_json);
+
 const std::vector<std::string>& supported_versions() {
   static const std::vector<std::string> v = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
   return v;
@@ -201,6 +203,15 @@ int compare_versions(std::string_view a, std::string_view b) {
 }
 
 Result<CniConfig> parse_config(std::string_view stdin_json) {
+  // nlohmann throws on a wrong type (e.g. value("protocol", "tcp") of a number): the boundary.
+  try {
+    return parse_config_unchecked(stdin_json);
+  } catch (const json::exception& e) {
+    return bad(kInvalidConfig, fmt::format("invalid configuration: {}", e.what()));
+  }
+}
+
+Result<CniConfig> parse_config_unchecked(std::string_view stdin_json) {
   json conf;
   try {
     conf = json::parse(stdin_json);

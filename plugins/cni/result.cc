@@ -7,6 +7,9 @@
 
 namespace cni {
 
+static std::string compare_prev_result_unchecked(const nlohmann::json& prev,
+                                                 const cnm::Endpoint& ep);
+
 nlohmann::json make_result(const std::string& cni_version, const cnm::Network& n,
                            const cnm::Endpoint& ep) {
   using nlohmann::json;
@@ -31,6 +34,14 @@ nlohmann::json make_result(const std::string& cni_version, const cnm::Network& n
 }
 
 std::string compare_prev_result(const nlohmann::json& prev, const cnm::Endpoint& ep) {
+  try {
+    return compare_prev_result_unchecked(prev, ep);
+  } catch (const nlohmann::json::exception& e) {
+    return fmt::format("prevResult is malformed: {}", e.what());
+  }
+}
+
+std::string compare_prev_result_unchecked(const nlohmann::json& prev, const cnm::Endpoint& ep) {
   std::set<std::string> want, have;
   for (const auto& a : ep.addresses) want.insert(a.str());
   if (auto it = prev.find("ips"); it != prev.end() && it->is_array())

@@ -88,6 +88,10 @@ TEST_CASE("runtimeConfig: portMappings, ips, mac, aliases; GC attachment lists")
   REQUIRE(old);
   CHECK(old->valid_attachments->at(0).first == "y");
   CHECK(code_of(R"({"cniVersion":"1.0.0","name":"n1","runtimeConfig":{"ips":["a"]}})") == 7);
+  CHECK(code_of(R"({"cniVersion":"1.0.0","name":"n1","runtimeConfig":{"portMappings":[
+    {"hostPort":1,"containerPort":2,"protocol":6}]}})") == 7);
+  CHECK(code_of(R"({"cniVersion":"1.1.0","name":"n1","cni.dev/valid-attachments":[
+    {"containerID":"x","ifname":3}]})") == 7);
   CHECK(code_of(R"({"cniVersion":"1.0.0","name":"n1","runtimeConfig":{"ips":["10.0.0.1",
     "10.0.0.2"]}})") == 7);
   CHECK(code_of(R"({"cniVersion":"1.0.0","name":"n1","runtimeConfig":{"portMappings":[
@@ -133,5 +137,8 @@ TEST_CASE("results: ips carry a version before 1.0.0; prevResult comparison") {
   CHECK_FALSE(cni::compare_prev_result(other, ep).empty());
   other = r;
   other["interfaces"][1]["mac"] = "02:42:0A:58:00:09";
+  CHECK_FALSE(cni::compare_prev_result(other, ep).empty());
+  other = r;
+  other["interfaces"][1]["name"] = 7;  // malformed: reported, not thrown
   CHECK_FALSE(cni::compare_prev_result(other, ep).empty());
 }
