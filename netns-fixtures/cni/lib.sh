@@ -52,14 +52,12 @@ cni_plugin() {
 # cni_code JSON: the "code" of a CNI error object (empty if none).
 cni_code() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("code",""))' "$1" 2>/dev/null; }
 
-# cni_state: everything a failed CNI call must leave unchanged: links, addresses, routes, rules and
-# the store's networks with their endpoints.
+# cni_state: everything a failed CNI call must leave unchanged: links, addresses, rules, the
+# store's networks and its allocations (addresses, MACs, host ports of every endpoint).
 cni_state() {
   ip -o link show | sed 's/^[0-9]*: //' | awk '{print $1}' | sort
   ip -o addr show | awk '{print $2, $4}' | sort
   iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//'
-  # shellcheck disable=SC2046 # one argument per network name
-  "$NETCTL" --format json network inspect $("$NETCTL" --format json network ls |
-    python3 -c 'import json,sys; print(" ".join(n["Name"] for n in json.load(sys.stdin)))') 2>/dev/null |
-    grep -v '"Created"' || true
+  "$NETCTL" --format json network ls
+  "$NETCTL" --format json info | grep -v '"Root"'
 }
