@@ -76,12 +76,12 @@ TOOLS=(nc)
 [ -x "$work/bin/bridge" ] && [ -x "$work/bin/portmap" ] && TOOLS+=(ref)
 declare -A NAME=([nc]=netctl-cni [ref]=cni-ref) BASE=([nc]=20000 [ref]=40000)
 cap() { CAP="{\"portMappings\":[{\"hostPort\":$(($2 + $1)),\"containerPort\":80,\"protocol\":\"tcp\"}]}"; }
-# TOOL I: sandbox sI (the resident: I=0, in its own namespace r-TOOL), host port BASE+I -> 80.
+# TOOL I: namespace TOOL-I (the resident: I=0, namespace r-TOOL), host port BASE+I -> 80.
 # No command substitution in a timed op (each would fork a subshell).
-ns() { if [ "$2" = 0 ]; then NSP=/run/netns/r-$1; else NSP=/run/netns/s$2; fi; }
+ns() { if [ "$2" = 0 ]; then NSP=/run/netns/r-$1; else NSP=/run/netns/$1-$2; fi; }
 add() { local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"; CAP_ARGS=$CAP "$CNITOOL" add "$1" "$NSP" "c$2"; }
 del() { local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"; CAP_ARGS=$CAP "$CNITOOL" del "$1" "$NSP" "c$2"; }
-for i in $(seq 1 "$N"); do ip netns add "s$i"; done
+for t in "${TOOLS[@]}"; do for i in $(seq 1 "$N"); do ip netns add "$t-$i"; done; done
 # Residents keep both bridges up, so no timed op creates one.
 for t in "${TOOLS[@]}"; do
   ip netns add "r-$t"
@@ -91,15 +91,18 @@ done
 bench_machine
 echo "netctl-cni: $NETCTL_CNI; cnitool: $CNITOOL (libcni $LIBCNI_VERSION)"
 echo "cni-ref: containernetworking-plugins $REF_VERSION (bridge + host-local + portmap)"
-echo "N=$N sandboxes per round, $ROUNDS rounds, tools interleaved per round; one published TCP port per ADD"
+echo "N=$N sandboxes per round, $ROUNDS rounds, the tools alternating op by op; one published TCP port per ADD"
 floor=$(bench_floor_ms 30)
 declare -A RES=()
 FAILS=0
 for t in "${TOOLS[@]}"; do declare -a "A_$t=()" "D_$t=()"; done
+# Op by op in turn (netctl-cni's ADD of sI, then the reference's), so both see the same load.
 for ((r = 0; r < ROUNDS; r++)); do
-  for t in "${TOOLS[@]}"; do
-    for ((i = 1; i <= N; i++)); do bench_time "A_$t" add "$t" "$i" || FAILS=$((FAILS + 1)); done
-    for ((i = 1; i <= N; i++)); do bench_time "D_$t" del "$t" "$i" || FAILS=$((FAILS + 1)); done
+  for ((i = 1; i <= N; i++)); do
+    for t in "${TOOLS[@]}"; do bench_time "A_$t" add "$t" "$i" || FAILS=$((FAILS + 1)); done
+  done
+  for ((i = 1; i <= N; i++)); do
+    for t in "${TOOLS[@]}"; do bench_time "D_$t" del "$t" "$i" || FAILS=$((FAILS + 1)); done
   done
 done
 for t in "${TOOLS[@]}"; do
