@@ -72,15 +72,24 @@ cat >"$NETCONFPATH/ref.conflist" <<JSON
   "ipam":{"type":"host-local","ranges":[[{"subnet":"10.77.0.0/16"}]],"dataDir":"$work/ipam"}},
  {"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}
 JSON
-TOOLS=(nc)
+# cli: the same attach through `netctl network connect -p` (context: what the CNI path adds).
+TOOLS=(nc cli)
 [ -x "$work/bin/bridge" ] && [ -x "$work/bin/portmap" ] && TOOLS+=(ref)
-declare -A NAME=([nc]=netctl-cni [ref]=cni-ref) BASE=([nc]=20000 [ref]=40000)
+declare -A NAME=([nc]=netctl-cni [cli]=netctl-cli [ref]=cni-ref) BASE=([nc]=20000 [cli]=30000 [ref]=40000)
 cap() { CAP="{\"portMappings\":[{\"hostPort\":$(($2 + $1)),\"containerPort\":80,\"protocol\":\"tcp\"}]}"; }
 # TOOL I: namespace TOOL-I (the resident: I=0, namespace r-TOOL), host port BASE+I -> 80.
 # No command substitution in a timed op (each would fork a subshell).
 ns() { if [ "$2" = 0 ]; then NSP=/run/netns/r-$1; else NSP=/run/netns/$1-$2; fi; }
-add() { local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"; CAP_ARGS=$CAP "$CNITOOL" add "$1" "$NSP" "c$2"; }
-del() { local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"; CAP_ARGS=$CAP "$CNITOOL" del "$1" "$NSP" "c$2"; }
+add() {
+  local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"
+  if [ "$1" = cli ]; then "$NETCTL" network connect -p "$((${BASE[$1]} + $2)):80" bn "$NSP"
+  else CAP_ARGS=$CAP "$CNITOOL" add "$1" "$NSP" "c$2"; fi
+}
+del() {
+  local CAP NSP; cap "$2" "${BASE[$1]}"; ns "$1" "$2"
+  if [ "$1" = cli ]; then "$NETCTL" network disconnect bn "$NSP"
+  else CAP_ARGS=$CAP "$CNITOOL" del "$1" "$NSP" "c$2"; fi
+}
 for t in "${TOOLS[@]}"; do for i in $(seq 1 "$N"); do ip netns add "$t-$i"; done; done
 # Residents keep both bridges up, so no timed op creates one.
 for t in "${TOOLS[@]}"; do
@@ -124,6 +133,8 @@ for o in add del; do
   [ "$b" != - ] && ratio=$(awk -v x="$b" -v y="$a" 'BEGIN { printf "%.1fx", x / y }')
   printf '| %-28s | %-24s | %-24s | %-10s |\n' "$o" "$(bench_cell "${RES[nc,$o]}")" "$(bench_cell "${RES[ref,$o]:-}")" "$ratio"
 done
+echo "for context, the same attach / detach by the CLI (netctl network connect -p / disconnect):" \
+  "add $(bench_cell "${RES[cli,add]}"), del $(bench_cell "${RES[cli,del]}") ms"
 echo "harness floor (timing /bin/true the same way): $floor ms, included in every cell; failures: $FAILS"
 if [ -n "${RES[ref,add]:-}" ]; then
   read -r a _ <<<"${RES[nc,add]}"; read -r b _ <<<"${RES[ref,add]}"
