@@ -84,6 +84,7 @@ void to_json(nlohmann::json& j, const Endpoint& e) {
        {"DefaultRoute", e.default_route},
        {"Created", e.created},
        {"Ports", nlohmann::json::array()}};
+  if (!e.container_id.empty()) j["ContainerId"] = e.container_id;
   for (const auto& p : e.ports)
     j["Ports"].push_back({{"HostIp", p.host_ip ? p.host_ip->str() : ""},
                           {"HostPort", p.host_port},
@@ -107,6 +108,7 @@ void from_json(const nlohmann::json& j, Endpoint& e) {
   j.at("Aliases").get_to(e.aliases);
   j.at("DefaultRoute").get_to(e.default_route);
   e.created = j.value("Created", "");
+  e.container_id = j.value("ContainerId", "");
   e.ports.clear();
   for (const auto& p : j.value("Ports", nlohmann::json::array())) {
     PortSpec ps;

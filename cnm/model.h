@@ -42,7 +42,8 @@ struct Endpoint {
   std::vector<std::string> aliases;
   bool default_route = false;
   std::string created;
-  std::vector<PortSpec> ports;  // published, with host ports chosen
+  std::vector<PortSpec> ports;    // published, with host ports chosen
+  std::string container_id = {};  // the runtime's container ID (CNI_CONTAINERID), "" otherwise
 };
 
 // A named network namespace bind-mounted at `netns_path` (/run/netns/<name>).

@@ -1,0 +1,239 @@
+// The CNI plugin's operations on the controller (plugins/cni): ADD, DEL, CHECK, GC and STATUS over
+// the same store, drivers and IPAM as the CLI. A CNI attachment is an endpoint with target
+// "cni:<container id>" and its container_id set, found by (network, container id, ifname).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cnm/controller.h"
+#include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/firewall.h"
+#include "cnm/kernel/links.h"
+#include "cnm/kernel/netns_view.h"
+#include "cnm/txn.h"
+
+namespace cnm {
+namespace {
+
+std::string cni_key(const std::string& container_id) { return "cni:" + container_id; }
+std::string pool_key(const Network& n, const Pool& p) { return n.id + "/" + p.subnet.str(); }
+
+// The spec's rule for container ids: letters, digits, '_', '.', '-', not empty.
+Status validate_container_id(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 1024 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+  if (!ok) return fail(Code::kInvalid, "invalid container id '{}'", id);
+  return {};
+}
+
+Status validate_cni(const ConnectRequest& r, const std::string& container_id) {
+  CNM_TRY(validate_name("network", r.network));
+  CNM_TRY(validate_container_id(container_id));
+  if (r.ifname.empty() || r.ifname.size() > 15 ||
+      r.ifname.find_first_of("/: \t\n") != std::string::npos || r.ifname == "." || r.ifname == "..")
+    return fail(Code::kInvalid, "invalid interface name '{}'", r.ifname);
+  if (!r.target.starts_with("/")) return fail(Code::kInvalid, "netns '{}' is not a path", r.target);
+  for (const auto& [text, v6] : {std::pair{r.ip, false}, std::pair{r.ip6, true}}) {
+    if (text.empty()) continue;
+    auto a = IpAddr::parse(text);
+    if (!a || a->is_v6() != v6)
+      return fail(Code::kInvalid, "'{}' is not an IPv{} address", text, v6 ? 6 : 4);
+  }
+  if (!r.mac.empty()) {
+    unsigned b[6];
+    char extra;
+    if (r.mac.size() != 17 ||
+        std::sscanf(r.mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+                    &b[5], &extra) != 6 ||
+        (b[0] & 1))
+      return fail(Code::kInvalid, "invalid MAC address '{}'", r.mac);
+  }
+  for (const auto& a : r.aliases) CNM_TRY(validate_name("alias", a));
+  for (const auto& p : r.publish) CNM_TRY(parse_port_spec(p));
+  return {};
+}
+
+}  // namespace
+
+Result<Network> Controller::cni_network(const NetworkCreateRequest& req, bool create) {
+  CNM_TRY(validate_name("network", req.name));
+  auto n = network(req.name);
+  if (n || n.error().code != Code::kNotFound || !create) return n;
+  auto made = create_network(req);
+  // Another plugin process may have made it between our look and our lock: use theirs.
+  if (!made && made.error().code == Code::kConflict) {
+    if (auto again = network(req.name)) return again;
+  }
+  return made;
+}
+
+Result<std::vector<Endpoint>> Controller::cni_find(const Network& n,
+                                                   const std::string& container_id,
+                                                   const std::string& ifname) {
+  store::Filter f{.parent = n.id};
+  if (!container_id.empty()) f.name = cni_key(container_id);
+  auto eps = endpoints(f);
+  if (!eps) return std::unexpected(eps.error());
+  std::erase_if(*eps, [&](const Endpoint& e) {
+    return !e.target.starts_with("cni:") || (!ifname.empty() && e.ifname != ifname);
+  });
+  return eps;
+}
+
+Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::string& container_id) {
+  CNM_TRY(validate_cni(req, container_id));
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover());
+  auto n = network(req.network);
+  if (!n) return std::unexpected(n.error());
+  auto driver = registry_.driver(n->driver, kernel_);
+  if (!driver) return std::unexpected(driver.error());
+  auto dup = cni_find(*n, container_id, req.ifname);
+  if (!dup) return std::unexpected(dup.error());
+  if (!dup->empty())
+    return fail(Code::kConflict, "container {} already has {} on network {}", container_id,
+                req.ifname, n->name);
+  auto t = resolve_target(req.target, true);
+  if (!t) return std::unexpected(t.error());
+  t->key = cni_key(container_id);
+  auto ep = plan_endpoint(req, *n, *t);
+  if (!ep) return std::unexpected(ep.error());
+  ep->container_id = container_id;
+  std::vector<store::Batch::Addr> port_rows;
+  auto ports = plan_ports(req, *n, port_rows);
+  if (!ports) return std::unexpected(ports.error());
+  ep->ports = std::move(*ports);
+  std::vector<IpAddr> gateways;
+  for (const auto& p : n->pools) gateways.push_back(p.gateway);
+  Txn tx(store_, "cni add " + container_id);
+  CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
+  auto& b = tx.batch();
+  b.puts.push_back(
+      {store::kEndpoints, {ep->id, ep->target, n->id, nlohmann::json(*ep).dump(), ep->netns_key}});
+  for (size_t i = 0; i < n->pools.size(); ++i)
+    b.add_addresses.push_back({pool_key(*n, n->pools[i]), ep->addresses[i].addr().str(), ep->id});
+  b.add_addresses.push_back({n->id + "/mac", ep->mac, ep->id});
+  for (auto& row : port_rows) {
+    row.owner = ep->id;
+    b.add_addresses.push_back(std::move(row));
+  }
+  CNM_TRY(tx.commit());
+  return ep;
+}
+
+Status Controller::cni_del(const std::string& network_name, const std::string& container_id,
+                           const std::string& ifname) {
+  CNM_TRY(validate_name("network", network_name));
+  CNM_TRY(validate_container_id(container_id));
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover());
+  auto n = network(network_name);
+  if (!n && n.error().code == Code::kNotFound) return {};  // nothing can be attached to it
+  if (!n) return std::unexpected(n.error());
+  auto eps = cni_find(*n, container_id, ifname);
+  if (!eps) return std::unexpected(eps.error());
+  if (eps->empty()) return {};
+  Txn tx(store_, "cni del " + container_id);
+  CNM_TRY(remove_endpoints(tx, *eps));
+  return tx.commit();
+}
+
+Result<std::string> Controller::cni_verify(const Network& n, const Endpoint& ep,
+                                           const std::string& netns) {
+  for (size_t i = 0; i < n.pools.size() && i < ep.addresses.size(); ++i) {
+    auto owner = store_.address_owner(pool_key(n, n.pools[i]), ep.addresses[i].addr().str());
+    if (!owner) return std::unexpected(owner.error());
+    if (*owner != ep.id)
+      return fmt::format("IPAM: {} is not allocated to this attachment", ep.addresses[i].str());
+  }
+  auto host = kernel_.links->get(ep.host_ifname);
+  if (!host) return std::unexpected(host.error());
+  auto bridge = kernel_.links->get(n.bridge);
+  if (!bridge) return std::unexpected(bridge.error());
+  if (!*host) return fmt::format("host interface {} is missing", ep.host_ifname);
+  if (!*bridge || (*host)->master != (*bridge)->index || !(*host)->up)
+    return fmt::format("host interface {} is not up on bridge {}", ep.host_ifname, n.bridge);
+  auto id = kernel_.namespaces->identify(netns);
+  if (!id) return std::unexpected(id.error());
+  if (fmt::format("{}:{}", id->dev, id->ino) != ep.netns_key)
+    return fmt::format("{} is not the namespace the attachment was made in", netns);
+  auto in = kernel::view_interface(netns, ep.ifname);
+  if (!in) return std::unexpected(in.error());
+  if (in->mac != ep.mac) return fmt::format("{}: MAC {} instead of {}", ep.ifname, in->mac, ep.mac);
+  if (!in->up) return fmt::format("{} is down", ep.ifname);
+  for (const auto& a : ep.addresses)
+    if (std::find(in->addresses.begin(), in->addresses.end(), a) == in->addresses.end())
+      return fmt::format("{}: address {} is missing", ep.ifname, a.str());
+  for (const auto& p : n.pools)
+    if (ep.default_route &&
+        std::find(in->gateways.begin(), in->gateways.end(), p.gateway) == in->gateways.end())
+      return fmt::format("{}: no default route via {}", ep.ifname, p.gateway.str());
+  auto drift = doctor();
+  if (!drift) return std::unexpected(drift.error());
+  for (const auto& r : drift->missing_rules)
+    if (r.find(n.id.substr(0, 12)) != std::string::npos ||
+        r.find(ep.id.substr(0, 12)) != std::string::npos)
+      return fmt::format("firewall rule missing: {}", r);
+  return std::string();
+}
+
+Result<Endpoint> Controller::cni_check(const std::string& network_name,
+                                       const std::string& container_id, const std::string& ifname,
+                                       const std::string& netns) {
+  CNM_TRY(validate_container_id(container_id));
+  auto n = network(network_name);
+  if (!n) return std::unexpected(n.error());
+  auto eps = cni_find(*n, container_id, ifname);
+  if (!eps) return std::unexpected(eps.error());
+  if (eps->empty())
+    return fail(Code::kNotFound, "container {} has no {} on network {}", container_id, ifname,
+                n->name);
+  auto why = cni_verify(*n, eps->front(), netns);
+  if (!why) return std::unexpected(why.error());
+  if (!why->empty()) return fail(Code::kFailed, "check {}: {}", container_id, *why);
+  return eps->front();
+}
+
+Result<std::vector<Endpoint>> Controller::cni_gc(
+    const std::string& network_name,
+    const std::vector<std::pair<std::string, std::string>>& valid) {
+  CNM_TRY(validate_name("network", network_name));
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover());
+  auto n = network(network_name);
+  if (!n && n.error().code == Code::kNotFound) return std::vector<Endpoint>{};
+  if (!n) return std::unexpected(n.error());
+  auto eps = cni_find(*n, "", "");
+  if (!eps) return std::unexpected(eps.error());
+  std::erase_if(*eps, [&](const Endpoint& e) {
+    return std::any_of(valid.begin(), valid.end(), [&](const auto& v) {
+      return v.first == e.container_id && (v.second.empty() || v.second == e.ifname);
+    });
+  });
+  if (eps->empty()) return eps;
+  Txn tx(store_, "cni gc " + n->name);
+  CNM_TRY(remove_endpoints(tx, *eps));
+  CNM_TRY(tx.commit());
+  return eps;
+}
+
+Status Controller::cni_status() {
+  if (access(store_.root().c_str(), W_OK) != 0)
+    return fail(Code::kFailed, "state root {} is not writable", store_.root());
+  {
+    auto lock = store_.lock();
+    if (!lock) return std::unexpected(lock.error());
+    CNM_TRY(store_.intents());
+  }
+  if (auto l = kernel_.links->list(); !l) return context("netlink", l.error());
+  if (auto fw = kernel_.firewall->dump(); !fw) return context("iptables", fw.error());
+  return {};
+}
+
+}  // namespace cnm

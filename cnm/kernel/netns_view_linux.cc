@@ -1,0 +1,82 @@
+// view_interface over libnl, through sockets opened inside the namespace (netns.h), so the calling
+// thread never switches namespace.
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+
+#include "cnm/kernel/netns.h"
+#include "cnm/kernel/netns_view.h"
+#include "cnm/kernel/nl.h"
+
+namespace cnm::kernel {
+namespace {
+
+std::string mac_of(rtnl_link* link) {
+  nl_addr* a = rtnl_link_get_addr(link);
+  if (a == nullptr || nl_addr_get_len(a) != 6) return "";
+  const auto* b = static_cast<const uint8_t*>(nl_addr_get_binary_addr(a));
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4],
+                     b[5]);
+}
+
+Status read_addresses(nl::Socket& sock, int index, IfaceView& out, const std::string& where) {
+  nl_cache* raw = nullptr;
+  nl::Outcome o = sock.call([&](nl_sock* s) { return rtnl_addr_alloc_cache(s, &raw); });
+  nl::CachePtr cache(raw);
+  if (!o) return std::unexpected(o.error(fmt::format("list addresses in {}", where)));
+  for (nl_object* obj = nl_cache_get_first(raw); obj != nullptr; obj = nl_cache_get_next(obj)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(obj);
+    if (rtnl_addr_get_ifindex(a) != index || rtnl_addr_get_local(a) == nullptr) continue;
+    auto ip = nl::to_ip(rtnl_addr_get_local(a));
+    if (!ip || (ip->is_v6() && ip->bytes()[0] == 0xfe && (ip->bytes()[1] & 0xc0) == 0x80))
+      continue;  // link-local IPv6 is the kernel's, not ours
+    out.addresses.emplace_back(*ip, rtnl_addr_get_prefixlen(a));
+  }
+  return {};
+}
+
+Status read_gateways(nl::Socket& sock, int index, IfaceView& out, const std::string& where) {
+  nl_cache* raw = nullptr;
+  nl::Outcome o =
+      sock.call([&](nl_sock* s) { return rtnl_route_alloc_cache(s, AF_UNSPEC, 0, &raw); });
+  nl::CachePtr cache(raw);
+  if (!o) return std::unexpected(o.error(fmt::format("list routes in {}", where)));
+  for (nl_object* obj = nl_cache_get_first(raw); obj != nullptr; obj = nl_cache_get_next(obj)) {
+    auto* r = reinterpret_cast<rtnl_route*>(obj);
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || dst == nullptr || nl_addr_get_prefixlen(dst))
+      continue;
+    if (rtnl_route_get_nnexthops(r) < 1) continue;
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+    if (rtnl_route_nh_get_ifindex(nh) != index || rtnl_route_nh_get_gateway(nh) == nullptr)
+      continue;
+    if (auto gw = nl::to_ip(rtnl_route_nh_get_gateway(nh))) out.gateways.push_back(*gw);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<IfaceView> view_interface(const std::string& netns_path, const std::string& ifname) {
+  auto fd = open_netns(netns_path);
+  if (!fd) return std::unexpected(fd.error());
+  auto socks = sockets_in(*fd, netns_path);
+  if (!socks) return std::unexpected(socks.error());
+  nl::LinkPtr link;
+  nl::Outcome o = nl::get_link(socks->route, ifname, link);
+  if (o.missing() || (o && !link))
+    return fail(Code::kNotFound, "interface {} not found in {}", ifname, netns_path);
+  if (!o) return std::unexpected(o.error(fmt::format("get link {} in {}", ifname, netns_path)));
+  IfaceView v;
+  v.name = ifname;
+  v.mac = mac_of(link.get());
+  v.mtu = rtnl_link_get_mtu(link.get());
+  v.up = (rtnl_link_get_flags(link.get()) & IFF_UP) != 0;
+  int index = rtnl_link_get_ifindex(link.get());
+  CNM_TRY(read_addresses(socks->route, index, v, netns_path));
+  CNM_TRY(read_gateways(socks->route, index, v, netns_path));
+  return v;
+}
+
+}  // namespace cnm::kernel

@@ -1,0 +1,42 @@
+// netctl-cni: the CNI plugin over netctl's controller (plugins/README.md).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "plugins/cni/plugin.h"
+
+namespace {
+
+void take(const char* name, std::string& out, bool* present = nullptr) {
+  const char* v = std::getenv(name);
+  if (present != nullptr) *present = v != nullptr && *v != '\0';
+  out = v != nullptr ? v : "";
+}
+
+}  // namespace
+
+int main() {
+  cni::Env env;
+  take("CNI_COMMAND", env.command);
+  take("CNI_CONTAINERID", env.container_id, &env.has_container_id);
+  take("CNI_NETNS", env.netns, &env.has_netns);
+  take("CNI_IFNAME", env.ifname, &env.has_ifname);
+  take("CNI_ARGS", env.args);
+  // read(2) rather than iostreams: a CNI call is a process start, and std::cin's set-up costs.
+  std::string in;
+  if (env.command != "VERSION" || !isatty(0)) {
+    char buf[65536];
+    for (ssize_t n; (n = read(0, buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;  // decoding what arrived reports the problem
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+  std::string out;
+  int rc = cni::run(env, in, out);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return rc;
+}

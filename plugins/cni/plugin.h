@@ -1,0 +1,23 @@
+// One invocation of netctl-cni: the CNI_* environment and stdin in, stdout text and exit status
+// out. main.cc only gathers the inputs; everything else happens here.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cni {
+
+struct Env {
+  std::string command;       // CNI_COMMAND
+  std::string container_id;  // CNI_CONTAINERID
+  std::string netns;         // CNI_NETNS
+  std::string ifname;        // CNI_IFNAME
+  std::string args;          // CNI_ARGS
+  bool has_container_id = false, has_netns = false, has_ifname = false;
+};
+
+// Runs the command; writes the result (or the error object) to `out`. Returns the exit status: 0,
+// or 1 with an error object {"cniVersion","code","msg","details"} in `out`.
+int run(const Env& env, std::string_view stdin_text, std::string& out);
+
+}  // namespace cni
