@@ -175,10 +175,15 @@ Result<std::string> Controller::cni_verify(const Network& n, const Endpoint& ep,
       return fmt::format("{}: no default route via {}", ep.ifname, p.gateway.str());
   auto drift = doctor();
   if (!drift) return std::unexpected(drift.error());
+  // The network's rules name its id; a published port's DNAT names the endpoint's address.
+  auto ours = [&](const std::string& r) {
+    if (r.find(n.id.substr(0, 12)) != std::string::npos) return true;
+    return std::any_of(ep.addresses.begin(), ep.addresses.end(), [&](const Prefix& a) {
+      return r.find("--to-destination " + a.addr().str() + ":") != std::string::npos;
+    });
+  };
   for (const auto& r : drift->missing_rules)
-    if (r.find(n.id.substr(0, 12)) != std::string::npos ||
-        r.find(ep.id.substr(0, 12)) != std::string::npos)
-      return fmt::format("firewall rule missing: {}", r);
+    if (ours(r)) return fmt::format("firewall rule missing: {}", r);
   return std::string();
 }
 

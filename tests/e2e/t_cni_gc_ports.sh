@@ -26,13 +26,14 @@ got=$(ip netns exec nb busybox nc -w 2 198.51.100.1 8080 </dev/null 2>/dev/null 
 iptables-legacy-save -t nat | grep -- '--dport 8080 -j DNAT' >/dev/null || fail "no DNAT rule"
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check with a port"
 # A lost DNAT rule is noticed by CHECK.
-chain=$(iptables-legacy-save -t nat | sed -n 's/^:\(NETCTL-P-[0-9a-f]*\) .*/\1/p' | head -n 1)
-iptables-legacy -t nat -F "$chain"
+rule=$(iptables-legacy -t nat -S NETCTL-DNAT | grep -- '--dport 8080 -j DNAT')
+read -r -a del <<<"${rule/#-A/-D}"
+iptables-legacy -t nat "${del[@]}"
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 2>/dev/null && fail "check missed the lost DNAT rule"
 nc_ gc >/dev/null  # puts the rule back
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check after netctl gc"
 CAP_ARGS=$port "$CNITOOL" del web /run/netns/s1 c1 || fail "del"
-iptables-legacy-save | grep -E 'NETCTL-(P|A|H)-' >/dev/null && fail "port rules left after DEL"
+iptables-legacy-save | grep -- '--dport 8080 -j DNAT' >/dev/null && fail "port rules left after DEL"
 got=$(ip netns exec nb busybox nc -w 1 198.51.100.1 8080 </dev/null 2>/dev/null || true)
 [ -z "$got" ] || fail "port still answers after DEL"
 
