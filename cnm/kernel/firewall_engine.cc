@@ -96,9 +96,28 @@ Status ensure_top(const Tables& t) {
 
 // Port rules of one shared chain: erases the `gone` rules that are not also `keep` rules (with
 // `exact`, every rule with target `kind` that is not a `keep` rule), then appends the `keep`
-// rules missing. The chain is decoded once.
+// rules missing. For a few rules (one endpoint's) the chain, a rule per published port, is not
+// decoded: each rule is looked up in place, a compare per entry instead of a decode per entry.
+// Many rules at once (gc, removing many endpoints) decode it once instead.
 Status sync_flat(TableEditor& t, const std::string& chain, const std::vector<Rule>& gone,
                  const std::vector<Rule>& keep, bool exact, const char* kind) {
+  constexpr size_t kFew = 16;
+  if (!exact && gone.size() + keep.size() <= kFew) {
+    for (const Rule& r : gone) {
+      if (contains(keep, r)) continue;
+      for (;;) {  // duplicates too
+        auto erased = t.erase_rule(chain, r);
+        if (!erased) return std::unexpected(erased.error());
+        if (!*erased) break;
+      }
+    }
+    for (const Rule& r : keep) {
+      auto held = t.holds(chain, r);
+      if (!held) return std::unexpected(held.error());
+      if (!*held) CNM_TRY(t.append(chain, r));
+    }
+    return {};
+  }
   auto have = t.rules(chain);
   if (!have) return std::unexpected(have.error());
   for (size_t i = have->size(); i-- > 0;) {
@@ -161,6 +180,21 @@ Status dump_table(TableEditor& t, Table table, std::vector<std::string>& out) {
 }
 
 }  // namespace
+
+Result<bool> TableEditor::holds(const std::string& chain, const Rule& r) {
+  auto have = rules(chain);
+  if (!have) return std::unexpected(have.error());
+  return contains(*have, r);
+}
+
+Result<bool> TableEditor::erase_rule(const std::string& chain, const Rule& r) {
+  auto have = rules(chain);
+  if (!have) return std::unexpected(have.error());
+  auto it = std::find(have->begin(), have->end(), r);
+  if (it == have->end()) return false;
+  CNM_TRY(erase(chain, static_cast<size_t>(it - have->begin())));
+  return true;
+}
 
 std::array<bool, 3> tables_for(const FirewallChange& c) {
   bool nets = !c.add_networks.empty() || !c.remove_networks.empty();

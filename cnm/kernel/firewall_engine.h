@@ -34,6 +34,10 @@ class TableEditor {
   virtual Status insert(const std::string& chain, const Rule& r, size_t index) = 0;
   virtual Status append(const std::string& chain, const Rule& r) = 0;
   virtual Status erase(const std::string& chain, size_t index) = 0;
+  // Whether `chain` holds a rule equal to `r`; erases the first such rule (false: none). The
+  // defaults decode the chain; libiptc compares entries in place, without decoding.
+  virtual Result<bool> holds(const std::string& chain, const Rule& r);
+  virtual Result<bool> erase_rule(const std::string& chain, const Rule& r);
   // True once anything was changed.
   virtual bool changed() const = 0;
 };

@@ -93,6 +93,23 @@ class IptcTable final : public fw::TableEditor {
     int ok = iptc_delete_num_entry(Label(chain).get(), static_cast<unsigned>(index), h_.get());
     return check(ok, fmt::format("delete rule {} of chain {}", index + 1, chain));
   }
+  Result<bool> holds(const std::string& chain, const Rule& r) override {
+    fw::Entry e = fw::encode(r);
+    std::vector<unsigned char> mask(e.get()->next_offset, 0xff);
+    if (iptc_check_entry(Label(chain).get(), e.get(), mask.data(), h_.get()) != 0) return true;
+    if (errno == ENOENT) return false;  // libiptc: no such rule
+    return error("look up \"" + fw::render(r) + "\" in chain " + chain);
+  }
+  Result<bool> erase_rule(const std::string& chain, const Rule& r) override {
+    fw::Entry e = fw::encode(r);
+    std::vector<unsigned char> mask(e.get()->next_offset, 0xff);
+    if (iptc_delete_entry(Label(chain).get(), e.get(), mask.data(), h_.get()) != 0) {
+      changed_ = true;
+      return true;
+    }
+    if (errno == ENOENT) return false;
+    return error("delete \"" + fw::render(r) + "\" from chain " + chain);
+  }
   bool changed() const override { return changed_; }
 
   // Sends the table to the kernel (libiptc skips it when nothing changed).

@@ -86,7 +86,8 @@ bench_row() {
 # "" when not measured); UNIT defaults to ms.
 bench_emit() {
   [ -n "${BENCH_TSV:-}" ] || return 0
-  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "${2:-}" "${3:-}" "${4:-}" "${5:-ms}" >>"$BENCH_TSV"
+  # Fields split by \x1f: a tab is whitespace to `read`, which would merge empty fields.
+  printf '%s\x1f%s\x1f%s\x1f%s\x1f%s\n' "$1" "${2:-}" "${3:-}" "${4:-}" "${5:-ms}" >>"$BENCH_TSV"
 }
 
 # --- Docker -------------------------------------------------------------------------------------
