@@ -24,7 +24,7 @@ for v in 1.0.0 0.4.0 0.3.1; do
   # The attachment is an endpoint of n1 named after the container, interface eth0.
   nc_ --format json network inspect n1 | python3 -c '
 import json,sys; c=json.load(sys.stdin)[0]["Containers"].values()
-assert any(e["Name"]=="cni:"+sys.argv[1] and e["IfName"]=="eth0" and e["IPv4Address"]==sys.argv[2] for e in c), list(c)' "$cid" "$ip" ||
+assert any(e["Name"]=="cni:"+sys.argv[1] and e.get("ContainerID")==sys.argv[1] and e["IfName"]=="eth0" and e["IPv4Address"]==sys.argv[2] for e in c), list(c)' "$cid" "$ip" ||
     fail "inspect does not show $cid"
   if [ "$v" = 0.3.1 ]; then
     "$CNITOOL" check "$conf" "/run/netns/$ns" "$cid" 2>/dev/null && fail "libcni ran CHECK for 0.3.1"
