@@ -5,9 +5,11 @@
 // forwards: the one the kernel sends when the peer comes up races with the port's enabling.
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/ip.h>
 #include <net/ethernet.h>
 #include <netlink/route/link/inet.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <sched.h>
@@ -118,7 +120,18 @@ Outcome announce(nl::Socket& sock, const Fd& inet, const std::string& ifname, rt
   return change_link(sock, link, change.get());
 }
 
-// IPv6's counterpart of arp_notify has no netlink knob: it is written under /proc/sys from a
+// Writes "1" to /proc/sys/net/ipv6/conf/<ifname>/<knob> of the current namespace. A kernel
+// without IPv6 has no such file: nothing to switch, not an error.
+Status ipv6_conf_on(const std::string& ifname, const char* knob) {
+  auto key = fmt::format("/proc/sys/net/ipv6/conf/{}/{}", ifname, knob);
+  Fd fd(open(key.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid() && errno == ENOENT && access("/proc/sys/net/ipv6", F_OK) != 0) return {};
+  if (!fd.valid() || write(fd.get(), "1", 1) != 1)
+    return fail(Code::kFailed, "set {}: {}", key, std::strerror(errno));
+  return {};
+}
+
+// ndisc_notify, IPv6's arp_notify, has no netlink knob: it is written under /proc/sys from a
 // short-lived thread inside the namespace. With it, the announcement below also sends unsolicited
 // neighbour advertisements for the IPv6 addresses. Per device, so it dies with the endpoint.
 Status set_ndisc_notify(const Fd& netns, const EndpointSpec& spec) {
@@ -126,12 +139,21 @@ Status set_ndisc_notify(const Fd& netns, const EndpointSpec& spec) {
     if (setns(netns.get(), CLONE_NEWNET) != 0)
       return fail(Code::kFailed, "enter network namespace {}: {}", spec.netns_path,
                   std::strerror(errno));
-    auto key = fmt::format("/proc/sys/net/ipv6/conf/{}/ndisc_notify", spec.ifname);
-    Fd fd(open(key.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid() || write(fd.get(), "1", 1) != 1)
-      return fail(Code::kFailed, "set {}: {}", key, std::strerror(errno));
-    return {};
+    return ipv6_conf_on(spec.ifname, "ndisc_notify");
   });
+}
+
+// On an IPv4-only network the peer gets no IPv6 link-local address (address generation "none",
+// set before it comes up), so it sends no DAD, MLD or router solicitations, which the bridge would
+// flood to every other port. (Not disable_ipv6 under /proc/sys: every namespace has an "eth0",
+// and the kernel's lookup of /proc/sys/net/ipv6/conf/eth0 compares each one's entry: a cost that
+// grows with the number of sandboxes.)
+Outcome no_link_local(nl::Socket& sock, rtnl_link* link) {
+  nl::LinkPtr change(rtnl_link_alloc());
+  if (!change) return nl::out_of_memory();
+  if (int rc = rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE); rc < 0)
+    return Outcome{-rc, 0, ""};
+  return change_link(sock, link, change.get());
 }
 
 // Hairpin mode on the host end's bridge port: a frame may leave by the port it came in on, which a
@@ -154,12 +176,15 @@ Outcome set_hairpin(nl::Socket& sock, int ifindex) {
 
 // First step inside: the peer up, which gives both ends carrier. Announcing now would be too early:
 // the bridge enables the host end's port only once the kernel's linkwatch has seen that carrier.
-Result<int> peer_up(NetnsSockets& inside, const EndpointSpec& spec) {
+Result<int> peer_up(NetnsSockets& inside, const EndpointSpec& spec, bool v6) {
   const std::string in = fmt::format("{} in {}", spec.ifname, spec.netns_path);
   auto index = ifindex_of(inside.inet, spec.ifname);
   if (!index) return fail(Code::kFailed, "find {}: {}", in, std::strerror(index.error()));
   nl::LinkPtr peer = link_at(*index);
   if (!peer) return std::unexpected(nl::out_of_memory().error("set up " + in));
+  if (!v6)
+    if (Outcome o = no_link_local(inside.route, peer.get()); !o)
+      return std::unexpected(o.error("turn off IPv6 address generation on " + in));
   if (Outcome o = set_up(inside.route, peer.get()); !o)
     return std::unexpected(o.error("set up " + in));
   return *index;
@@ -220,6 +245,13 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
   auto master = bridge_index(spec.bridge);
   if (!master) return std::unexpected(master.error());
   CNM_TRY(create_pair(spec, *netns, *master, mac->get()));
+  // A bridge port needs no IPv6 of its own: without it the host end adds no link-local address
+  // and routes, so the host's IPv6 routing table does not grow with every endpoint (the kernel
+  // walks that table whenever a link goes up or down). No carrier yet, so nothing was configured.
+  if (Status st = ipv6_conf_on(spec.host_ifname, "disable_ipv6"); !st) {
+    delete_pair(spec.host_ifname);
+    return st;
+  }
   if (spec.hairpin) {
     auto index = ifindex_of(*inet_, spec.host_ifname);
     Outcome o = index ? set_hairpin(*host_, *index) : Outcome{NLE_FAILURE, index.error(), ""};
@@ -235,10 +267,10 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
 }
 
 Status LinuxEndpoints::plumb(NetnsSockets& inside, const Fd& netns, const EndpointSpec& spec) {
-  auto index = peer_up(inside, spec);
-  if (!index) return std::unexpected(index.error());
   bool v6 = false;
   for (const Prefix& p : spec.addresses) v6 |= p.is_v6();
+  auto index = peer_up(inside, spec, v6);
+  if (!index) return std::unexpected(index.error());
   if (v6) CNM_TRY(set_ndisc_notify(netns, spec));
   await_port(spec.host_ifname);
   return configure_peer(inside, spec, *index);
