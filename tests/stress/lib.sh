@@ -3,7 +3,7 @@
 set -euo pipefail
 nc_() { "$NETCTL" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
-db() { sqlite3 -batch -noheader "$NETCTL_ROOT/netctl.db" "$1"; }
+db() { sqlite3 -batch -noheader -separator " " "$NETCTL_ROOT/netctl.db" "$1"; }
 log() { echo "[$(date +%T)] $*"; }
 
 # Prints every broken invariant between the kernel and the store (nothing when they agree):
