@@ -7,6 +7,7 @@ pkgs=(
   libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev libip6tc-dev
   nlohmann-json3-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libcli11-dev libfmt-dev
   clang-format iproute2 iptables busybox-static curl python3 util-linux procps
+  sqlite3 time clang-16 libclang-rt-16-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
