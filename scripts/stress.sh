@@ -12,6 +12,8 @@ echo "== stress: crash harness"
 bash tests/stress/crash.sh "${CRASH_TRIALS:-200}"
 echo "== stress: concurrency harness"
 bash tests/stress/concurrency.sh "${WRITERS:-8}" "${OPS:-50}"
+echo "== stress: doctor and gc over sandboxes, endpoints, IPAM"
+bash tests/stress/doctor.sh
 if [ "${FUZZ_SECONDS:-45}" != 0 ]; then
   echo "== stress: fuzzing, ${FUZZ_SECONDS:-45} s per target"
   scripts/fuzz.sh "${FUZZ_SECONDS:-45}"

@@ -96,7 +96,7 @@ trial() {
       wait "$pid" 2>/dev/null || rc=$? ;;
     kill:*)  # as a background job, so bash does not report the kill on stderr
       NETCTL_FAIL_AT=${how#kill:}:kill "$BIN" "${CMD[@]}" >/dev/null 2>&1 &
-      wait $! || rc=$? ;;
+      wait $! 2>/dev/null || rc=$? ;;
     fail:*) NETCTL_FAIL_AT=${how#fail:} "$BIN" "${CMD[@]}" >/dev/null 2>&1 || rc=$? ;;
   esac
   # The next write command recovers whatever the interrupted one left (an unknown sandbox: 3).
