@@ -14,7 +14,7 @@ OPS=${2:-50}
 add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 KEEP_NETNS=nb
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$NETCTL_ROOT"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
 out=$NETCTL_ROOT/stress
 mkdir -p "$out"
 nc_ network create --subnet 10.91.0.0/22 shared >/dev/null
@@ -112,7 +112,7 @@ sampled=0
 while read -r sb hp; do
   serve "$sb" 80 "$sb"; pids+=("$SERVED")
   [ "$(ask nb 198.51.100.1 "$hp")" = "$sb" ] || fail "port $hp of $sb does not answer"
-  kill "$SERVED"; wait "$SERVED" 2>/dev/null || true
+  kill "$SERVED"; wait "$SERVED" 2>/dev/null || true; unset "pids[-1]"
   sampled=$((sampled + 1))
 done < <(db "select s.name, json_extract(e.body,'\$.Ports[0].HostPort') from endpoints e join
              sandboxes s on e.name = 'sandbox:' || s.id join networks n on e.parent = n.id

@@ -16,7 +16,7 @@ add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 KEEP_NETNS=nb
 SERVED=
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$NETCTL_ROOT"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
 
 # Baseline: network base with sandbox keeper publishing 7000 -> 80; it must answer after every
 # trial (a survivor of every crash).
@@ -38,7 +38,7 @@ verify_net_create() {  # a surviving network takes an endpoint that reaches its 
 }
 cleanup_net_create() { nc_ network rm t1 >/dev/null 2>&1 || true; }
 
-setup_connect() { nc_ sandbox create s1 >/dev/null; serve s1 80 s1; SRV=$SERVED; }
+setup_connect() { nc_ sandbox create s1 >/dev/null; serve s1 80 s1; SRV=$SERVED; pids+=("$SRV"); }
 run_connect() { CMD=(network connect -p "$HP:80" base s1); }
 verify_endpoint() {  # the endpoint of s1 on base, if it survived, answers on its published port
   local ip; ip=$(ep_ip base s1)
@@ -47,7 +47,7 @@ verify_endpoint() {  # the endpoint of s1 on base, if it survived, answers on it
   [ "$(ask nb 198.51.100.1 "$HP")" = s1 ] || echo "s1's port $HP does not answer the neighbour"
 }
 verify_connect() { verify_endpoint; }
-cleanup_connect() { kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null || true; nc_ sandbox rm --force s1 >/dev/null; }
+cleanup_connect() { kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null || true; unset "pids[-1]"; nc_ sandbox rm --force s1 >/dev/null; }
 
 setup_disconnect() { setup_connect; nc_ network connect -p "$HP:80" base s1 >/dev/null; }
 run_disconnect() { CMD=(network disconnect base s1); }

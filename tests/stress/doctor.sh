@@ -6,7 +6,7 @@ source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib
 add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 KEEP_NETNS=nb
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$NETCTL_ROOT"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
 nc_ network create --subnet 10.93.0.0/24 n1 >/dev/null
 for s in a b c; do nc_ sandbox create "$s" >/dev/null; done
 nc_ network connect -p 8081:80 n1 a >/dev/null

@@ -53,10 +53,18 @@ require_invariants() {
 ask() { ip netns exec "$1" busybox nc -w 2 "$2" "$3" </dev/null 2>/dev/null || true; }
 
 # serve NS PORT WORD: answers WORD to every TCP connection; the server's PID goes to $SERVED.
+# Callers add it to their `pids` (killed by their EXIT trap) and take it out once they killed it,
+# so the trap never signals a PID that may have been reused.
 serve() {
   ip netns exec "$1" busybox nc -ll -p "$2" -e echo "$3" &
   SERVED=$!
-  for _ in $(seq 50); do ip netns exec "$1" ss -ltn | grep ":$2 " >/dev/null && return; sleep 0.05; done
+  # With many namespaces mounted, `ip netns exec` alone takes a while: wait up to 10 s.
+  local until=$(( $(date +%s) + 10 ))
+  while [ "$(date +%s)" -le "$until" ]; do
+    ip netns exec "$1" ss -ltn | grep ":$2 " >/dev/null && return
+    sleep 0.05
+  done
+  echo "serve: nothing listens on $1:$2" >&2
 }
 
 # The IPv4 address of an endpoint of network NET in sandbox SB, "" if none.
