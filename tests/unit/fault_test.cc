@@ -242,3 +242,26 @@ TEST_CASE("an interrupted sandbox rm and network rm are finished by the next com
     CHECK(f.firewall.empty());
   }
 }
+
+TEST_CASE("a network rm failed or killed at any step leaves the network whole or gone") {
+  for (int at = 1; at <= 8; ++at) {
+    CAPTURE(at);
+    FaultFixture f;
+    REQUIRE(f.ctl->create_network(net_req()));
+    f.plan.at = f.plan.steps + at;
+    auto r = f.ctl->remove_networks({"n1"});
+    f.plan.at = 0;
+    REQUIRE(f.ctl->recover());
+    if (f.store->list(cnm::store::kNetworks)->size() == 1) {
+      // Failed before the removal was declared: bridge and rules are still there.
+      CHECK(!r);
+      CHECK(f.links.links.size() == 1);
+      CHECK(f.firewall.networks.size() == 1);
+      REQUIRE(f.ctl->remove_networks({"n1"}));
+    }
+    CHECK(f.links.links.empty());
+    CHECK(f.firewall.empty());
+    CHECK(f.store->list(cnm::store::kNetworks)->empty());
+    CHECK(f.store->intents()->empty());
+  }
+}
