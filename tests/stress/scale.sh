@@ -38,8 +38,12 @@ t=$(date +%s%N)
 sampled=0
 for i in $(shuf -i 1-"$N" -n "$SAMPLES"); do
   serve "s$i" 80 "s$i"; pids+=("$SERVED")
+  t1=$(date +%s%N)
   got=$(ask nb 198.51.100.1 $((20000 + i)))
   if [ "$got" != "s$i" ]; then
+    echo "s$i: first ask failed after $(ms "$t1") ms; neigh: $(ip neigh show "$(ep_ip big "s$i")");" \
+      "in s$i: $(ip -n "s$i" neigh show | tr '\n' ';'); arp_cache: $(awk 'NR==2' /proc/net/stat/arp_cache)" >&2
+    dmesg 2>/dev/null | tail -n 3 >&2
     echo "s$i: listening: $(ip netns exec "s$i" ss -ltn | grep -c ':80 ')," \
       "DNAT: $(iptables-legacy-save -t nat | grep -c "dport $((20000 + i)) ")," \
       "direct: $(ask nb 198.51.100.1 $((20000 + i)) ; busybox nc -w 2 "$(ep_ip big "s$i")" 80 </dev/null)" >&2
