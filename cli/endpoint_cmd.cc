@@ -103,7 +103,11 @@ void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   d->add_flag("-f,--force", *force, "Accepted for Docker compatibility (disconnect always forces)");
   d->add_option("network", args->first, "Network name or ID")->required();
   d->add_option("target", args->second, "Sandbox, pid:N or namespace path")->required();
-  d->callback([&ctx, &status, args] { status = disconnect(ctx, args->first, args->second); });
+  // The flag's storage lives as long as the callback (CLI11 writes it while parsing).
+  d->callback([&ctx, &status, args, force] {
+    (void)force;
+    status = disconnect(ctx, args->first, args->second);
+  });
 
   auto* sb = app.add_subcommand("sandbox", "Manage sandboxes (named network namespaces)");
   sb->require_subcommand(1);

@@ -150,7 +150,11 @@ void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   auto* pr = net->add_subcommand("prune", "Remove every network without endpoints");
   auto force = std::make_shared<bool>(false);
   pr->add_flag("-f,--force", *force, "Accepted for Docker compatibility; netctl never prompts");
-  pr->callback([&ctx, &status] { status = prune(ctx); });
+  // The flag's storage lives as long as the callback (CLI11 writes it while parsing).
+  pr->callback([&ctx, &status, force] {
+    (void)force;
+    status = prune(ctx);
+  });
 }
 
 }  // namespace cli

@@ -41,11 +41,10 @@ cnm::Status info(Context& ctx) {
 }
 
 nlohmann::json drift_json(const cnm::Drift& d) {
-  return {{"MissingRules", d.missing_rules},
-          {"ForeignRules", d.foreign_rules},
-          {"MissingLinks", d.missing_links},
-          {"ForeignLinks", d.foreign_links},
-          {"Clean", d.empty()}};
+  return {{"MissingRules", d.missing_rules},       {"ForeignRules", d.foreign_rules},
+          {"MissingLinks", d.missing_links},       {"ForeignLinks", d.foreign_links},
+          {"MissingNetns", d.missing_netns},       {"DeadEndpoints", d.dead_endpoints},
+          {"OrphanAddresses", d.orphan_addresses}, {"Clean", d.empty()}};
 }
 
 void print_drift(const cnm::Drift& d) {
@@ -53,6 +52,9 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.foreign_rules) fmt::print("foreign rule: {}\n", l);
   for (const auto& l : d.missing_links) fmt::print("missing link: {}\n", l);
   for (const auto& l : d.foreign_links) fmt::print("foreign link: {}\n", l);
+  for (const auto& l : d.missing_netns) fmt::print("sandbox without namespace: {}\n", l);
+  for (const auto& l : d.dead_endpoints) fmt::print("endpoint without veth: {}\n", l);
+  for (const auto& l : d.orphan_addresses) fmt::print("address without owner: {}\n", l);
 }
 
 // doctor: exit 1 on drift; gc: prints what it repaired.
@@ -69,9 +71,7 @@ cnm::Status reconcile(Context& ctx, bool repair) {
     print_drift(*d);
   if (!repair && !d->empty())
     return cnm::fail(cnm::Code::kFailed,
-                     "doctor: {} difference(s) between the kernel and the store",
-                     d->missing_rules.size() + d->foreign_rules.size() + d->missing_links.size() +
-                         d->foreign_links.size());
+                     "doctor: {} difference(s) between the kernel and the store", d->size());
   return {};
 }
 

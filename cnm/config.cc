@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "ipam/default_ipam.h"
 
@@ -61,20 +63,28 @@ Status load_node(const std::string& path, const YAML::Node& root, Config& c) {
 
 }  // namespace
 
-Result<Config> load_config(const std::string& path, bool required) {
+Result<Config> parse_config(std::string_view text, const std::string& name) {
   Config c;
   c.pools_v4 = ipam::docker_default_pools();
+  try {
+    CNM_TRY(load_node(name, YAML::Load(std::string(text)), c));
+  } catch (const YAML::Exception& e) {
+    return fail(Code::kInvalid, "config {}: line {}: {}", name, e.mark.line + 1, e.msg);
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& path, bool required) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     if (required) return fail(Code::kInvalid, "config {}: no such file", path);
-    return c;
+    return parse_config("", path);
   }
-  try {
-    CNM_TRY(load_node(path, YAML::LoadFile(path), c));
-  } catch (const YAML::Exception& e) {
-    return fail(Code::kInvalid, "config {}: line {}: {}", path, e.mark.line + 1, e.msg);
-  }
-  return c;
+  std::ifstream in(path);
+  if (!in.is_open()) return fail(Code::kInvalid, "config {}: cannot read", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
 }
 
 }  // namespace cnm

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cnm/error.h"
@@ -23,5 +24,7 @@ struct Config {
 // Loads `path`. With `required`, a missing file is Code::kInvalid; otherwise it yields the
 // defaults. Malformed YAML, unknown keys or bad values are Code::kInvalid naming the file and line.
 Result<Config> load_config(const std::string& path, bool required);
+// Parses config text; `name` stands for the file in error messages (load_config's parser).
+Result<Config> parse_config(std::string_view text, const std::string& name);
 
 }  // namespace cnm

@@ -7,6 +7,7 @@
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
+#include "cnm/reconcile_drops.h"
 #include "cnm/records.h"
 
 namespace cnm {
@@ -58,7 +59,10 @@ Result<int> Controller::recover() {
         auto table = d.value("table", "");
         for (const char* t :
              {store::kNetworks, store::kEndpoints, store::kSandboxes, store::kContainers})
-          if (table == t) b.drops.push_back({t, d.value("id", "")});
+          if (table == t) {
+            b.drops.push_back({t, d.value("id", "")});
+            CNM_TRY(add_record_objects(store_, t, d.value("id", ""), links, netns, fw));
+          }
         dropped.push_back(d.value("id", ""));
       }
     }

@@ -56,10 +56,15 @@ struct Target {
 struct Drift {
   std::vector<std::string> missing_rules, foreign_rules;  // iptables-save lines
   std::vector<std::string> missing_links, foreign_links;  // device names
-  bool empty() const {
-    return missing_rules.empty() && foreign_rules.empty() && missing_links.empty() &&
-           foreign_links.empty();
+  // Sandboxes whose namespace is gone ("name (path)"), endpoints whose host veth is gone
+  // ("<network> <target> <veth>"), IPAM rows whose owner record is gone ("pool addr owner").
+  std::vector<std::string> missing_netns, dead_endpoints, orphan_addresses;
+  size_t size() const {
+    return missing_rules.size() + foreign_rules.size() + missing_links.size() +
+           foreign_links.size() + missing_netns.size() + dead_endpoints.size() +
+           orphan_addresses.size();
   }
+  bool empty() const { return size() == 0; }
 };
 
 class Controller {
@@ -99,6 +104,11 @@ class Controller {
   // Repairs drift: removes netctl links and rules the store does not know, puts back missing
   // rules. Returns what it found.
   Result<Drift> gc();
+  // doctor and gc for sandboxes, endpoints and IPAM rows (cnm/reconcile_objects.cc): finds
+  // drift, and repairs it by dropping what lost its kernel object (with its rules and addresses)
+  // and releasing rows without an owner.
+  Status doctor_objects(Drift& d);
+  Status gc_objects(const Drift& d);
 
   // Finishes or undoes what a crashed command left in the intent journal. Called by every write
   // command under the lock; returns how many intents were handled.

@@ -60,6 +60,7 @@ Result<Drift> Controller::doctor() {
   for (const auto& l : *links)
     if ((l.name.starts_with("nc-") || l.name.starts_with("nv")) && !known.contains(l.name))
       d.foreign_links.push_back(l.name);
+  CNM_TRY(doctor_objects(d));
   return d;
 }
 
@@ -69,6 +70,7 @@ Result<Drift> Controller::gc() {
   CNM_TRY(recover());
   auto d = doctor();
   if (!d) return std::unexpected(d.error());
+  CNM_TRY(gc_objects(*d));
   if (!d->foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d->foreign_links));
   // Chains of networks the store does not know: remove them by their id12.
   kernel::FirewallChange c;

@@ -4,9 +4,11 @@
 
 #include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/fault.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/hostports.h"
 #include "cnm/kernel/links.h"
+#include "cnm/txn.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
 
@@ -30,11 +32,32 @@ std::string resolve_root(const std::string& flag, const Config& config) {
   return config.root.empty() ? std::string(kDefaultRoot) : config.root;
 }
 
+namespace {
+
+// NETCTL_FAIL_AT / NETCTL_FAIL_TRACE (cnm/kernel/fault.h): every mutating adapter call and every
+// store write of a Txn counts as one step of the same plan.
+kernel::FaultPlan* txn_plan = nullptr;
+
+template <class P>
+void wrap_with_faults(P& p, kernel::FaultPlan* plan) {
+  p.links = kernel::with_faults(std::move(p.links), plan);
+  p.sysctl = kernel::with_faults(std::move(p.sysctl), plan);
+  p.namespaces = kernel::with_faults(std::move(p.namespaces), plan);
+  p.endpoints = kernel::with_faults(std::move(p.endpoints), plan);
+  p.firewall = kernel::with_faults(std::move(p.firewall), plan);
+  txn_plan = plan;
+  Txn::set_step_hook([](std::string_view what) { return txn_plan->step(what); });
+}
+
+}  // namespace
+
 Runtime::~Runtime() = default;
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::string& root) {
   if (root.empty() || root[0] != '/')
     return fail(Code::kInvalid, "state root '{}' must be an absolute path", root);
+  auto faults = kernel::fault_plan_from_env();
+  if (!faults) return std::unexpected(faults.error());
   auto s = store::Store::open(root);
   if (!s) return std::unexpected(s.error());
   std::unique_ptr<Runtime> rt(new Runtime());
@@ -42,6 +65,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::
   rt->parts_ = std::make_unique<Parts>();
   auto& p = *rt->parts_;
   p.store = std::move(*s);
+  if (*faults) wrap_with_faults(p, *faults);
   p.ipam = std::make_unique<ipam::DefaultIpam>(config.pools_v4, config.pools_v6);
   rt->controller_ = std::make_unique<Controller>(
       config, *p.store, *p.ipam,

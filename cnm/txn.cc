@@ -3,6 +3,12 @@
 #include <ranges>
 
 namespace cnm {
+namespace {
+Txn::StepHook step_hook = nullptr;
+Status store_step(std::string_view what) { return step_hook ? step_hook(what) : Status{}; }
+}  // namespace
+
+void Txn::set_step_hook(StepHook hook) { step_hook = hook; }
 
 Txn::Txn(store::Store& store, std::string command)
     : store_(store),
@@ -13,6 +19,7 @@ Txn::Txn(store::Store& store, std::string command)
 Txn::~Txn() { rollback(); }
 
 Status Txn::write_intent() {
+  CNM_TRY(store_step("store: write intent"));
   auto body = intent_.dump();
   if (intent_id_ != 0) return store_.update_intent(intent_id_, body);
   auto id = store_.add_intent(body);
@@ -36,7 +43,8 @@ void Txn::on_undo(std::function<void()> undo) { undos_.push_back(std::move(undo)
 Status Txn::commit() {
   if (done_) return fail(Code::kFailed, "transaction already finished");
   if (intent_id_ != 0) batch_.done_intents.push_back(intent_id_);
-  auto r = store_.apply(batch_);
+  auto r = store_step("store: commit");
+  if (r) r = store_.apply(batch_);
   if (!r) {
     batch_.done_intents.clear();
     rollback();
@@ -56,7 +64,8 @@ void Txn::rollback() {
   if (intent_id_ != 0 && intent_["drop"].empty()) {
     store::Batch b;
     b.done_intents.push_back(intent_id_);
-    (void)store_.apply(b);  // if this fails, the next command's recovery removes the objects
+    if (store_step("store: drop intent"))
+      (void)store_.apply(b);  // if this fails, the next command's recovery removes the objects
   }
 }
 

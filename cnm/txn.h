@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cnm/error.h"
@@ -30,6 +31,12 @@ class Txn {
   void on_undo(std::function<void()> undo);
 
   store::Batch& batch() { return batch_; }
+
+  // Fault injection (cnm/kernel/fault.h): when set, called before each store write of every Txn
+  // (intent writes, commit, a rollback's intent drop); an error fails that write. Unset: no cost
+  // beyond a null check.
+  using StepHook = Status (*)(std::string_view what);
+  static void set_step_hook(StepHook hook);
 
   // Applies the batch and drops the intent in one store transaction.
   Status commit();

@@ -10,6 +10,7 @@ pkgs=(
   # netctl-cni tests: cnitool's build (Debian's libcni), Podman with its CNI backend, the reference
   # CNI plugins (the benchmark's peer)
   golang-go golang-github-appc-cni-dev podman runc conmon containernetworking-plugins
+  sqlite3 time clang-16 libclang-rt-16-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

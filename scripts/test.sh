@@ -13,3 +13,4 @@ echo "== ASan+UBSan: unit and priv"
 (cd build-asan && ctest --output-on-failure -R '^(unit|priv)$')
 echo "== RelWithDebInfo: unit, priv, e2e"
 (cd build && ctest --output-on-failure)
+scripts/stress.sh  # crash and concurrency harnesses, fuzzing: bounded (tests/stress, tests/fuzz)

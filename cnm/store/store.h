@@ -93,6 +93,8 @@ class Store {
   Result<std::string> address_owner(const std::string& pool, const std::string& addr);
   // Number of allocated addresses in all pools (for tests and doctor).
   Result<int64_t> address_count();
+  // Every allocated address, IPAM row of every pool (for doctor: rows whose owner is gone).
+  Result<std::vector<Batch::Addr>> all_addresses();
 
   // The intent journal: a new entry is durable when this returns.
   Result<int64_t> add_intent(const std::string& body);

@@ -173,6 +173,15 @@ Result<int64_t> Store::address_count() {
   return st.integer(0);
 }
 
+Result<std::vector<Batch::Addr>> Store::all_addresses() {
+  Stmt st(db_, "SELECT pool, addr, owner FROM ipam_addresses ORDER BY pool, addr");
+  std::vector<Batch::Addr> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1), st.text(2)});
+  if (rc != SQLITE_DONE) return fail(Code::kFailed, "list addresses: {}", st.error());
+  return out;
+}
+
 Result<int64_t> Store::add_intent(const std::string& body) {
   Stmt st(db_, "INSERT INTO intents(body) VALUES(?1)");
   CNM_TRY(st.bind(1, body).run("record intent"));

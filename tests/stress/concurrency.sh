@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Concurrency harness (issue 7.2): WRITERS processes run OPS mixed operations each at once
+# (network create/rm with automatic subnets, connect with an automatic and a contested fixed host
+# port, disconnect, sandbox create/rm), all against one shared network and their own ones. Then:
+# no command failed (only 0, or 3/4 for a lost race), no IP, MAC or host port given twice, doctor
+# clean, the kernel and the store agree (lib.sh: check_invariants), sampled published ports answer,
+# and removing everything leaves no link, rule, mount or row.
+# Usage: NETCTL=build/netctl FIXTURES=netns-fixtures tests/stress/concurrency.sh [WRITERS] [OPS]
+# New operations (CNI ADD/DEL, run/rm) go into `pick_op` and `do_op` as one more case each.
+source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
+[ -n "${STRESS_TRACE:-}" ] && set -x
+WRITERS=${1:-8}
+OPS=${2:-50}
+add_neighbour nb 198.51.100.2/24 198.51.100.1/24
+KEEP_NETNS=nb
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
+out=$NETCTL_ROOT/stress
+mkdir -p "$out"
+nc_ network create --subnet 10.91.0.0/22 shared >/dev/null
+
+# writer W: OPS random operations on its own objects (names w<W>-...), logging "op rc" lines.
+writer() {
+  local w=$1 i op rc sb net port
+  local -a sbs=() nets=() conns=()  # conns: "net sb"
+  RANDOM=$((w * 7919 + ${SEED:-1}))
+  for i in $(seq 1 "$OPS"); do
+    op=$(pick_op)
+    # An operation without an object to work on creates one instead: every writer runs OPS.
+    case $op in
+      sb_rm | connect) [ ${#sbs[@]} -gt 0 ] || op=sb_create ;;
+      net_rm) [ ${#nets[@]} -gt 0 ] || op=net_create ;;
+      disconnect) [ ${#conns[@]} -gt 0 ] || op=sb_create ;;
+    esac
+    rc=0
+    case $op in
+      sb_create) sb=w$w-s$i; nc_ sandbox create "$sb" >/dev/null 2>>"$out/w$w.err" || rc=$?
+        [ "$rc" != 0 ] || sbs+=("$sb") ;;
+      sb_rm)
+        sb=${sbs[$((RANDOM % ${#sbs[@]}))]}
+        nc_ sandbox rm --force "$sb" >/dev/null 2>>"$out/w$w.err" || rc=$?
+        if [ "$rc" = 0 ]; then
+          without sbs "$sb"
+          local -a keep=(); for c in "${conns[@]}"; do [ "${c#* }" = "$sb" ] || keep+=("$c"); done
+          conns=("${keep[@]}")
+        fi ;;
+      net_create) net=w$w-n$i; nc_ network create "$net" >/dev/null 2>>"$out/w$w.err" || rc=$?
+        [ "$rc" != 0 ] || nets+=("$net") ;;
+      net_rm)
+        net=${nets[$((RANDOM % ${#nets[@]}))]}
+        nc_ network rm "$net" >/dev/null 2>>"$out/w$w.err" || rc=$?
+        [ "$rc" != 0 ] || without nets "$net" ;;
+      connect)
+        sb=${sbs[$((RANDOM % ${#sbs[@]}))]}
+        net=shared; [ ${#nets[@]} -gt 0 ] && [ $((RANDOM % 3)) = 0 ] && net=${nets[$((RANDOM % ${#nets[@]}))]}
+        port=$((8000 + RANDOM % 40))  # contested between writers: 4 when taken
+        nc_ network connect -p 0:80 -p "$port:81" "$net" "$sb" >/dev/null 2>>"$out/w$w.err" || rc=$?
+        [ "$rc" != 0 ] || conns+=("$net $sb") ;;
+      disconnect)
+        local c=${conns[$((RANDOM % ${#conns[@]}))]}
+        nc_ network disconnect "${c% *}" "${c#* }" >/dev/null 2>>"$out/w$w.err" || rc=$?
+        if [ "$rc" = 0 ]; then
+          local -a keep=(); for x in "${conns[@]}"; do [ "$x" = "$c" ] || keep+=("$x"); done
+          conns=("${keep[@]}")
+        fi ;;
+    esac
+    echo "$op $rc" >>"$out/w$w.log"
+  done
+}
+# without ARRAY ITEM: removes every element equal to ITEM from the caller's ARRAY.
+without() {
+  local -n arr=$1
+  local -a keep=()
+  for x in "${arr[@]}"; do [ "$x" = "$2" ] || keep+=("$x"); done
+  arr=("${keep[@]}")
+}
+pick_op() {
+  local r=$((RANDOM % 100))
+  if [ $r -lt 20 ]; then echo sb_create; elif [ $r -lt 28 ]; then echo sb_rm
+  elif [ $r -lt 36 ]; then echo net_create; elif [ $r -lt 42 ]; then echo net_rm
+  elif [ $r -lt 82 ]; then echo connect; else echo disconnect; fi
+}
+
+log "$WRITERS writers x $OPS operations"
+t0=$(date +%s%N)
+wpids=()
+for w in $(seq 1 "$WRITERS"); do writer "$w" & wpids+=($!); done
+for p in "${wpids[@]}"; do wait "$p" || fail "writer exited $?"; done
+t1=$(date +%s%N)
+total=$(cat "$out"/w*.log | wc -l)
+bad=$(cat "$out"/w*.log | awk '$2 != 0 && $2 != 3 && $2 != 4' | sort | uniq -c)
+[ -z "$bad" ] || fail "commands failed: $bad; $(cat "$out"/w*.err | sort | uniq -c | head)"
+log "$total operations in $(( (t1 - t0) / 1000000 )) ms: $(cat "$out"/w*.log | sort | uniq -c | awk '{printf "%s %s rc%s, ", $1, $2, $3}')"
+
+# Invariants over the final state.
+require_invariants "the concurrent writers"
+dups=$(db "select json_extract(p.value,'\$.Proto') || '/' || json_extract(p.value,'\$.HostPort')
+           from endpoints, json_each(endpoints.body,'\$.Ports') p" | sort | uniq -d)
+[ -z "$dups" ] || fail "host ports given twice: $dups"
+dups=$(db "select json_extract(body,'\$.MacAddress') || json_extract(body,'\$.NetworkId')
+           from endpoints" | sort | uniq -d)
+[ -z "$dups" ] || fail "MAC given twice on a network: $dups"
+nv=$(ip -o link show | awk -F': ' '$2 ~ /^nv/' | wc -l)
+[ "$nv" = "$(db 'select count(*) from endpoints')" ] || fail "$nv veths, $(db 'select count(*) from endpoints') endpoints"
+nb=$(ip -o link show type bridge | awk -F': ' '$2 ~ /^nc-/' | wc -l)
+[ "$nb" = "$(db 'select count(*) from networks')" ] || fail "$nb bridges, $(db 'select count(*) from networks') networks"
+subnets=$(db "select json_extract(body,'\$.IPAM.Config[0].Subnet') from networks" | sort | uniq -d)
+[ -z "$subnets" ] || fail "a subnet given twice: $subnets"
+
+# Sampled published ports answer from the neighbour (up to 6 endpoints on the shared network).
+sampled=0
+while read -r sb hp; do
+  serve "$sb" 80 "$sb"; pids+=("$SERVED")
+  [ "$(ask nb 198.51.100.1 "$hp")" = "$sb" ] || fail "port $hp of $sb does not answer"
+  kill "$SERVED"; wait "$SERVED" 2>/dev/null || true; unset "pids[-1]"
+  sampled=$((sampled + 1))
+done < <(db "select s.name, json_extract(e.body,'\$.Ports[0].HostPort') from endpoints e join
+             sandboxes s on e.name = 'sandbox:' || s.id join networks n on e.parent = n.id
+             where n.name = 'shared' limit 6")
+log "$(db 'select count(*) from networks') networks, $(db 'select count(*) from sandboxes') sandboxes, $(db 'select count(*) from endpoints') endpoints agree with the kernel; $sampled sampled ports answered"
+
+# Everything removed: nothing left anywhere.
+sbs=$(db "select name from sandboxes")
+[ -z "$sbs" ] || nc_ sandbox rm --force $sbs >/dev/null
+nc_ network prune >/dev/null
+require_invariants "removing everything"
+[ -z "$(ip -o link show | awk -F': ' '$2 ~ /^(nv|nc-)/')" ] || fail "links left: $(ip -o link show)"
+[ "$(db 'select count(*) from ipam_addresses')" = 0 ] || fail "IPAM rows left"
+left=$(iptables-legacy-save | grep -E 'NETCTL-(N|M|I|P|A|H)-' || true)
+[ -z "$left" ] || fail "rules left: $left"
+echo ok

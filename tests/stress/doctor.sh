@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# doctor and gc over sandboxes, endpoints and IPAM rows with the real kernel: drift made behind
+# netctl's back (a sandbox's namespace unmounted, an endpoint's veth deleted, an IPAM row without
+# owner) is reported with exit 1 and nothing changed; gc repairs it; the ports are usable again.
+source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
+add_neighbour nb 198.51.100.2/24 198.51.100.1/24
+KEEP_NETNS=nb
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
+nc_ network create --subnet 10.93.0.0/24 n1 >/dev/null
+for s in a b c; do nc_ sandbox create "$s" >/dev/null; done
+nc_ network connect -p 8081:80 n1 a >/dev/null
+nc_ network connect -p 8082:80 n1 b >/dev/null
+nc_ network connect -p 8083:80 n1 c >/dev/null
+nc_ doctor >/dev/null || fail "doctor not clean at the start"
+
+umount /run/netns/a && rm /run/netns/a                             # a's namespace is gone
+ip link del "$(db "select json_extract(body,'\$.HostIfName') from endpoints where name like
+  'sandbox:' || (select id from sandboxes where name = 'b')")"      # b's veth is gone
+db "insert into ipam_addresses values('ports/tcp','9999','0123456789abcdef')"  # no owner
+before=$(db "select count(*) from sandboxes; select count(*) from endpoints;
+  select count(*) from ipam_addresses")
+rules=$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')
+rc=0; out=$(nc_ doctor 2>&1) || rc=$?
+[ "$rc" = 1 ] || fail "doctor exited $rc on drift"
+for want in "sandbox without namespace: a (/run/netns/a)" "endpoint without veth: n1 sandbox:" \
+  "address without owner: ports/tcp 9999 0123456789abcdef"; do
+  echo "$out" | grep -F "$want" >/dev/null || fail "doctor did not report '$want': $out"
+done
+[ "$(echo "$out" | grep -c 'endpoint without veth')" = 2 ] || fail "want a's and b's endpoints: $out"
+[ "$before" = "$(db "select count(*) from sandboxes; select count(*) from endpoints;
+  select count(*) from ipam_addresses")" ] || fail "doctor changed the store"
+[ "$rules" = "$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')" ] || fail "doctor changed rules"
+
+nc_ gc >/dev/null
+nc_ doctor >/dev/null || fail "drift after gc: $(nc_ doctor 2>&1)"
+require_invariants "gc"
+[ "$(db "select count(*) from sandboxes")" = 2 ] || fail "want sandboxes b and c"
+[ "$(db "select count(*) from endpoints")" = 1 ] || fail "want only c's endpoint"
+iptables-legacy-save -t nat | grep -E 'dport (8081|8082)' >/dev/null && fail "a's or b's rules left"
+serve c 80 c; pids+=("$SERVED")
+[ "$(ask nb 198.51.100.1 8083)" = c ] || fail "c's port stopped answering"
+# a's port and b's port are free again; a's name too.
+nc_ sandbox create a >/dev/null
+nc_ network connect -p 8081:80 n1 a >/dev/null
+nc_ network connect -p 8082:80 n1 b >/dev/null
+nc_ doctor >/dev/null || fail "drift after reuse"
+echo ok

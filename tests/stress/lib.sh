@@ -1,0 +1,75 @@
+# Helpers for the stress harnesses; source after netns-fixtures/lib.sh and throwaway_host.
+# Everything runs inside the throwaway host: no link, rule or mount outside it is touched.
+set -euo pipefail
+nc_() { "$NETCTL" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+db() { sqlite3 -batch -noheader -separator " " "$NETCTL_ROOT/netctl.db" "$1"; }
+log() { echo "[$(date +%T)] $*"; }
+
+# Prints every broken invariant between the kernel and the store (nothing when they agree):
+# - no intent left (the last command recovered everything),
+# - `netctl doctor` clean (rules, bridges, unknown nc-/nv links),
+# - every endpoint record has its host veth; every sandbox record its netns bind mount, and every
+#   netns mount under /run/netns a record (or one of the namespaces the test made: $KEEP_NETNS),
+# - every IPAM row (address, MAC, host port) has an owner record; no address twice in the store,
+#   no IPv4 address twice on the host's bridges and the sandboxes' interfaces.
+check_invariants() {
+  local n out
+  n=$(db "select count(*) from intents")
+  [ "$n" = 0 ] && : || echo "intents left: $n"
+  out=$("$NETCTL" doctor 2>&1) || echo "doctor: $out"
+  local eps
+  eps=$(db "select json_extract(body,'\$.HostIfName') from endpoints")
+  for l in $eps; do ip link show "$l" >/dev/null 2>&1 || echo "endpoint veth $l missing"; done
+  local want have
+  want=$(db "select json_extract(body,'\$.Netns') from sandboxes" | sort)
+  have=$( (ls /run/netns; for k in ${KEEP_NETNS:-}; do echo "$k"; done) | sort | uniq -u |
+    sed 's|^|/run/netns/|')
+  [ "$want" = "$have" ] || echo "netns mounts differ: store [$want] kernel [$have]"
+  local mounts
+  mounts=$(awk '$2 ~ "^/run/netns/" {print $2}' /proc/self/mounts | sort -u)
+  have=$(ls /run/netns | sed 's|^|/run/netns/|' | sort)
+  [ "$mounts" = "$have" ] || echo "netns files and mounts differ: files [$have] mounts [$mounts]"
+  n=$(db "select count(*) from ipam_addresses where owner not in
+           (select id from endpoints union select id from containers)")
+  [ "$n" = 0 ] || echo "IPAM rows without owner: $n"
+  n=$(db "select count(*) from (select json_extract(body,'\$.Addresses[0]') a from endpoints
+           group by a having count(*) > 1)")
+  [ "$n" = 0 ] || echo "an address recorded twice"
+  n=$( (ip -o -4 addr show | awk '$2 ~ /^nc-/ {print $4}'
+        for ns in $(ls /run/netns); do ip -n "$ns" -o -4 addr show 2>/dev/null | awk '$2 != "lo" {print $4}'; done) |
+      sort | uniq -d | wc -l)
+  [ "$n" = 0 ] || echo "an IPv4 address configured twice"
+}
+
+# Fails with the broken invariants, if any.
+require_invariants() {
+  local bad
+  bad=$(check_invariants)
+  [ -z "$bad" ] || fail "after $1: $bad"
+}
+
+# ask NS ADDR PORT: one TCP request from namespace NS, prints the answer ("" if none).
+ask() { ip netns exec "$1" busybox nc -w 2 "$2" "$3" </dev/null 2>/dev/null || true; }
+
+# serve NS PORT WORD: answers WORD to every TCP connection; the server's PID goes to $SERVED.
+# Callers add it to their `pids` (killed by their EXIT trap) and take it out once they killed it,
+# so the trap never signals a PID that may have been reused.
+serve() {
+  ip netns exec "$1" busybox nc -ll -p "$2" -e echo "$3" &
+  SERVED=$!
+  # With many namespaces mounted, `ip netns exec` alone takes a while: wait up to 10 s.
+  local until=$(( $(date +%s) + 10 ))
+  while [ "$(date +%s)" -le "$until" ]; do
+    ip netns exec "$1" ss -ltn | grep ":$2 " >/dev/null && return
+    sleep 0.05
+  done
+  echo "serve: nothing listens on $1:$2" >&2
+}
+
+# The IPv4 address of an endpoint of network NET in sandbox SB, "" if none.
+ep_ip() {
+  db "select json_extract(e.body,'\$.Addresses[0]') from endpoints e join networks n on
+      e.parent = n.id join sandboxes s on e.name = 'sandbox:' || s.id
+      where n.name = '$1' and s.name = '$2'" | cut -d/ -f1
+}
