@@ -90,7 +90,7 @@ struct EndpointPorts {
 };
 
 // One command's firewall changes: applied with at most one commit per table, reading only the
-// tables the change concerns (ports: nat; networks: all three; isolation: filter), under the
+// tables the change concerns (ports only: nat; networks or isolation: all three), under the
 // xtables lock ($XTABLES_LOCKFILE or /run/xtables.lock, as iptables takes it), all or nothing.
 // Removals go first, then additions; adding what exists rewrites it to the given state (a chain
 // that already holds exactly the wanted rules is left alone), so `gc` can apply the whole desired

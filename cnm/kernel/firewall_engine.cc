@@ -197,9 +197,11 @@ Result<bool> TableEditor::erase_rule(const std::string& chain, const Rule& r) {
 }
 
 std::array<bool, 3> tables_for(const FirewallChange& c) {
-  bool nets = !c.add_networks.empty() || !c.remove_networks.empty();
+  // A change of networks or of isolation (gc and doctor's desired state set it) reads all three,
+  // so the top-level chains and hooks are put back everywhere even with no network left.
+  bool all = !c.add_networks.empty() || !c.remove_networks.empty() || c.bridges.has_value();
   bool ports = !c.add_ports.empty() || !c.remove_ports.empty() || c.exact_ports;
-  return {nets || c.bridges.has_value(), nets || ports, nets};
+  return {all, all || ports, all};
 }
 
 Status build(const FirewallChange& c, const Tables& t) {

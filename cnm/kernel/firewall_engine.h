@@ -46,8 +46,8 @@ class TableEditor {
 // not concern (see tables_for).
 using Tables = std::array<TableEditor*, 3>;
 
-// The tables `c` reads and writes: nat for ports, filter for isolation, all three for networks
-// (their chains, and the top-level chains and hooks every network change puts back).
+// The tables `c` reads and writes: nat for ports only, all three for networks or isolation
+// (their chains, and the top-level chains and hooks such a change puts back).
 std::array<bool, 3> tables_for(const FirewallChange& c);
 
 // Builds validated `c` into `t` (nothing is committed; the tables of tables_for(c) must be
