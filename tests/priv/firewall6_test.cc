@@ -192,6 +192,38 @@ TEST_CASE("an IPv4-only change leaves the IPv6 tables unread and untouched") {
   CHECK_FALSE(has(sh("ip6tables-legacy-save"), "NETCTL"));
 }
 
+std::string save_both() {
+  return save() + sh("ip6tables-legacy-save | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'");
+}
+
+TEST_CASE("a failed IPv6 commit puts back the tables committed before it, in both families") {
+  priv::FreshNetns ns;
+  auto fw = make_iptc_firewall();
+  FirewallChange first = sample6();
+  first.add_networks.resize(1);
+  first.add_ports.clear();  // NETCTL-DNAT empty: the admin's jump below is still accepted
+  first.bridges = first.bridges6 = std::vector<std::string>{"nc-fw1"};
+  apply(*fw, first);
+  // The kernel refuses nat6 (an admin's jump makes DNAT reachable from POSTROUTING), the last
+  // table committed: filter, nat and filter6 went in before it and must be put back.
+  REQUIRE(sh_rc("ip6tables-legacy -t nat -A POSTROUTING -j NETCTL-DNAT") == 0);
+  std::string before = save_both();
+  FirewallChange more = sample6();
+  more.add_networks = {more.add_networks[1]};
+  more.add_ports = {more.add_ports[0]};
+  more.add_ports[0].ports.push_back(PortMapping{std::nullopt, 6000, 60, 1, Proto::kTcp});
+  auto st = fw->apply(more);
+  REQUIRE_FALSE(st);
+  CHECK_MESSAGE(st.error().message.starts_with("commit nat6 table: "), st.error().message);
+  CHECK(save_both() == before);
+  CHECK_FALSE(has(before, "bbb222"));
+  REQUIRE(sh_rc("ip6tables-legacy -t nat -D POSTROUTING -j NETCTL-DNAT") == 0);
+  apply(*fw, more);
+  CHECK(has(save_both(), "-A NETCTL-N-bbb222 -o nc-fw2"));
+  CHECK(has(sh("ip6tables-legacy -t nat -S"),
+            "--dport 6000 -j DNAT --to-destination [fd00:77:1::2]:60"));
+}
+
 TEST_CASE("IPv6: masquerade out, DNAT in, isolation, internal networks") {
   priv::FreshNetns ns;
   World w;
