@@ -47,6 +47,18 @@ for _ in $(seq 50); do ip netns exec nb ss -ltn | grep ':7001 ' >/dev/null && br
 ip -n nb -6 route add fd00:92::/64 via 2001:db8:100::1
 [ -z "$(ask nb fd00:92::2 80)" ] || fail "neighbour reached the container straight over IPv6"
 
+# doctor sees drift in the IPv6 tables and names it; gc repairs it.
+nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift on a clean dual-stack state"; }
+ip6tables-legacy -t nat -F NETCTL-DNAT
+[ -z "$(ask nb 2001:db8:100::1 8080)" ] || fail "port answered with a flushed nat6 chain?"
+expect_rc 1 nc_ doctor
+out=$(nc_ doctor 2>/dev/null || true)
+echo "$out" | grep -F 'missing rule: [nat6] -A NETCTL-DNAT -p tcp -m tcp --dport 8080' >/dev/null ||
+  fail "doctor does not name the IPv6 rule: $out"
+nc_ gc >/dev/null
+nc_ doctor >/dev/null || { nc_ doctor; fail "drift after gc"; }
+[ "$(ask nb 2001:db8:100::1 8080)" = hello80 ] || fail "gc did not put the IPv6 port back"
+
 nc_ sandbox rm --force web
 nc_ network rm dual >/dev/null
 ip6tables-legacy-save | grep -E 'fd00:92|NETCTL-[NIM]-' >/dev/null && fail "IPv6 rules left behind"
