@@ -121,8 +121,9 @@ struct FirewallChange {
   // The bridges of dual-stack networks after the change, for the IPv6 isolation rules; unset:
   // unchanged.
   std::optional<std::vector<std::string>> bridges6{};
-  // remove_networks and exact_ports act on the IPv6 tables too (removing a dual-stack network;
-  // recovery and gc, which do not know, set it always).
+  // remove_networks and exact_ports act on the IPv6 tables too: set when removing a dual-stack
+  // network, by recovery (its intents do not say), and by gc when there are dual-stack networks
+  // or netctl rules in the IPv6 tables.
   bool ipv6 = false;
 };
 

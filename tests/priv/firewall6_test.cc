@@ -224,6 +224,29 @@ TEST_CASE("a failed IPv6 commit puts back the tables committed before it, in bot
             "--dport 6000 -j DNAT --to-destination [fd00:77:1::2]:60"));
 }
 
+// Why IPv6 needs no raw guard: without any rule, a neighbour routing ::1 to the host reaches
+// nothing there (the kernel drops packets for ::1 arriving on any interface but lo), while the
+// same service answers on the host's address.
+TEST_CASE("IPv6: packets for ::1 from outside never reach the host, no rule needed") {
+  priv::FreshNetns ns;
+  World w;
+  World6 w6;
+  w.neighbour();
+  w6.neighbour();
+  w6.serve("", "host", {9999});
+  REQUIRE(sh_rc(in("nb") + "sh -c 'ip addr del ::1/128 dev lo && ip -6 route add ::1/128 via " +
+                "2001:db8:100::1'") == 0);
+  CHECK(w6.ask("nb", "2001:db8:100::1", 9999) == "host 9999 2001:db8:100::2");
+  // They do arrive: ip6_rcv_core counts them as header errors before any netfilter hook.
+  auto hdr_errors = [] {
+    return std::stol(sh("awk '$1 == \"Ip6InHdrErrors\" {print $2}' /proc/net/snmp6"));
+  };
+  long before = hdr_errors();
+  CHECK(w6.ask("nb", "::1", 9999) == "");
+  CHECK(hdr_errors() > before);
+  CHECK_FALSE(has(sh("ip6tables-legacy-save"), "NETCTL"));
+}
+
 TEST_CASE("IPv6: masquerade out, DNAT in, isolation, internal networks") {
   priv::FreshNetns ns;
   World w;
