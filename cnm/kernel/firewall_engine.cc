@@ -184,7 +184,7 @@ Tables family_tables(const AllTables& t, Family f) {
 std::array<bool, kTableSlots> tables_for(const FirewallChange& c) {
   std::array<bool, kTableSlots> out{};
   for (Family f : kFamilies) {
-    std::array<bool, 3> used = tables_of(project(c, f), f);
+    std::array<bool, 3> used = tables_of(c, f);
     for (Table table : kTables) out[slot(f, table)] = used[static_cast<size_t>(table)];
   }
   return out;
@@ -192,10 +192,13 @@ std::array<bool, kTableSlots> tables_for(const FirewallChange& c) {
 
 Status build(const FirewallChange& c, const AllTables& t) {
   for (Family f : kFamilies) {
-    FirewallChange part = project(c, f);
-    std::array<bool, 3> used = tables_of(part, f);
+    std::array<bool, 3> used = tables_of(c, f);
     if (std::none_of(used.begin(), used.end(), [](bool u) { return u; })) continue;
-    CNM_TRY(build_family(part, f, family_tables(t, f)));
+    if (f == Family::kV4 && ipv4_as_is(c)) {  // the common case: no copy
+      CNM_TRY(build_family(c, f, family_tables(t, f)));
+    } else {
+      CNM_TRY(build_family(project(c, f), f, family_tables(t, f)));
+    }
   }
   return {};
 }

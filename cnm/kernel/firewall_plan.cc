@@ -172,10 +172,33 @@ FirewallChange project(const FirewallChange& c, Family f) {
   return out;
 }
 
+bool ipv4_as_is(const FirewallChange& c) {
+  auto v6_host = [](const EndpointPorts& e) {
+    return std::any_of(e.ports.begin(), e.ports.end(),
+                       [](const PortMapping& m) { return m.host_ip && m.host_ip->is_v6(); });
+  };
+  return std::none_of(c.add_ports.begin(), c.add_ports.end(), v6_host) &&
+         std::none_of(c.remove_ports.begin(), c.remove_ports.end(), v6_host);
+}
+
 std::array<bool, 3> tables_of(const FirewallChange& c, Family f) {
-  bool nets = !c.add_networks.empty() || !c.remove_networks.empty();
-  bool ports = !c.add_ports.empty() || !c.remove_ports.empty() || c.exact_ports;
-  return {nets || c.bridges.has_value(), nets || ports, nets && f == Family::kV4};
+  bool v6 = f == Family::kV6;
+  auto in_family = [&](const std::vector<EndpointPorts>& eps) {
+    return std::any_of(eps.begin(), eps.end(), [&](const EndpointPorts& e) {
+      if (v6 && !e.container_ip6) return false;
+      return std::any_of(e.ports.begin(), e.ports.end(), [&](const PortMapping& m) {
+        return !m.host_ip || m.host_ip->is_v6() == v6;
+      });
+    });
+  };
+  bool adds = v6 ? std::any_of(c.add_networks.begin(), c.add_networks.end(),
+                               [](const NetworkRules& n) { return n.subnet6.has_value(); })
+                 : !c.add_networks.empty();
+  bool nets = adds || ((!v6 || c.ipv6) && !c.remove_networks.empty());
+  bool ports =
+      in_family(c.add_ports) || in_family(c.remove_ports) || (c.exact_ports && (!v6 || c.ipv6));
+  bool isolation = v6 ? c.bridges6.has_value() : c.bridges.has_value();
+  return {nets || isolation, nets || ports, nets && !v6};
 }
 
 std::string chain_name(char kind, const std::string& id12) {

@@ -50,10 +50,13 @@ Status validate(const FirewallChange& c);
 // of the family, the mappings whose host address is unset or of the family, the family's
 // isolation list; removals of networks and exact_ports in IPv6 only with `c.ipv6`.
 FirewallChange project(const FirewallChange& c, Family f);
+// True when project(c, kV4) would build the same as `c` itself (no mapping has an IPv6 host
+// address): IPv4-only changes are built without a copy.
+bool ipv4_as_is(const FirewallChange& c);
 
-// The tables of family `f` a projected change reads and writes: nat for ports, filter for
-// isolation, filter, nat and (IPv4) raw for networks.
-std::array<bool, 3> tables_of(const FirewallChange& projected, Family f);
+// The tables of family `f` that project(c, f) reads and writes (computed without projecting):
+// nat for ports, filter for isolation, filter, nat and (IPv4) raw for networks.
+std::array<bool, 3> tables_of(const FirewallChange& c, Family f);
 
 // "NETCTL-<kind>-<id12>". Kinds: N, I (filter, per network), M (nat, per network).
 std::string chain_name(char kind, const std::string& id12);
