@@ -100,3 +100,56 @@ TEST_CASE("the fw-ports intent carries the IPv6 address, and older ones still re
   j["ip6"] = "10.1.0.3";
   CHECK(cnm::ports_from_intent(j).error().code == Code::kInvalid);
 }
+
+namespace {
+
+// Dump lines of the IPv6 tables that mention `what`.
+size_t v6_lines(cnm::kernel::FakeFirewall& fw, const std::string& what) {
+  auto d = fw.dump();
+  REQUIRE(d);
+  size_t n = 0;
+  bool on = false;
+  for (const auto& l : *d) {
+    if (l.starts_with("*")) on = l.ends_with("6");
+    if (on && l.find(what) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("recovery finishes a failed dual-stack removal in the IPv6 tables too") {
+  ControllerFixture f;
+  auto a = f.ctl->create_network(net("a", {"10.89.0.0/24", "fd00:89::/64"}, true));
+  auto b = f.ctl->create_network(net("b", {"10.90.0.0/24", "fd00:90::/64"}, true));
+  REQUIRE(a);
+  REQUIRE(b);
+  std::string id = a->id.substr(0, 12);
+  CHECK(v6_lines(f.firewall, id) > 0);
+  f.steps.fail_at = f.steps.steps + 1;
+  REQUIRE_FALSE(f.ctl->remove_networks({"a"}));
+  CHECK(f.intent_count() == 1);
+  f.steps.fail_at = 0;
+  REQUIRE(f.ctl->recover());
+  CHECK(f.intent_count() == 0);
+  CHECK(v6_lines(f.firewall, id) == 0);
+  CHECK(v6_lines(f.firewall, "NETCTL-N-" + b->id.substr(0, 12)) > 0);
+  CHECK(f.firewall.bridges6 == std::vector<std::string>{b->bridge});
+}
+
+TEST_CASE("recovery takes a crashed connect's IPv6 port rules out") {
+  ControllerFixture f;
+  REQUIRE(f.ctl->create_network(net("a", {"10.89.0.0/24", "fd00:89::/64"}, true)));
+  cnm::kernel::EndpointPorts e{"dead0", "nc-a", *cnm::IpAddr::parse("10.89.0.9"), {}};
+  e.container_ip6 = *cnm::IpAddr::parse("fd00:89::9");
+  e.ports = {cnm::kernel::PortMapping{std::nullopt, 8080, 80, 1, cnm::kernel::Proto::kTcp}};
+  REQUIRE(f.firewall.apply(cnm::kernel::FirewallChange{.add_ports = {e}}));
+  CHECK(v6_lines(f.firewall, "[fd00:89::9]:80") == 1);
+  nlohmann::json intent = {{"cmd", "network connect"},
+                           {"objects", {cnm::ports_intent(e)}},
+                           {"drop", nlohmann::json::array()}};
+  REQUIRE(f.store->add_intent(intent.dump()));
+  REQUIRE(f.ctl->recover());
+  CHECK(v6_lines(f.firewall, "[fd00:89::9]:80") == 0);
+  CHECK(f.firewall.ports.empty());
+}
