@@ -50,7 +50,10 @@ Result<int> Controller::recover() {
         auto kind = o.value("kind", "");
         if (kind == "link") links.push_back(o.value("name", ""));
         if (kind == "netns") netns.push_back(o.value("path", ""));
-        if (kind == "fw-network") fw.remove_networks.push_back(o.value("id12", ""));
+        if (kind == "fw-network") {
+          fw.remove_networks.push_back(o.value("id12", ""));
+          fw.ipv6 = true;  // the intent does not say whether it was dual-stack
+        }
         // A malformed one cannot be undone here; `netctl gc` removes rules the store lacks.
         if (kind == "fw-ports")
           if (auto ports = ports_from_intent(o)) fw.remove_ports.push_back(std::move(*ports));
@@ -82,13 +85,15 @@ Status Controller::recover_objects(const std::vector<std::string>& links,
     // Isolation is rewritten from the networks that stay: not those the intent created or drops.
     auto nets = list_networks();
     if (!nets) return std::unexpected(nets.error());
-    std::vector<std::string> bridges;
+    std::vector<std::string> bridges, bridges6;
     for (const auto& n : *nets) {
       bool gone = std::find(dropped.begin(), dropped.end(), n.id) != dropped.end() ||
                   std::find(links.begin(), links.end(), n.bridge) != links.end();
       if (n.driver == "bridge" && !gone) bridges.push_back(n.bridge);
+      if (n.driver == "bridge" && !gone && n.ipv6) bridges6.push_back(n.bridge);
     }
     fw.bridges = bridges;
+    fw.bridges6 = bridges6;
   }
   if (!fw.remove_networks.empty() || !fw.remove_ports.empty())
     if (auto r = kernel_.firewall->apply(fw); !r)

@@ -9,11 +9,13 @@ nlohmann::json ports_intent(const kernel::EndpointPorts& e) {
   for (const kernel::PortMapping& m : e.ports)
     ports.push_back({m.host_ip ? m.host_ip->str() : "", m.host_port, m.container_port, m.count,
                      static_cast<int>(m.proto)});
-  return {{"kind", "fw-ports"},
-          {"id12", e.id12},
-          {"bridge", e.bridge},
-          {"ip", e.container_ip.str()},
-          {"ports", ports}};
+  nlohmann::json o{{"kind", "fw-ports"},
+                   {"id12", e.id12},
+                   {"bridge", e.bridge},
+                   {"ip", e.container_ip.str()},
+                   {"ports", ports}};
+  if (e.container_ip6) o["ip6"] = e.container_ip6->str();
+  return o;
 }
 
 Result<kernel::EndpointPorts> ports_from_intent(const nlohmann::json& o) {
@@ -25,6 +27,11 @@ Result<kernel::EndpointPorts> ports_from_intent(const nlohmann::json& o) {
     auto ip = IpAddr::parse(o.at("ip").get<std::string>());
     if (!ip) return bad();
     e.container_ip = *ip;
+    if (o.contains("ip6")) {
+      auto ip6 = IpAddr::parse(o.at("ip6").get<std::string>());
+      if (!ip6 || !ip6->is_v6()) return bad();
+      e.container_ip6 = *ip6;
+    }
     for (const auto& p : o.at("ports")) {
       kernel::PortMapping m;
       if (auto h = p.at(0).get<std::string>(); !h.empty()) {

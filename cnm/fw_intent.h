@@ -10,8 +10,8 @@
 
 namespace cnm {
 
-// {"kind": "fw-ports", "id12", "bridge", "ip", "ports": [[host_ip, host_port, port, count,
-// proto], ...]}.
+// {"kind": "fw-ports", "id12", "bridge", "ip", ["ip6",] "ports": [[host_ip, host_port, port,
+// count, proto], ...]} ("ip6": the endpoint's IPv6 address, when its ports map over IPv6 too).
 nlohmann::json ports_intent(const kernel::EndpointPorts& e);
 // The inverse; Code::kInvalid when `o` is not such an object.
 Result<kernel::EndpointPorts> ports_from_intent(const nlohmann::json& o);

@@ -47,8 +47,9 @@ Result<std::vector<PortSpec>> Controller::plan_ports(const ConnectRequest& req, 
     auto p = *parse_port_spec(text);  // validated before the lock
     if (!p.host_ip) p.host_ip = default_ip;
     if (p.host_ip && p.host_ip->value() == 0 && !p.host_ip->is_v6()) p.host_ip.reset();
-    if (p.host_ip && p.host_ip->is_v6())
-      return fail(Code::kInvalid, "-p {}: IPv6 host addresses are not supported yet", text);
+    if (p.host_ip && p.host_ip->is_v6() && !n.ipv6)
+      return fail(Code::kInvalid, "-p {}: network {} has no IPv6 (create it with --ipv6)", text,
+                  n.name);
     if (p.host_port == 0) {
       auto range = kernel_.hostports->ephemeral_range();
       if (!range) return std::unexpected(range.error());

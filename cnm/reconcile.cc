@@ -18,6 +18,11 @@ Result<kernel::FirewallChange> Controller::desired_firewall() {
     if (n.driver != "bridge") continue;
     c.add_networks.push_back(drivers::network_rules(n));
     c.bridges->push_back(n.bridge);
+    if (n.ipv6) {  // the IPv6 tables are in play only once there is a dual-stack network
+      if (!c.bridges6) c.bridges6.emplace();
+      c.bridges6->push_back(n.bridge);
+      c.ipv6 = true;
+    }
     auto eps = endpoints({.parent = n.id});
     if (!eps) return std::unexpected(eps.error());
     for (const auto& e : *eps)
@@ -25,6 +30,39 @@ Result<kernel::FirewallChange> Controller::desired_firewall() {
   }
   return c;
 }
+
+namespace {
+
+// Dump lines keyed by table where lines could be mistaken for each other's: those of the IPv6
+// tables read "[filter6] -A ..." (IPv4 ones as before). Table headers go.
+std::set<std::string> keyed(const std::vector<std::string>& dump) {
+  std::set<std::string> out;
+  std::string prefix;
+  for (const auto& l : dump) {
+    if (l.starts_with("*")) {
+      prefix = l.ends_with("6") ? "[" + l.substr(1) + "] " : "";
+      continue;
+    }
+    out.insert(prefix + l);
+  }
+  return out;
+}
+
+// Top-level chains are created on first use and never removed (cnm/kernel/firewall.h): with no
+// network left (in a family), they and the jumps into them are no drift.
+bool infrastructure(const std::string& l) {
+  static const std::vector<std::string> top = {"NETCTL-USER",        "NETCTL-ISOLATION",
+                                               "NETCTL-FORWARD",     "NETCTL-DNAT",
+                                               "NETCTL-POSTROUTING", "NETCTL-RAW"};
+  std::string line = l.starts_with("[") ? l.substr(l.find("] ") + 2) : l;
+  for (const auto& t : top) {
+    if (line == "-N " + t || line == "-N " + t + "-2") return true;
+    if (!line.starts_with("-A NETCTL") && line.ends_with("-j " + t)) return true;  // a hook
+  }
+  return line.starts_with("-A NETCTL-RAW ");
+}
+
+}  // namespace
 
 Result<Drift> Controller::doctor() {
   Drift d;
@@ -36,12 +74,12 @@ Result<Drift> Controller::doctor() {
   if (!expected) return std::unexpected(expected.error());
   auto actual = kernel_.firewall->dump();
   if (!actual) return std::unexpected(actual.error());
-  std::set<std::string> have(actual->begin(), actual->end());
-  std::set<std::string> should(expected->begin(), expected->end());
+  std::set<std::string> have = keyed(*actual);
+  std::set<std::string> should = keyed(*expected);
   for (const auto& l : should)
     if (!have.contains(l)) d.missing_rules.push_back(l);
   for (const auto& l : have)  // the admin's own chain is theirs
-    if (!should.contains(l) && l.find("NETCTL-USER") == std::string::npos)
+    if (!should.contains(l) && l.find("NETCTL-USER") == std::string::npos && !infrastructure(l))
       d.foreign_rules.push_back(l);
   auto links = kernel_.links->list();
   if (!links) return std::unexpected(links.error());
@@ -91,6 +129,12 @@ Result<Drift> Controller::gc() {
   });
   want->remove_networks = c.remove_networks;
   want->exact_ports = true;  // published-port rules the store does not know go
+  // The IPv6 tables too when there are dual-stack networks or netctl rules there.
+  if (std::any_of(d->foreign_rules.begin(), d->foreign_rules.end(),
+                  [](const std::string& l) { return l.starts_with("["); })) {
+    want->ipv6 = true;
+    if (!want->bridges6) want->bridges6.emplace();
+  }
   CNM_TRY(kernel_.firewall->apply(*want));
   return d;
 }

@@ -19,8 +19,9 @@ namespace cnm::kernel {
 class Conntrack {
  public:
   virtual ~Conntrack() = default;
-  // Deletes the IPv4 entries of `proto` whose original destination port is in [first,
-  // first + count) and, when `ip` is set (and not 0.0.0.0), whose original destination is `ip`.
+  // Deletes the IPv4 and IPv6 entries of `proto` whose original destination port is in [first,
+  // first + count) and, when `ip` is set (and not 0.0.0.0 or ::), whose original destination is
+  // `ip`.
   // Returns how many went. Entries that vanish meanwhile are not an error.
   virtual Result<int> forget(cnm::Proto proto, const std::optional<IpAddr>& ip, uint16_t first,
                              uint16_t count) = 0;

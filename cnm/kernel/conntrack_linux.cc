@@ -32,14 +32,21 @@ struct Match {
 void visit(nl_object* obj, void* arg) {
   auto* m = static_cast<Match*>(arg);
   auto* ct = reinterpret_cast<nfnl_ct*>(obj);
-  if (nfnl_ct_get_family(ct) != AF_INET || nfnl_ct_get_proto(ct) != m->proto) return;
+  int family = nfnl_ct_get_family(ct);
+  if ((family != AF_INET && family != AF_INET6) || nfnl_ct_get_proto(ct) != m->proto) return;
   uint16_t port = nfnl_ct_get_dst_port(ct, 0);
   if (port < m->first || port > m->last) return;
   if (m->ip) {
     nl_addr* dst = nfnl_ct_get_dst(ct, 0);
-    if (dst == nullptr || nl_addr_get_len(dst) != 4) return;
-    uint32_t want = htonl(m->ip->value());
-    if (std::memcmp(nl_addr_get_binary_addr(dst), &want, 4) != 0) return;
+    if (dst == nullptr) return;
+    if (m->ip->is_v6()) {
+      auto want = m->ip->bytes();
+      if (nl_addr_get_len(dst) != 16 || std::memcmp(nl_addr_get_binary_addr(dst), want.data(), 16))
+        return;
+    } else {
+      uint32_t want = htonl(static_cast<uint32_t>(m->ip->value()));
+      if (nl_addr_get_len(dst) != 4 || std::memcmp(nl_addr_get_binary_addr(dst), &want, 4)) return;
+    }
   }
   m->hits.push_back(ct);
 }

@@ -11,7 +11,7 @@ namespace fw {
 // One table in memory, refusing what libiptc refuses, with its messages.
 class MemTable final : public TableEditor {
  public:
-  explicit MemTable(Table t) : table_(t) {
+  MemTable(Family f, Table t) : label_(table_label(f, t)) {
     switch (t) {
       case Table::kFilter:
         builtins_ = {"INPUT", "FORWARD", "OUTPUT"};
@@ -99,7 +99,7 @@ class MemTable final : public TableEditor {
     return std::find(builtins_.begin(), builtins_.end(), c) != builtins_.end();
   }
   std::unexpected<Error> refuse(const std::string& doing, const char* cause) const {
-    return fail(Code::kFailed, "{} in {} table: {}", doing, table_name(table_), cause);
+    return fail(Code::kFailed, "{} in {} table: {}", doing, label_, cause);
   }
   std::unexpected<Error> missing(const std::string& doing) const {
     return refuse(doing, "No chain/target/match by that name");
@@ -109,19 +109,27 @@ class MemTable final : public TableEditor {
     return {};
   }
 
-  Table table_;
+  std::string label_;
   std::vector<std::string> builtins_;
   std::map<std::string, std::vector<Rule>> chains_;
   bool changed_ = false;
 };
 
+// Both families' tables, by slot().
 class MemTables {
  public:
-  MemTables() : tables_{MemTable(Table::kFilter), MemTable(Table::kNat), MemTable(Table::kRaw)} {}
-  Tables editors() { return {&tables_[0], &tables_[1], &tables_[2]}; }
+  MemTables() {
+    for (Family f : kFamilies)
+      for (Table t : kTables) tables_.emplace_back(f, t);
+  }
+  AllTables editors() {
+    AllTables out{};
+    for (size_t i = 0; i < tables_.size(); ++i) out[i] = &tables_[i];
+    return out;
+  }
 
  private:
-  std::array<MemTable, 3> tables_;
+  std::vector<MemTable> tables_;
 };
 
 }  // namespace fw
@@ -151,6 +159,8 @@ std::string describe(const FirewallChange& c) {
   part("+ports", ids(c.add_ports));
   part("-ports", ids(c.remove_ports));
   if (c.bridges) line += " bridges=" + join(*c.bridges);
+  if (c.bridges6) line += " bridges6=" + join(*c.bridges6);
+  if (c.ipv6) line += " ipv6";
   return line;
 }
 
@@ -173,8 +183,8 @@ Status FakeFirewall::run(const FirewallChange& c) {
   CNM_TRY(fw::validate(c));
   if (steps_->tick()) return fail(Code::kFailed, "injected failure at step {}", steps_->steps);
   auto work = std::make_unique<fw::MemTables>(*tables_);  // all or nothing, like the commits
-  fw::Tables editors = work->editors();                   // only the tables libiptc would read
-  std::array<bool, 3> used = fw::tables_for(c);
+  fw::AllTables editors = work->editors();                // only the tables libiptc would read
+  std::array<bool, fw::kTableSlots> used = fw::tables_for(c);
   for (size_t i = 0; i < editors.size(); ++i)
     if (!used[i]) editors[i] = nullptr;
   CNM_TRY(fw::build(c, editors));
@@ -184,6 +194,8 @@ Status FakeFirewall::run(const FirewallChange& c) {
   for (const NetworkRules& n : c.add_networks) networks[n.id12] = n;
   for (const EndpointPorts& e : c.add_ports) ports[e.id12] = e;
   if (c.bridges) bridges = *c.bridges;
+  if (c.bridges6) bridges6 = *c.bridges6;
+  opened.push_back(used);
   return {};
 }
 

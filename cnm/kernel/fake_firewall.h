@@ -2,6 +2,7 @@
 // as the libiptc firewall over in-memory tables, so dump() reads like the real one's.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,7 +27,11 @@ class FakeFirewall : public Firewall {
   // What the applied changes left in place, by id12.
   std::map<std::string, NetworkRules> networks;
   std::map<std::string, EndpointPorts> ports;
-  std::vector<std::string> bridges;  // the last list given
+  std::vector<std::string> bridges;   // the last list given
+  std::vector<std::string> bridges6;  // the last IPv6 isolation list given
+  // Per successful apply, the table slots it read, as the libiptc firewall would open them
+  // (filter, nat, raw, filter6, nat6, raw6).
+  std::vector<std::array<bool, 6>> opened;
   // One line per apply: "apply +net a,b -net c +ports e -ports f bridges=nc-a,nc-b" (parts with
   // nothing to say left out); a call that failed ends in " -> <error message>".
   std::vector<std::string> log;

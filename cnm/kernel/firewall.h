@@ -1,6 +1,6 @@
 // Packet filtering and NAT for networks and published ports (DESIGN section 7), behind one
 // interface so an nftables backend can follow. Implementation: firewall_iptc.cc (libiptc, legacy
-// tables, IPv4; libip6tc for IPv6 later) and a recording fake.
+// tables; IPv4 through libip4tc, IPv6 through libip6tc: firewall_iptc6.cc) and a recording fake.
 //
 // Layout (firewall_plan.cc builds it; `netctl_priv` checks it with real traffic). Top-level chains,
 // created on first use and never removed; every apply puts back, in the tables it reads (see
@@ -43,11 +43,18 @@
 // DNATed traffic from the network's own subnet (hairpin: a container reaching a published port
 // of its own network, itself included, sees the gateway as the source, as with Docker's default
 // userland proxy).
+// IPv6 (dual-stack networks: NetworkRules::subnet6, EndpointPorts::container_ip6): the same layout
+// in the ip6tables filter and nat tables, with the IPv6 subnet and address, minus what only
+// exists for 127.0.0.1 access (IPv6 has no route_localnet: [::1] is not DNATed anywhere useful):
+// no `-s 127.0.0.0/8` MASQUERADE and no raw guard (the kernel itself drops packets for ::1 that
+// arrive on any interface but lo). Isolation there lists the dual-stack bridges
+// (FirewallChange::bridges6). A port maps in the family of its host address; one without a host
+// address maps in both (IPv6 only when the endpoint has an IPv6 address).
 // Needs from the caller (not done here): ip_forward; route_localnet=1 on the bridge for localhost
 // access; hairpin mode on a bridge port for a container to reach itself through its published
 // port (br_netfilter DNATs the frame on the bridge and sends it back out of the port it came in
 // on); net.bridge.bridge-nf-call-iptables=1 (the default) for icc off and hairpin between
-// containers of one bridge.
+// containers of one bridge; net.ipv6.conf.all.forwarding=1 and bridge-nf-call-ip6tables=1 for IPv6.
 #pragma once
 
 #include <cstdint>
@@ -68,15 +75,18 @@ struct NetworkRules {
   bool masquerade = true;
   bool icc = true;
   bool internal = false;
+  std::optional<Prefix> subnet6{};  // dual stack: the same chains in the IPv6 tables
 };
 
 enum class Proto { kTcp, kUdp, kSctp };
 
 struct PortMapping {
-  std::optional<IpAddr> host_ip;  // unset: every local address
-  uint16_t host_port = 0;         // first of a range
-  uint16_t container_port = 0;    // first of a range of the same length
-  uint16_t count = 1;             // range length
+  // unset: every local address of both families; IPv4 or IPv6: that family only (:: and
+  // 0.0.0.0: every address of that family).
+  std::optional<IpAddr> host_ip;
+  uint16_t host_port = 0;       // first of a range
+  uint16_t container_port = 0;  // first of a range of the same length
+  uint16_t count = 1;           // range length
   Proto proto = Proto::kTcp;
 };
 
@@ -85,16 +95,19 @@ struct PortMapping {
 struct EndpointPorts {
   std::string id12;
   std::string bridge;
-  IpAddr container_ip;
+  IpAddr container_ip;  // IPv4
   std::vector<PortMapping> ports;
+  std::optional<IpAddr> container_ip6{};  // IPv6 rules need it; without it, none are made
 };
 
-// One command's firewall changes: applied with at most one commit per table, reading only the
-// tables the change concerns (ports only: nat; networks or isolation: all three), under the
-// xtables lock ($XTABLES_LOCKFILE or /run/xtables.lock, as iptables takes it), all or nothing.
-// Removals go first, then additions; adding what exists rewrites it to the given state (a chain
-// that already holds exactly the wanted rules is left alone), so `gc` can apply the whole desired
-// state again. Chains ending up unused (the I chain of a network whose icc was turned on) go.
+// One command's firewall changes: applied with at most one commit per table and family, reading
+// only the tables the change concerns (ports only: nat; networks or isolation: all three; the
+// IPv6 filter and nat tables only for what has IPv6 in it: subnet6, container_ip6, bridges6 or
+// `ipv6`, so IPv4-only changes never read them), under the xtables lock ($XTABLES_LOCKFILE or
+// /run/xtables.lock, as iptables takes it), all or nothing. Removals go first, then additions;
+// adding what exists rewrites it to the given state (a chain that already holds exactly the wanted
+// rules is left alone), so `gc` can apply the whole desired state again. Chains ending up unused
+// (the I chain of a network whose icc was turned on) go.
 struct FirewallChange {
   std::vector<NetworkRules> add_networks{};
   std::vector<std::string> remove_networks{};  // id12s; missing chains count as removed
@@ -105,19 +118,28 @@ struct FirewallChange {
   bool exact_ports = false;
   // Every netctl bridge after the change, for the isolation rules; unset: isolation unchanged.
   std::optional<std::vector<std::string>> bridges{};
+  // The bridges of dual-stack networks after the change, for the IPv6 isolation rules; unset:
+  // unchanged.
+  std::optional<std::vector<std::string>> bridges6{};
+  // remove_networks and exact_ports act on the IPv6 tables too: set when removing a dual-stack
+  // network, by recovery (its intents do not say), and by gc when there are dual-stack networks
+  // or netctl rules in the IPv6 tables.
+  bool ipv6 = false;
 };
 
 // Not thread-safe (libiptc keeps global state): one call at a time per process.
 class Firewall {
  public:
   virtual ~Firewall() = default;
-  // Applies `c`. Bad input (ids, names, non-IPv4 addresses, port 0, count 0, ranges past 65535,
-  // an endpoint without ports, an id listed twice) is Code::kInvalid before anything is touched.
+  // Applies `c`. Bad input (ids, names, addresses of the wrong family, an IPv6 host address for an
+  // endpoint without container_ip6, port 0, count 0, ranges past 65535, an endpoint without
+  // ports, an id listed twice) is Code::kInvalid before anything is touched.
   // libiptc errors are Code::kFailed "<doing> in <table> table: <cause>" or "commit nat table:
   // <cause>". On failure no table is changed: nothing is committed, or a table committed before a
   // later table's commit failed is put back.
   virtual Status apply(const FirewallChange& c) = 0;
-  // The netctl rules like `iptables -S` per table: "*filter", "-N <chain>" for every NETCTL chain,
+  // The netctl rules like `iptables -S` per table: "*filter", "*nat", "*raw", then the IPv6 tables
+  // like `ip6tables -S` under "*filter6" and "*nat6"; "-N <chain>" for every NETCTL chain,
   // then "-A <chain> <rule>" for every rule of a NETCTL chain or jumping into one. Rules netctl
   // writes read exactly as iptables prints them; others show what is understood.
   virtual Result<std::vector<std::string>> dump() = 0;

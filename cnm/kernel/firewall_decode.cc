@@ -1,4 +1,5 @@
-// fw::decode(): ipt_entry -> fw::Rule (firewall_entry.h).
+// fw::decode(): ipt_entry -> fw::Rule (firewall_entry.h), and the matches and targets both
+// families share.
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/x_tables.h>
@@ -133,9 +134,8 @@ bool decode_known(const xt_entry_match* m, std::string_view name, Decoded& d) {
   return false;
 }
 
-void decode_matches(const ipt_entry* e, Decoded& d) {
-  const auto* base = reinterpret_cast<const unsigned char*>(e);
-  for (size_t at = sizeof(ipt_entry); at + sizeof(xt_entry_match) <= e->target_offset;) {
+void decode_matches(const unsigned char* base, size_t first, size_t target_offset, Decoded& d) {
+  for (size_t at = first; at + sizeof(xt_entry_match) <= target_offset;) {
     const auto* m = reinterpret_cast<const xt_entry_match*>(base + at);
     if (m->u.match_size < sizeof(xt_entry_match)) break;  // malformed: stop rather than loop
     std::string_view name(m->u.user.name, strnlen(m->u.user.name, sizeof m->u.user.name));
@@ -144,17 +144,24 @@ void decode_matches(const ipt_entry* e, Decoded& d) {
   }
 }
 
-void decode_dnat(const xt_entry_target* t, Decoded& d) {
+IpAddr v6_of(const in6_addr& a) {
+  u128 v = 0;
+  for (uint8_t byte : a.s6_addr) v = (v << 8) | byte;
+  return IpAddr::from_value(true, v);
+}
+
+void decode_dnat(const xt_entry_target* t, Family f, Decoded& d) {
   size_t have = t->u.target_size - XT_ALIGN(sizeof(xt_entry_target));
   const auto* n = reinterpret_cast<const nf_nat_range2*>(t->data);
   const unsigned known =
       NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED | NF_NAT_RANGE_PROTO_OFFSET;
   if (t->u.user.revision != 2 || have < sizeof(nf_nat_range2) || (n->flags & ~known) != 0 ||
-      (n->flags & NF_NAT_RANGE_MAP_IPS) == 0 || n->min_addr.ip != n->max_addr.ip) {
+      (n->flags & NF_NAT_RANGE_MAP_IPS) == 0 ||
+      std::memcmp(&n->min_addr, &n->max_addr, sizeof n->min_addr) != 0) {
     d.note("[DNAT options]");
     return;
   }
-  d.rule.to_addr = IpAddr::v4(ntohl(n->min_addr.ip));
+  d.rule.to_addr = f == Family::kV6 ? v6_of(n->min_addr.in6) : IpAddr::v4(ntohl(n->min_addr.ip));
   if (n->flags & NF_NAT_RANGE_PROTO_SPECIFIED) {
     d.rule.to_lo = ntohs(n->min_proto.all);
     d.rule.to_hi = ntohs(n->max_proto.all);
@@ -162,8 +169,14 @@ void decode_dnat(const xt_entry_target* t, Decoded& d) {
   if (n->flags & NF_NAT_RANGE_PROTO_OFFSET) d.rule.to_base = ntohs(n->base_proto.all);
 }
 
-void decode_masquerade(const xt_entry_target* t, Decoded& d) {
+void decode_masquerade(const xt_entry_target* t, Family f, Decoded& d) {
   size_t have = t->u.target_size - XT_ALIGN(sizeof(xt_entry_target));
+  if (f == Family::kV6) {
+    const auto* r = reinterpret_cast<const nf_nat_range*>(t->data);
+    if (t->u.user.revision != 0 || have < sizeof *r || r->flags != 0)
+      d.note("[MASQUERADE options]");
+    return;
+  }
   const auto* m = reinterpret_cast<const nf_nat_ipv4_multi_range_compat*>(t->data);
   if (t->u.user.revision != 0 || have < sizeof *m || m->rangesize != 1 || m->range[0].flags != 0)
     d.note("[MASQUERADE options]");
@@ -171,15 +184,23 @@ void decode_masquerade(const xt_entry_target* t, Decoded& d) {
 
 }  // namespace
 
+void decode_body(const unsigned char* base, size_t first, size_t target_offset, const char* target,
+                 Family f, Rule& r, std::string& other) {
+  Decoded d{std::move(r), std::move(other)};
+  decode_matches(base, first, target_offset, d);
+  d.rule.target = target != nullptr ? target : "";
+  const auto* t = reinterpret_cast<const xt_entry_target*>(base + target_offset);
+  if (d.rule.target == "DNAT") decode_dnat(t, f, d);
+  if (d.rule.target == "MASQUERADE") decode_masquerade(t, f, d);
+  r = std::move(d.rule);
+  other = std::move(d.other);
+}
+
 Rule decode(const ipt_entry* e, const char* target) {
   Decoded d;
   decode_ip(e->ip, d);
-  decode_matches(e, d);
-  d.rule.target = target != nullptr ? target : "";
-  const auto* t =
-      reinterpret_cast<const xt_entry_target*>(reinterpret_cast<const char*>(e) + e->target_offset);
-  if (d.rule.target == "DNAT") decode_dnat(t, d);
-  if (d.rule.target == "MASQUERADE") decode_masquerade(t, d);
+  decode_body(reinterpret_cast<const unsigned char*>(e), sizeof(ipt_entry), e->target_offset,
+              target, Family::kV4, d.rule, d.other);
   d.rule.other = std::move(d.other);
   return d.rule;
 }

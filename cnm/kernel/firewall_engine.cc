@@ -79,8 +79,8 @@ Status ensure_hook(TableEditor& t, const Hook& h) {
   return {};
 }
 
-Status ensure_top(const Tables& t) {
-  for (const ChainSpec& s : top_chains()) {
+Status ensure_top(const Tables& t, Family f) {
+  for (const ChainSpec& s : top_chains(f)) {
     if (!has(t, s.table)) continue;
     TableEditor& table = of(t, s.table);
     if (!s.rules.empty()) {
@@ -89,7 +89,7 @@ Status ensure_top(const Tables& t) {
       CNM_TRY(table.create_chain(s.name));
     }
   }
-  for (const Hook& h : hooks())
+  for (const Hook& h : hooks(f))
     if (has(t, h.table)) CNM_TRY(ensure_hook(of(t, h.table), h));
   return {};
 }
@@ -163,8 +163,8 @@ Status add_object(const Tables& t, const std::vector<ChainSpec>& wanted,
   return {};
 }
 
-Status dump_table(TableEditor& t, Table table, std::vector<std::string>& out) {
-  out.push_back(fmt::format("*{}", table_name(table)));
+Status dump_table(TableEditor& t, const std::string& label, std::vector<std::string>& out) {
+  out.push_back("*" + label);
   std::vector<std::string> chains = t.chains();
   for (const std::string& c : chains) {
     if (ours(c)) out.push_back("-N " + c);
@@ -177,6 +177,25 @@ Status dump_table(TableEditor& t, Table table, std::vector<std::string>& out) {
     }
   }
   return {};
+}
+
+// One family's part of a change (project()) into that family's tables.
+Status build_family(const FirewallChange& c, Family f, const Tables& t) {
+  CNM_TRY(ensure_top(t, f));
+  for (const std::string& id : c.remove_networks) {
+    for (const ChainSpec& s : network_chain_names(id)) CNM_TRY(remove_chain(of(t, s.table), s));
+  }
+  CNM_TRY(sync_ports(c, t));
+  for (const NetworkRules& n : c.add_networks)
+    CNM_TRY(add_object(t, network_chains(n), network_chain_names(n.id12)));
+  if (c.bridges) {
+    for (const ChainSpec& s : isolation_chains(*c.bridges)) CNM_TRY(sync_rules(of(t, s.table), s));
+  }
+  return {};
+}
+
+Tables family_tables(const AllTables& t, Family f) {
+  return {t[slot(f, Table::kFilter)], t[slot(f, Table::kNat)], t[slot(f, Table::kRaw)]};
 }
 
 }  // namespace
@@ -196,24 +215,24 @@ Result<bool> TableEditor::erase_rule(const std::string& chain, const Rule& r) {
   return true;
 }
 
-std::array<bool, 3> tables_for(const FirewallChange& c) {
-  // A change of networks or of isolation (gc and doctor's desired state set it) reads all three,
-  // so the top-level chains and hooks are put back everywhere even with no network left.
-  bool all = !c.add_networks.empty() || !c.remove_networks.empty() || c.bridges.has_value();
-  bool ports = !c.add_ports.empty() || !c.remove_ports.empty() || c.exact_ports;
-  return {all, all || ports, all};
+std::array<bool, kTableSlots> tables_for(const FirewallChange& c) {
+  std::array<bool, kTableSlots> out{};
+  for (Family f : kFamilies) {
+    std::array<bool, 3> used = tables_of(c, f);
+    for (Table table : kTables) out[slot(f, table)] = used[static_cast<size_t>(table)];
+  }
+  return out;
 }
 
-Status build(const FirewallChange& c, const Tables& t) {
-  CNM_TRY(ensure_top(t));
-  for (const std::string& id : c.remove_networks) {
-    for (const ChainSpec& s : network_chain_names(id)) CNM_TRY(remove_chain(of(t, s.table), s));
-  }
-  CNM_TRY(sync_ports(c, t));
-  for (const NetworkRules& n : c.add_networks)
-    CNM_TRY(add_object(t, network_chains(n), network_chain_names(n.id12)));
-  if (c.bridges) {
-    for (const ChainSpec& s : isolation_chains(*c.bridges)) CNM_TRY(sync_rules(of(t, s.table), s));
+Status build(const FirewallChange& c, const AllTables& t) {
+  for (Family f : kFamilies) {
+    std::array<bool, 3> used = tables_of(c, f);
+    if (std::none_of(used.begin(), used.end(), [](bool u) { return u; })) continue;
+    if (f == Family::kV4 && ipv4_as_is(c)) {  // the common case: no copy
+      CNM_TRY(build_family(c, f, family_tables(t, f)));
+    } else {
+      CNM_TRY(build_family(project(c, f), f, family_tables(t, f)));
+    }
   }
   return {};
 }
@@ -240,9 +259,14 @@ Status restore(TableEditor& now, TableEditor& before) {
   return {};
 }
 
-Result<std::vector<std::string>> dump(const Tables& t) {
+Result<std::vector<std::string>> dump(const AllTables& t) {
   std::vector<std::string> out;
-  for (Table table : kTables) CNM_TRY(dump_table(of(t, table), table, out));
+  for (Family f : kFamilies) {
+    for (Table table : kTables) {
+      if (f == Family::kV6 && table == Table::kRaw) continue;  // netctl has nothing there
+      CNM_TRY(dump_table(*t[slot(f, table)], table_label(f, table), out));
+    }
+  }
   return out;
 }
 

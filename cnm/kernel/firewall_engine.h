@@ -42,29 +42,33 @@ class TableEditor {
   virtual bool changed() const = 0;
 };
 
-// The working copies of filter, nat and raw, indexed by Table; null for a table a change does
-// not concern (see tables_for).
+// The working copies of one family's filter, nat and raw, indexed by Table; null for a table a
+// change does not concern (see tables_for).
 using Tables = std::array<TableEditor*, 3>;
+// Both families': indexed by slot(family, table); raw6 is never used.
+using AllTables = std::array<TableEditor*, kTableSlots>;
 
-// The tables `c` reads and writes: nat for ports only, all three for networks or isolation
-// (their chains, and the top-level chains and hooks such a change puts back).
-std::array<bool, 3> tables_for(const FirewallChange& c);
+// The tables `c` reads and writes, by slot: per family, nat for ports only, all (IPv6: filter and
+// nat) for networks or isolation (their chains, and the top-level chains and hooks such a change
+// puts back). IPv6 ones only for the part of `c` that has IPv6 in it (project()).
+std::array<bool, kTableSlots> tables_for(const FirewallChange& c);
 
 // Builds validated `c` into `t` (nothing is committed; the tables of tables_for(c) must be
-// there): makes sure the top-level chains and the built-in hooks of those tables exist, removes
-// the chains (and every jump into them) of removed networks, takes out removed ports' rules and
-// adds the missing ones of added ports, brings each added network's chains to their wanted rules
-// (a chain that already holds exactly them is left alone) with one jump each, then rewrites
-// isolation.
-Status build(const FirewallChange& c, const Tables& t);
+// there), family by family: makes sure the top-level chains and the built-in hooks of those
+// tables exist, removes the chains (and every jump into them) of removed networks, takes out
+// removed ports' rules and adds the missing ones of added ports, brings each added network's
+// chains to their wanted rules (a chain that already holds exactly them is left alone) with one
+// jump each, then rewrites isolation.
+Status build(const FirewallChange& c, const AllTables& t);
 
 // Makes netctl's chains (all but NETCTL-USER, which netctl never writes) in `now` hold what they
 // hold in `before`, an earlier copy of the same table: undoes a committed table when a later
 // table's commit failed. Jumps from built-in chains are left in place (they are only ever added).
 Status restore(TableEditor& now, TableEditor& before);
 
-// Per table "*<table>", then "-N <chain>" for every netctl chain, then "-A <chain> <rule>" for
-// every rule of a netctl chain and every rule elsewhere that jumps into one.
-Result<std::vector<std::string>> dump(const Tables& t);
+// Per table "*<label>" (filter, nat, raw, filter6, nat6), then "-N <chain>" for every netctl
+// chain, then "-A <chain> <rule>" for every rule of a netctl chain and every rule elsewhere that
+// jumps into one. Every table but raw6 must be there.
+Result<std::vector<std::string>> dump(const AllTables& t);
 
 }  // namespace cnm::kernel::fw

@@ -38,26 +38,8 @@ Part part(const char* name, uint8_t revision, const T& payload) {
   return p;
 }
 
-constexpr uint8_t ip_proto(Proto p) {
-  switch (p) {
-    case Proto::kTcp:
-      return IPPROTO_TCP;
-    case Proto::kUdp:
-      return IPPROTO_UDP;
-    case Proto::kSctp:
-      return IPPROTO_SCTP;
-  }
-  return 0;
-}
-
 uint32_t mask_of(int len) { return len == 0 ? 0 : htonl(~uint32_t{0} << (32 - len)); }
 uint32_t addr_of(const IpAddr& a) { return htonl(static_cast<uint32_t>(a.value())); }
-
-void set_iface(char* name, unsigned char* mask, const std::string& iface) {
-  std::strncpy(name, iface.c_str(), IFNAMSIZ - 1);
-  // iptables matches the name with its terminating NUL, so "nc-a" does not match "nc-ab".
-  std::memset(mask, 0xff, std::min<size_t>(iface.size() + 1, IFNAMSIZ));
-}
 
 ipt_ip ip_header(const Rule& r) {
   ipt_ip ip{};
@@ -108,8 +90,9 @@ Part port_match(const Rule& r) {
   return part("tcp", 0, t);
 }
 
-Part target_part(const Rule& r) {
+Part target_part(const Rule& r, Family f) {
   if (r.target == "MASQUERADE") {
+    if (f == Family::kV6) return part("MASQUERADE", 0, nf_nat_range{});
     nf_nat_ipv4_multi_range_compat m{};
     m.rangesize = 1;
     return part("MASQUERADE", 0, m);
@@ -117,7 +100,13 @@ Part target_part(const Rule& r) {
   if (r.target == "DNAT") {
     nf_nat_range2 n{};
     n.flags = NF_NAT_RANGE_MAP_IPS;
-    n.min_addr.ip = n.max_addr.ip = addr_of(r.to_addr);
+    if (f == Family::kV6) {
+      auto b = r.to_addr.bytes();
+      std::memcpy(&n.min_addr.in6, b.data(), 16);
+      std::memcpy(&n.max_addr.in6, b.data(), 16);
+    } else {
+      n.min_addr.ip = n.max_addr.ip = addr_of(r.to_addr);
+    }
     if (r.to_lo != 0) {
       n.flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
       n.min_proto.all = htons(r.to_lo);
@@ -135,36 +124,49 @@ Part target_part(const Rule& r) {
 
 }  // namespace
 
-Entry encode(const Rule& r) {
-  std::vector<Part> matches;
+uint8_t ip_proto(Proto p) {
+  switch (p) {
+    case Proto::kTcp:
+      return IPPROTO_TCP;
+    case Proto::kUdp:
+      return IPPROTO_UDP;
+    case Proto::kSctp:
+      return IPPROTO_SCTP;
+  }
+  return 0;
+}
+
+void set_iface(char* name, unsigned char* mask, const std::string& iface) {
+  std::strncpy(name, iface.c_str(), IFNAMSIZ - 1);
+  // iptables matches the name with its terminating NUL, so "nc-a" does not match "nc-ab".
+  std::memset(mask, 0xff, std::min<size_t>(iface.size() + 1, IFNAMSIZ));
+}
+
+Body encode_body(const Rule& r, Family f) {
+  Body b;
+  auto add = [&](const Part& p) {
+    b.matches.insert(b.matches.end(), p.bytes.begin(), p.bytes.end());
+  };
   if (r.dst_local) {
     xt_addrtype_info_v1 a{};
     a.dest = XT_ADDRTYPE_LOCAL;
-    matches.push_back(part("addrtype", 1, a));
+    add(part("addrtype", 1, a));
   }
   if (r.ctstate != 0) {
     xt_conntrack_mtinfo3 c{};
     c.match_flags = XT_CONNTRACK_STATE;
     c.state_mask = state_mask(r.ctstate);
-    matches.push_back(part("conntrack", 3, c));
+    add(part("conntrack", 3, c));
   }
-  if (r.proto && r.dport_lo != 0) matches.push_back(port_match(r));
-  Part target = target_part(r);
+  if (r.proto && r.dport_lo != 0) add(port_match(r));
+  b.target = target_part(r, f).bytes;
+  return b;
+}
 
-  size_t offset = sizeof(ipt_entry);
-  for (const Part& m : matches) offset += m.bytes.size();
-  Entry entry(offset + target.bytes.size());
-  ipt_entry* e = entry.get();
-  e->ip = ip_header(r);
-  e->target_offset = static_cast<uint16_t>(offset);
-  e->next_offset = static_cast<uint16_t>(offset + target.bytes.size());
-  size_t at = sizeof(ipt_entry);
-  for (const Part& m : matches) {
-    std::memcpy(entry.bytes() + at, m.bytes.data(), m.bytes.size());
-    at += m.bytes.size();
-  }
-  std::memcpy(entry.bytes() + at, target.bytes.data(), target.bytes.size());
-  return entry;
+Entry encode(const Rule& r) {
+  ipt_entry e{};
+  e.ip = ip_header(r);
+  return assemble(e, encode_body(r, Family::kV4));
 }
 
 }  // namespace cnm::kernel::fw

@@ -1,176 +1,82 @@
-// Firewall over libiptc (legacy iptables tables, IPv4). One apply: take the xtables lock, open a
-// handle per table, build the whole change into the handles (firewall_engine.cc), then commit the
-// tables that changed. Any failure before the commits frees the handles: nothing changed. If a
-// commit fails after another table was committed, that table is put back as it was.
+// Firewall over libiptc (legacy iptables tables; IPv4 here, IPv6 through libip6tc in
+// firewall_iptc6.cc). One apply: take the xtables lock, open a handle per table the change
+// concerns (IPv6 ones only when it has IPv6 in it), build the whole change into the handles
+// (firewall_engine.cc), then commit the tables that changed. Any failure before the commits frees
+// the handles: nothing changed. If a commit fails after other tables were committed, those are
+// put back as they were.
 #include <libiptc/libiptc.h>
 
-#include <cerrno>
-#include <cstring>
-#include <memory>
-
 #include "cnm/kernel/firewall.h"
-#include "cnm/kernel/firewall_engine.h"
-#include "cnm/kernel/firewall_entry.h"
+#include "cnm/kernel/firewall_iptc_table.h"
 #include "cnm/kernel/firewall_lock.h"
 #include "cnm/kernel/firewall_plan.h"
 
 namespace cnm::kernel {
 namespace {
 
-using fw::Rule;
+using fw::Family;
 using fw::Table;
 
-struct FreeHandle {
-  void operator()(xtc_handle* h) const noexcept {
-    if (h != nullptr) iptc_free(h);
-  }
-};
-using HandlePtr = std::unique_ptr<xtc_handle, FreeHandle>;
-
-// A chain name as libiptc wants it: it may read all 32 bytes of an xt_chainlabel, so a short
-// std::string's buffer is not enough.
-class Label {
- public:
-  explicit Label(const std::string& name) { std::strncpy(buf_, name.c_str(), sizeof buf_ - 1); }
-  const char* get() const { return buf_; }
-
- private:
-  xt_chainlabel buf_{};
-};
-
-class IptcTable final : public fw::TableEditor {
- public:
-  static Result<std::unique_ptr<IptcTable>> open(Table t) {
-    HandlePtr h(iptc_init(fw::table_name(t)));
-    if (!h)
-      return fail(Code::kFailed, "open {} table: {}", fw::table_name(t), iptc_strerror(errno));
-    return std::unique_ptr<IptcTable>(new IptcTable(t, std::move(h)));
-  }
-
-  std::vector<std::string> chains() override {
-    std::vector<std::string> out;
-    for (const char* c = iptc_first_chain(h_.get()); c != nullptr; c = iptc_next_chain(h_.get()))
-      out.emplace_back(c);
-    return out;
-  }
-  bool has_chain(const std::string& chain) override {
-    return iptc_is_chain(Label(chain).get(), h_.get()) != 0;
-  }
-  Result<std::vector<Rule>> rules(const std::string& chain) override {
-    return each_rule<Rule>(
-        chain, [&](const ipt_entry* e, const char* target) { return fw::decode(e, target); });
-  }
-  Result<std::vector<std::string>> targets(const std::string& chain) override {
-    return each_rule<std::string>(chain,
-                                  [](const ipt_entry*, const char* target) { return target; });
-  }
-  Result<unsigned> references(const std::string& chain) override {
-    unsigned refs = 0;
-    if (iptc_get_references(&refs, Label(chain).get(), h_.get()) == 0)
-      return error("count references to chain " + chain);
-    return refs;
-  }
-  Status create_chain(const std::string& chain) override {
-    return check(iptc_create_chain(Label(chain).get(), h_.get()), "create chain " + chain);
-  }
-  Status delete_chain(const std::string& chain) override {
-    return check(iptc_delete_chain(Label(chain).get(), h_.get()), "delete chain " + chain);
-  }
-  Status flush(const std::string& chain) override {
-    return check(iptc_flush_entries(Label(chain).get(), h_.get()), "flush chain " + chain);
-  }
-  Status insert(const std::string& chain, const Rule& r, size_t index) override {
-    fw::Entry e = fw::encode(r);
-    int ok = iptc_insert_entry(Label(chain).get(), e.get(), static_cast<unsigned>(index), h_.get());
-    return check(ok, fmt::format("insert \"{}\" into chain {}", fw::render(r), chain));
-  }
-  Status append(const std::string& chain, const Rule& r) override {
-    fw::Entry e = fw::encode(r);
-    int ok = iptc_append_entry(Label(chain).get(), e.get(), h_.get());
-    return check(ok, fmt::format("append \"{}\" to chain {}", fw::render(r), chain));
-  }
-  Status erase(const std::string& chain, size_t index) override {
-    int ok = iptc_delete_num_entry(Label(chain).get(), static_cast<unsigned>(index), h_.get());
-    return check(ok, fmt::format("delete rule {} of chain {}", index + 1, chain));
-  }
-  Result<bool> holds(const std::string& chain, const Rule& r) override {
-    fw::Entry e = fw::encode(r);
-    std::vector<unsigned char> mask(e.get()->next_offset, 0xff);
-    if (iptc_check_entry(Label(chain).get(), e.get(), mask.data(), h_.get()) != 0) return true;
-    if (errno == ENOENT) return false;  // libiptc: no such rule
-    return error("look up \"" + fw::render(r) + "\" in chain " + chain);
-  }
-  Result<bool> erase_rule(const std::string& chain, const Rule& r) override {
-    fw::Entry e = fw::encode(r);
-    std::vector<unsigned char> mask(e.get()->next_offset, 0xff);
-    if (iptc_delete_entry(Label(chain).get(), e.get(), mask.data(), h_.get()) != 0) {
-      changed_ = true;
-      return true;
-    }
-    if (errno == ENOENT) return false;
-    return error("delete \"" + fw::render(r) + "\" from chain " + chain);
-  }
-  bool changed() const override { return changed_; }
-
-  // Sends the table to the kernel (libiptc skips it when nothing changed).
-  Status commit() {
-    if (iptc_commit(h_.get()) == 0)
-      return fail(Code::kFailed, "commit {} table: {}", fw::table_name(table_),
-                  iptc_strerror(errno));
-    return {};
-  }
-  Table table() const { return table_; }
-
- private:
-  IptcTable(Table t, HandlePtr h) : table_(t), h_(std::move(h)) {}
-
-  std::unexpected<Error> error(std::string_view doing) const {
-    return fail(Code::kFailed, "{} in {} table: {}", doing, fw::table_name(table_),
-                iptc_strerror(errno));
-  }
-  Status check(int ok, std::string_view doing) {
-    if (ok == 0) return error(doing);
-    changed_ = true;
-    return {};
-  }
-  template <class T, class Fn>
-  Result<std::vector<T>> each_rule(const std::string& chain, Fn fn) {
-    Label label(chain);
-    if (iptc_is_chain(label.get(), h_.get()) == 0) {
-      errno = ENOENT;
-      return error("list chain " + chain);
-    }
-    std::vector<T> out;
-    for (const ipt_entry* e = iptc_first_rule(label.get(), h_.get()); e != nullptr;
-         e = iptc_next_rule(e, h_.get()))
-      out.push_back(fn(e, iptc_get_target(e, h_.get())));
-    return out;
-  }
-
-  Table table_;
-  HandlePtr h_;
-  bool changed_ = false;
+struct Api4 {
+  using EntryT = ipt_entry;
+  static constexpr Family kFamily = Family::kV4;
+  static constexpr auto init = &iptc_init;
+  static constexpr auto free = &iptc_free;
+  static constexpr auto strerror = &iptc_strerror;
+  static constexpr auto first_chain = &iptc_first_chain;
+  static constexpr auto next_chain = &iptc_next_chain;
+  static constexpr auto is_chain = &iptc_is_chain;
+  static constexpr auto first_rule = &iptc_first_rule;
+  static constexpr auto next_rule = &iptc_next_rule;
+  static constexpr auto get_target = &iptc_get_target;
+  static constexpr auto get_references = &iptc_get_references;
+  static constexpr auto create_chain = &iptc_create_chain;
+  static constexpr auto delete_chain = &iptc_delete_chain;
+  static constexpr auto flush_entries = &iptc_flush_entries;
+  static constexpr auto insert_entry = &iptc_insert_entry;
+  static constexpr auto append_entry = &iptc_append_entry;
+  static constexpr auto delete_num_entry = &iptc_delete_num_entry;
+  static constexpr auto check_entry = &iptc_check_entry;
+  static constexpr auto delete_entry = &iptc_delete_entry;
+  static constexpr auto commit = &iptc_commit;
+  static fw::Entry encode(const fw::Rule& r) { return fw::encode(r); }
+  static const ipt_entry* entry(fw::Entry& e) { return e.get(); }
+  static fw::Rule decode(const ipt_entry* e, const char* target) { return fw::decode(e, target); }
 };
 
-using Opened = std::array<std::unique_ptr<IptcTable>, 3>;
+using Opened = std::array<std::unique_ptr<IptcTable>, fw::kTableSlots>;
+
+// Every table slot but raw6, which netctl never uses.
+std::array<bool, fw::kTableSlots> every_table() {
+  std::array<bool, fw::kTableSlots> all{};
+  all.fill(true);
+  all[fw::slot(Family::kV6, Table::kRaw)] = false;
+  return all;
+}
 
 // Opens the tables `which` selects (each one read costs a copy of the whole table).
-Result<Opened> open_tables(std::array<bool, 3> which = {true, true, true}) {
+Result<Opened> open_tables(std::array<bool, fw::kTableSlots> which) {
   Opened out;
-  for (Table t : fw::kTables) {
-    if (!which[static_cast<size_t>(t)]) continue;
-    auto table = IptcTable::open(t);
-    if (!table) return std::unexpected(table.error());
-    out[static_cast<size_t>(t)] = std::move(*table);
+  for (Family f : fw::kFamilies) {
+    for (Table t : fw::kTables) {
+      if (!which[fw::slot(f, t)]) continue;
+      auto table = open_table(f, t);
+      if (!table) return std::unexpected(table.error());
+      out[fw::slot(f, t)] = std::move(*table);
+    }
   }
   return out;
 }
 
-fw::Tables editors(const Opened& o) { return {o[0].get(), o[1].get(), o[2].get()}; }
+fw::AllTables editors(const Opened& o) {
+  fw::AllTables out{};
+  for (size_t i = 0; i < o.size(); ++i) out[i] = o[i].get();
+  return out;
+}
 
 // Puts a committed table back to `before` (a handle opened before the commit).
 Status put_back(IptcTable& before) {
-  auto now = IptcTable::open(before.table());
+  auto now = open_table(before.family(), before.table());
   if (!now) return std::unexpected(now.error());
   CNM_TRY(fw::restore(**now, before));
   return (*now)->commit();
@@ -186,7 +92,7 @@ Status commit_all(Opened& tables) {
   }
   std::vector<std::unique_ptr<IptcTable>> before;
   for (size_t i = 0; i + 1 < changed.size(); ++i) {
-    auto copy = IptcTable::open(changed[i]->table());
+    auto copy = open_table(changed[i]->family(), changed[i]->table());
     if (!copy) return std::unexpected(copy.error());
     before.push_back(std::move(*copy));
   }
@@ -215,13 +121,18 @@ class IptcFirewall final : public Firewall {
   }
 
   Result<std::vector<std::string>> dump() override {
-    auto tables = open_tables();
+    auto tables = open_tables(every_table());
     if (!tables) return std::unexpected(tables.error());
     return fw::dump(editors(*tables));
   }
 };
 
 }  // namespace
+
+Result<std::unique_ptr<IptcTable>> open_table(Family f, Table t) {
+  if (f == Family::kV6) return open_table6(t);
+  return IptcTableOf<Api4>::open(t);
+}
 
 std::unique_ptr<Firewall> make_iptc_firewall() { return std::make_unique<IptcFirewall>(); }
 

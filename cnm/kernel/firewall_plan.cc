@@ -41,12 +41,17 @@ Status check_network(const NetworkRules& n) {
   CNM_TRY(check_bridge(doing, n.bridge));
   if (!n.subnet.addr().valid() || n.subnet.is_v6())
     return fail(Code::kInvalid, "{}: subnet must be IPv4", doing);
+  if (n.subnet6 && (!n.subnet6->addr().valid() || !n.subnet6->is_v6()))
+    return fail(Code::kInvalid, "{}: subnet6 must be IPv6", doing);
   return {};
 }
 
-Status check_mapping(const std::string& doing, const PortMapping& m) {
-  if (m.host_ip && (!m.host_ip->valid() || m.host_ip->is_v6()))
-    return fail(Code::kInvalid, "{}: host address must be IPv4", doing);
+Status check_mapping(const std::string& doing, const PortMapping& m, bool has_v6) {
+  if (m.host_ip && !m.host_ip->valid())
+    return fail(Code::kInvalid, "{}: invalid host address", doing);
+  if (m.host_ip && m.host_ip->is_v6() && !has_v6)
+    return fail(Code::kInvalid, "{}: IPv6 host address {} but no IPv6 container address", doing,
+                m.host_ip->str());
   if (m.count == 0) return fail(Code::kInvalid, "{}: port count must be at least 1", doing);
   if (m.host_port == 0 || m.container_port == 0)
     return fail(Code::kInvalid, "{}: port 0 cannot be published", doing);
@@ -61,9 +66,34 @@ Status check_ports(const EndpointPorts& e) {
   CNM_TRY(check_bridge(doing, e.bridge));
   if (!e.container_ip.valid() || e.container_ip.is_v6())
     return fail(Code::kInvalid, "{}: container address must be IPv4", doing);
+  if (e.container_ip6 && (!e.container_ip6->valid() || !e.container_ip6->is_v6()))
+    return fail(Code::kInvalid, "{}: container_ip6 must be IPv6", doing);
   if (e.ports.empty()) return fail(Code::kInvalid, "{}: no ports", doing);
-  for (const PortMapping& m : e.ports) CNM_TRY(check_mapping(doing, m));
+  for (const PortMapping& m : e.ports)
+    CNM_TRY(check_mapping(doing, m, e.container_ip6.has_value()));
   return {};
+}
+
+Status check_bridges(const std::optional<std::vector<std::string>>& bridges, const char* what) {
+  if (!bridges) return {};
+  std::set<std::string> seen;
+  for (const std::string& b : *bridges) {
+    CNM_TRY(check_bridge(what, b));
+    if (!seen.insert(b).second) return fail(Code::kInvalid, "{}: bridge {} listed twice", what, b);
+  }
+  return {};
+}
+
+// The endpoint's mappings in family `f`, addressed to its address of that family; nullopt when
+// none is left.
+std::optional<EndpointPorts> ports_in(const EndpointPorts& e, Family f) {
+  bool v6 = f == Family::kV6;
+  if (v6 && !e.container_ip6) return std::nullopt;
+  EndpointPorts out{e.id12, e.bridge, v6 ? *e.container_ip6 : e.container_ip, {}};
+  for (const PortMapping& m : e.ports)
+    if (!m.host_ip || m.host_ip->is_v6() == v6) out.ports.push_back(m);
+  if (out.ports.empty()) return std::nullopt;
+  return out;
 }
 
 template <class T, class Key>
@@ -108,15 +138,69 @@ Status validate(const FirewallChange& c) {
   for (const NetworkRules& n : c.add_networks) CNM_TRY(check_network(n));
   for (const EndpointPorts& e : c.add_ports) CNM_TRY(check_ports(e));
   for (const EndpointPorts& e : c.remove_ports) CNM_TRY(check_ports(e));
-  if (c.bridges) {
-    std::set<std::string> seen;
-    for (const std::string& b : *c.bridges) {
-      CNM_TRY(check_bridge("firewall isolation", b));
-      if (!seen.insert(b).second)
-        return fail(Code::kInvalid, "firewall isolation: bridge {} listed twice", b);
-    }
-  }
+  CNM_TRY(check_bridges(c.bridges, "firewall isolation"));
+  CNM_TRY(check_bridges(c.bridges6, "firewall isolation (IPv6)"));
   return {};
+}
+
+FirewallChange project(const FirewallChange& c, Family f) {
+  if (f == Family::kV4) {
+    FirewallChange out = c;
+    out.add_ports.clear();
+    out.remove_ports.clear();
+    for (const EndpointPorts& e : c.add_ports)
+      if (auto p = ports_in(e, f)) out.add_ports.push_back(std::move(*p));
+    for (const EndpointPorts& e : c.remove_ports)
+      if (auto p = ports_in(e, f)) out.remove_ports.push_back(std::move(*p));
+    out.bridges6.reset();
+    return out;
+  }
+  FirewallChange out;
+  for (const NetworkRules& n : c.add_networks) {
+    if (!n.subnet6) continue;
+    NetworkRules v6 = n;
+    v6.subnet = *n.subnet6;
+    out.add_networks.push_back(std::move(v6));
+  }
+  if (c.ipv6) out.remove_networks = c.remove_networks;
+  for (const EndpointPorts& e : c.add_ports)
+    if (auto p = ports_in(e, f)) out.add_ports.push_back(std::move(*p));
+  for (const EndpointPorts& e : c.remove_ports)
+    if (auto p = ports_in(e, f)) out.remove_ports.push_back(std::move(*p));
+  out.exact_ports = c.exact_ports && c.ipv6;
+  out.bridges = c.bridges6;
+  return out;
+}
+
+bool ipv4_as_is(const FirewallChange& c) {
+  auto v6_host = [](const EndpointPorts& e) {
+    return std::any_of(e.ports.begin(), e.ports.end(),
+                       [](const PortMapping& m) { return m.host_ip && m.host_ip->is_v6(); });
+  };
+  return std::none_of(c.add_ports.begin(), c.add_ports.end(), v6_host) &&
+         std::none_of(c.remove_ports.begin(), c.remove_ports.end(), v6_host);
+}
+
+std::array<bool, 3> tables_of(const FirewallChange& c, Family f) {
+  bool v6 = f == Family::kV6;
+  auto in_family = [&](const std::vector<EndpointPorts>& eps) {
+    return std::any_of(eps.begin(), eps.end(), [&](const EndpointPorts& e) {
+      if (v6 && !e.container_ip6) return false;
+      return std::any_of(e.ports.begin(), e.ports.end(), [&](const PortMapping& m) {
+        return !m.host_ip || m.host_ip->is_v6() == v6;
+      });
+    });
+  };
+  bool adds = v6 ? std::any_of(c.add_networks.begin(), c.add_networks.end(),
+                               [](const NetworkRules& n) { return n.subnet6.has_value(); })
+                 : !c.add_networks.empty();
+  bool nets = adds || ((!v6 || c.ipv6) && !c.remove_networks.empty());
+  bool ports =
+      in_family(c.add_ports) || in_family(c.remove_ports) || (c.exact_ports && (!v6 || c.ipv6));
+  // Isolation (gc and doctor's desired state set it) reads all of a family's tables, so their
+  // top-level chains and hooks are put back even with no network left.
+  bool all = nets || (v6 ? c.bridges6.has_value() : c.bridges.has_value());
+  return {all, all || ports, all && !v6};
 }
 
 std::string chain_name(char kind, const std::string& id12) {
@@ -156,9 +240,11 @@ std::vector<ChainSpec> network_chains(const NetworkRules& n) {
   }
   // Localhost access to published ports: OUTPUT DNAT keeps the 127.0.0.1 source, which the
   // container could not answer.
-  Rule local = iface_rule("", false, br, false, "MASQUERADE");
-  local.src = Prefix(IpAddr::v4(0x7f000000), 8);
-  masq.rules.push_back(local);
+  if (!n.subnet.is_v6()) {  // IPv6 has no route_localnet: nothing comes from ::1
+    Rule local = iface_rule("", false, br, false, "MASQUERADE");
+    local.src = Prefix(IpAddr::v4(0x7f000000), 8);
+    masq.rules.push_back(local);
+  }
   // A container reaching a published port of its own network (itself included: without this it
   // would get a packet from its own address back) sees the gateway as the source, as with
   // Docker's default userland proxy. One rule per network instead of one per port.
@@ -184,7 +270,7 @@ std::vector<Rule> port_rules(const EndpointPorts& e) {
   for (const PortMapping& m : e.ports) {
     auto last = [&](uint16_t first) { return static_cast<uint16_t>(first + m.count - 1); };
     Rule d;
-    if (m.host_ip && m.host_ip->value() != 0) d.dst = Prefix(*m.host_ip, 32);
+    if (m.host_ip && m.host_ip->value() != 0) d.dst = Prefix(*m.host_ip, m.host_ip->bits());
     d.proto = m.proto;
     d.dport_lo = m.host_port;
     d.dport_hi = last(m.host_port);
@@ -204,26 +290,29 @@ std::vector<ChainSpec> network_chain_names(const std::string& id12) {
           {Table::kNat, chain_name('M', id12), {}, kPostrouting}};
 }
 
-std::vector<ChainSpec> top_chains() {
-  Rule guard = iface_rule("lo", true, "", false, "DROP");
-  guard.dst = Prefix(IpAddr::v4(0x7f000000), 8);
-  return {{Table::kFilter, kUserChain, {}, ""},
-          {Table::kFilter, kIsolation, {}, ""},
-          {Table::kFilter, kIsolation2, {}, ""},
-          {Table::kFilter, kForward, {}, ""},
-          {Table::kNat, kDnat, {}, ""},
-          {Table::kNat, kPostrouting, {}, ""},
-          {Table::kRaw, kRaw, {std::move(guard)}, ""}};
+std::vector<ChainSpec> top_chains(Family f) {
+  std::vector<ChainSpec> out{
+      {Table::kFilter, kUserChain, {}, ""},  {Table::kFilter, kIsolation, {}, ""},
+      {Table::kFilter, kIsolation2, {}, ""}, {Table::kFilter, kForward, {}, ""},
+      {Table::kNat, kDnat, {}, ""},          {Table::kNat, kPostrouting, {}, ""}};
+  if (f == Family::kV4) {  // the kernel drops ::1 from anywhere but lo itself
+    Rule guard = iface_rule("lo", true, "", false, "DROP");
+    guard.dst = Prefix(IpAddr::v4(0x7f000000), 8);
+    out.push_back({Table::kRaw, kRaw, {std::move(guard)}, ""});
+  }
+  return out;
 }
 
-std::vector<Hook> hooks() {
+std::vector<Hook> hooks(Family f) {
   Rule local = jump(kDnat);
   local.dst_local = true;
-  return {{Table::kFilter, "FORWARD", {jump(kUserChain), jump(kIsolation), jump(kForward)}, true},
-          {Table::kNat, "PREROUTING", {local}, false},
-          {Table::kNat, "OUTPUT", {local}, false},
-          {Table::kNat, "POSTROUTING", {jump(kPostrouting)}, false},
-          {Table::kRaw, "PREROUTING", {jump(kRaw)}, false}};
+  std::vector<Hook> out{
+      {Table::kFilter, "FORWARD", {jump(kUserChain), jump(kIsolation), jump(kForward)}, true},
+      {Table::kNat, "PREROUTING", {local}, false},
+      {Table::kNat, "OUTPUT", {local}, false},
+      {Table::kNat, "POSTROUTING", {jump(kPostrouting)}, false}};
+  if (f == Family::kV4) out.push_back({Table::kRaw, "PREROUTING", {jump(kRaw)}, false});
+  return out;
 }
 
 std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges) {

@@ -2,6 +2,7 @@
 // holds, where the jumps into them go. Pure logic shared by the libiptc firewall and the fake.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -39,15 +40,29 @@ struct Hook {
 };
 
 // Rejects what the kernel would refuse or misread (Code::kInvalid): ids that are not 1 to 12
-// letters or digits, bad interface names, non-IPv4 addresses, port 0, count 0, ranges past
-// 65535, an endpoint without ports, the same id twice in one list.
+// letters or digits, bad interface names, addresses of the wrong family, an IPv6 host address
+// without container_ip6, port 0, count 0, ranges past 65535, an endpoint without ports, the same
+// id twice in one list.
 Status validate(const FirewallChange& c);
+
+// The part of validated `c` that concerns family `f`, said in the family's own addresses (subnet
+// and container_ip hold the IPv6 ones for kV6): the networks and endpoints that have addresses
+// of the family, the mappings whose host address is unset or of the family, the family's
+// isolation list; removals of networks and exact_ports in IPv6 only with `c.ipv6`.
+FirewallChange project(const FirewallChange& c, Family f);
+// True when project(c, kV4) would build the same as `c` itself (no mapping has an IPv6 host
+// address): IPv4-only changes are built without a copy.
+bool ipv4_as_is(const FirewallChange& c);
+
+// The tables of family `f` that project(c, f) reads and writes (computed without projecting):
+// nat for ports, filter for isolation, filter, nat and (IPv4) raw for networks.
+std::array<bool, 3> tables_of(const FirewallChange& c, Family f);
 
 // "NETCTL-<kind>-<id12>". Kinds: N, I (filter, per network), M (nat, per network).
 std::string chain_name(char kind, const std::string& id12);
 
-// The chains of network `n`: N and M always; I when it has a DROP to hold (unpublished inbound
-// behind NAT, icc off).
+// The chains of network `n` (of a projected change: its subnet says the family): N and M always;
+// I when it has a DROP to hold (unpublished inbound behind NAT, icc off).
 std::vector<ChainSpec> network_chains(const NetworkRules& n);
 // Every chain a network may own, for removal.
 std::vector<ChainSpec> network_chain_names(const std::string& id12);
@@ -57,8 +72,8 @@ std::vector<Rule> port_rules(const EndpointPorts& e);
 
 // Top-level chains with their fixed rules (those whose rules netctl rewrites: isolation, raw
 // guard) and the built-in hooks. NETCTL-USER is created empty and never touched again.
-std::vector<ChainSpec> top_chains();
-std::vector<Hook> hooks();
+std::vector<ChainSpec> top_chains(Family f);
+std::vector<Hook> hooks(Family f);
 // NETCTL-ISOLATION and NETCTL-ISOLATION-2 for these bridges: traffic from one netctl bridge to
 // another is dropped unless it is DNAT to a published port (reachable from anywhere).
 std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges);

@@ -41,6 +41,10 @@ const char* table_name(Table t) {
   return "?";
 }
 
+std::string table_label(Family f, Table t) {
+  return std::string(table_name(t)) + (f == Family::kV6 ? "6" : "");
+}
+
 const char* proto_name(Proto p) {
   switch (p) {
     case Proto::kTcp:
@@ -73,7 +77,10 @@ std::string render(const Rule& r) {
   }
   out += fmt::format("-j {}", r.target);
   if (r.target == "DNAT") {
-    out += fmt::format(" --to-destination {}", r.to_addr.str());
+    // ip6tables brackets the address when a port follows.
+    bool bracket = r.to_addr.is_v6() && r.to_lo != 0;
+    std::string addr = bracket ? "[" + r.to_addr.str() + "]" : r.to_addr.str();
+    out += " --to-destination " + addr;
     if (r.to_lo != 0) out += ":" + ports(r.to_lo, r.to_hi, '-');
     if (r.to_base != 0) out += fmt::format("/{}", r.to_base);
   }

@@ -18,6 +18,17 @@ inline constexpr std::array<Table, 3> kTables{Table::kFilter, Table::kNat, Table
 // "filter", "nat", "raw".
 const char* table_name(Table t);
 
+// iptables (IPv4) or ip6tables (IPv6). The same Rule model serves both: addresses say which.
+enum class Family { kV4, kV6 };
+inline constexpr std::array<Family, 2> kFamilies{Family::kV4, Family::kV6};
+// A (family, table) pair as one index: filter, nat, raw, filter6, nat6, raw6.
+inline constexpr size_t kTableSlots = 6;
+inline constexpr size_t slot(Family f, Table t) {
+  return (f == Family::kV6 ? 3 : 0) + static_cast<size_t>(t);
+}
+// "filter" ... for IPv4, "filter6" ... for IPv6: the dump's table headers.
+std::string table_label(Family f, Table t);
+
 // States of `-m conntrack --ctstate`, the ones netctl uses.
 enum CtState : uint8_t { kCtRelated = 1, kCtEstablished = 2, kCtDnat = 4 };
 
@@ -25,7 +36,7 @@ enum CtState : uint8_t { kCtRelated = 1, kCtEstablished = 2, kCtDnat = 4 };
 // -j target`, in the order iptables-save prints them. Decoded rules are canonical (a prefix /0 is
 // unset, a single port has dport_hi == dport_lo), so == compares what the kernel would do.
 struct Rule {
-  std::optional<Prefix> src, dst;  // IPv4, host bits zero
+  std::optional<Prefix> src, dst;  // of the rule's family, host bits zero
   std::string in, out;             // interface names, "" for any
   bool not_in = false, not_out = false;
   std::optional<Proto> proto;

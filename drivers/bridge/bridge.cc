@@ -15,10 +15,10 @@ std::string default_bridge_name(const std::string& network_id) {
   return "nc-" + network_id.substr(0, 12);
 }
 
-std::vector<std::string> bridges_of(std::span<const cnm::Network> nets) {
+std::vector<std::string> bridges_of(std::span<const cnm::Network> nets, bool v6_only) {
   std::vector<std::string> out;
   for (const auto& n : nets)
-    if (n.driver == "bridge") out.push_back(n.bridge);
+    if (n.driver == "bridge" && (n.ipv6 || !v6_only)) out.push_back(n.bridge);
   return out;
 }
 
@@ -59,11 +59,19 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
   cnm::kernel::FirewallChange c;
   c.add_networks.push_back(network_rules(n));
   c.bridges = after;
+  std::optional<std::vector<std::string>> before6;  // IPv6 isolation: dual-stack bridges only
+  if (n.ipv6) {
+    before6 = bridges_of(others, true);
+    c.bridges6 = *before6;
+    c.bridges6->push_back(n.bridge);
+  }
   CNM_TRY(k_.firewall->apply(c));
-  tx.on_undo([fw = k_.firewall, id12, before] {
+  tx.on_undo([fw = k_.firewall, id12, before, before6] {
     cnm::kernel::FirewallChange undo;
     undo.remove_networks.push_back(id12);
     undo.bridges = before;
+    undo.bridges6 = before6;
+    undo.ipv6 = before6.has_value();
     (void)fw->apply(undo);
   });
   return {};
@@ -84,8 +92,10 @@ cnm::Status BridgeDriver::remove(std::span<const cnm::Network> nets,
   for (const auto& n : nets) {
     c.remove_networks.push_back(n.id.substr(0, 12));
     names.push_back(n.bridge);
+    c.ipv6 = c.ipv6 || n.ipv6;  // IPv4-only removals leave the IPv6 tables unread
   }
   c.bridges = bridges_of(remaining);
+  if (c.ipv6) c.bridges6 = bridges_of(remaining, true);
   auto fw = k_.firewall->apply(c);
   auto links = k_.links->delete_links(names);
   return fw ? links : fw;

@@ -32,7 +32,8 @@ class BridgeDriver : public cnm::Driver {
 // The bridge device name of a network id: "nc-" + its first 12 hex characters.
 std::string default_bridge_name(const std::string& network_id);
 
-// The bridges of the bridge-driver networks among `nets`, for the isolation rules.
-std::vector<std::string> bridges_of(std::span<const cnm::Network> nets);
+// The bridges of the bridge-driver networks among `nets`, for the isolation rules; with
+// `v6_only`, of the dual-stack ones (IPv6 isolation).
+std::vector<std::string> bridges_of(std::span<const cnm::Network> nets, bool v6_only = false);
 
 }  // namespace drivers

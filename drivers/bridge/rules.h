@@ -6,9 +6,10 @@
 
 namespace drivers {
 
-// MASQUERADE, ICC, internal isolation and the localhost rules of network `n`.
+// MASQUERADE, ICC, internal isolation and the localhost rules of network `n` (with its IPv6
+// subnet for a dual-stack network).
 cnm::kernel::NetworkRules network_rules(const cnm::Network& n);
-// The DNAT/ACCEPT/hairpin rules of `ep`'s published ports (IPv4 address of the endpoint).
+// The DNAT rules of `ep`'s published ports (its IPv4 address, and its IPv6 one if it has one).
 cnm::kernel::EndpointPorts endpoint_ports(const cnm::Network& n, const cnm::Endpoint& ep);
 
 }  // namespace drivers

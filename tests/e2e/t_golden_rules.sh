@@ -5,9 +5,14 @@ golden=$(cd "$(dirname "$0")" && pwd)/golden
 # iptables-legacy-save without comments and counters; network/endpoint ids become N1, N2, E1, ...
 rules() {
   local ids map="" i=0 id
-  ids=$(iptables-legacy-save | grep -oE '(nc-|nv|NETCTL-[A-Z]-)[0-9a-f]{12}' | grep -oE '[0-9a-f]{12}$' | awk '!seen[$0]++' || true)
+  ids=$({ iptables-legacy-save; ip6tables-legacy-save; } | grep -oE '(nc-|nv|NETCTL-[A-Z]-)[0-9a-f]{12}' | grep -oE '[0-9a-f]{12}$' | awk '!seen[$0]++' || true)
   for id in $ids; do i=$((i + 1)); map+="s/$id/ID$i/g;"; done
   iptables-legacy-save | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//; '"$map"
+  # The IPv6 tables once netctl has written there (dual-stack networks).
+  if ip6tables-legacy-save | grep NETCTL >/dev/null; then
+    echo "# ip6tables"
+    ip6tables-legacy-save | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//; '"$map"
+  fi
 }
 check() { # NAME: compare the current rules with golden/NAME.rules
   if [ -n "${GOLDEN_UPDATE:-}" ]; then rules >"$golden/$1.rules"; return; fi
@@ -33,4 +38,19 @@ check host_ip_port
 nc_ sandbox rm --force s1
 nc_ network rm pub >/dev/null
 check empty
+
+# Dual stack: the same layout in ip6tables; ports map in the family of their host address, both
+# without one. doctor sees no drift with it, nor after it is gone (top-level chains stay).
+add_neighbour nb 198.51.100.2/24 198.51.100.1/24
+ip addr add 2001:db8:100::1/64 dev nb-nb nodad
+nc_ network create --ipv6 --subnet 10.92.0.0/24 --subnet fd00:92::/64 dual >/dev/null
+nc_ sandbox create s2 >/dev/null
+nc_ network connect --ip 10.92.0.2 --ip6 fd00:92::2 -p 8080:80 -p '[2001:db8:100::1]:8443:443' \
+  -p 198.51.100.1:5353:53/udp dual s2
+check dual_stack
+nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift with a dual-stack network"; }
+nc_ sandbox rm --force s2
+nc_ network rm dual >/dev/null
+ip6tables-legacy-save | grep -E 'fd00:92|NETCTL-[NIM]-' >/dev/null && fail "IPv6 rules left behind"
+nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift after the dual-stack network went"; }
 echo ok
