@@ -41,11 +41,9 @@ cnm::Status info(Context& ctx) {
 }
 
 nlohmann::json drift_json(const cnm::Drift& d) {
-  return {{"MissingRules", d.missing_rules},
-          {"ForeignRules", d.foreign_rules},
-          {"MissingLinks", d.missing_links},
-          {"ForeignLinks", d.foreign_links},
-          {"Clean", d.empty()}};
+  return {{"MissingRules", d.missing_rules}, {"ForeignRules", d.foreign_rules},
+          {"MissingLinks", d.missing_links}, {"ForeignLinks", d.foreign_links},
+          {"Containers", d.containers},      {"Clean", d.empty()}};
 }
 
 void print_drift(const cnm::Drift& d) {
@@ -53,6 +51,7 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.foreign_rules) fmt::print("foreign rule: {}\n", l);
   for (const auto& l : d.missing_links) fmt::print("missing link: {}\n", l);
   for (const auto& l : d.foreign_links) fmt::print("foreign link: {}\n", l);
+  for (const auto& l : d.containers) fmt::print("repaired {}\n", l);
 }
 
 // doctor: exit 1 on drift; gc: prints what it repaired.

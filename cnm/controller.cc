@@ -38,6 +38,7 @@ Result<int> Controller::recover() {
     std::vector<std::string> links, netns;
     kernel::FirewallChange fw;
     std::vector<std::string> dropped;
+    std::vector<nlohmann::json> containers;  // kind "container": see container_ops.cc
     if (!j.is_discarded()) {
       for (const auto& o : j.value("objects", nlohmann::json::array())) {
         auto kind = o.value("kind", "");
@@ -45,6 +46,7 @@ Result<int> Controller::recover() {
         if (kind == "netns") netns.push_back(o.value("path", ""));
         if (kind == "fw-network") fw.remove_networks.push_back(o.value("id12", ""));
         if (kind == "fw-ports") fw.remove_ports.push_back(o.value("id12", ""));
+        if (kind == "container") containers.push_back(o);
       }
       for (const auto& d : j.value("drop", nlohmann::json::array())) {
         auto table = d.value("table", "");
@@ -55,6 +57,7 @@ Result<int> Controller::recover() {
       }
     }
     CNM_TRY(recover_objects(links, netns, fw, dropped));
+    for (const auto& o : containers) CNM_TRY(recover_container(o));
     b.done_intents.push_back(id);
     CNM_TRY(store_.apply(b));
     ++handled;

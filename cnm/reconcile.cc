@@ -67,8 +67,11 @@ Result<Drift> Controller::gc() {
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
   CNM_TRY(recover());
+  auto containers = gc_containers();
+  if (!containers) return std::unexpected(containers.error());
   auto d = doctor();
   if (!d) return std::unexpected(d.error());
+  d->containers = std::move(*containers);
   if (!d->foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d->foreign_links));
   // Chains of networks or endpoints the store does not know: remove them by their id12.
   kernel::FirewallChange c;
