@@ -29,8 +29,9 @@ store::Record record_of(const Container& c) {
 }
 
 Status make_dirs(const Container& c) {
+  // The overlay's root takes upper's mode: 0755, or a --user workload could not traverse "/".
   for (const char* sub : {"", "/upper", "/work", "/lower", "/merged"})
-    if (mkdir((c.dir + sub).c_str(), 0700) != 0 && errno != EEXIST)
+    if (mkdir((c.dir + sub).c_str(), *sub ? 0755 : 0700) != 0 && errno != EEXIST)
       return fail(Code::kFailed, "create {}{}: {}", c.dir, sub, std::strerror(errno));
   return {};
 }

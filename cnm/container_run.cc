@@ -36,13 +36,30 @@ void forward(int sig) {
   if (g_workload > 0) kill(g_workload, sig);
 }
 
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+// Signals that arrive while the container is set up wait (blocked) and are forwarded once it runs.
+struct BlockForwarded {
+  sigset_t old;
+  BlockForwarded() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : kForwarded) sigaddset(&set, s);
+    sigprocmask(SIG_BLOCK, &set, &old);
+  }
+  ~BlockForwarded() { sigprocmask(SIG_SETMASK, &old, nullptr); }
+};
+
 // Foreground: the workload gets the signals netctl gets; returns its wait status.
 int wait_forwarding(pid_t pid) {
   g_workload = pid;
   struct sigaction sa = {};
   sa.sa_handler = forward;
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
-    sigaction(s, &sa, nullptr);
+  for (int s : kForwarded) sigaction(s, &sa, nullptr);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : kForwarded) sigaddset(&set, s);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -103,6 +120,7 @@ Result<int> Controller::run(const RunRequest& req,
     if (!n) return std::unexpected(n.error());
     r.networks.push_back(n->id);
   }
+  BlockForwarded blocked;
   auto c = create_container(r);
   if (!c) return std::unexpected(c.error());
   auto spec = spawn_spec(*c);
