@@ -64,6 +64,20 @@ gone "$pid" || fail "workload left running after gc"
 nc_ rm d3
 [ "$empty" = "$(state)" ] || fail "state after gc: $(diff <(echo "$empty") <(state))"
 
+# kill -9 of netctl run at any moment (foreground and -d): gc, then rm -f of what runs, leaves
+# nothing: every object was declared before it was made.
+for i in $(seq 12); do
+  flag=; [ $((i % 2)) = 0 ] && flag=-d
+  "$NETCTL" run $flag --rm --name k$i --network n1 -p $((8100 + i)):80 --rootfs "$R" -- \
+    /bin/sleep 1000 >/dev/null 2>&1 &
+  p=$!; sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"; kill -9 "$p" 2>/dev/null || true; { wait "$p"; } 2>/dev/null || true
+done
+nc_ gc >/dev/null
+left=$(nc_ --format json ps -a | python3 -c 'import json,sys; print(" ".join(c["Name"] for c in json.load(sys.stdin)))')
+[ -z "$left" ] || nc_ rm -f $left
+nc_ gc >/dev/null
+diff <(echo "$empty") <(state) || fail "kill -9 of run left state behind"
+
 # 50 containers with a published port each, run and removed: nothing left.
 start=$(date +%s%N)
 for i in $(seq 50); do
