@@ -17,6 +17,10 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   [ "$(id -u)" = 0 ] || { echo "run as root: sudo $0" >&2; exit 2; }
   [ -x "$NETCTL" ] || { echo "no netctl at $NETCTL" >&2; exit 2; }
   [ "$N" -ge 1 ] 2>/dev/null || { echo "N must be a number >= 1" >&2; exit 2; }
+  if [ -z "${NO_PEERS:-}" ]; then
+    bench_apt_install docker.io podman runc containernetworking-plugins ||
+      bench_log "docker.io/podman could not be installed; their rows fall back to DESIGN.md"
+  fi
   links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
   mounts_before=$(grep -c . /proc/self/mountinfo)
   cg_before=$(ls -d /sys/fs/cgroup/*/netctl-bench-* /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
@@ -38,12 +42,24 @@ export NETCTL_CGROUP_PARENT=netctl-bench-$$
 cleanup() {
   set +e
   "$NETCTL" rm -f $("$NETCTL" --format json ps -a | python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))') >/dev/null 2>&1
-  [ -n "$DOCKERD_PID" ] && { /usr/bin/docker rm -f $(/usr/bin/docker ps -aq) >/dev/null 2>&1; stop_dockerd; }
+  [ -n "$DOCKERD_PID" ] && { /usr/bin/docker rm -f $(/usr/bin/docker ps -aq) >/dev/null 2>&1; stop_dockerd; rm_docker_cgroups; }
   if [ -n "${PODMAN_OK:-}" ]; then pm rm -af >/dev/null 2>&1; pm system reset -f >/dev/null 2>&1; fi
   for d in /sys/fs/cgroup/*/"$NETCTL_CGROUP_PARENT"; do rmdir "$d"/* "$d" 2>/dev/null; done
   awk -v d="$work" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
     while read -r m; do umount -l "$m"; done
   rm -rf --one-file-system "$work" "$NETCTL_ROOT"
+}
+# cgroupfs is not namespaced: the "docker" parent dockerd makes (cgroupfs driver) goes with it,
+# unless it was there before this run.
+docker_cg_before=$(ls -d /sys/fs/cgroup/*/docker 2>/dev/null || true)
+rm_docker_cgroups() {
+  [ -z "$docker_cg_before" ] || return 0
+  local d
+  for d in /sys/fs/cgroup/*/docker; do
+    [ -d "$d" ] || continue
+    find "$d" -mindepth 1 -type d | sort -r | xargs -r rmdir 2>/dev/null
+    rmdir "$d" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 "$repo/netns-fixtures/rootfs.sh" "$work/rootfs"
@@ -94,6 +110,7 @@ if [ -z "${NO_PEERS:-}" ]; then
     [ ${#DK[@]} = 0 ] || why_docker=""
     /usr/bin/docker rm -f $(/usr/bin/docker ps -aq) >/dev/null 2>&1 || true
     stop_dockerd
+    rm_docker_cgroups
   else
     why_docker=$DOCKERD_ERR
   fi
@@ -112,6 +129,7 @@ events_logger = "file"
 events_logfile_path = "$work/podman/events.log"
 tmp_dir = "$work/podman/tmp"
 CONF
+  unset DOCKER_HOST DOCKER_CONFIG
   pm() { CONTAINERS_CONF=$work/podman/containers.conf podman --root "$work/podman/root" \
     --runroot "$work/podman/run" --storage-driver vfs --cgroup-manager cgroupfs "$@"; }
   if command -v podman >/dev/null && tar -C "$work/rootfs" -c . | pm import - netctl-bench-bb >/dev/null 2>"$work/podman/err"; then
