@@ -51,7 +51,7 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.foreign_rules) fmt::print("foreign rule: {}\n", l);
   for (const auto& l : d.missing_links) fmt::print("missing link: {}\n", l);
   for (const auto& l : d.foreign_links) fmt::print("foreign link: {}\n", l);
-  for (const auto& l : d.containers) fmt::print("repaired {}\n", l);
+  for (const auto& l : d.containers) fmt::print("container drift: {}\n", l);
 }
 
 // doctor: exit 1 on drift; gc: prints what it repaired.

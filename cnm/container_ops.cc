@@ -151,6 +151,27 @@ Status Controller::recover_container(const nlohmann::json& o) {
   return remove_tree(dir);
 }
 
+Result<std::vector<std::string>> Controller::container_drift() {
+  std::vector<std::string> out;
+  auto cs = list_containers();
+  if (!cs) return std::unexpected(cs.error());
+  std::set<std::string> known;
+  for (const auto& c : *cs) {
+    known.insert(c.id);
+    if (c.status != "exited" && !launcher::alive(c.supervisor, c.supervisor_start))
+      out.push_back("container " + c.name + ": supervisor gone");
+  }
+  auto parent = launcher::cgroup_parent("");
+  if (!parent) return std::unexpected(parent.error());
+  for (const auto& id : launcher::make_cgroups(kCgroupRoot, *parent)->list())
+    if (id.size() == 64 && !known.contains(id)) out.push_back("cgroup " + id + ": no container");
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(store_.root() + "/containers", ec))
+    if (!known.contains(e.path().filename().string()))
+      out.push_back("container directory " + e.path().filename().string() + ": no container");
+  return out;
+}
+
 Result<std::vector<std::string>> Controller::gc_containers() {
   std::vector<std::string> repaired;
   auto cs = list_containers();

@@ -132,6 +132,8 @@ class Controller {
   // Under the write lock (from gc): finishes containers whose supervisor died, removes cgroups
   // and container directories no record knows. Returns what it repaired.
   Result<std::vector<std::string>> gc_containers();
+  // What gc_containers would repair, changing nothing (for doctor).
+  Result<std::vector<std::string>> container_drift();
   // Removes what a crashed `run` declared (intent kind "container").
   Status recover_container(const nlohmann::json& object);
 

@@ -60,6 +60,9 @@ Result<Drift> Controller::doctor() {
   for (const auto& l : *links)
     if ((l.name.starts_with("nc-") || l.name.starts_with("nv")) && !known.contains(l.name))
       d.foreign_links.push_back(l.name);
+  auto containers = container_drift();
+  if (!containers) return std::unexpected(containers.error());
+  d.containers = std::move(*containers);
   return d;
 }
 
@@ -71,7 +74,7 @@ Result<Drift> Controller::gc() {
   if (!containers) return std::unexpected(containers.error());
   auto d = doctor();
   if (!d) return std::unexpected(d.error());
-  d->containers = std::move(*containers);
+  d->containers.insert(d->containers.begin(), containers->begin(), containers->end());
   if (!d->foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d->foreign_links));
   // Chains of networks or endpoints the store does not know: remove them by their id12.
   kernel::FirewallChange c;

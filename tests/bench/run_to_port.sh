@@ -63,6 +63,10 @@ rm_docker_cgroups() {
 }
 trap cleanup EXIT
 "$repo/netns-fixtures/rootfs.sh" "$work/rootfs"
+# A private copy (netctl finds netctl-shim beside itself), so a rebuild during the run swaps nothing.
+mkdir "$work/bin"
+cp "$NETCTL" "$work/bin/netctl"; cp "$(dirname "$NETCTL")/netctl-shim" "$work/bin/netctl-shim"
+NETCTL=$work/bin/netctl
 bench_machine
 
 # wait_port PORT: returns once GET / on 127.0.0.1:PORT answers (bash /dev/tcp: no fork per try).
