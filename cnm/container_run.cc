@@ -75,11 +75,6 @@ Status write_text(const std::string& path, const std::string& text) {
   return {};
 }
 
-std::string self_dir() {
-  std::error_code ec;
-  return fs::read_symlink("/proc/self/exe", ec).parent_path().string();
-}
-
 Result<launcher::SpawnSpec> spawn_spec(const Container& c) {
   launcher::SpawnSpec s;
   s.argv = c.cmd;
@@ -100,26 +95,32 @@ Result<launcher::SpawnSpec> spawn_spec(const Container& c) {
 
 }  // namespace
 
-Result<int> Controller::run(const RunRequest& req,
-                            const std::function<void(const Container&)>& started) {
-  CNM_TRY(validate_run(req));
-  std::vector<std::string> nets = req.networks;
-  if (nets.empty()) {
-    nets.push_back(kDefaultNetwork);
+Result<std::vector<std::string>> Controller::run_networks(std::vector<std::string> names) {
+  if (names.empty()) {
+    names.push_back(kDefaultNetwork);
     if (auto n = network(kDefaultNetwork); !n && n.error().code == Code::kNotFound) {
       NetworkCreateRequest def;
       def.name = kDefaultNetwork;
-      auto made = create_network(def);
+      auto made = create_network(def);  // a concurrent run may have made it: kConflict is fine
       if (!made && made.error().code != Code::kConflict) return std::unexpected(made.error());
     }
   }
-  RunRequest r = req;
-  r.networks.clear();
-  for (const auto& name : nets) {
+  std::vector<std::string> ids;
+  for (const auto& name : names) {
     auto n = network(name);
     if (!n) return std::unexpected(n.error());
-    r.networks.push_back(n->id);
+    ids.push_back(n->id);
   }
+  return ids;
+}
+
+Result<int> Controller::run(const RunRequest& req,
+                            const std::function<void(const Container&)>& started) {
+  CNM_TRY(validate_run(req));
+  RunRequest r = req;
+  auto nets = run_networks(req.networks);
+  if (!nets) return std::unexpected(nets.error());
+  r.networks = std::move(*nets);
   BlockForwarded blocked;
   auto c = create_container(r);
   if (!c) return std::unexpected(c.error());
@@ -137,20 +138,8 @@ Result<int> Controller::run(const RunRequest& req,
   auto pipes = launcher::Pipes::make();
   if (!pipes) return abort_run(*c, 0, 0, pipes.error());
   pid_t sup = 0, pid = 0;
-  if (c->detach) {
-    auto root = store_.root();
-    auto d = launcher::spawn_detached(
-        plan, *pipes,
-        {self_dir() + "/netctl-shim", c->dir + "/exit", self_dir() + "/netctl", "--root", root,
-         "container-exited", c->id});
-    if (!d) return abort_run(*c, 0, 0, d.error());
-    sup = d->supervisor;
-    pid = d->workload;
-  } else {
-    pid = launcher::clone_workload(plan, *pipes);
-    if (pid < 0)
-      return abort_run(*c, 0, 0, {Code::kFailed, fmt::format("clone: {}", std::strerror(-pid))});
-  }
+  if (auto s = start_workload(*c, plan, *pipes, sup, pid); !s)
+    return abort_run(*c, 0, 0, s.error());
   fds.close_all();
   if (auto s = attach_workload(*c, sup, pid, r); !s) {
     pipes->close_all();
@@ -165,6 +154,25 @@ Result<int> Controller::run(const RunRequest& req,
   auto now = container(c->id);
   if (now && now->status != "exited") CNM_TRY(finish_locked(*now, status, true));
   return launcher::exit_code_of(status);
+}
+
+Status Controller::start_workload(const Container& c, const launcher::Plan& plan,
+                                  launcher::Pipes& pipes, int& sup, int& pid) {
+  if (!c.detach) {
+    pid = launcher::clone_workload(plan, pipes);
+    if (pid < 0) return fail(Code::kFailed, "start container: clone: {}", std::strerror(-pid));
+    return {};
+  }
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  auto d =
+      launcher::spawn_detached(plan, pipes,
+                               {(self.parent_path() / "netctl-shim").string(), c.dir + "/exit",
+                                self.string(), "--root", store_.root(), "container-exited", c.id});
+  if (!d) return std::unexpected(d.error());
+  sup = d->supervisor;
+  pid = d->workload;
+  return {};
 }
 
 Status Controller::attach_workload(Container& c, pid_t sup, pid_t pid, const RunRequest& r) {

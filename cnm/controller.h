@@ -18,6 +18,10 @@
 
 namespace cnm {
 class Txn;
+namespace launcher {
+class Plan;
+struct Pipes;
+}  // namespace launcher
 namespace kernel {
 struct FirewallChange;
 }
@@ -173,6 +177,11 @@ class Controller {
   // Moves the held workload into its cgroups, records it running, connects its networks and
   // writes its /etc files.
   Status attach_workload(Container& c, int supervisor, int pid, const RunRequest& r);
+  // The ids of the networks a run joins; none named: netctl0, created on first use.
+  Result<std::vector<std::string>> run_networks(std::vector<std::string> names);
+  // Clones the held workload: as our child, or for -d as the child of a forked supervisor.
+  Status start_workload(const Container& c, const launcher::Plan& plan, launcher::Pipes& pipes,
+                        int& supervisor, int& pid);
   // Kills what a failed run started and removes the container; returns `e`.
   Result<int> abort_run(const Container& c, int supervisor, int pid, Error e);
 

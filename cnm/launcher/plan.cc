@@ -76,6 +76,16 @@ Plan::Plan(const SpawnSpec& spec) : spec_(spec) {
                            .b = target,
                            .flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_REC});
   }
+  add_etc();
+  for (const char* d : {"/proc", "/sys", "/dev", "/tmp"})
+    add(fmt::format("mkdir {}", d), {.kind = Op::kMkdir, .a = keep(merged + d), .mode = 0755});
+  add_dev();
+  add_after_root();
+  add_exec();
+}
+
+void Plan::add_etc() {
+  const std::string merged = spec_.dir + "/merged";
   add("mkdir /etc", {.kind = Op::kMkdir, .a = keep(merged + "/etc"), .mode = 0755});
   for (const char* f : {"hosts", "resolv.conf", "hostname"}) {
     const char* target = keep(merged + "/etc/" + f);
@@ -83,9 +93,10 @@ Plan::Plan(const SpawnSpec& spec) : spec_(spec) {
     add(fmt::format("bind /etc/{}", f),
         {.kind = Op::kMount, .a = keep(spec_.dir + "/" + f), .b = target, .flags = MS_BIND});
   }
-  for (const char* d : {"/proc", "/sys", "/dev", "/tmp"})
-    add(fmt::format("mkdir {}", d), {.kind = Op::kMkdir, .a = keep(merged + d), .mode = 0755});
-  add_dev();
+}
+
+void Plan::add_after_root() {
+  const std::string merged = spec_.dir + "/merged";
   add("mount /sys", {.kind = Op::kMount,
                      .a = "sysfs",
                      .b = keep(merged + "/sys"),
@@ -105,7 +116,9 @@ Plan::Plan(const SpawnSpec& spec) : spec_(spec) {
          .flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC});
   }
   add("chdir " + spec_.workdir, {.kind = Op::kChdir, .a = keep(spec_.workdir)});
+}
 
+void Plan::add_exec() {
   for (const auto& a : spec_.argv) argv_.push_back(const_cast<char*>(keep(a)));
   argv_.push_back(nullptr);
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

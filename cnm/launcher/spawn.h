@@ -72,7 +72,10 @@ class Plan {
  private:
   const char* keep(std::string s);
   void add(std::string label, Op op);
-  void add_dev();
+  void add_etc();         // /etc/hosts, resolv.conf, hostname bound from the container dir
+  void add_dev();         // a tmpfs /dev with the minimal nodes, pts and shm
+  void add_after_root();  // /sys, pivot_root, /proc, /proc/sys read-only, chdir
+  void add_exec();        // argv, envp and the PATH directories
   SpawnSpec spec_;
   std::deque<std::string> strings_;
   std::vector<Op> ops_;
