@@ -200,10 +200,8 @@ Status Controller::attach_workload(Container& c, pid_t sup, pid_t pid, const Run
     for (const auto& a : ep->addresses)
       if (!a.is_v6()) ips.push_back(a.addr().str());
   }
-  if (!ips.empty()) {
-    c.ip = ips.front();
-    CNM_TRY(put_container(c));
-  }
+  // Addresses live in the endpoint records (inspect and ps read them there): no store write here.
+  if (!ips.empty()) c.ip = ips.front();
   std::ifstream host_resolv("/etc/resolv.conf");
   std::string resolv((std::istreambuf_iterator<char>(host_resolv)), {});
   CNM_TRY(write_text(c.dir + "/hosts", launcher::hosts_file(c.hostname, ips)));
