@@ -78,7 +78,7 @@ Result<Container> Controller::create_container(const RunRequest& r) {
   c.detach = r.detach;
   c.auto_remove = r.auto_remove;
   c.dir = store_.root() + "/containers/" + c.id;
-  auto parent = launcher::cgroup_parent("");
+  auto parent = launcher::cgroup_parent(config_.cgroup_parent);
   if (!parent) return std::unexpected(parent.error());
   c.cgroup_parent = *parent;
   auto cg = launcher::make_cgroups(kCgroupRoot, c.cgroup_parent);
@@ -161,7 +161,7 @@ Result<std::vector<std::string>> Controller::container_drift() {
     if (c.status != "exited" && !launcher::alive(c.supervisor, c.supervisor_start))
       out.push_back("container " + c.name + ": supervisor gone");
   }
-  auto parent = launcher::cgroup_parent("");
+  auto parent = launcher::cgroup_parent(config_.cgroup_parent);
   if (!parent) return std::unexpected(parent.error());
   for (const auto& id : launcher::make_cgroups(kCgroupRoot, *parent)->list())
     if (id.size() == 64 && !known.contains(id)) out.push_back("cgroup " + id + ": no container");
@@ -188,7 +188,7 @@ Result<std::vector<std::string>> Controller::gc_containers() {
     CNM_TRY(finish_locked(c, status < 0 ? SIGKILL : status, true));
     repaired.push_back("container " + c.name + ": supervisor gone, torn down");
   }
-  auto parent = launcher::cgroup_parent("");
+  auto parent = launcher::cgroup_parent(config_.cgroup_parent);
   if (!parent) return std::unexpected(parent.error());
   auto cg = launcher::make_cgroups(kCgroupRoot, *parent);
   for (const auto& id : cg->list())
