@@ -165,6 +165,10 @@ Status Controller::start_workload(const Container& c, const launcher::Plan& plan
   }
   std::error_code ec;
   auto self = fs::read_symlink("/proc/self/exe", ec);
+  // Checked before forking: a supervisor that cannot exec would leave the workload unwatched.
+  auto shim = self.parent_path() / "netctl-shim";
+  if (access(shim.c_str(), X_OK) != 0)
+    return fail(Code::kFailed, "run -d: supervisor {}: {}", shim.string(), std::strerror(errno));
   auto d =
       launcher::spawn_detached(plan, pipes,
                                {(self.parent_path() / "netctl-shim").string(), c.dir + "/exit",
