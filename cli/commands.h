@@ -12,5 +12,7 @@ void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 // After add_network_commands: adds network connect|disconnect and the sandbox group.
 void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 void add_system_commands(CLI::App& app, Context& ctx, cnm::Status& status);
+// run, ps, inspect, logs, exec, stop, kill, rm and the supervisor's hidden container-exited.
+void add_container_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 
 }  // namespace cli

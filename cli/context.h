@@ -22,6 +22,8 @@ class Context {
   explicit Context(const Globals& g) : globals_(g) {}
   const Globals& globals() const { return globals_; }
   bool json() const { return globals_.format == "json"; }
+  // A command's own exit code on success (`run` and `exec` return the workload's).
+  int exit_code = 0;
 
   // Loads the config and opens the store on first use.
   cnm::Result<cnm::Controller*> controller();

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   cli::add_network_commands(app, ctx, status);
   cli::add_endpoint_commands(app, ctx, status);
   cli::add_system_commands(app, ctx, status);
+  cli::add_container_commands(app, ctx, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -33,5 +34,5 @@ int main(int argc, char** argv) {
     cli::print_error(status.error(), g.format == "json");
     return cnm::exit_code(status.error().code);
   }
-  return 0;
+  return ctx.exit_code;
 }

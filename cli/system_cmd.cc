@@ -41,10 +41,15 @@ cnm::Status info(Context& ctx) {
 }
 
 nlohmann::json drift_json(const cnm::Drift& d) {
-  return {{"MissingRules", d.missing_rules},       {"ForeignRules", d.foreign_rules},
-          {"MissingLinks", d.missing_links},       {"ForeignLinks", d.foreign_links},
-          {"MissingNetns", d.missing_netns},       {"DeadEndpoints", d.dead_endpoints},
-          {"OrphanAddresses", d.orphan_addresses}, {"Clean", d.empty()}};
+  return {{"MissingRules", d.missing_rules},
+          {"ForeignRules", d.foreign_rules},
+          {"MissingLinks", d.missing_links},
+          {"ForeignLinks", d.foreign_links},
+          {"MissingNetns", d.missing_netns},
+          {"DeadEndpoints", d.dead_endpoints},
+          {"OrphanAddresses", d.orphan_addresses},
+          {"Containers", d.containers},
+          {"Clean", d.empty()}};
 }
 
 void print_drift(const cnm::Drift& d) {
@@ -55,6 +60,7 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.missing_netns) fmt::print("sandbox without namespace: {}\n", l);
   for (const auto& l : d.dead_endpoints) fmt::print("endpoint without veth: {}\n", l);
   for (const auto& l : d.orphan_addresses) fmt::print("address without owner: {}\n", l);
+  for (const auto& l : d.containers) fmt::print("container drift: {}\n", l);
 }
 
 // doctor: exit 1 on drift; gc: prints what it repaired.

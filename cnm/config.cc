@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cnm/launcher/cgroup.h"
 #include "ipam/default_ipam.h"
 
 namespace cnm {
@@ -50,6 +51,10 @@ Status load_node(const std::string& path, const YAML::Node& root, Config& c) {
       int mtu = kv.second.as<int>();
       if (mtu < 68 || mtu > 65535) return bad(path, kv.second, "mtu must be 68 to 65535");
       c.mtu = static_cast<unsigned>(mtu);
+    } else if (key == "cgroup-parent") {
+      c.cgroup_parent = kv.second.as<std::string>();
+      if (auto p = launcher::cgroup_parent(c.cgroup_parent); !p)
+        return bad(path, kv.second, p.error().message);
     } else if (key == "root") {
       c.root = kv.second.as<std::string>();
       if (c.root.empty() || c.root[0] != '/')

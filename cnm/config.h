@@ -19,6 +19,7 @@ struct Config {
   std::vector<AddressPoolBase> pools_v6;  // ... with IPv6 bases
   unsigned mtu = 1500;                    // default MTU of new networks
   std::string netns_dir = "/run/netns";   // where sandboxes are bind-mounted
+  std::string cgroup_parent;              // containers' cgroup parent; "" = env or "netctl"
 };
 
 // Loads `path`. With `required`, a missing file is Code::kInvalid; otherwise it yields the

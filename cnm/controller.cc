@@ -45,6 +45,7 @@ Result<int> Controller::recover() {
     std::vector<std::string> links, netns;
     kernel::FirewallChange fw;
     std::vector<std::string> dropped;
+    std::vector<nlohmann::json> containers;  // kind "container": see container_ops.cc
     if (!j.is_discarded()) {
       for (const auto& o : j.value("objects", nlohmann::json::array())) {
         auto kind = o.value("kind", "");
@@ -57,6 +58,7 @@ Result<int> Controller::recover() {
         // A malformed one cannot be undone here; `netctl gc` removes rules the store lacks.
         if (kind == "fw-ports")
           if (auto ports = ports_from_intent(o)) fw.remove_ports.push_back(std::move(*ports));
+        if (kind == "container") containers.push_back(o);
       }
       for (const auto& d : j.value("drop", nlohmann::json::array())) {
         auto table = d.value("table", "");
@@ -70,6 +72,7 @@ Result<int> Controller::recover() {
       }
     }
     CNM_TRY(recover_objects(links, netns, fw, dropped));
+    for (const auto& o : containers) CNM_TRY(recover_container(o));
     b.done_intents.push_back(id);
     CNM_TRY(store_.apply(b));
     ++handled;

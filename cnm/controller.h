@@ -2,8 +2,10 @@
 // Front ends (CLI, CNI plugin) call only this.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,10 @@
 
 namespace cnm {
 class Txn;
+namespace launcher {
+class Plan;
+struct Pipes;
+}  // namespace launcher
 namespace kernel {
 struct FirewallChange;
 }
@@ -59,10 +65,11 @@ struct Drift {
   // Sandboxes whose namespace is gone ("name (path)"), endpoints whose host veth is gone
   // ("<network> <target> <veth>"), IPAM rows whose owner record is gone ("pool addr owner").
   std::vector<std::string> missing_netns, dead_endpoints, orphan_addresses;
+  std::vector<std::string> containers;  // gc: containers, cgroups, directories repaired
   size_t size() const {
     return missing_rules.size() + foreign_rules.size() + missing_links.size() +
            foreign_links.size() + missing_netns.size() + dead_endpoints.size() +
-           orphan_addresses.size();
+           orphan_addresses.size() + containers.size();
   }
   bool empty() const { return size() == 0; }
 };
@@ -142,6 +149,32 @@ class Controller {
 
   // --- containers: `netctl run` and friends (cnm/container_ops.cc) ---
 
+  // Runs a workload (cnm/container_run.cc): its namespaces, cgroups, rootfs and endpoints are
+  // ready before exec. Foreground: waits and returns its exit code (128+N for signal N); detached
+  // (`-d`): prints nothing, returns 0 once it runs and the supervisor waits for it. `started`
+  // is called with the container once it runs (the CLI prints the id for -d).
+  Result<int> run(const RunRequest& req, const std::function<void(const Container&)>& started);
+  // Code::kNotFound if no container has this name, id or id prefix.
+  Result<Container> container(const std::string& name_or_id);
+  Result<std::vector<Container>> list_containers();
+  // Called by the supervisor (`netctl container-exited ID`) once the workload exited: records the
+  // exit status it wrote, tears down endpoints and port rules; --rm removes everything.
+  Status container_exited(const std::string& id);
+  // TERM (or `sig`), then KILL after `timeout_s`; returns once the teardown finished.
+  Status stop_container(const std::string& name, int timeout_s);
+  Status kill_container(const std::string& name, int sig);
+  // A running container is Code::kConflict unless `force` (which kills it first).
+  Status remove_containers(const std::vector<std::string>& names, bool force);
+  // Runs `cmd` inside a running container's namespaces and cgroups; returns its exit code.
+  Result<int> exec_container(const std::string& name, const std::vector<std::string>& cmd);
+  // Under the write lock (from gc): finishes containers whose supervisor died, removes cgroups
+  // and container directories no record knows. Returns what it repaired.
+  Result<std::vector<std::string>> gc_containers();
+  // What gc_containers would repair, changing nothing (for doctor).
+  Result<std::vector<std::string>> container_drift();
+  // Removes what a crashed `run` declared (intent kind "container").
+  Status recover_container(const nlohmann::json& object);
+
   store::Store& store() { return store_; }
   const Config& config() const { return config_; }
 
@@ -175,6 +208,22 @@ class Controller {
   Result<std::string> cni_verify(const Network& n, const Endpoint& ep, const std::string& netns);
 
   // --- container helpers (cnm/container_ops.cc) ---
+  Result<Container> create_container(const RunRequest& req);
+  // Records the exit, removes endpoints (and with auto_remove everything); holds the lock.
+  Status finish_locked(Container c, int wait_status, bool known);
+  Status put_container(const Container& c);
+  // Removes cgroups, directory and record of an exited container within `tx`.
+  Status remove_container_locked(Txn& tx, const Container& c);
+  // Moves the held workload into its cgroups, records it running, connects its networks and
+  // writes its /etc files.
+  Status attach_workload(Container& c, int supervisor, int pid, const RunRequest& r);
+  // The ids of the networks a run joins; none named: netctl0, created on first use.
+  Result<std::vector<std::string>> run_networks(std::vector<std::string> names);
+  // Clones the held workload: as our child, or for -d as the child of a forked supervisor.
+  Status start_workload(const Container& c, const launcher::Plan& plan, launcher::Pipes& pipes,
+                        int& supervisor, int& pid);
+  // Kills what a failed run started and removes the container; returns `e`.
+  Result<int> abort_run(const Container& c, int supervisor, int pid, Error e);
 
   Config config_;
   store::Store& store_;

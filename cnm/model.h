@@ -1,6 +1,7 @@
 // The CNM objects as stored: Network, Endpoint, Sandbox. Bodies are JSON in the store.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -54,6 +55,48 @@ struct Sandbox {
   std::string netns_key;
   std::string created;
 };
+
+// `netctl run` as given by the user (cnm/container_run.cc validates every field).
+struct RunRequest {
+  std::string name;
+  std::vector<std::string> networks;  // empty: the default network netctl0
+  std::string ip;
+  std::vector<std::string> publish;  // -p specs, on the first network
+  std::string hostname, rootfs, memory, cpus, workdir, user;
+  int64_t pids_limit = 0;
+  std::vector<std::string> env;  // K=V
+  bool detach = false;
+  bool auto_remove = false;
+  std::vector<std::string> cmd;
+};
+
+// A workload started by `netctl run`; its endpoints have target "container:<id>".
+struct Container {
+  std::string id;
+  std::string name;
+  std::string created;
+  std::vector<std::string> cmd, env;
+  std::string hostname, rootfs, workdir, user;
+  std::vector<std::string> networks;  // network ids
+  std::vector<std::string> publish;
+  std::string ip;
+  int64_t memory = 0, pids_limit = 0;  // 0: unlimited
+  double cpus = 0;
+  bool detach = false, auto_remove = false;
+  std::string dir;  // <root>/containers/<id>: overlay upper/work, /etc files, log, exit status
+  std::string cgroup_parent, cgroup_version;
+  std::string status = "created";  // created, running, exited
+  int pid = 0;                     // the workload (PID 1 inside), on the host
+  uint64_t pid_start = 0;          // its start time (/proc/N/stat), so a reused pid is not it
+  int supervisor = 0;              // the process that waits for it
+  uint64_t supervisor_start = 0;
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string started, finished;
+};
+
+void to_json(nlohmann::json& j, const Container& c);
+void from_json(const nlohmann::json& j, Container& c);
 
 void to_json(nlohmann::json& j, const Pool& p);
 void from_json(const nlohmann::json& j, Pool& p);

@@ -99,6 +99,9 @@ Result<Drift> Controller::doctor() {
     if ((l.name.starts_with("nc-") || l.name.starts_with("nv")) && !known.contains(l.name))
       d.foreign_links.push_back(l.name);
   CNM_TRY(doctor_objects(d));
+  auto containers = container_drift();
+  if (!containers) return std::unexpected(containers.error());
+  d.containers = std::move(*containers);
   return d;
 }
 
@@ -106,9 +109,12 @@ Result<Drift> Controller::gc() {
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
   CNM_TRY(recover());
+  auto containers = gc_containers();
+  if (!containers) return std::unexpected(containers.error());
   auto d = doctor();
   if (!d) return std::unexpected(d.error());
   CNM_TRY(gc_objects(*d));
+  d->containers.insert(d->containers.begin(), containers->begin(), containers->end());
   if (!d->foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d->foreign_links));
   // Chains of networks the store does not know: remove them by their id12.
   kernel::FirewallChange c;

@@ -30,14 +30,21 @@ Result<Target> Controller::resolve_target(const std::string& target, bool must_e
   } else {
     CNM_TRY(validate_name("target", target));
     auto sb = sandbox(target);
-    if (!sb) {
-      if (sb.error().code == Code::kNotFound)
-        return fail(Code::kNotFound, "no sandbox or container named {}", target);
+    if (sb) {
+      t.key = "sandbox:" + sb->id;
+      t.sandbox_id = sb->id;
+      t.path = sb->netns_path;
+    } else if (sb.error().code != Code::kNotFound) {
       return std::unexpected(sb.error());
+    } else if (auto c = container(target); c) {  // a container: its workload's namespace
+      t.key = "container:" + c->id;
+      t.sandbox_id = c->id;
+      t.path = fmt::format("/proc/{}/ns/net", c->pid > 0 ? c->pid : 0);
+    } else {
+      if (c.error().code == Code::kNotFound)
+        return fail(Code::kNotFound, "no sandbox or container named {}", target);
+      return std::unexpected(c.error());
     }
-    t.key = "sandbox:" + sb->id;
-    t.sandbox_id = sb->id;
-    t.path = sb->netns_path;
   }
   auto id = kernel_.namespaces->identify(t.path);
   if (id) {

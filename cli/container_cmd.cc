@@ -1,0 +1,236 @@
+// netctl ps | inspect | logs | exec | stop | kill | rm, and the supervisor's container-exited.
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace cli {
+
+void add_run_command(CLI::App& app, Context& ctx, cnm::Status& status);
+
+namespace {
+
+using Names = std::vector<std::string>;
+
+nlohmann::json container_json(cnm::Controller& c, const cnm::Container& k) {
+  nlohmann::json nets = nlohmann::json::object();
+  nlohmann::json ports = nlohmann::json::array();
+  if (auto eps = c.endpoints({.name = "container:" + k.id}))
+    for (const auto& e : *eps) {
+      auto n = c.network(e.network_id);
+      nets[n ? n->name : e.network_id] = {
+          {"NetworkID", e.network_id},
+          {"EndpointID", e.id},
+          {"MacAddress", e.mac},
+          {"IPAddress", e.addresses.empty() ? "" : e.addresses[0].addr().str()},
+          {"IPPrefixLen", e.addresses.empty() ? 0 : e.addresses[0].len()}};
+      for (const auto& p : e.ports) ports.push_back(cnm::port_spec_str(p));
+    }
+  bool running = k.status == "running";
+  return {{"Id", k.id},
+          {"Name", k.name},
+          {"Created", k.created},
+          {"Path", k.cmd.empty() ? "" : k.cmd[0]},
+          {"Args", k.cmd.size() > 1 ? Names(k.cmd.begin() + 1, k.cmd.end()) : Names{}},
+          {"State",
+           {{"Status", k.status},
+            {"Running", running},
+            {"Pid", running ? k.pid : 0},
+            {"ExitCode", k.exit_code},
+            {"OOMKilled", k.oom_killed},
+            {"StartedAt", k.started},
+            {"FinishedAt", k.finished},
+            {"SupervisorPid", running ? k.supervisor : 0}}},
+          {"Config",
+           {{"Hostname", k.hostname},
+            {"Env", k.env},
+            {"Cmd", k.cmd},
+            {"WorkingDir", k.workdir},
+            {"User", k.user},
+            {"Rootfs", k.rootfs}}},
+          {"HostConfig",
+           {{"Memory", k.memory},
+            {"NanoCpus", static_cast<int64_t>(k.cpus * 1e9)},
+            {"PidsLimit", k.pids_limit},
+            {"AutoRemove", k.auto_remove},
+            {"CgroupParent", k.cgroup_parent},
+            {"CgroupVersion", k.cgroup_version}}},
+          {"NetworkSettings", {{"Networks", nets}, {"Ports", ports}}},
+          {"LogPath", k.detach ? k.dir + "/log" : ""},
+          {"Dir", k.dir}};
+}
+
+cnm::Status ps(Context& ctx, bool all) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto cs = (*c)->list_containers();
+  if (!cs) return std::unexpected(cs.error());
+  auto arr = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows{
+      {"CONTAINER ID", "NAME", "COMMAND", "STATUS", "PORTS", "NETWORKS"}};
+  for (const auto& k : *cs) {
+    if (!all && k.status != "running") continue;
+    auto j = container_json(**c, k);
+    std::string cmd, nets, ports;
+    for (const auto& a : k.cmd) cmd += (cmd.empty() ? "" : " ") + a;
+    for (const auto& [n, _] : j["NetworkSettings"]["Networks"].items())
+      nets += (nets.empty() ? "" : ",") + n;
+    for (const auto& p : j["NetworkSettings"]["Ports"])
+      ports += (ports.empty() ? "" : ",") + p.get<std::string>();
+    std::string st = k.status == "exited"    ? fmt::format("Exited ({}){}", k.exit_code,
+                                                        k.oom_killed ? " OOMKilled" : "")
+                     : k.status == "running" ? "Up"
+                                             : "Created";
+    rows.push_back({k.id.substr(0, 12), k.name, cmd.substr(0, 30), st, ports, nets});
+    arr.push_back(std::move(j));
+  }
+  if (ctx.json())
+    print_json(arr);
+  else
+    print_table(rows);
+  return {};
+}
+
+cnm::Status inspect(Context& ctx, const Names& names) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto arr = nlohmann::json::array();
+  for (const auto& n : names) {
+    auto k = (*c)->container(n);
+    if (!k) return std::unexpected(k.error());
+    arr.push_back(container_json(**c, *k));
+  }
+  print_json(arr);
+  return {};
+}
+
+// Copies the log from `offset`; returns the new offset.
+off_t copy_log(const std::string& path, off_t offset) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return offset;
+  char buf[65536];
+  for (ssize_t n; (n = pread(fd, buf, sizeof buf, offset)) > 0; offset += n)
+    (void)!write(1, buf, n);
+  close(fd);
+  return offset;
+}
+
+cnm::Status logs(Context& ctx, const std::string& name, bool follow) {
+  auto c = ctx.controller();
+  if (!c) return std::unexpected(c.error());
+  auto k = (*c)->container(name);
+  if (!k) return std::unexpected(k.error());
+  if (!k->detach)
+    return cnm::fail(cnm::Code::kInvalid, "container {} ran in the foreground: no log", k->name);
+  std::string path = k->dir + "/log";
+  off_t at = copy_log(path, 0);
+  while (follow) {
+    auto now = (*c)->container(k->id);
+    bool done = !now || now->status == "exited";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    at = copy_log(path, at);
+    if (done) break;
+  }
+  return {};
+}
+
+cnm::Result<int> parse_signal(const std::string& s) {
+  static const std::pair<const char*, int> kNames[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},    {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+      {"USR1", SIGUSR1}, {"USR2", SIGUSR2},  {"TERM", SIGTERM}, {"CONT", SIGCONT},
+      {"STOP", SIGSTOP}, {"WINCH", SIGWINCH}};
+  std::string_view v = s;
+  if (v.starts_with("SIG")) v.remove_prefix(3);
+  for (auto [n, sig] : kNames)
+    if (v == n) return sig;
+  int n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc{} && p == v.data() + v.size() && n > 0 && n < NSIG) return n;
+  return cnm::fail(cnm::Code::kInvalid, "invalid signal '{}'", s);
+}
+
+// Runs `f(controller)` as the command's outcome.
+template <class F>
+auto with(Context& ctx, cnm::Status& status, F f) {
+  return [&ctx, &status, f] {
+    status = [&]() -> cnm::Status {
+      auto c = ctx.controller();
+      if (!c) return std::unexpected(c.error());
+      return f(**c);
+    }();
+  };
+}
+
+}  // namespace
+
+void add_container_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
+  add_run_command(app, ctx, status);
+  auto all = std::make_shared<bool>(false);
+  auto* p = app.add_subcommand("ps", "List containers");
+  p->add_flag("-a,--all", *all, "Show exited containers too");
+  p->callback([&ctx, &status, all] { status = ps(ctx, *all); });
+
+  auto names = std::make_shared<Names>();
+  auto* i = app.add_subcommand("inspect", "Show containers as JSON");
+  i->add_option("container", *names, "Container names or IDs")->required();
+  i->callback([&ctx, &status, names] { status = inspect(ctx, *names); });
+
+  auto one = std::make_shared<std::string>();
+  auto follow = std::make_shared<bool>(false);
+  auto* l = app.add_subcommand("logs", "Print a detached container's output");
+  l->add_flag("-f,--follow", *follow, "Follow until the container exits");
+  l->add_option("container", *one, "Container")->required();
+  l->callback([&ctx, &status, one, follow] { status = logs(ctx, *one, *follow); });
+
+  auto cmd = std::make_shared<Names>();
+  auto* e = app.add_subcommand("exec", "Run a command in a running container");
+  e->add_option("container", *one, "Container")->required();
+  e->add_option("command", *cmd, "-- CMD [ARG...]")->required();
+  e->callback(with(ctx, status, [&ctx, one, cmd](cnm::Controller& c) -> cnm::Status {
+    auto code = c.exec_container(*one, *cmd);
+    if (!code) return std::unexpected(code.error());
+    ctx.exit_code = *code;
+    return {};
+  }));
+
+  auto timeout = std::make_shared<int>(10);
+  auto* s = app.add_subcommand("stop", "Stop containers: TERM, then KILL after the timeout");
+  s->add_option("-t,--time", *timeout, "Seconds before KILL")->check(CLI::Range(0, 3600));
+  s->add_option("container", *names, "Containers")->required();
+  s->callback(with(ctx, status, [names, timeout](cnm::Controller& c) -> cnm::Status {
+    for (const auto& n : *names) CNM_TRY(c.stop_container(n, *timeout));
+    return {};
+  }));
+
+  auto sig = std::make_shared<std::string>("KILL");
+  auto* k = app.add_subcommand("kill", "Send a signal to containers");
+  k->add_option("-s,--signal", *sig, "Signal name or number (default KILL)");
+  k->add_option("container", *names, "Containers")->required();
+  k->callback(with(ctx, status, [names, sig](cnm::Controller& c) -> cnm::Status {
+    auto n = parse_signal(*sig);
+    if (!n) return std::unexpected(n.error());
+    for (const auto& name : *names) CNM_TRY(c.kill_container(name, *n));
+    return {};
+  }));
+
+  auto force = std::make_shared<bool>(false);
+  auto* r = app.add_subcommand("rm", "Remove containers");
+  r->add_flag("-f,--force", *force, "Kill running containers first");
+  r->add_option("container", *names, "Containers")->required();
+  r->callback(with(ctx, status, [names, force](cnm::Controller& c) {
+    return c.remove_containers(*names, *force);
+  }));
+
+  auto* x = app.add_subcommand("container-exited", "The supervisor's report (internal)");
+  x->group("");
+  x->add_option("id", *one, "Container id")->required();
+  x->callback(with(ctx, status, [one](cnm::Controller& c) { return c.container_exited(*one); }));
+}
+
+}  // namespace cli

@@ -1,0 +1,47 @@
+// netctl run
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace cli {
+
+void add_run_command(CLI::App& app, Context& ctx, cnm::Status& status) {
+  auto req = std::make_shared<cnm::RunRequest>();
+  auto* r = app.add_subcommand("run", "Run a command in a new container");
+  r->add_option("--name", req->name, "Container name");
+  r->add_option("--network,--net", req->networks, "Network to join (default netctl0)");
+  r->add_option("--ip", req->ip, "IPv4 address on the first network");
+  r->add_option("-p,--publish", req->publish, "Publish a port: [HOSTIP:][HOSTPORT:]PORT[/proto]");
+  r->add_option("--hostname", req->hostname, "Host name (default: the short id)");
+  r->add_option("--rootfs", req->rootfs, "Read-only lower layer of the root filesystem");
+  r->add_option("--memory,-m", req->memory, "Memory limit (b, k, m, g)");
+  r->add_option("--cpus", req->cpus, "CPUs (CFS quota)");
+  r->add_option("--pids-limit", req->pids_limit, "Task limit");
+  r->add_option("--env,-e", req->env, "Environment variable K=V");
+  r->add_option("--workdir,-w", req->workdir, "Working directory inside");
+  r->add_option("--user,-u", req->user, "UID[:GID]");
+  r->add_flag("-d,--detach", req->detach, "Run in the background; print the id");
+  r->add_flag("--rm", req->auto_remove, "Remove the container when it exits");
+  r->add_option("command", req->cmd, "-- CMD [ARG...]");
+  r->callback([&ctx, &status, req] {
+    status = [&]() -> cnm::Status {
+      auto c = ctx.controller();
+      if (!c) return std::unexpected(c.error());
+      bool json = ctx.json();
+      auto code = (*c)->run(*req, [&](const cnm::Container& k) {
+        if (!k.detach) return;
+        if (json)
+          print_json({{"Id", k.id}, {"Name", k.name}});
+        else
+          fmt::print("{}\n", k.id);
+        std::fflush(stdout);
+      });
+      if (!code) return std::unexpected(code.error());
+      ctx.exit_code = *code;
+      return {};
+    }();
+  });
+}
+
+}  // namespace cli

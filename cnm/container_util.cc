@@ -1,0 +1,105 @@
+// Helpers for the container operations (container_util.h).
+#include "cnm/container_util.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include "cnm/controller.h"
+#include "cnm/net.h"
+#include "cnm/ports.h"
+
+namespace cnm {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool numeric(std::string_view s) {
+  unsigned long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && ec == std::errc{} && p == s.data() + s.size() && v < (1UL << 31);
+}
+
+Status validate_paths(const RunRequest& r) {
+  if (!r.rootfs.empty()) {
+    std::error_code ec;
+    if (r.rootfs[0] != '/' || r.rootfs.find_first_of(",:\\") != std::string::npos)
+      return fail(Code::kInvalid, "--rootfs '{}': an absolute path without ',' ':' '\\'", r.rootfs);
+    if (!fs::is_directory(r.rootfs, ec))
+      return fail(Code::kInvalid, "--rootfs '{}' is not a directory", r.rootfs);
+  }
+  if (!r.workdir.empty() && r.workdir[0] != '/')
+    return fail(Code::kInvalid, "--workdir '{}' must be absolute", r.workdir);
+  return {};
+}
+
+}  // namespace
+
+Status validate_run(const RunRequest& r) {
+  if (r.cmd.empty()) return fail(Code::kInvalid, "run: no command given (netctl run ... -- CMD)");
+  if (!r.name.empty()) CNM_TRY(validate_name("container", r.name));
+  for (const auto& n : r.networks) CNM_TRY(validate_name("network", n));
+  if (!r.ip.empty()) {
+    auto a = IpAddr::parse(r.ip);
+    if (!a || a->is_v6()) return fail(Code::kInvalid, "--ip '{}' is not an IPv4 address", r.ip);
+  }
+  for (const auto& p : r.publish) CNM_TRY(parse_port_spec(p));
+  if (!r.hostname.empty() &&
+      (r.hostname.size() > 63 ||
+       r.hostname.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                    ".-") != std::string::npos))
+    return fail(Code::kInvalid, "invalid --hostname '{}'", r.hostname);
+  CNM_TRY(validate_paths(r));
+  if (!r.memory.empty()) CNM_TRY(launcher::parse_memory(r.memory));
+  if (!r.cpus.empty()) CNM_TRY(launcher::parse_cpus(r.cpus));
+  if (r.pids_limit < 0) return fail(Code::kInvalid, "--pids-limit must be positive");
+  for (const auto& e : r.env)
+    if (e.empty() || e[0] == '=' || e.find('=') == std::string::npos)
+      return fail(Code::kInvalid, "invalid --env '{}': use KEY=VALUE", e);
+  if (!r.user.empty()) {
+    auto colon = r.user.find(':');
+    if (!numeric(std::string_view(r.user).substr(0, colon)) ||
+        (colon != std::string::npos && !numeric(std::string_view(r.user).substr(colon + 1))))
+      return fail(Code::kInvalid, "invalid --user '{}': use UID[:GID]", r.user);
+  }
+  return {};
+}
+
+std::vector<std::string> host_dirs(const std::string& dir) {
+  std::vector<std::string> out{"/usr"};
+  for (const char* d : {"/bin", "/sbin", "/lib", "/lib64", "/lib32"}) {
+    std::error_code ec;
+    auto st = fs::symlink_status(d, ec);
+    if (ec) continue;
+    if (fs::is_symlink(st))
+      fs::create_symlink(fs::read_symlink(d, ec), dir + "/upper" + d, ec);
+    else if (fs::is_directory(st))
+      out.push_back(d);
+  }
+  return out;
+}
+
+std::unique_ptr<launcher::Cgroups> cgroups_for(const std::string& version,
+                                               const std::string& parent) {
+  if (version == "v2") return launcher::make_cgroups_v2(kCgroupRoot, parent);
+  return launcher::make_cgroups_v1(kCgroupRoot, parent);
+}
+
+int read_exit(const std::string& dir) {
+  std::ifstream f(dir + "/exit");
+  int status = -1;
+  if (!(f >> status)) return -1;
+  return status;
+}
+
+Status remove_tree(const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return fail(Code::kFailed, "remove {}: {}", dir, ec.message());
+  return {};
+}
+
+}  // namespace cnm

@@ -1,0 +1,308 @@
+// cgroups v1 and v2 behind launcher::Cgroups (see cgroup.h).
+#include "cnm/launcher/cgroup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace cnm::launcher {
+namespace {
+
+constexpr int64_t kPeriodUs = 100000;
+
+Status write_file(const std::string& path, const std::string& value) {
+  // O_CREAT only matters for a fake tree; cgroupfs files always exist already.
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(Code::kFailed, "write {}: {}", path, std::strerror(errno));
+  ssize_t n = write(fd, value.data(), value.size());
+  int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(value.size()))
+    return fail(Code::kFailed, "write {} to {}: {}", value, path, std::strerror(err));
+  return {};
+}
+
+std::string read_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// The number after `key ` in a flat keyed file ("oom_kill 1").
+int64_t keyed(const std::string& text, std::string_view key) {
+  size_t at = 0;
+  while ((at = text.find(key, at)) != std::string::npos) {
+    bool line_start = at == 0 || text[at - 1] == '\n';
+    if (line_start && at + key.size() < text.size() && text[at + key.size()] == ' ')
+      return std::atoll(text.c_str() + at + key.size() + 1);
+    at += key.size();
+  }
+  return 0;
+}
+
+Status make_dir(const std::string& path) {
+  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+    return fail(Code::kFailed, "create cgroup {}: {}", path, std::strerror(errno));
+  return {};
+}
+
+// rmdir; a fake tree holds plain files that cgroupfs would not, so those are removed first.
+Status remove_dir(const std::string& path) {
+  for (int i = 0; i < 100; ++i) {
+    if (rmdir(path.c_str()) == 0 || errno == ENOENT) return {};
+    if (errno == ENOTEMPTY) {
+      if (DIR* d = opendir(path.c_str())) {
+        while (auto* e = readdir(d))
+          if (e->d_type == DT_REG) unlink((path + "/" + e->d_name).c_str());
+        closedir(d);
+      }
+      continue;
+    }
+    if (errno != EBUSY) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // tasks still exiting
+  }
+  return fail(Code::kFailed, "remove cgroup {}: {}", path, std::strerror(errno));
+}
+
+std::vector<pid_t> read_pids(const std::string& path) {
+  std::vector<pid_t> out;
+  std::string text = read_file(path);
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (int p = std::atoi(text.c_str() + at); p > 0) out.push_back(p);
+    at = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> subdirs(const std::string& path) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(path.c_str())) {
+    while (auto* e = readdir(d))
+      if (e->d_type == DT_DIR && e->d_name[0] != '.') out.push_back(e->d_name);
+    closedir(d);
+  }
+  return out;
+}
+
+// Kills every task listed in `procs` until the file is empty (or ~2 s passed).
+void kill_all(const std::string& procs) {
+  for (int i = 0; i < 100; ++i) {
+    auto pids = read_pids(procs);
+    if (pids.empty()) return;
+    for (pid_t p : pids) kill(p, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+class V1 : public Cgroups {
+ public:
+  V1(std::string root, std::string parent) : root_(std::move(root)), parent_(std::move(parent)) {}
+  std::string version() const override { return "v1"; }
+
+  std::vector<std::string> dirs(const std::string& id) const override {
+    std::vector<std::string> out;
+    for (const char* c : kControllers) out.push_back(dir(c, id));
+    return out;
+  }
+
+  Status create(const std::string& id, const Limits& l) override {
+    auto r = create_dirs(id, l);
+    if (!r) (void)remove(id);
+    return r;
+  }
+
+  Status add(const std::string& id, pid_t pid) override {
+    for (const auto& d : dirs(id)) CNM_TRY(write_file(d + "/cgroup.procs", std::to_string(pid)));
+    return {};
+  }
+
+  std::vector<pid_t> pids(const std::string& id) const override {
+    return read_pids(dir("pids", id) + "/cgroup.procs");
+  }
+
+  bool oom_killed(const std::string& id) const override {
+    return keyed(read_file(dir("memory", id) + "/memory.oom_control"), "oom_kill") > 0;
+  }
+
+  Status remove(const std::string& id) override {
+    for (const auto& d : dirs(id))
+      if (exists(d)) kill_all(d + "/cgroup.procs");
+    Status first;
+    for (const auto& d : dirs(id))
+      if (auto r = remove_dir(d); !r && first) first = r;
+    return first;
+  }
+
+  std::vector<std::string> list() const override {
+    std::vector<std::string> out;
+    for (const char* c : kControllers)
+      for (auto& s : subdirs(root_ + "/" + c + "/" + parent_))
+        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    return out;
+  }
+
+ private:
+  static constexpr const char* kControllers[] = {"memory", "cpu", "pids"};
+  std::string dir(const char* ctrl, const std::string& id) const {
+    return root_ + "/" + ctrl + "/" + parent_ + "/" + id;
+  }
+
+  Status create_dirs(const std::string& id, const Limits& l) {
+    for (const char* c : kControllers) {
+      CNM_TRY(make_dir(root_ + "/" + c + "/" + parent_));
+      CNM_TRY(make_dir(dir(c, id)));
+    }
+    if (l.memory) {
+      auto m = dir("memory", id);
+      CNM_TRY(write_file(m + "/memory.limit_in_bytes", std::to_string(*l.memory)));
+      // Without swap accounting the file is absent and swap cannot be limited separately.
+      if (exists(m + "/memory.memsw.limit_in_bytes"))
+        CNM_TRY(write_file(m + "/memory.memsw.limit_in_bytes", std::to_string(*l.memory)));
+    }
+    if (l.cpus) {
+      auto c = dir("cpu", id);
+      CNM_TRY(write_file(c + "/cpu.cfs_period_us", std::to_string(kPeriodUs)));
+      CNM_TRY(
+          write_file(c + "/cpu.cfs_quota_us", std::to_string(std::llround(*l.cpus * kPeriodUs))));
+    }
+    if (l.pids) CNM_TRY(write_file(dir("pids", id) + "/pids.max", std::to_string(*l.pids)));
+    return {};
+  }
+
+  std::string root_, parent_;
+};
+
+class V2 : public Cgroups {
+ public:
+  V2(std::string root, std::string parent) : root_(std::move(root)), parent_(std::move(parent)) {}
+  std::string version() const override { return "v2"; }
+  std::vector<std::string> dirs(const std::string& id) const override { return {dir(id)}; }
+
+  Status create(const std::string& id, const Limits& l) override {
+    auto r = create_dir(id, l);
+    if (!r) (void)remove(id);
+    return r;
+  }
+
+  Status add(const std::string& id, pid_t pid) override {
+    return write_file(dir(id) + "/cgroup.procs", std::to_string(pid));
+  }
+
+  std::vector<pid_t> pids(const std::string& id) const override {
+    return read_pids(dir(id) + "/cgroup.procs");
+  }
+
+  bool oom_killed(const std::string& id) const override {
+    return keyed(read_file(dir(id) + "/memory.events"), "oom_kill") > 0;
+  }
+
+  Status remove(const std::string& id) override {
+    auto d = dir(id);
+    if (!exists(d)) return {};
+    // cgroup.kill (5.14+) kills every task at once, forks in flight included.
+    if (exists(d + "/cgroup.kill")) (void)write_file(d + "/cgroup.kill", "1");
+    kill_all(d + "/cgroup.procs");
+    return remove_dir(d);
+  }
+
+  std::vector<std::string> list() const override { return subdirs(root_ + "/" + parent_); }
+
+ private:
+  std::string dir(const std::string& id) const { return root_ + "/" + parent_ + "/" + id; }
+
+  // Controllers must be enabled in every ancestor's subtree_control for the files to appear.
+  Status enable(const std::string& at) {
+    std::string avail = read_file(at + "/cgroup.controllers"), want;
+    for (const char* c : {"memory", "cpu", "pids"})
+      if (avail.find(c) != std::string::npos) want += std::string(want.empty() ? "+" : " +") + c;
+    if (want.empty()) return {};
+    return write_file(at + "/cgroup.subtree_control", want);
+  }
+
+  Status create_dir(const std::string& id, const Limits& l) {
+    CNM_TRY(enable(root_));
+    CNM_TRY(make_dir(root_ + "/" + parent_));
+    CNM_TRY(enable(root_ + "/" + parent_));
+    auto d = dir(id);
+    CNM_TRY(make_dir(d));
+    if (l.memory) {
+      CNM_TRY(write_file(d + "/memory.max", std::to_string(*l.memory)));
+      CNM_TRY(write_file(d + "/memory.swap.max", "0"));
+    }
+    if (l.cpus)
+      CNM_TRY(write_file(d + "/cpu.max", std::to_string(std::llround(*l.cpus * kPeriodUs)) + " " +
+                                             std::to_string(kPeriodUs)));
+    if (l.pids) CNM_TRY(write_file(d + "/pids.max", std::to_string(*l.pids)));
+    return {};
+  }
+
+  std::string root_, parent_;
+};
+
+}  // namespace
+
+std::unique_ptr<Cgroups> make_cgroups_v1(std::string root, std::string parent) {
+  return std::make_unique<V1>(std::move(root), std::move(parent));
+}
+
+std::unique_ptr<Cgroups> make_cgroups_v2(std::string root, std::string parent) {
+  return std::make_unique<V2>(std::move(root), std::move(parent));
+}
+
+std::unique_ptr<Cgroups> make_cgroups(const std::string& root, const std::string& parent) {
+  if (read_file(root + "/cgroup.controllers").find("memory") != std::string::npos)
+    return make_cgroups_v2(root, parent);
+  return make_cgroups_v1(root, parent);
+}
+
+Result<std::string> cgroup_parent(const std::string& configured) {
+  std::string p = configured.empty() ? "netctl" : configured;
+  if (const char* env = std::getenv("NETCTL_CGROUP_PARENT"); env && *env) p = env;
+  if (p.starts_with("/") || p.find("..") != std::string::npos || p.ends_with("/"))
+    return fail(Code::kInvalid, "cgroup parent '{}': must be a relative path without '..'", p);
+  return p;
+}
+
+Result<int64_t> parse_memory(const std::string& text) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  std::string_view unit(p, text.data() + text.size());
+  int shift = -1;
+  if (unit.empty() || unit == "b" || unit == "B") shift = 0;
+  if (unit == "k" || unit == "K" || unit == "kb" || unit == "KB") shift = 10;
+  if (unit == "m" || unit == "M" || unit == "mb" || unit == "MB") shift = 20;
+  if (unit == "g" || unit == "G" || unit == "gb" || unit == "GB") shift = 30;
+  if (ec != std::errc{} || p == text.data() || shift < 0 || n < 0 || n > (int64_t{1} << 40))
+    return fail(Code::kInvalid, "invalid --memory '{}': use a number with b, k, m or g", text);
+  n <<= shift;
+  if (n < (int64_t{4} << 20)) return fail(Code::kInvalid, "--memory '{}' is below 4m", text);
+  return n;
+}
+
+Result<double> parse_cpus(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v >= 0.01 && v <= 1024))
+    return fail(Code::kInvalid, "invalid --cpus '{}': use a number from 0.01 to 1024", text);
+  return v;
+}
+
+}  // namespace cnm::launcher

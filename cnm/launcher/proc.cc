@@ -1,0 +1,126 @@
+// Launcher processes (proc.h).
+#include "cnm/launcher/proc.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace cnm::launcher {
+namespace {
+
+std::string slurp(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[1024];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+char state_of(const std::string& stat) {
+  auto close_paren = stat.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= stat.size() ? '?'
+                                                                            : stat[close_paren + 2];
+}
+
+}  // namespace
+
+uint64_t start_time(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::string s = slurp(fmt::format("/proc/{}/stat", pid));
+  auto at = s.rfind(')');
+  if (at == std::string::npos) return 0;
+  // Fields after the command: state is field 3, starttime field 22.
+  int field = 2;
+  for (size_t i = at + 1; i < s.size(); ++i)
+    if (s[i] == ' ' && ++field == 22) return std::strtoull(s.c_str() + i + 1, nullptr, 10);
+  return 0;
+}
+
+bool alive(pid_t pid, uint64_t start) {
+  if (pid <= 0) return false;
+  std::string stat = slurp(fmt::format("/proc/{}/stat", pid));
+  if (stat.empty() || state_of(stat) == 'Z' || state_of(stat) == 'X') return false;
+  return start == 0 || start_time(pid) == start;
+}
+
+bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
+  if (!alive(pid, start)) return true;
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (alive(pid, start)) {
+    if (timeout_ms >= 0 && std::chrono::steady_clock::now() >= deadline) break;
+    if (fd >= 0) {
+      pollfd p{fd, POLLIN, 0};
+      poll(&p, 1, 20);  // readable once it exits; the loop also catches a zombie
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  if (fd >= 0) close(fd);
+  return !alive(pid, start);
+}
+
+Result<Detached> spawn_detached(const Plan& plan, Pipes& pipes,
+                                const std::vector<std::string>& shim_argv) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return fail(Code::kFailed, "pipe: {}", std::strerror(errno));
+  // Built before fork: the supervisor only makes system calls until it execs the shim.
+  std::vector<std::string> args = shim_argv;
+  args.push_back("");  // the workload's pid, written in the child below
+  char pidbuf[16] = {};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.back() = pidbuf;
+  argv.push_back(nullptr);
+  pid_t sup = fork();
+  if (sup < 0) return fail(Code::kFailed, "fork the supervisor: {}", std::strerror(errno));
+  if (sup == 0) {
+    close(report[0]);
+    setsid();
+    pid_t w = clone_workload(plan, pipes);
+    (void)!write(report[1], &w, sizeof w);
+    if (w < 0) _exit(1);
+    int n = 0;
+    char tmp[16];
+    for (pid_t v = w; v > 0; v /= 10) tmp[n++] = static_cast<char>('0' + v % 10);
+    for (int i = 0; i < n; ++i) pidbuf[i] = tmp[n - 1 - i];
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
+    syscall(SYS_close_range, 3, ~0U, 0);  // nothing of netctl's (store, lock) stays open
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(report[1]);
+  pid_t w = -1;
+  ssize_t n = read(report[0], &w, sizeof w);
+  close(report[0]);
+  if (n != sizeof w || w < 0) {
+    waitpid(sup, nullptr, 0);
+    return fail(Code::kFailed, "start container: clone: {}",
+                std::strerror(n == sizeof w ? -w : ECHILD));
+  }
+  return Detached{sup, w};
+}
+
+std::string exit_record(int wait_status) { return fmt::format("{}\n", wait_status); }
+
+int exit_code_of(int s) {
+  if (WIFEXITED(s)) return WEXITSTATUS(s);
+  if (WIFSIGNALED(s)) return 128 + WTERMSIG(s);
+  return 1;
+}
+
+}  // namespace cnm::launcher

@@ -1,0 +1,42 @@
+// Processes of the launcher: identity across pid reuse, waiting for a non-child, the detached
+// supervisor, and exec into a running container.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cnm/error.h"
+#include "cnm/launcher/spawn.h"
+
+namespace cnm::launcher {
+
+// The start time of `pid` (field 22 of /proc/N/stat), 0 when there is no such process.
+uint64_t start_time(pid_t pid);
+// Whether `pid` still is the process that had `start` (a zombie counts as gone).
+bool alive(pid_t pid, uint64_t start);
+// Waits up to `timeout_ms` (-1: forever) for the process to be gone; true if it is.
+bool wait_gone(pid_t pid, uint64_t start, int timeout_ms);
+
+struct Detached {
+  pid_t supervisor = 0;
+  pid_t workload = 0;
+};
+// Forks the supervisor, which clones the workload (held on the go pipe) and then execs
+// `shim_argv` (the workload's pid is appended). Returns both pids; release() the workload next.
+Result<Detached> spawn_detached(const Plan& plan, Pipes& pipes,
+                                const std::vector<std::string>& shim_argv);
+
+// Runs `argv` with `env` inside every namespace of `pid` and in the cgroups whose cgroup.procs
+// files are `procs`, with the container's capability set and no_new_privs. Returns its exit code.
+Result<int> exec_in(pid_t pid, const std::vector<std::string>& procs,
+                    const std::vector<std::string>& argv, const std::vector<std::string>& env);
+
+// The exit status the supervisor writes: "<wait status>\n".
+std::string exit_record(int wait_status);
+// Exit code of a wait status: the code, or 128+N for signal N.
+int exit_code_of(int wait_status);
+
+}  // namespace cnm::launcher

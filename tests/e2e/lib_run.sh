@@ -1,0 +1,28 @@
+# Helpers for the `netctl run` scenarios (t_run*.sh); source after lib.sh in a throwaway host.
+# cgroupfs is not namespaced: every scenario uses its own cgroup parent and removes it on exit,
+# whatever happened, with every container cgroup and task under it.
+export NETCTL_CGROUP_PARENT=netctl-test-$$
+ROOTFS=${NETCTL_ROOTFS_CACHE:-$NETCTL_ROOT/rootfs}
+"$FIXTURES/rootfs.sh" "$ROOTFS"
+pids=()
+cgroup_dirs() { ls -d /sys/fs/cgroup/{memory,cpu,pids,unified}/"$NETCTL_CGROUP_PARENT"/*/ 2>/dev/null || true; }
+cleanup_run() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  local d
+  for d in $(cgroup_dirs); do
+    for t in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$t" 2>/dev/null || true; done
+  done
+  sleep 0.2
+  for d in $(cgroup_dirs); do rmdir "$d" 2>/dev/null || true; done
+  rmdir /sys/fs/cgroup/{memory,cpu,pids,unified}/"$NETCTL_CGROUP_PARENT" 2>/dev/null || true
+  rm -rf "$NETCTL_ROOT"
+}
+trap cleanup_run EXIT
+# inspect FIELD C: one field of `netctl inspect` (a python expression on the object `c`).
+inspect() {
+  "$NETCTL" inspect "$2" | python3 -c "import json,sys; c=json.load(sys.stdin)[0]; print($1)"
+}
+# A content hash of a directory tree (names, modes, sizes, link targets, file contents).
+tree_hash() {
+  (cd "$1" && find . -printf '%p %m %s %l\n' | sort && find . -type f -exec cat {} + ) | sha256sum
+}
