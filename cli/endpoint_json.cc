@@ -4,8 +4,11 @@ namespace cli {
 
 nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
   std::string name = e.target;
-  if (!e.sandbox_id.empty())
+  if (e.target.starts_with("container:")) {
+    if (auto k = c.container(e.target.substr(10))) name = k->name;
+  } else if (!e.sandbox_id.empty()) {
     if (auto sb = c.sandbox(e.sandbox_id)) name = sb->name;
+  }
   std::string v4, v6;
   for (const auto& a : e.addresses) (a.is_v6() ? v6 : v4) = a.str();
   nlohmann::json ports = nlohmann::json(e)["Ports"];

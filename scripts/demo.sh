@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, and runs the demo inside a throwaway network namespace, so the
-# machine's own network is never touched. Run as root.
-# The demo: two networks, two sandboxes, a web server (busybox httpd) in one sandbox published on
-# host port 8080, reached from the host (its address and 127.0.0.1) and from the other sandbox;
-# then everything removed. (`netctl run` with a busybox rootfs comes with the launcher.)
+# Installs what is needed, builds, and runs the demo inside a throwaway network + mount namespace,
+# so the machine's own network is never touched. Run as root.
+# The demo: a network; two containers run from a busybox rootfs, one a web server published on
+# host port 8080; the port reached from the host (127.0.0.1 and its address), from a simulated LAN
+# host and from the other container; then everything removed, and checked gone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${NETCTL_DEMO_INNER:-}" ]; then
@@ -17,28 +17,42 @@ ip link set lo up
 source netns-fixtures/lib.sh
 add_neighbour lan 198.51.100.2/24 198.51.100.1/24   # a simulated LAN host
 export NETCTL_ROOT=$(mktemp -d /tmp/netctl-demo.XXXXXX)
-www=$(mktemp -d /tmp/netctl-www.XXXXXX)
-echo "hello from a netctl sandbox" >"$www/index.html"
-httpd_pid=
-cleanup() { [ -n "$httpd_pid" ] && kill "$httpd_pid" 2>/dev/null; rm -rf "$NETCTL_ROOT" "$www"; }
+# cgroupfs is the machine's: the demo's containers live under a parent of their own, removed below.
+export NETCTL_CGROUP_PARENT=netctl-demo-$$
+cleanup() {
+  build/netctl rm -f web client >/dev/null 2>&1 || true
+  rmdir /sys/fs/cgroup/{memory,cpu,pids,unified}/"$NETCTL_CGROUP_PARENT" 2>/dev/null || true
+  rm -rf "$NETCTL_ROOT"
+}
 trap cleanup EXIT
 n() { echo "+ netctl $*"; build/netctl "$@"; }
-n network create --subnet 10.88.0.0/24 demo1
-n network create demo2
-n network ls
-n sandbox create web
-n sandbox create client
-n network connect -p 8080:80 demo1 web
-n network connect demo1 client
-ip netns exec web busybox httpd -f -p 80 -h "$www" & httpd_pid=$!
-sleep 0.3
-echo "+ curl http://127.0.0.1:8080/            (host, localhost)"; curl -s http://127.0.0.1:8080/
-echo "+ curl http://198.51.100.1:8080/ from the LAN host"; ip netns exec lan curl -s http://198.51.100.1:8080/
-echo "+ wget http://10.88.0.2/ from the client sandbox"; ip netns exec client busybox wget -qO- http://10.88.0.2/
-n network inspect demo1 | head -40
-echo "+ iptables-legacy -t nat -S | grep NETCTL"; iptables-legacy -t nat -S | grep NETCTL
-kill "$httpd_pid"; wait "$httpd_pid" 2>/dev/null || true; httpd_pid=
-n sandbox rm --force web client
-n network rm demo1 demo2
-echo "+ ip -br link show type bridge   (nothing left)"; ip -br link show type bridge
+rootfs=$NETCTL_ROOT/rootfs
+echo "+ netns-fixtures/rootfs.sh $rootfs    (busybox-static: sh, httpd, wget, ...)"
+netns-fixtures/rootfs.sh "$rootfs"
+
+n network create --subnet 10.88.0.0/24 demo
+n run -d --name web --network demo -p 8080:80 --rootfs "$rootfs" --memory 64m -- \
+  httpd -f -p 80 -h /var/www
+n run -d --name client --network demo --rootfs "$rootfs" -- sleep 600
+n ps
+web_ip=$(build/netctl inspect web | python3 -c \
+  'import json,sys; c=json.load(sys.stdin)[0]; print(c["NetworkSettings"]["Networks"]["demo"]["IPAddress"])' \
+  2>/dev/null || echo 10.88.0.2)
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8080/ && break; sleep 0.05; done
+echo "+ curl http://127.0.0.1:8080/              (the host, localhost)"; curl -s http://127.0.0.1:8080/
+echo "+ curl http://198.51.100.1:8080/           (the LAN host)"
+ip netns exec lan curl -s http://198.51.100.1:8080/
+echo "+ netctl exec client -- wget -qO- http://$web_ip/   (container to container)"
+build/netctl exec client -- wget -qO- "http://$web_ip/"
+echo "+ netctl exec web -- ps                       (PID 1 is httpd; nothing of the host)"
+build/netctl exec web -- ps
+n network inspect demo | head -30
+echo "+ iptables-legacy -t nat -S NETCTL-DNAT"; iptables-legacy -t nat -S NETCTL-DNAT
+n stop -t 1 web client
+n rm web client
+n network rm demo
+echo "+ ip -br link; iptables-legacy -t nat -S NETCTL-DNAT   (nothing of the demo left)"
+ip -br link
+iptables-legacy -t nat -S NETCTL-DNAT
+[ -z "$(ip -br link show type veth | grep -v '^nb-lan')" ] || { echo "demo: veths left" >&2; exit 1; }
 echo "demo: ok"
