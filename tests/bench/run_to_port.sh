@@ -92,6 +92,8 @@ measure() {
 }
 
 declare -a NC=() DK=() PM=()
+declare -A MEM=()  # resident memory (VmHWM, KiB) of what stays behind a detached container
+hwm() { local s=0 p v; for p in "$@"; do v=$(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null); s=$((s + ${v:-0})); done; echo "$s"; }
 HTTPD=(/bin/httpd -f -p 80 -h /var/www)
 "$NETCTL" network create netctl0 >/dev/null  # the default network exists, as Docker's docker0 does
 "$NETCTL" run --rm --rootfs "$work/rootfs" -- /bin/true  # warm-up, not counted
@@ -100,6 +102,10 @@ for ((i = 1; i <= N; i++)); do
     { echo "netctl run $i failed" >&2; exit 1; }
   "$NETCTL" rm -f b$i
 done
+# What stays resident per detached container: netctl-shim, the supervisor (no daemon).
+"$NETCTL" run -d --name m0 -p 8099:80 --rootfs "$work/rootfs" -- "${HTTPD[@]}" >/dev/null
+MEM[nc]=$(hwm "$("$NETCTL" inspect m0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["SupervisorPid"])')")
+"$NETCTL" rm -f m0 >/dev/null
 
 why_docker="NO_PEERS set"; why_podman="NO_PEERS set"
 if [ -z "${NO_PEERS:-}" ]; then
@@ -112,6 +118,13 @@ if [ -z "${NO_PEERS:-}" ]; then
       /usr/bin/docker rm -f b$i >/dev/null
     done
     [ ${#DK[@]} = 0 ] || why_docker=""
+    # Per detached container with one port: containerd's shim and docker-proxy (one per family);
+    # and the daemon itself.
+    if /usr/bin/docker run -d --name m0 -p 8199:80 netctl-bench-bb "${HTTPD[@]}" >/dev/null 2>&1; then
+      wait_port 8199 || true
+      MEM[dk]=$(hwm $(pgrep -f containerd-shim) $(pgrep -x docker-proxy))
+      MEM[dockerd]=$(hwm "$DOCKERD_PID")
+    fi
     /usr/bin/docker rm -f $(/usr/bin/docker ps -aq) >/dev/null 2>&1 || true
     stop_dockerd
     rm_docker_cgroups
@@ -145,6 +158,11 @@ CONF
       pm rm -f b$i >/dev/null 2>&1
     done
     [ ${#PM[@]} = 0 ] || why_podman=""
+    if pm run -d --name m0 -p 8299:80 netctl-bench-bb "${HTTPD[@]}" >/dev/null 2>>"$work/podman/err"; then
+      wait_port 8299 || true
+      MEM[pm]=$(hwm $(pgrep -x conmon))
+      pm rm -f m0 >/dev/null 2>&1
+    fi
   else
     why_podman="podman import failed: $(tail -1 "$work/podman/err" 2>/dev/null)"
   fi
@@ -164,3 +182,14 @@ read -r m p _ <<<"$nc"; echo "| netctl run -d | $m ($p) | 1.0x |"
 row "docker run -d" "$([ ${#DK[@]} -gt 0 ] && bench_stats 1 "${DK[@]}")" 870 "$why_docker"
 row "podman run -d" "$([ ${#PM[@]} -gt 0 ] && bench_stats 1 "${PM[@]}")" 600 "$why_podman"
 echo "target: netctl under 50 ms"
+echo "resident per detached container (VmHWM, KiB): netctl-shim ${MEM[nc]:-?}; docker: containerd-shim +" \
+  "docker-proxy ${MEM[dk]:-?} (and dockerd ${MEM[dockerd]:-?}); podman: conmon ${MEM[pm]:-?}"
+cell() { [ $# -gt 0 ] && bench_stats 1 "$@" || true; }
+bench_emit "run -d -p until the published port answers" "$nc" "docker 20.10 run -d -p" "$(cell "${DK[@]}")"
+bench_emit "run -d -p until the published port answers" "$nc" "podman 4.3 run -d -p (runc, CNI)" "$(cell "${PM[@]}")"
+kib() { [ -n "${1:-}" ] && [ "$1" != 0 ] && echo "$1 - 1"; }
+bench_emit "resident memory per detached container (supervisor)" "$(kib "${MEM[nc]:-}")" \
+  "docker: containerd-shim + docker-proxy" "$(kib "${MEM[dk]:-}")" KiB
+bench_emit "resident memory per detached container (supervisor)" "$(kib "${MEM[nc]:-}")" \
+  "podman: conmon" "$(kib "${MEM[pm]:-}")" KiB
+bench_emit "resident memory of a daemon (netctl has none)" "" "dockerd" "$(kib "${MEM[dockerd]:-}")" KiB
