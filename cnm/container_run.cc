@@ -22,11 +22,12 @@ namespace {
 namespace fs = std::filesystem;
 volatile sig_atomic_t g_workload = 0;
 
-// The log and /dev/null descriptors given to a detached workload, closed once it is cloned.
+// The descriptors of a detached workload's output (a pipe the supervisor copies into the log) and
+// its /dev/null stdin, closed here once it is cloned.
 struct Fds {
-  int log = -1, null = -1;
+  int log = -1, null = -1, out_r = -1, out_w = -1;
   void close_all() {
-    for (int* fd : {&log, &null})
+    for (int* fd : {&log, &null, &out_r, &out_w})
       if (*fd >= 0) close(std::exchange(*fd, -1));
   }
   ~Fds() { close_all(); }
@@ -126,13 +127,21 @@ Result<int> Controller::run(const RunRequest& req,
   if (!c) return std::unexpected(c.error());
   auto spec = spawn_spec(*c);
   if (!spec) return std::unexpected(spec.error());
-  // -d: the workload writes to the log directly, the supervisor never copies output.
+  // -d: the workload writes into a pipe; the supervisor copies it into the log.
   Fds fds;
   if (c->detach) {
     fds.log = open((c->dir + "/log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     fds.null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int out[2];
+    if (fds.log < 0 || fds.null < 0 || pipe2(out, O_CLOEXEC) != 0)
+      return abort_run(
+          *c, 0, 0,
+          fail(Code::kFailed, "run -d: log of {}: {}", c->id, std::strerror(errno)).error());
+    fds.out_r = out[0];
+    fds.out_w = out[1];
     spec->stdin_fd = fds.null;
-    spec->stdout_fd = spec->stderr_fd = fds.log;
+    spec->stdout_fd = spec->stderr_fd = fds.out_w;
+    log_fds_ = {fds.out_r, fds.log};
   }
   launcher::Plan plan(*spec);
   auto pipes = launcher::Pipes::make();
@@ -169,10 +178,12 @@ Status Controller::start_workload(const Container& c, const launcher::Plan& plan
   auto shim = self.parent_path() / "netctl-shim";
   if (access(shim.c_str(), X_OK) != 0)
     return fail(Code::kFailed, "run -d: supervisor {}: {}", shim.string(), std::strerror(errno));
-  auto d =
-      launcher::spawn_detached(plan, pipes,
-                               {(self.parent_path() / "netctl-shim").string(), c.dir + "/exit",
-                                self.string(), "--root", store_.root(), "container-exited", c.id});
+  auto d = launcher::spawn_detached(
+      plan, pipes,
+      {(self.parent_path() / "netctl-shim").string(), "--log", c.dir + "/exit", self.string(),
+       "--root", store_.root(), "container-exited", c.id},
+      log_fds_.first, log_fds_.second);
+  log_fds_ = {-1, -1};  // ours are closed by the caller
   if (!d) return std::unexpected(d.error());
   sup = d->supervisor;
   pid = d->workload;

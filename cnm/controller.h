@@ -208,6 +208,8 @@ class Controller {
   Result<std::string> cni_verify(const Network& n, const Endpoint& ep, const std::string& netns);
 
   // --- container helpers (cnm/container_ops.cc) ---
+  // run -d: the read end of the workload's output pipe and the log file, for the supervisor.
+  std::pair<int, int> log_fds_{-1, -1};
   Result<Container> create_container(const RunRequest& req);
   // Records the exit, removes endpoints (and with auto_remove everything); holds the lock.
   Status finish_locked(Container c, int wait_status, bool known);

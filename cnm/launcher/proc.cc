@@ -74,7 +74,8 @@ bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
 }
 
 Result<Detached> spawn_detached(const Plan& plan, Pipes& pipes,
-                                const std::vector<std::string>& shim_argv) {
+                                const std::vector<std::string>& shim_argv, int log_pipe,
+                                int log_file) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return fail(Code::kFailed, "pipe: {}", std::strerror(errno));
   // Built before fork: the supervisor only makes system calls until it execs the shim.
@@ -99,7 +100,14 @@ Result<Detached> spawn_detached(const Plan& plan, Pipes& pipes,
     for (int i = 0; i < n; ++i) pidbuf[i] = tmp[n - 1 - i];
     int null = open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
-    syscall(SYS_close_range, 3, ~0U, 0);  // nothing of netctl's (store, lock) stays open
+    if (log_pipe >= 0 && log_file >= 0) {  // to 3 and 4, by way of fds no dup2 can hit
+      int r = fcntl(log_pipe, F_DUPFD, 100), f = fcntl(log_file, F_DUPFD, 100);
+      dup2(r, 3);
+      dup2(f, 4);
+      syscall(SYS_close_range, 5, ~0U, 0);  // the pipe's write end too: EOF when the workload ends
+    } else {
+      syscall(SYS_close_range, 3, ~0U, 0);  // nothing of netctl's (store, lock) stays open
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -25,9 +25,12 @@ struct Detached {
   pid_t workload = 0;
 };
 // Forks the supervisor, which clones the workload (held on the go pipe) and then execs
-// `shim_argv` (the workload's pid is appended). Returns both pids; release() the workload next.
+// `shim_argv` (the workload's pid is appended) with `log_pipe` (the read end of the workload's
+// output) as fd 3 and `log_file` as fd 4 when both are given. Returns both pids; release() the
+// workload next.
 Result<Detached> spawn_detached(const Plan& plan, Pipes& pipes,
-                                const std::vector<std::string>& shim_argv);
+                                const std::vector<std::string>& shim_argv, int log_pipe = -1,
+                                int log_file = -1);
 
 // Runs `argv` with `env` inside every namespace of `pid` and in the cgroups whose cgroup.procs
 // files are `procs`, with the container's capability set and no_new_privs. Returns its exit code.
