@@ -136,6 +136,8 @@ done
 echo "for context, the same attach / detach by the CLI (netctl network connect -p / disconnect):" \
   "add $(bench_cell "${RES[cli,add]}"), del $(bench_cell "${RES[cli,del]}") ms"
 echo "harness floor (timing /bin/true the same way): $floor ms, included in every cell; failures: $FAILS"
+bench_emit "cnitool ADD with one port (netctl-cni)" "${RES[nc,add]}" "cni-ref (bridge+host-local+portmap)" "${RES[ref,add]:-}"
+bench_emit "cnitool DEL with one port (netctl-cni)" "${RES[nc,del]}" "cni-ref (bridge+host-local+portmap)" "${RES[ref,del]:-}"
 if [ -n "${RES[ref,add]:-}" ]; then
   read -r a _ <<<"${RES[nc,add]}"; read -r b _ <<<"${RES[ref,add]}"
   if awk -v x="$b" -v y="$a" 'BEGIN { exit !(x / y >= 10) }'; then echo "target ADD >= 10x faster than cni-ref: met"
