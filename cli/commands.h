@@ -8,6 +8,10 @@
 
 namespace cli {
 
+// The whole netctl command line: global options into `g`, then every command group. main(), the
+// CLI fuzz target and the parse tests build it here, so they parse exactly what netctl parses.
+void build_app(CLI::App& app, Globals& g, Context& ctx, cnm::Status& status);
+
 void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 // After add_network_commands: adds network connect|disconnect and the sandbox group.
 void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status);

@@ -6,19 +6,10 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"netctl: container networks on Linux bridges, veth pairs and namespaces"};
-  app.require_subcommand(1);
   cli::Globals g;
-  app.add_option("--root", g.root, "State directory (env NETCTL_ROOT; default /var/lib/netctl)");
-  app.add_option("--config", g.config, "Config file (default /etc/netctl/config.yaml)");
-  app.add_option("--format", g.format, "Output format")->check(CLI::IsMember({"table", "json"}));
-  app.add_flag("--debug", g.debug, "Verbose errors");
-
   cli::Context ctx(g);
   cnm::Status status;
-  cli::add_network_commands(app, ctx, status);
-  cli::add_endpoint_commands(app, ctx, status);
-  cli::add_system_commands(app, ctx, status);
-  cli::add_container_commands(app, ctx, status);
+  cli::build_app(app, g, ctx, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -34,19 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
 
-  // The same global options as cli/main.cc.
   CLI::App app{"netctl"};
-  app.require_subcommand(1);
   cli::Globals g;
-  app.add_option("--root", g.root, "");
-  app.add_option("--config", g.config, "");
-  app.add_option("--format", g.format, "")->check(CLI::IsMember({"table", "json"}));
-  app.add_flag("--debug", g.debug, "");
   cli::Context ctx(g);
   cnm::Status status;
-  cli::add_network_commands(app, ctx, status);
-  cli::add_endpoint_commands(app, ctx, status);
-  cli::add_system_commands(app, ctx, status);
+  cli::build_app(app, g, ctx, status);  // exactly netctl's command line
   app.parse_complete_callback([] { throw Parsed{}; });
   try {
     app.parse(int(argv.size()), argv.data());

@@ -19,14 +19,10 @@ bool parses(std::vector<std::string> args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   CLI::App app{"netctl"};
-  app.require_subcommand(1);
   cli::Globals g;
-  app.add_option("--root", g.root, "");
   cli::Context ctx(g);
   cnm::Status status;
-  cli::add_network_commands(app, ctx, status);
-  cli::add_endpoint_commands(app, ctx, status);
-  cli::add_system_commands(app, ctx, status);
+  cli::build_app(app, g, ctx, status);
   app.parse_complete_callback([] { throw Parsed{}; });  // before any command's callback
   try {
     app.parse(int(argv.size()), argv.data());
