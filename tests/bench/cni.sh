@@ -28,25 +28,12 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   bench_apt_install containernetworking-plugins iptables ||
     bench_log "containernetworking-plugins could not be installed; the reference column stays empty"
   ensure_cnitool "$CNITOOL" || { echo "cnitool could not be built" >&2; exit 1; }
-  links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
-  rc=0
-  unshare --net --mount env NETCTL_THROWAWAY=1 bash "$0" "$@" || rc=$?
-  [ "$links_before" = "$(ip -o link show | awk -F': ' '{print $2}' | sort)" ] ||
-    { echo "LEFTOVERS: host links changed" >&2; exit 1; }
-  exit "$rc"
+  bench_rerun_in_throwaway "$0" "$@"
 fi
 
 # ---- inside the throwaway host ------------------------------------------------------------------
 throwaway_host "$0" "$@"
-work=$(mktemp -d /tmp/bench-cni.XXXXXX)
-MASKS=()
-cleanup() {
-  local m
-  ip -all netns delete 2>/dev/null || true
-  for m in "${MASKS[@]}"; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf --one-file-system "$work" "$NETCTL_ROOT"
-}
-trap cleanup EXIT
+bench_private_work cni
 export BENCH_LOG=$work/ops.log
 # Private copies: a rebuild in the middle of the run must not swap binaries.
 mkdir -p "$work/bin" "$work/conf"
@@ -56,9 +43,7 @@ for p in bridge host-local portmap; do [ -x "$CNI_REF_PATH/$p" ] && ln -s "$CNI_
 export CNI_PATH=$work/bin NETCONFPATH=$work/conf
 LIBCNI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null || echo "?")
 REF_VERSION=$(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo "?")
-# libcni caches results in /var/lib/cni, iptables locks /run/xtables.lock: keep both in here.
-for m in /run /var/lib; do mount -t tmpfs -o mode=755 tmpfs "$m" && MASKS=("$m" "${MASKS[@]}"); done
-mkdir -p /run/netns
+
 
 # Like with like: a bridge with the gateway, a default route inside, masquerade, one port each.
 "$NETCTL" network create --subnet 10.70.0.0/16 bn >>"$BENCH_LOG"

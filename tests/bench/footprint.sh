@@ -21,27 +21,12 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   bench_apt_install valgrind time containernetworking-plugins netavark iptables ||
     bench_log "some peers could not be installed; their cells stay empty"
   ensure_cnitool "$CNITOOL" || bench_log "no cnitool: CNI cells stay empty"
-  links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
-  rc=0
-  unshare --net --mount env NETCTL_THROWAWAY=1 bash "$0" "$@" || rc=$?
-  [ "$links_before" = "$(ip -o link show | awk -F': ' '{print $2}' | sort)" ] ||
-    { echo "LEFTOVERS: host links changed" >&2; exit 1; }
-  exit "$rc"
+  bench_rerun_in_throwaway "$0" "$@"
 fi
 
 throwaway_host "$0" "$@"
-work=$(mktemp -d /tmp/bench-foot.XXXXXX)
-MASKS=()
-cleanup() {
-  local m
-  ip -all netns delete 2>/dev/null || true
-  for m in "${MASKS[@]}"; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf --one-file-system "$work" "$NETCTL_ROOT"
-}
-trap cleanup EXIT
-# libcni caches in /var/lib/cni, iptables locks /run/xtables.lock, netavark writes /run: keep all here.
-for m in /run /var/lib; do mount -t tmpfs -o mode=755 tmpfs "$m" && MASKS=("$m" "${MASKS[@]}"); done
-mkdir -p /run/netns "$work/bin" "$work/conf" "$work/nv"
+bench_private_work foot
+mkdir -p "$work/bin" "$work/conf" "$work/nv"
 rss_log=$work/rss.log
 # A plugin directory of wrappers: each records its plugin's peak RSS, then answers as it would.
 wrap() {  # NAME REAL

@@ -90,6 +90,35 @@ bench_emit() {
   printf '%s\x1f%s\x1f%s\x1f%s\x1f%s\n' "$1" "${2:-}" "${3:-}" "${4:-}" "${5:-ms}" >>"$BENCH_TSV"
 }
 
+# bench_rerun_in_throwaway "$0" "$@": from outside, re-runs the calling benchmark in a new network +
+# mount namespace (NETCTL_THROWAWAY=1) and exits with its status, or 1 if the host's links changed.
+bench_rerun_in_throwaway() {
+  local before rc=0
+  before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
+  unshare --net --mount env NETCTL_THROWAWAY=1 bash "$@" || rc=$?
+  [ "$before" = "$(ip -o link show | awk -F': ' '{print $2}' | sort)" ] ||
+    { echo "LEFTOVERS: host links changed" >&2; exit 1; }
+  exit "$rc"
+}
+
+# bench_private_work NAME: inside the throwaway host, a work dir in $work, tmpfs over /run and
+# /var/lib (libcni caches in /var/lib/cni, iptables locks /run/xtables.lock, netavark writes
+# /run), and an EXIT trap that deletes the namespaces, the mounts, $work and $NETCTL_ROOT.
+MASKS=()
+bench_private_work() {
+  work=$(mktemp -d "/tmp/bench-$1.XXXXXX")
+  trap bench_cleanup EXIT
+  local m
+  for m in /run /var/lib; do mount -t tmpfs -o mode=755 tmpfs "$m" && MASKS=("$m" "${MASKS[@]}"); done
+  mkdir -p /run/netns
+}
+bench_cleanup() {
+  local m
+  ip -all netns delete 2>/dev/null || true
+  for m in "${MASKS[@]}"; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf --one-file-system "$work" "$NETCTL_ROOT"
+}
+
 # --- Docker -------------------------------------------------------------------------------------
 
 # ensure_docker: installs docker.io (Docker 20.10 on Debian 12) if dockerd is missing. Run it in the
