@@ -39,6 +39,16 @@ bool valid_table(const char* t) {
   return false;
 }
 
+// flock(LOCK_EX) on <path>, created when missing; the kernel drops it when the process dies.
+Result<WriteLock> lock_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(Code::kFailed, "open {}: {}", path, std::strerror(errno));
+  WriteLock lock(fd);
+  while (flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) return fail(Code::kFailed, "lock {}: {}", path, std::strerror(errno));
+  return lock;
+}
+
 }  // namespace
 
 bool Batch::empty() const {
@@ -56,6 +66,16 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   if (ec) return fail(Code::kFailed, "create state root {}: {}", root, ec.message());
   chmod(root.c_str(), 0700);
   std::string path = root + "/netctl.db";
+  // Creating the schema (and switching the file to WAL) is not safe against a second process doing
+  // the same: SQLite answers "database is locked" to one of them without waiting. Whoever finds no
+  // database, or one without the schema, sets it up holding <root>/init.lock.
+  std::optional<WriteLock> init;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
+    auto l = lock_file(root + "/init.lock");
+    if (!l) return std::unexpected(l.error());
+    init.emplace(std::move(*l));
+  }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -72,13 +92,21 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   CNM_TRY(s->exec("PRAGMA wal_autocheckpoint=64"));
   // WAL + NORMAL: a commit survives a crash of this process (not a power cut) and costs no fsync.
   CNM_TRY(s->exec("PRAGMA synchronous=NORMAL"));
-  int64_t version = 0;
-  {
+  auto version = [&]() -> Result<int64_t> {
     Stmt v(db, "PRAGMA user_version");
     if (v.step() != SQLITE_ROW) return fail(Code::kFailed, "open store {}: {}", path, v.error());
-    version = v.integer(0);
+    return v.integer(0);
+  };
+  auto have = version();
+  if (!have) return std::unexpected(have.error());
+  if (*have != kSchemaVersion && !init) {  // another process may be setting it up: wait, look again
+    auto l = lock_file(root + "/init.lock");
+    if (!l) return std::unexpected(l.error());
+    init.emplace(std::move(*l));
+    have = version();
+    if (!have) return std::unexpected(have.error());
   }
-  if (version != kSchemaVersion) {
+  if (*have != kSchemaVersion) {
     CNM_TRY(s->exec("PRAGMA journal_mode=WAL"));
     CNM_TRY(s->exec("BEGIN IMMEDIATE"));
     CNM_TRY(s->exec(kSchema));
@@ -100,15 +128,7 @@ Status Store::exec(const char* sql) {
   return {};
 }
 
-Result<WriteLock> Store::lock() {
-  std::string path = root_ + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(Code::kFailed, "open {}: {}", path, std::strerror(errno));
-  WriteLock lock(fd);
-  while (flock(fd, LOCK_EX) != 0)
-    if (errno != EINTR) return fail(Code::kFailed, "lock {}: {}", path, std::strerror(errno));
-  return lock;
-}
+Result<WriteLock> Store::lock() { return lock_file(root_ + "/lock"); }
 
 Result<std::optional<Record>> Store::get(const char* table, const std::string& key) {
   if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);
