@@ -172,22 +172,33 @@ Result<std::vector<std::string>> Controller::container_drift() {
   return out;
 }
 
+Result<std::vector<std::string>> Controller::reap_containers() {
+  std::vector<std::string> reaped;
+  for (const char* status : {"created", "running"}) {  // the status is the record's ref column
+    auto cs = decode_all<Container>(store_.list(store::kContainers, {.ref = status}), "containers");
+    if (!cs) return std::unexpected(cs.error());
+    for (const auto& c : *cs) {
+      if (launcher::alive(c.supervisor, c.supervisor_start)) continue;
+      // The workload dies with its cgroup; the network is torn down as on an exit.
+      auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
+      for (pid_t p : cg->pids(c.id)) kill(p, SIGKILL);
+      if (c.pid > 0) launcher::wait_gone(c.pid, c.pid_start, 2000);
+      int status = read_exit(c.dir);
+      CNM_TRY(finish_locked(c, status < 0 ? SIGKILL : status, true));
+      reaped.push_back("container " + c.name + ": supervisor gone, torn down");
+    }
+  }
+  return reaped;
+}
+
 Result<std::vector<std::string>> Controller::gc_containers() {
-  std::vector<std::string> repaired;
+  auto reaped = reap_containers();
+  if (!reaped) return std::unexpected(reaped.error());
+  std::vector<std::string> repaired = std::move(*reaped);
   auto cs = list_containers();
   if (!cs) return std::unexpected(cs.error());
   std::set<std::string> known;
-  for (const auto& c : *cs) {
-    known.insert(c.id);
-    if (c.status == "exited" || launcher::alive(c.supervisor, c.supervisor_start)) continue;
-    // The supervisor died: the workload is killed with its cgroup, the network torn down.
-    auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
-    for (pid_t p : cg->pids(c.id)) kill(p, SIGKILL);
-    if (c.pid > 0) launcher::wait_gone(c.pid, c.pid_start, 2000);
-    int status = read_exit(c.dir);
-    CNM_TRY(finish_locked(c, status < 0 ? SIGKILL : status, true));
-    repaired.push_back("container " + c.name + ": supervisor gone, torn down");
-  }
+  for (const auto& c : *cs) known.insert(c.id);
   auto parent = launcher::cgroup_parent(config_.cgroup_parent);
   if (!parent) return std::unexpected(parent.error());
   auto cg = launcher::make_cgroups(kCgroupRoot, *parent);

@@ -77,7 +77,9 @@ Result<int> Controller::recover() {
     CNM_TRY(store_.apply(b));
     ++handled;
   }
-  return handled;
+  auto reaped = reap_containers();
+  if (!reaped) return std::unexpected(reaped.error());
+  return handled + static_cast<int>(reaped->size());
 }
 
 Status Controller::recover_objects(const std::vector<std::string>& links,

@@ -117,8 +117,9 @@ class Controller {
   Status doctor_objects(Drift& d);
   Status gc_objects(const Drift& d);
 
-  // Finishes or undoes what a crashed command left in the intent journal. Called by every write
-  // command under the lock; returns how many intents were handled.
+  // Finishes or undoes what a crashed command left in the intent journal, then finishes containers
+  // whose supervisor died (reap_containers). Called by every write command under the lock; returns
+  // how many intents and containers were handled.
   Result<int> recover();
 
   // --- CNI plugin operations (cnm/cni_ops.cc) ---
@@ -167,8 +168,12 @@ class Controller {
   Status remove_containers(const std::vector<std::string>& names, bool force);
   // Runs `cmd` inside a running container's namespaces and cgroups; returns its exit code.
   Result<int> exec_container(const std::string& name, const std::vector<std::string>& cmd);
-  // Under the write lock (from gc): finishes containers whose supervisor died, removes cgroups
-  // and container directories no record knows. Returns what it repaired.
+  // Under the write lock: containers not exited whose supervisor (the shim, or the netctl process
+  // running them in the foreground or setting them up) is gone get their cgroup killed and are
+  // finished like an exit (endpoints and port rules removed; --rm ones removed). Returns them.
+  Result<std::vector<std::string>> reap_containers();
+  // Under the write lock (from gc): reap_containers, then removes cgroups and container
+  // directories no record knows. Returns what it repaired.
   Result<std::vector<std::string>> gc_containers();
   // What gc_containers would repair, changing nothing (for doctor).
   Result<std::vector<std::string>> container_drift();

@@ -5,9 +5,12 @@
 # (lib.sh: check_invariants) and every object that survived must pass traffic.
 # Usage: NETCTL=build/netctl FIXTURES=netns-fixtures tests/stress/crash.sh [RANDOM_TRIALS]
 # Functions per operation (setup_X prepares, run_X sets CMD, the netctl arguments interrupted,
-# verify_X checks what survived, cleanup_X returns to the baseline): add `run` and CNI ADD/DEL the
-# same way (for the plugin, CMD may name another binary through a run_X that sets BIN).
+# verify_X checks what survived, cleanup_X returns to the baseline). For the CNI plugin, run_X sets
+# BIN to netctl-cni and ENV to the CNI variables (the configuration comes on stdin from CNI_IN).
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
+# `run`: its own cgroup parent and the busybox rootfs; cleanup_run (EXIT) kills what is left in
+# that cgroup parent, removes it and the state root.
+source "$(dirname "$0")/../e2e/lib_run.sh"
 [ -n "${STRESS_TRACE:-}" ] && set -x
 RANDOM_TRIALS=${1:-${CRASH_TRIALS:-200}}
 SEED=${CRASH_SEED:-$RANDOM}
@@ -16,7 +19,6 @@ add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 KEEP_NETNS=nb
 SERVED=
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
 
 # Baseline: network base with sandbox keeper publishing 7000 -> 80; it must answer after every
 # trial (a survivor of every crash).
@@ -78,7 +80,68 @@ run_net_rm() { CMD=(network rm t1); }
 verify_net_rm() { verify_net_create; }
 cleanup_net_rm() { cleanup_net_create; }
 
-OPS=(net_create connect disconnect sb_create sb_rm net_rm)
+# run -d with a published port: a container that survived answers on it; one whose run was
+# interrupted is exited (the next command reaped it: no endpoint, no rule) or gone.
+setup_run_d() { :; }
+run_run_d() {
+  CMD=(run -d --name c1 --network base -p "$HP:80" --rootfs "$ROOTFS" -- /bin/nc -ll -p 80 -e /bin/echo c1)
+}
+verify_run_d() {
+  local st; st=$(nc_ inspect c1 2>/dev/null | python3 -c 'import json,sys
+print(json.load(sys.stdin)[0]["State"]["Status"])' 2>/dev/null || true)
+  case $st in
+    running) [ "$(ask nb 198.51.100.1 "$HP")" = c1 ] || echo "c1 runs but its port $HP does not answer" ;;
+    exited | "") [ -z "$(ask nb 198.51.100.1 "$HP")" ] || echo "c1 is $st but port $HP answers" ;;
+    *) echo "c1 is '$st' after the next command" ;;
+  esac
+}
+cleanup_run_d() { nc_ rm -f c1 >/dev/null 2>&1 || true; }
+
+# CNI ADD and DEL, the plugin called as a runtime calls it, into a sandbox's namespace (eth9).
+CNI_CONF='{"cniVersion":"1.0.0","name":"base","type":"netctl-cni","network":"base","stateRoot":"'$NETCTL_ROOT'","runtimeConfig":{"portMappings":[{"hostPort":HP,"containerPort":80,"protocol":"tcp"}]}}'
+cni_cmd() {  # cni_cmd ADD|DEL: BIN, ENV and the stdin of the plugin call
+  BIN=${NETCTL%/*}/netctl-cni
+  CNI_IN=${CNI_CONF/HP/$HP}
+  ENV=(CNI_COMMAND=$1 CNI_CONTAINERID=cni1 CNI_NETNS=/run/netns/s1 CNI_IFNAME=eth9 CNI_PATH=${NETCTL%/*})
+  CMD=()
+}
+cni_ip() { ip -n s1 -o -4 addr show dev eth9 2>/dev/null | awk '{print $4}' | cut -d/ -f1; }
+setup_cni_add() { setup_connect; }
+run_cni_add() { cni_cmd ADD; }
+verify_cni() {  # an attachment the store kept answers on its address and published port
+  local n; n=$(db "select count(*) from endpoints where json_extract(body,'\$.ContainerId') = 'cni1'")
+  if [ "$n" = 0 ]; then
+    [ -z "$(cni_ip)" ] || echo "eth9 in s1 has an address but no endpoint record"
+    [ -z "$(ask nb 198.51.100.1 "$HP")" ] || echo "port $HP answers without an attachment"
+    return 0
+  fi
+  busybox ping -c1 -W2 "$(cni_ip)" >/dev/null || echo "the CNI attachment ($(cni_ip)) does not answer ping"
+  [ "$(ask nb 198.51.100.1 "$HP")" = s1 ] || echo "the CNI attachment's port $HP does not answer"
+}
+verify_cni_add() { verify_cni; }
+cleanup_cni_add() { cni_cmd DEL; cni_call >/dev/null 2>&1 || true; cleanup_connect; }
+setup_cni_del() { setup_connect; cni_cmd ADD; cni_call >/dev/null; }
+run_cni_del() { cni_cmd DEL; }
+verify_cni_del() { verify_cni; }
+cleanup_cni_del() { cleanup_cni_add; }
+cni_call() { printf '%s' "$CNI_IN" | env "${ENV[@]}" "$BIN"; }
+
+read -r -a OPS <<<"${CRASH_OPS:-net_create connect disconnect sb_create sb_rm net_rm run_d cni_add cni_del}"
+
+# A `run` killed before it released its workload leaves a container the supervisor reports
+# exited a moment later (the held workload sees its pipe close): wait for that, up to 3 s.
+settle() {
+  local i
+  for i in $(seq 60); do
+    [ -n "$(db "select id from containers where ref = 'running'" | while read -r id; do
+      [ -n "$(cat "$(ctr_cgroup "$id")/cgroup.procs" 2>/dev/null)" ] || echo "$id"
+    done)" ] || return 0
+    sleep 0.05
+  done
+}
+
+# The command under test, replacing the subshell of its pipeline (so kill -9 reaches it).
+exec_cmd() { exec env "${ENV[@]}" "$BIN" "${CMD[@]}"; }
 
 # --- one trial ----------------------------------------------------------------------------------
 TRIALS=0
@@ -88,20 +151,21 @@ trial() {
   local op=$1 how=$2 rc=0 pid bad
   HP=$((HP + 1))
   "setup_$op"
-  BIN=$NETCTL; "run_$op"
+  BIN=$NETCTL ENV=() CNI_IN=; "run_$op"
   case $how in
     delay:*)  # the netctl process itself is the background job: SIGKILL reaches it, not a shell
-      "$BIN" "${CMD[@]}" >/dev/null 2>&1 & pid=$!
+      printf '%s' "$CNI_IN" | exec_cmd >/dev/null 2>&1 & pid=$!
       sleep "${how#delay:}"; kill -9 "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || rc=$? ;;
     kill:*)  # as a background job, so bash does not report the kill on stderr
-      NETCTL_FAIL_AT=${how#kill:}:kill "$BIN" "${CMD[@]}" >/dev/null 2>&1 &
+      printf '%s' "$CNI_IN" | NETCTL_FAIL_AT=${how#kill:}:kill exec_cmd >/dev/null 2>&1 &
       wait $! 2>/dev/null || rc=$? ;;
-    fail:*) NETCTL_FAIL_AT=${how#fail:} "$BIN" "${CMD[@]}" >/dev/null 2>&1 || rc=$? ;;
+    fail:*) printf '%s' "$CNI_IN" | NETCTL_FAIL_AT=${how#fail:} exec_cmd >/dev/null 2>&1 || rc=$? ;;
   esac
   # The next write command recovers whatever the interrupted one left (an unknown sandbox: 3).
   local next=0; nc_ sandbox rm no-such-sandbox >/dev/null 2>&1 || next=$?
   [ "$next" = 3 ] || fail "$op $how: the next command exited $next, want 3"
+  settle
   bad=$(check_invariants; "verify_$op"
         [ "$(ask nb 198.51.100.1 7000)" = keeper ] || echo "keeper's port 7000 does not answer")
   [ -z "$bad" ] || fail "$op $how (rc $rc, seed $SEED): $bad"
@@ -134,8 +198,8 @@ done
 # Random moments: each operation's duration measured once, kills spread over 0..1.2x of it.
 declare -A DUR
 for op in "${OPS[@]}"; do
-  "setup_$op"; BIN=$NETCTL; "run_$op"
-  t0=$(date +%s%N); "$BIN" "${CMD[@]}" >/dev/null; t1=$(date +%s%N)
+  "setup_$op"; BIN=$NETCTL ENV=() CNI_IN=; "run_$op"
+  t0=$(date +%s%N); printf '%s' "$CNI_IN" | exec_cmd >/dev/null; t1=$(date +%s%N)
   nc_ sandbox rm no-such-sandbox >/dev/null 2>&1 || true; "cleanup_$op"
   DUR[$op]=$(( (t1 - t0) / 1000 ))  # microseconds
 done

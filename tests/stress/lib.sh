@@ -40,6 +40,40 @@ check_invariants() {
         for ns in $(ls /run/netns); do ip -n "$ns" -o -4 addr show 2>/dev/null | awk '$2 != "lo" {print $4}'; done) |
       sort | uniq -d | wc -l)
   [ "$n" = 0 ] || echo "an IPv4 address configured twice"
+  [ -z "${NETCTL_CGROUP_PARENT:-}" ] || container_invariants
+}
+
+# Containers (when the harness runs them under its own NETCTL_CGROUP_PARENT): every record has its
+# directory and its cgroup, and no cgroup or directory lacks a record (doctor sees those too); a
+# running container's cgroup has its workload, an exited one's is empty; every supervisor (shim)
+# of this state root belongs to a running container.
+# The cgroup directory of container ID (pids hierarchy on cgroup v1, the unified one on v2).
+ctr_cgroup() {
+  ls -d /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT/$1" 2>/dev/null | head -n 1 || true
+}
+container_invariants() {
+  local id st dir cg
+  while read -r id st; do
+    [ -n "$id" ] || continue
+    dir=$NETCTL_ROOT/containers/$id
+    [ -d "$dir" ] || echo "container $id: no directory"
+    cg=$(ctr_cgroup "$id")
+    [ -n "$cg" ] || { echo "container $id ($st): no cgroup"; continue; }
+    case $st in
+      running) [ -n "$(cat "$cg/cgroup.procs")" ] || echo "container $id runs with an empty cgroup" ;;
+      *) [ -z "$(cat "$cg/cgroup.procs")" ] || echo "container $id is $st with processes in its cgroup" ;;
+    esac
+  done < <(db "select id, ref from containers")
+  local known; known=$(db "select id from containers" | sort)
+  local cgs; cgs=$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null |
+    grep -E '^[0-9a-f]{64}$' | sort -u || true)
+  [ "$cgs" = "$known" ] || echo "cgroups [$cgs] differ from containers [$known]"
+  local dirs; dirs=$(ls "$NETCTL_ROOT/containers" 2>/dev/null | sort || true)
+  [ "$dirs" = "$known" ] || echo "container directories [$dirs] differ from containers [$known]"
+  local shims running
+  shims=$(pgrep -f -- "netctl-shim .*--root $NETCTL_ROOT " | wc -l || true)
+  running=$(db "select count(*) from containers where ref = 'running'")
+  [ "$shims" = "$running" ] || echo "$shims supervisors for $running running containers"
 }
 
 # Fails with the broken invariants, if any.
