@@ -26,6 +26,7 @@ nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
 
 cnm::Result<nlohmann::json> network_json(cnm::Controller& c, const cnm::Network& n) {
   nlohmann::json j = n;
+  j.erase("DerivedMacsOnly");  // bookkeeping of the announcement, not Docker's
   j["Scope"] = "local";
   auto eps = c.endpoints({.parent = n.id});
   if (!eps) return std::unexpected(eps.error());

@@ -111,16 +111,7 @@ Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::strin
   for (const auto& p : n->pools) gateways.push_back(p.gateway);
   Txn tx(store_, "cni add " + container_id);
   CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
-  auto& b = tx.batch();
-  b.puts.push_back(
-      {store::kEndpoints, {ep->id, ep->target, n->id, nlohmann::json(*ep).dump(), ep->netns_key}});
-  for (size_t i = 0; i < n->pools.size(); ++i)
-    b.add_addresses.push_back({pool_key(*n, n->pools[i]), ep->addresses[i].addr().str(), ep->id});
-  b.add_addresses.push_back({n->id + "/mac", ep->mac, ep->id});
-  for (auto& row : port_rows) {
-    row.owner = ep->id;
-    b.add_addresses.push_back(std::move(row));
-  }
+  record_endpoint(tx, *n, *ep, std::move(port_rows));
   CNM_TRY(tx.commit());
   return ep;
 }

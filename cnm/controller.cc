@@ -36,6 +36,14 @@ Status validate_name(std::string_view kind, std::string_view name) {
 }
 
 Result<int> Controller::recover() {
+  auto handled = recover_intents();
+  if (!handled) return handled;
+  auto reaped = reap_containers();
+  if (!reaped) return std::unexpected(reaped.error());
+  return *handled + static_cast<int>(reaped->size());
+}
+
+Result<int> Controller::recover_intents() {
   auto intents = store_.intents();
   if (!intents) return std::unexpected(intents.error());
   int handled = 0;
@@ -77,9 +85,7 @@ Result<int> Controller::recover() {
     CNM_TRY(store_.apply(b));
     ++handled;
   }
-  auto reaped = reap_containers();
-  if (!reaped) return std::unexpected(reaped.error());
-  return handled + static_cast<int>(reaped->size());
+  return handled;
 }
 
 Status Controller::recover_objects(const std::vector<std::string>& links,

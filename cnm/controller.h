@@ -121,6 +121,8 @@ class Controller {
   // whose supervisor died (reap_containers). Called by every write command under the lock; returns
   // how many intents and containers were handled.
   Result<int> recover();
+  // The intent part of recover(); gc reaps (and reports) dead containers itself.
+  Result<int> recover_intents();
 
   // --- CNI plugin operations (cnm/cni_ops.cc) ---
   // CNI attachments are endpoints with target "cni:<container id>" (container_id set), one per
@@ -196,6 +198,11 @@ class Controller {
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
   Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t);
+  // Puts an attached endpoint into tx's batch: its record, its address, MAC and host port rows
+  // (port_rows get it as owner), and the network's record when this endpoint ends its
+  // derived_macs_only.
+  void record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
+                       std::vector<store::Batch::Addr> port_rows);
   // Chooses and checks the host ports of req.publish; appends their store rows (owner unset).
   Result<std::vector<PortSpec>> plan_ports(const ConnectRequest& req, const Network& n,
                                            std::vector<store::Batch::Addr>& rows);

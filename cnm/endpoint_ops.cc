@@ -48,12 +48,6 @@ Status validate(const ConnectRequest& r) {
   return {};
 }
 
-// Docker's rule: 02:42 followed by the IPv4 address, unique while addresses are.
-std::string mac_from(const IpAddr& v4) {
-  auto b = v4.bytes();
-  return fmt::format("02:42:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3]);
-}
-
 }  // namespace
 
 Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Network& n,
@@ -136,18 +130,28 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   for (const auto& p : n->pools) gateways.push_back(p.gateway);
   Txn tx(store_, "network connect " + n->name);
   CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
-  auto& b = tx.batch();
-  b.puts.push_back(
-      {store::kEndpoints, {ep->id, ep->target, n->id, nlohmann::json(*ep).dump(), ep->netns_key}});
-  for (size_t i = 0; i < n->pools.size(); ++i)
-    b.add_addresses.push_back({pool_key(*n, n->pools[i]), ep->addresses[i].addr().str(), ep->id});
-  b.add_addresses.push_back({mac_pool(*n), ep->mac, ep->id});
-  for (auto& row : port_rows) {
-    row.owner = ep->id;
-    b.add_addresses.push_back(std::move(row));
-  }
+  record_endpoint(tx, *n, *ep, std::move(port_rows));
   CNM_TRY(tx.commit());
   return ep;
+}
+
+void Controller::record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
+                                 std::vector<store::Batch::Addr> port_rows) {
+  auto& b = tx.batch();
+  b.puts.push_back(
+      {store::kEndpoints, {ep.id, ep.target, n.id, nlohmann::json(ep).dump(), ep.netns_key}});
+  for (size_t i = 0; i < n.pools.size(); ++i)
+    b.add_addresses.push_back({pool_key(n, n.pools[i]), ep.addresses[i].addr().str(), ep.id});
+  b.add_addresses.push_back({mac_pool(n), ep.mac, ep.id});
+  for (auto& row : port_rows) {
+    row.owner = ep.id;
+    b.add_addresses.push_back(std::move(row));
+  }
+  if (n.derived_macs_only && !uses_derived_mac(ep)) {  // from now on every attach announces
+    Network changed = n;
+    changed.derived_macs_only = false;
+    b.puts.push_back({store::kNetworks, {n.id, n.name, "", nlohmann::json(changed).dump()}});
+  }
 }
 
 Status Controller::remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps) {

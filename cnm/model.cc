@@ -51,6 +51,7 @@ void to_json(nlohmann::json& j, const Network& n) {
        {"MTU", n.mtu},          {"IPAM", {{"Driver", "default"}, {"Config", n.pools}}},
        {"Options", n.options},  {"Labels", n.labels},
        {"BridgeName", n.bridge}};
+  if (n.derived_macs_only) j["DerivedMacsOnly"] = true;
 }
 
 void from_json(const nlohmann::json& j, Network& n) {
@@ -65,6 +66,25 @@ void from_json(const nlohmann::json& j, Network& n) {
   n.options = j.value("Options", std::map<std::string, std::string>{});
   n.labels = j.value("Labels", std::map<std::string, std::string>{});
   n.bridge = j.value("BridgeName", "");
+  n.derived_macs_only = j.value("DerivedMacsOnly", false);
+}
+
+std::string mac_from(const IpAddr& v4) {
+  auto b = v4.bytes();
+  return fmt::format("02:42:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3]);
+}
+
+bool uses_derived_mac(const Endpoint& e) {
+  const Prefix* v4 = nullptr;
+  for (const auto& a : e.addresses) {
+    if (a.is_v6()) return false;
+    if (v4 == nullptr) v4 = &a;
+  }
+  return v4 != nullptr && e.mac == mac_from(v4->addr());
+}
+
+bool needs_announcement(const Network& n, const Endpoint& e) {
+  return !(n.derived_macs_only && uses_derived_mac(e));
 }
 
 void to_json(nlohmann::json& j, const Endpoint& e) {

@@ -25,6 +25,11 @@ struct Network {
   std::map<std::string, std::string> options;  // driver options as given (-o)
   std::map<std::string, std::string> labels;
   std::string bridge;  // kernel device name (bridge driver), "" otherwise
+  // True while every endpoint that ever joined used the MAC derived from its IPv4 address (Docker's
+  // 02:42:<IPv4>) and no IPv6 address: an address handed out again then comes back with the same
+  // MAC, no neighbour can hold another one for it, and attach sends no announcement. Records
+  // written before this field existed read as false (always announce).
+  bool derived_macs_only = false;
 };
 
 // A veth pair joining a network to a namespace. `target` is what the user named, normalised:
@@ -46,6 +51,14 @@ struct Endpoint {
   std::vector<PortSpec> ports;    // published, with host ports chosen
   std::string container_id = {};  // the runtime's container ID (CNI_CONTAINERID), "" otherwise
 };
+
+// Docker's rule: 02:42 followed by the IPv4 address, unique while addresses are.
+std::string mac_from(const IpAddr& v4);
+// Whether `e` has an IPv4 address, no IPv6 one, and the MAC derived from the former.
+bool uses_derived_mac(const Endpoint& e);
+// Whether attaching `e` to `n` must announce its addresses (gratuitous ARP / unsolicited NA): some
+// neighbour may hold another MAC for one of them.
+bool needs_announcement(const Network& n, const Endpoint& e);
 
 // A named network namespace bind-mounted at `netns_path` (/run/netns/<name>).
 struct Sandbox {

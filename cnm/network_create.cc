@@ -135,6 +135,7 @@ Result<Network> Controller::create_network(const NetworkCreateRequest& req) {
   n.mtu = req.mtu;
   n.options = req.options;
   n.labels = req.labels;
+  n.derived_macs_only = true;  // no endpoint yet
   // Input that needs no state is checked before the lock, so bad input never waits.
   if ((*driver)->uses_ipam()) CNM_TRY(parse_pools(req));
   CNM_TRY((*driver)->prepare(n, {}, DriverDefaults{config_.mtu}));

@@ -108,8 +108,8 @@ Result<Drift> Controller::doctor() {
 Result<Drift> Controller::gc() {
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
-  auto containers = gc_containers();
+  CNM_TRY(recover_intents());
+  auto containers = gc_containers();  // reaps dead containers and reports them
   if (!containers) return std::unexpected(containers.error());
   auto d = doctor();
   if (!d) return std::unexpected(d.error());

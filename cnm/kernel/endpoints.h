@@ -44,6 +44,7 @@ struct EndpointSpec {
   std::vector<Prefix> addresses;  // address/len on the peer
   std::vector<IpAddr> gateways;   // a default route via each (at most one per family)
   bool hairpin = false;           // hairpin mode on the host end's bridge port
+  bool announce = true;           // arp_notify and the gratuitous ARP / unsolicited NA
 };
 
 class Endpoints {
@@ -52,9 +53,10 @@ class Endpoints {
   // Creates the pair with the peer made directly inside the namespace (no move) with its MAC and
   // MTU, host end on the bridge and up; then inside: up, arp_notify, the addresses (IPv6 without
   // DAD), a gratuitous ARP once the bridge port forwards (so a reused IP meets no stale neighbour
-  // entry), the default routes. On failure the pair is deleted again and nothing is left. An
-  // `ifname` already present inside or a `host_ifname` already present here is Code::kConflict; a
-  // namespace that is gone is Code::kNotFound; a bad name or MAC is Code::kInvalid.
+  // entry; only with `announce`: it floods every port of the bridge), the default routes. On
+  // failure the pair is deleted again and nothing is left. An `ifname` already present inside or a
+  // `host_ifname` already present here is Code::kConflict; a namespace that is gone is
+  // Code::kNotFound; a bad name or MAC is Code::kInvalid.
   virtual Status attach(const EndpointSpec& spec) = 0;
 };
 

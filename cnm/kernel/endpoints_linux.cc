@@ -148,13 +148,6 @@ Status set_ndisc_notify(const Fd& netns, const EndpointSpec& spec) {
 // flood to every other port. (Not disable_ipv6 under /proc/sys: every namespace has an "eth0",
 // and the kernel's lookup of /proc/sys/net/ipv6/conf/eth0 compares each one's entry: a cost that
 // grows with the number of sandboxes.)
-Outcome no_link_local(nl::Socket& sock, rtnl_link* link) {
-  nl::LinkPtr change(rtnl_link_alloc());
-  if (!change) return nl::out_of_memory();
-  if (int rc = rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE); rc < 0)
-    return Outcome{-rc, 0, ""};
-  return change_link(sock, link, change.get());
-}
 
 // Hairpin mode on the host end's bridge port: a frame may leave by the port it came in on, which a
 // container reaching its own published port through the host's address needs (br_netfilter DNATs
@@ -183,7 +176,7 @@ Result<int> peer_up(NetnsSockets& inside, const EndpointSpec& spec, bool v6) {
   nl::LinkPtr peer = link_at(*index);
   if (!peer) return std::unexpected(nl::out_of_memory().error("set up " + in));
   if (!v6)
-    if (Outcome o = no_link_local(inside.route, peer.get()); !o)
+    if (Outcome o = nl::no_link_local(inside.route, peer.get()); !o)
       return std::unexpected(o.error("turn off IPv6 address generation on " + in));
   if (Outcome o = set_up(inside.route, peer.get()); !o)
     return std::unexpected(o.error("set up " + in));
@@ -192,20 +185,23 @@ Result<int> peer_up(NetnsSockets& inside, const EndpointSpec& spec, bool v6) {
 
 // Then, with the port forwarding: arp_notify, the addresses (IPv6 without DAD), the announcement
 // (neighbours drop a stale entry for a reused IP at once instead of after their timeout), and the
-// default routes.
+// default routes. Without spec.announce neither arp_notify nor the announcement: the broadcast
+// reaches every port of the bridge, and its cost grows with them.
 Status configure_peer(NetnsSockets& inside, const EndpointSpec& spec, int index) {
   const std::string in = fmt::format("{} in {}", spec.ifname, spec.netns_path);
   nl::Socket& inner = inside.route;
   nl::LinkPtr peer = link_at(index);
   if (!peer) return std::unexpected(nl::out_of_memory().error("configure " + in));
-  if (Outcome o = set_arp_notify(inner, peer.get()); !o)
-    return std::unexpected(o.error("set arp_notify on " + in));
+  if (spec.announce)
+    if (Outcome o = set_arp_notify(inner, peer.get()); !o)
+      return std::unexpected(o.error("set arp_notify on " + in));
   for (const Prefix& p : spec.addresses) {
     if (Outcome o = nl::add_address(inner, index, p); !o)
       return std::unexpected(o.error(fmt::format("add address {} to {}", p.str(), in)));
   }
-  if (Outcome o = announce(inner, inside.inet, spec.ifname, peer.get()); !o)
-    return std::unexpected(o.error("announce the addresses of " + in));
+  if (spec.announce)
+    if (Outcome o = announce(inner, inside.inet, spec.ifname, peer.get()); !o)
+      return std::unexpected(o.error("announce the addresses of " + in));
   for (const IpAddr& gw : spec.gateways) {
     if (Outcome o = add_default_route(inner, index, gw); !o)
       return std::unexpected(o.error(fmt::format("add default route via {} dev {}", gw.str(), in)));

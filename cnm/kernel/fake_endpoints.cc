@@ -39,6 +39,7 @@ std::string describe(const EndpointSpec& spec) {
                                  spec.netns_path, spec.ifname, spec.mac, spec.mtu);
   for (const Prefix& p : spec.addresses) line += " " + p.str();
   for (const IpAddr& gw : spec.gateways) line += " via " + gw.str();
+  if (!spec.announce) line += " quiet";
   return line;
 }
 

@@ -1,12 +1,14 @@
 // Links over libnl-route-3. Every request goes through one NETLINK_ROUTE socket opened in the
 // namespace that was current when make_linux_links() ran.
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <netlink/route/link/bridge.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <random>
 #include <set>
 
 #include "cnm/kernel/ambient.h"
@@ -17,6 +19,14 @@ namespace cnm::kernel {
 namespace {
 
 using nl::Outcome;
+
+// A random locally administered unicast MAC, outside 02:42:* (the containers' derived MACs).
+void random_mac(uint8_t (&mac)[ETH_ALEN]) {
+  std::random_device rd;
+  for (auto& b : mac) b = static_cast<uint8_t>(rd());
+  mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);
+  if (mac[0] == 0x02 && mac[1] == 0x42) mac[1] = 0x43;
+}
 
 // IFNAMSIZ includes the terminating NUL; libnl silently truncates longer names.
 bool fits(const std::string& name) { return !name.empty() && name.size() < IFNAMSIZ; }
@@ -101,7 +111,7 @@ class LinuxLinks final : public Links {
   Result<std::vector<Prefix>> used_prefixes() override;
 
  private:
-  Status add_addresses(const std::string& name, std::span<const Prefix> addresses);
+  Status configure(const std::string& name, std::span<const Prefix> addresses);
   Outcome delete_one(const std::string& name);
   Outcome set_group(const std::string& name, uint32_t group);
   Outcome delete_group(uint32_t group);
@@ -121,21 +131,35 @@ Status LinuxLinks::create_bridge(const std::string& name, unsigned mtu,
   if (!link) return std::unexpected(out_of_memory().error(doing));
   rtnl_link_set_name(link.get(), name.c_str());
   if (mtu != 0) rtnl_link_set_mtu(link.get(), mtu);
+  // A MAC of its own: a bridge without one takes the lowest MAC of its ports and changes it as
+  // ports come and go, which makes every container's cached gateway entry stale and sends IPv6
+  // reports to every port on each change. An address set at creation is never replaced.
+  uint8_t mac[ETH_ALEN];
+  random_mac(mac);
+  nl::AddrPtr addr(nl_addr_build(AF_LLC, mac, ETH_ALEN));
+  if (!addr) return std::unexpected(out_of_memory().error(doing));
+  rtnl_link_set_addr(link.get(), addr.get());
   // Up in the creating request saves a round trip; addresses can be added to an up link.
   rtnl_link_set_flags(link.get(), IFF_UP);
   Outcome made = sock_->call(
       [&](nl_sock* s) { return rtnl_link_add(s, link.get(), NLM_F_CREATE | NLM_F_EXCL); });
   if (!made) return std::unexpected(made.error(doing));
-  Status st = add_addresses(name, addresses);
+  Status st = configure(name, addresses);
   if (!st) delete_one(name);  // best effort; the first error is the one to report
   return st;
 }
 
-Status LinuxLinks::add_addresses(const std::string& name, std::span<const Prefix> addresses) {
-  if (addresses.empty()) return {};
+// Without an IPv6 address the bridge gets no link-local one either (nl::no_link_local): it has no
+// carrier yet, so none was made. Then the addresses.
+Status LinuxLinks::configure(const std::string& name, std::span<const Prefix> addresses) {
+  bool v6 =
+      std::any_of(addresses.begin(), addresses.end(), [](const Prefix& p) { return p.is_v6(); });
   nl::LinkPtr link;
   Outcome got = nl::get_link(*sock_, name, link);
   if (!got) return std::unexpected(got.error(fmt::format("look up bridge {}", name)));
+  if (!v6)
+    if (Outcome o = nl::no_link_local(*sock_, link.get()); !o)
+      return std::unexpected(o.error(fmt::format("turn off IPv6 address generation on {}", name)));
   for (const Prefix& p : addresses) {
     // A gateway must answer at once; duplicate detection on a bridge we just made only delays it.
     if (Outcome o = nl::add_address(*sock_, rtnl_link_get_ifindex(link.get()), p); !o)

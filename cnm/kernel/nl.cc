@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/errno.h>
+#include <netlink/route/link/inet6.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -74,6 +75,14 @@ Outcome get_link(Socket& sock, const std::string& name, LinkPtr& out) {
   Outcome o = sock.call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, name.c_str(), &raw); });
   out.reset(raw);
   return o;
+}
+
+Outcome no_link_local(Socket& sock, rtnl_link* link) {
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) return out_of_memory();
+  if (int rc = rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE); rc < 0)
+    return Outcome{-rc, 0, ""};
+  return sock.call([&](nl_sock* s) { return rtnl_link_change(s, link, change.get(), 0); });
 }
 
 Outcome add_address(Socket& sock, int ifindex, const Prefix& p) {

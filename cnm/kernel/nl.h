@@ -87,6 +87,10 @@ Outcome out_of_memory();
 // Link `name` in the socket's namespace into `out`; missing() if there is none.
 Outcome get_link(Socket& sock, const std::string& name, LinkPtr& out);
 
+// Sets IPv6 address generation of `link` to "none": it gets no link-local address, so it sends no
+// router solicitations or MLD reports (which a bridge floods to every port) and adds no route.
+Outcome no_link_local(Socket& sock, rtnl_link* link);
+
 // Adds address/len to link `ifindex` (NLM_F_EXCL): IPv4 with its broadcast address, IPv6 without
 // duplicate address detection so the address works at once.
 Outcome add_address(Socket& sock, int ifindex, const Prefix& p);

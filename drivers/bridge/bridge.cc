@@ -113,6 +113,7 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
   spec.addresses = ep.addresses;
   if (ep.default_route) spec.gateways.assign(gateways.begin(), gateways.end());
   spec.hairpin = !ep.ports.empty();  // so it can reach its own published ports
+  spec.announce = cnm::needs_announcement(n, ep);
   CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
   CNM_TRY(k_.endpoints->attach(spec));
   tx.on_undo([links = k_.links, name = ep.host_ifname] {

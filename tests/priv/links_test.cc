@@ -70,6 +70,22 @@ TEST_CASE("create_bridge makes an up bridge with its MTU and addresses") {
   CHECK(info.addresses == addrs);  // no fe80:: link-local address
 }
 
+TEST_CASE("a bridge keeps the MAC it was made with while ports come and go") {
+  priv::FreshNetns ns;
+  auto links = make_linux_links();
+  REQUIRE(links->create_bridge("nc-mac", 0, std::vector{pfx("10.21.0.1/24")}));
+  auto mac = [] { return ip_addr("nc-mac")["address"].get<std::string>(); };
+  const std::string made = mac();
+  CHECK(made.starts_with("02:42") == false);  // never a container's derived MAC
+  CHECK((std::stoi(made.substr(0, 2), nullptr, 16) & 0x03) == 0x02);  // local, unicast
+  // A port with a lower MAC than the bridge's: a bridge without an address of its own takes it.
+  REQUIRE(sh_rc("ip link add nv-mac type veth peer name nv-macp && ip link set nv-mac address "
+                "00:00:5e:00:53:01 master nc-mac up") == 0);
+  CHECK(mac() == made);
+  REQUIRE(sh_rc("ip link del nv-mac") == 0);
+  CHECK(mac() == made);
+}
+
 TEST_CASE("create_bridge without addresses or MTU uses the kernel default") {
   priv::FreshNetns ns;
   auto links = make_linux_links();

@@ -1,6 +1,8 @@
 // Sandboxes and endpoints through the controller over fake kernel adapters.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/unit/controller_fixture.h"
 
 using cnm::Code;
@@ -247,4 +249,45 @@ TEST_CASE("a failure at any kernel step of a publishing connect leaves no rule, 
     CHECK(f.address_count() == 0);
     CHECK(f.intent_count() == 0);
   }
+}
+
+TEST_CASE("attach announces only when a neighbour may hold another MAC for the address") {
+  Net f;
+  auto quiet = [&] { return f.endpoints.log.back().ends_with(" quiet"); };
+  CHECK(f.ctl->network("n1")->derived_macs_only);
+  // Derived MACs only: a reused address comes back with the same MAC, nothing to announce.
+  REQUIRE(f.ctl->connect(conn("n1", "s1")));
+  CHECK(quiet());
+  // A MAC of the user's choosing: announced, and from now on every attach on n1 is.
+  auto custom = conn("n1", "s2");
+  custom.mac = "02:00:00:00:00:99";
+  REQUIRE(f.ctl->connect(custom));
+  CHECK_FALSE(quiet());
+  CHECK_FALSE(f.ctl->network("n1")->derived_macs_only);
+  REQUIRE(f.ctl->disconnect("n1", "s2"));
+  REQUIRE(f.ctl->connect(conn("n1", "s2")));  // may get the address the custom MAC had
+  CHECK_FALSE(quiet());
+  // A network whose record predates the field announces too.
+  cnm::NetworkCreateRequest r;
+  r.name = "old";
+  r.subnets = {"10.90.0.0/24"};
+  auto old = f.ctl->create_network(r);
+  REQUIRE(old);
+  auto rec = *f.store->get(cnm::store::kNetworks, "old");
+  auto body = nlohmann::json::parse(rec->body);
+  body.erase("DerivedMacsOnly");
+  cnm::store::Batch b;
+  b.puts.push_back({cnm::store::kNetworks, {old->id, "old", "", body.dump()}});
+  REQUIRE(f.store->apply(b));
+  REQUIRE(f.ctl->connect(conn("old", "s1")));
+  CHECK_FALSE(quiet());
+  // IPv6 addresses: the MAC is derived from the IPv4 one, so a reused IPv6 address may come back
+  // with another MAC: announced.
+  cnm::NetworkCreateRequest d;
+  d.name = "dual";
+  d.ipv6 = true;
+  d.subnets = {"10.91.0.0/24", "fd00:91::/64"};
+  REQUIRE(f.ctl->create_network(d));
+  REQUIRE(f.ctl->connect(conn("dual", "s2")));
+  CHECK_FALSE(quiet());
 }
