@@ -354,7 +354,7 @@ for n in $NS; do
   done
 done
 echo
-echo "harness floor (timing /bin/true the same way): $floor ms, included in every cell"
+echo "start floor (timing /bin/true the same way: fork, exec, exit): $floor ms, in every cell of every tool"
 read -r -a nlist <<<"$NS"
 lo=${nlist[0]} hi=${nlist[0]}
 for n in "${nlist[@]}"; do [ "$n" -lt "$lo" ] && lo=$n; [ "$n" -gt "$hi" ] && hi=$n; done

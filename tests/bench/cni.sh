@@ -120,7 +120,7 @@ for o in add del; do
 done
 echo "for context, the same attach / detach by the CLI (netctl network connect -p / disconnect):" \
   "add $(bench_cell "${RES[cli,add]}"), del $(bench_cell "${RES[cli,del]}") ms"
-echo "harness floor (timing /bin/true the same way): $floor ms, included in every cell; failures: $FAILS"
+echo "start floor (timing /bin/true the same way: fork, exec, exit): $floor ms, in every cell of every tool; failures: $FAILS"
 bench_emit "cnitool ADD with one port (netctl-cni)" "${RES[nc,add]}" "cni-ref (bridge+host-local+portmap)" "${RES[ref,add]:-}"
 bench_emit "cnitool DEL with one port (netctl-cni)" "${RES[nc,del]}" "cni-ref (bridge+host-local+portmap)" "${RES[ref,del]:-}"
 if [ -n "${RES[ref,add]:-}" ]; then

@@ -161,7 +161,7 @@ bench_row "start: netctl version / docker version" "$(bench_stats 1 "${t_ver[@]}
 bench_emit "network create --subnet" "$nc_c_sub" "docker 20.10" "$dk_c_sub"
 bench_emit "network rm" "$nc_r_one" "docker 20.10" "$dk_r_one"
 bench_emit "network rm of $N in one call, per network" "$nc_r_many" "docker 20.10" "$dk_r_many"
-echo "harness floor (timing /bin/true the same way): $floor ms, included in every row"
+echo "start floor (timing /bin/true the same way: fork, exec, exit): $floor ms, in every row"
 [ -n "$docker_note" ] && echo "$docker_note"
 echo "docker version = CLI start + one API round trip to dockerd"
 

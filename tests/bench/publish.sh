@@ -51,7 +51,7 @@ publish_to 1000; measure 1000
 floor=$(bench_floor_ms 30)
 ratio() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" 'BEGIN { printf "%.2f", a / b }'; }
 echo
-echo "one published port, ms per op: median (p90) over $ROUNDS; harness floor $floor ms included"
+echo "one published port, ms per op: median (p90) over $ROUNDS; start floor (/bin/true) $floor ms included"
 printf '| %-40s | %-18s | %-18s | %-12s |\n' operation "10 published" "1000 published" "1000 / 10"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "$(printf -- '-%.0s' {1..20})" \
   "$(printf -- '-%.0s' {1..20})" "$(printf -- '-%.0s' {1..14})"
