@@ -1,4 +1,5 @@
 // netctl-cni: the CNI plugin over netctl's controller (plugins/README.md).
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,7 @@ void take(const char* name, std::string& out, bool* present = nullptr) {
 }  // namespace
 
 int main() {
+  mallopt(M_ARENA_MAX, 1);  // as netctl (cli/main.cc): no arena for the namespace thread
   cni::Env env;
   take("CNI_COMMAND", env.command);
   take("CNI_CONTAINERID", env.container_id, &env.has_container_id);
