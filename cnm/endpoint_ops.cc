@@ -156,19 +156,24 @@ void Controller::record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
 
 Status Controller::remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps) {
   std::map<std::string, std::vector<Endpoint>> by_network;
+  tx.hold();  // the drops and every network's kernel objects declared in one store write
   for (const auto& e : eps) {
     CNM_TRY(tx.intend_drop(store::kEndpoints, e.id));
     by_network[e.network_id].push_back(e);
   }
-  Status first_error;
+  std::vector<std::pair<Network, std::unique_ptr<Driver>>> nets;
   for (const auto& [net_id, group] : by_network) {
     auto n = network(net_id);
     if (!n) return std::unexpected(n.error());
     auto driver = registry_.driver(n->driver, kernel_);
     if (!driver) return std::unexpected(driver.error());
     CNM_TRY((*driver)->plan_leave(tx, *n, group));
-    if (auto r = (*driver)->leave(*n, group); !r && first_error) first_error = r;
+    nets.emplace_back(std::move(*n), std::move(*driver));
   }
+  CNM_TRY(tx.flush());
+  Status first_error;
+  for (auto& [n, driver] : nets)
+    if (auto r = driver->leave(n, by_network[n.id]); !r && first_error) first_error = r;
   // As with networks, records stay until the kernel objects are gone (the intent is kept).
   if (!first_error)
     return context("remove endpoints (the next netctl command retries)", first_error.error());

@@ -30,11 +30,20 @@ Status Txn::write_intent() {
 
 Status Txn::intend(nlohmann::json object) {
   intent_["objects"].push_back(std::move(object));
+  if (held_) return pending_ = true, Status{};
   return write_intent();
 }
 
 Status Txn::intend_drop(const char* table, const std::string& id) {
   intent_["drop"].push_back({{"table", table}, {"id", id}});
+  if (held_) return pending_ = true, Status{};
+  return write_intent();
+}
+
+Status Txn::flush() {
+  held_ = false;
+  if (!pending_) return {};
+  pending_ = false;
   return write_intent();
 }
 

@@ -27,6 +27,10 @@ class Txn {
   Status intend(nlohmann::json object);
   // Makes durable that a crashed command must finish dropping this record (roll-forward of rm).
   Status intend_drop(const char* table, const std::string& id);
+  // Between hold() and flush(), intend and intend_drop only collect; flush() makes them durable
+  // in one store write. Nothing may touch the kernel before the flush.
+  void hold() { held_ = true; }
+  Status flush();
   // Registers how to undo a kernel change that succeeded; undos run in reverse on rollback.
   void on_undo(std::function<void()> undo);
 
@@ -53,6 +57,7 @@ class Txn {
   std::vector<std::function<void()>> undos_;
   store::Batch batch_;
   bool done_ = false;
+  bool held_ = false, pending_ = false;
 };
 
 }  // namespace cnm

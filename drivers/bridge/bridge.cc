@@ -114,15 +114,19 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
   if (ep.default_route) spec.gateways.assign(gateways.begin(), gateways.end());
   spec.hairpin = !ep.ports.empty();  // so it can reach its own published ports
   spec.announce = cnm::needs_announcement(n, ep);
+  // The pair and the port rules declared in one store write.
+  cnm::kernel::EndpointPorts ports;
+  if (!ep.ports.empty()) ports = endpoint_ports(n, ep);
+  tx.hold();
   CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
+  if (!ep.ports.empty()) CNM_TRY(tx.intend(cnm::ports_intent(ports)));
+  CNM_TRY(tx.flush());
   CNM_TRY(k_.endpoints->attach(spec));
   tx.on_undo([links = k_.links, name = ep.host_ifname] {
     std::string names[] = {name};
     (void)links->delete_links(names);
   });
   if (ep.ports.empty()) return {};
-  cnm::kernel::EndpointPorts ports = endpoint_ports(n, ep);
-  CNM_TRY(tx.intend(cnm::ports_intent(ports)));
   cnm::kernel::FirewallChange c;
   c.add_ports.push_back(ports);
   CNM_TRY(k_.firewall->apply(c));
