@@ -33,6 +33,7 @@ struct Record {
 // Selects records by the fields that are set (all must match); an empty filter selects all.
 struct Filter {
   std::string name = {}, parent = {}, ref = {};
+  std::string ref_not = {};  // records whose ref is anything but this
 };
 
 // Writes made visible together by Store::apply, in one SQLite transaction.

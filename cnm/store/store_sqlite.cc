@@ -154,12 +154,14 @@ Result<std::vector<Record>> Store::list(const char* table, const Filter& f) {
   add(f.name, "name=?1");
   add(f.parent, "parent=?2");
   add(f.ref, "ref=?3");
+  add(f.ref_not, "ref<>?4");
   auto sql =
       fmt::format("SELECT id, name, parent, body, ref FROM {}{} ORDER BY name, id", table, where);
   Stmt st(db_, sql.c_str());
   if (!f.name.empty()) st.bind(1, f.name);
   if (!f.parent.empty()) st.bind(2, f.parent);
   if (!f.ref.empty()) st.bind(3, f.ref);
+  if (!f.ref_not.empty()) st.bind(4, f.ref_not);
   std::vector<Record> out;
   int rc;
   while ((rc = st.step()) == SQLITE_ROW)
