@@ -12,13 +12,13 @@
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
 #include "cnm/kernel/netns_view.h"
+#include "cnm/records.h"
 #include "cnm/txn.h"
 
 namespace cnm {
 namespace {
 
 std::string cni_key(const std::string& container_id) { return "cni:" + container_id; }
-std::string pool_key(const Network& n, const Pool& p) { return n.id + "/" + p.subnet.str(); }
 
 // The spec's rule for container ids: letters, digits, '_', '.', '-', not empty.
 Status validate_container_id(const std::string& id) {

@@ -4,13 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cnm/controller.h"
+#include "cnm/records.h"
 #include "cnm/txn.h"
 
 namespace cnm {
 namespace {
-
-std::string pool_key(const Network& n, const Pool& p) { return n.id + "/" + p.subnet.str(); }
-std::string mac_pool(const Network& n) { return n.id + "/mac"; }
 
 Status validate_mac(const std::string& mac) {
   unsigned b[6];

@@ -7,9 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "cnm/model.h"
 #include "cnm/store/store.h"
 
 namespace cnm {
+
+// IPAM rows: a network's addresses per subnet, and its MACs.
+inline std::string pool_key(const Network& n, const Pool& p) { return n.id + "/" + p.subnet.str(); }
+inline std::string mac_pool(const Network& n) { return n.id + "/mac"; }
 
 // One record, or Code::kNotFound "<kind> <key> not found" when `rec` holds none.
 template <class T>
