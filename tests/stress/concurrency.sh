@@ -28,8 +28,7 @@ nc_ network create --subnet 10.92.0.0/22 cninet >/dev/null
 # in network cninet; the CNI error object goes to stderr.
 cni() {
   local res=$out/cni.$BASHPID
-  printf '{"cniVersion":"1.0.0","name":"cninet","type":"netctl-cni","network":"cninet","stateRoot":"%s","runtimeConfig":{"portMappings":[{"hostPort":%s,"containerPort":80,"protocol":"tcp"}]}}' \
-    "$NETCTL_ROOT" "$3" |
+  cni_conf cninet "$3" |
     CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=/run/netns/$2 CNI_IFNAME=eth9 CNI_PATH=${NETCTL%/*} \
       "${NETCTL%/*}/netctl-cni" >"$res" || { local rc=$?; echo "cni $1 $2: $(cat "$res")" >&2; return $rc; }
 }

@@ -98,10 +98,9 @@ print(json.load(sys.stdin)[0]["State"]["Status"])' 2>/dev/null || true)
 cleanup_run_d() { nc_ rm -f c1 >/dev/null 2>&1 || true; }
 
 # CNI ADD and DEL, the plugin called as a runtime calls it, into a sandbox's namespace (eth9).
-CNI_CONF='{"cniVersion":"1.0.0","name":"base","type":"netctl-cni","network":"base","stateRoot":"'$NETCTL_ROOT'","runtimeConfig":{"portMappings":[{"hostPort":HP,"containerPort":80,"protocol":"tcp"}]}}'
 cni_cmd() {  # cni_cmd ADD|DEL: BIN, ENV and the stdin of the plugin call
   BIN=${NETCTL%/*}/netctl-cni
-  CNI_IN=${CNI_CONF/HP/$HP}
+  CNI_IN=$(cni_conf base "$HP")
   ENV=(CNI_COMMAND=$1 CNI_CONTAINERID=cni1 CNI_NETNS=/run/netns/s1 CNI_IFNAME=eth9 CNI_PATH=${NETCTL%/*})
   CMD=()
 }

@@ -76,6 +76,13 @@ container_invariants() {
   [ "$shims" = "$running" ] || echo "$shims supervisors for $running running containers"
 }
 
+# cni_conf NET HOSTPORT: a netctl-cni network configuration for NET in this state root, as a
+# runtime passes it on stdin, with one port mapping HOSTPORT -> 80/tcp.
+cni_conf() {
+  printf '{"cniVersion":"1.0.0","name":"%s","type":"netctl-cni","network":"%s","stateRoot":"%s","runtimeConfig":{"portMappings":[{"hostPort":%s,"containerPort":80,"protocol":"tcp"}]}}' \
+    "$1" "$1" "$NETCTL_ROOT" "$2"
+}
+
 # Fails with the broken invariants, if any.
 require_invariants() {
   local bad
