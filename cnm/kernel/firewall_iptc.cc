@@ -20,6 +20,8 @@ using fw::Table;
 struct Api4 {
   using EntryT = ipt_entry;
   static constexpr Family kFamily = Family::kV4;
+  // The addresses, interfaces, protocol and flags of an entry, without the padding after them.
+  static constexpr size_t kIpBytes = offsetof(ipt_entry, ip) + offsetof(ipt_ip, invflags) + 1;
   static constexpr auto init = &iptc_init;
   static constexpr auto free = &iptc_free;
   static constexpr auto strerror = &iptc_strerror;

@@ -12,6 +12,8 @@ namespace {
 struct Api6 {
   using EntryT = ip6t_entry;
   static constexpr fw::Family kFamily = fw::Family::kV6;
+  // The addresses, interfaces, protocol and flags of an entry, without the padding after them.
+  static constexpr size_t kIpBytes = offsetof(ip6t_entry, ipv6) + offsetof(ip6t_ip6, invflags) + 1;
   static constexpr auto init = &ip6tc_init;
   static constexpr auto free = &ip6tc_free;
   static constexpr auto strerror = &ip6tc_strerror;
