@@ -71,6 +71,8 @@ class WriteLock {
   int fd_;
 };
 
+class StmtCache;
+
 class Store {
  public:
   // Opens <root>/netctl.db, creating the root (0700) and the schema when missing.
@@ -106,11 +108,12 @@ class Store {
   Status apply(const Batch& b);
 
  private:
-  Store(std::string root, sqlite3* db) : root_(std::move(root)), db_(db) {}
+  Store(std::string root, sqlite3* db);
   Status exec(const char* sql);
 
   std::string root_;
   sqlite3* db_;
+  std::unique_ptr<StmtCache> stmts_;  // cnm/store/sqlite_util.h
 };
 
 }  // namespace cnm::store

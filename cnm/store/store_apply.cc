@@ -5,17 +5,18 @@
 namespace cnm::store {
 namespace {
 
-Status apply_writes(sqlite3* db, const Batch& b) {
+Status apply_writes(StmtCache& stmts, const Batch& b) {
+  sqlite3* db = stmts.db();
   for (const auto& d : b.drops) {
     auto sql = fmt::format("DELETE FROM {} WHERE id=?1", d.table);
-    CNM_TRY(Stmt(db, sql.c_str()).bind(1, d.id).run("delete record"));
+    CNM_TRY(Stmt(stmts, sql).bind(1, d.id).run("delete record"));
     // Addresses it holds, and for a network every address of its pools ("<id>/<subnet>").
-    CNM_TRY(Stmt(db, "DELETE FROM ipam_addresses WHERE owner=?1 OR pool LIKE ?1||'/%'")
+    CNM_TRY(Stmt(stmts, "DELETE FROM ipam_addresses WHERE owner=?1 OR pool LIKE ?1||'/%'")
                 .bind(1, d.id)
                 .run("release addresses"));
   }
   for (const auto& [pool, addr] : b.release_addresses)
-    CNM_TRY(Stmt(db, "DELETE FROM ipam_addresses WHERE pool=?1 AND addr=?2")
+    CNM_TRY(Stmt(stmts, "DELETE FROM ipam_addresses WHERE pool=?1 AND addr=?2")
                 .bind(1, pool)
                 .bind(2, addr)
                 .run("release address"));
@@ -25,7 +26,7 @@ Status apply_writes(sqlite3* db, const Batch& b) {
         "ON CONFLICT(id) DO UPDATE SET name=excluded.name, parent=excluded.parent, "
         "body=excluded.body, ref=excluded.ref",
         p.table);
-    Stmt st(db, sql.c_str());
+    Stmt st(stmts, sql);
     st.bind(1, p.record.id).bind(2, p.record.name).bind(3, p.record.parent).bind(4, p.record.body);
     st.bind(5, p.record.ref);
     if (st.step() != SQLITE_DONE) {
@@ -35,7 +36,7 @@ Status apply_writes(sqlite3* db, const Batch& b) {
     }
   }
   for (const auto& a : b.add_addresses) {
-    Stmt st(db, "INSERT INTO ipam_addresses(pool, addr, owner) VALUES(?1, ?2, ?3)");
+    Stmt st(stmts, "INSERT INTO ipam_addresses(pool, addr, owner) VALUES(?1, ?2, ?3)");
     st.bind(1, a.pool).bind(2, a.addr).bind(3, a.owner);
     if (st.step() != SQLITE_DONE) {
       if (sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -44,7 +45,7 @@ Status apply_writes(sqlite3* db, const Batch& b) {
     }
   }
   for (int64_t id : b.done_intents)
-    CNM_TRY(Stmt(db, "DELETE FROM intents WHERE id=?1").bind(1, id).run("drop intent"));
+    CNM_TRY(Stmt(stmts, "DELETE FROM intents WHERE id=?1").bind(1, id).run("drop intent"));
   return {};
 }
 
@@ -53,7 +54,7 @@ Status apply_writes(sqlite3* db, const Batch& b) {
 Status Store::apply(const Batch& b) {
   if (b.empty()) return {};
   CNM_TRY(exec("BEGIN IMMEDIATE"));
-  auto r = apply_writes(db_, b);
+  auto r = apply_writes(*stmts_, b);
   if (!r) {
     (void)exec("ROLLBACK");
     return r;

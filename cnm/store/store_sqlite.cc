@@ -87,13 +87,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   // Every command opens and closes the database: checkpointing on each close would cost fsyncs on
   // every command. The WAL is checkpointed when it grows (SQLite's auto-checkpoint) instead.
   sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  // ... but a large WAL is read again by every new process: keep it small (64 pages, ~256 KiB),
+  // ... but a large WAL is read again by every new process: keep it small (64 pages, ~128 KiB),
   // so a checkpoint (one fsync) comes every few dozen write commands.
   CNM_TRY(s->exec("PRAGMA wal_autocheckpoint=64"));
   // WAL + NORMAL: a commit survives a crash of this process (not a power cut) and costs no fsync.
   CNM_TRY(s->exec("PRAGMA synchronous=NORMAL"));
   auto version = [&]() -> Result<int64_t> {
-    Stmt v(db, "PRAGMA user_version");
+    Stmt v(*s->stmts_, "PRAGMA user_version");
     if (v.step() != SQLITE_ROW) return fail(Code::kFailed, "open store {}: {}", path, v.error());
     return v.integer(0);
   };
@@ -107,16 +107,25 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
     if (!have) return std::unexpected(have.error());
   }
   if (*have != kSchemaVersion) {
+    // 2 KiB pages (a new file only): a record is ~0.5 KiB, and every page a command writes is
+    // written to the WAL, checksummed, and read again by each new process until a checkpoint.
+    CNM_TRY(s->exec("PRAGMA page_size=2048"));
     CNM_TRY(s->exec("PRAGMA journal_mode=WAL"));
     CNM_TRY(s->exec("BEGIN IMMEDIATE"));
     CNM_TRY(s->exec(kSchema));
-    CNM_TRY(s->exec("PRAGMA user_version=1"));
+    CNM_TRY(s->exec(fmt::format("PRAGMA user_version={}", kSchemaVersion).c_str()));
     CNM_TRY(s->exec("COMMIT"));
   }
   return s;
 }
 
-Store::~Store() { sqlite3_close_v2(db_); }
+Store::Store(std::string root, sqlite3* db)
+    : root_(std::move(root)), db_(db), stmts_(std::make_unique<StmtCache>(db)) {}
+
+Store::~Store() {
+  stmts_.reset();  // statements first: a connection closes once they are finalized
+  sqlite3_close_v2(db_);
+}
 
 Status Store::exec(const char* sql) {
   char* err = nullptr;
@@ -132,17 +141,20 @@ Result<WriteLock> Store::lock() { return lock_file(root_ + "/lock"); }
 
 Result<std::optional<Record>> Store::get(const char* table, const std::string& key) {
   if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);
-  auto sql = fmt::format(
-      "SELECT id, name, parent, body, ref FROM {0} WHERE id=?1 OR name=?1 UNION ALL "
-      "SELECT id, name, parent, body, ref FROM {0} WHERE length(?1)>=12 AND id LIKE ?1||'%' "
-      "LIMIT 1",
-      table);
-  Stmt st(db_, sql.c_str());
-  st.bind(1, key);
-  int rc = st.step();
-  if (rc == SQLITE_DONE) return std::optional<Record>{};
-  if (rc != SQLITE_ROW) return fail(Code::kFailed, "read {} {}: {}", table, key, st.error());
-  return std::optional<Record>(Record{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4)});
+  // As Docker resolves a reference: the full id, else the name, else an id prefix (12+ characters).
+  const char* where[] = {"id=?1", "name=?1", "id LIKE ?1||'%' ORDER BY id LIMIT 1"};
+  for (const char* w : where) {
+    if (w == where[2] && key.size() < 12) break;
+    auto sql = fmt::format("SELECT id, name, parent, body, ref FROM {} WHERE {}", table, w);
+    Stmt st(*stmts_, sql);
+    st.bind(1, key);
+    int rc = st.step();
+    if (rc == SQLITE_ROW)
+      return std::optional<Record>(
+          Record{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4)});
+    if (rc != SQLITE_DONE) return fail(Code::kFailed, "read {} {}: {}", table, key, st.error());
+  }
+  return std::optional<Record>{};
 }
 
 Result<std::vector<Record>> Store::list(const char* table, const Filter& f) {
@@ -157,7 +169,7 @@ Result<std::vector<Record>> Store::list(const char* table, const Filter& f) {
   add(f.ref_not, "ref<>?4");
   auto sql =
       fmt::format("SELECT id, name, parent, body, ref FROM {}{} ORDER BY name, id", table, where);
-  Stmt st(db_, sql.c_str());
+  Stmt st(*stmts_, sql.c_str());
   if (!f.name.empty()) st.bind(1, f.name);
   if (!f.parent.empty()) st.bind(2, f.parent);
   if (!f.ref.empty()) st.bind(3, f.ref);
@@ -171,7 +183,7 @@ Result<std::vector<Record>> Store::list(const char* table, const Filter& f) {
 }
 
 Result<std::vector<std::string>> Store::addresses(const std::string& pool) {
-  Stmt st(db_, "SELECT addr FROM ipam_addresses WHERE pool=?1");
+  Stmt st(*stmts_, "SELECT addr FROM ipam_addresses WHERE pool=?1");
   st.bind(1, pool);
   std::vector<std::string> out;
   int rc;
@@ -181,7 +193,7 @@ Result<std::vector<std::string>> Store::addresses(const std::string& pool) {
 }
 
 Result<std::string> Store::address_owner(const std::string& pool, const std::string& addr) {
-  Stmt st(db_, "SELECT owner FROM ipam_addresses WHERE pool=?1 AND addr=?2");
+  Stmt st(*stmts_, "SELECT owner FROM ipam_addresses WHERE pool=?1 AND addr=?2");
   st.bind(1, pool).bind(2, addr);
   int rc = st.step();
   if (rc == SQLITE_DONE) return std::string();
@@ -190,13 +202,13 @@ Result<std::string> Store::address_owner(const std::string& pool, const std::str
 }
 
 Result<int64_t> Store::address_count() {
-  Stmt st(db_, "SELECT count(*) FROM ipam_addresses");
+  Stmt st(*stmts_, "SELECT count(*) FROM ipam_addresses");
   if (st.step() != SQLITE_ROW) return fail(Code::kFailed, "count addresses: {}", st.error());
   return st.integer(0);
 }
 
 Result<std::vector<Batch::Addr>> Store::all_addresses() {
-  Stmt st(db_, "SELECT pool, addr, owner FROM ipam_addresses ORDER BY pool, addr");
+  Stmt st(*stmts_, "SELECT pool, addr, owner FROM ipam_addresses ORDER BY pool, addr");
   std::vector<Batch::Addr> out;
   int rc;
   while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1), st.text(2)});
@@ -205,18 +217,18 @@ Result<std::vector<Batch::Addr>> Store::all_addresses() {
 }
 
 Result<int64_t> Store::add_intent(const std::string& body) {
-  Stmt st(db_, "INSERT INTO intents(body) VALUES(?1)");
+  Stmt st(*stmts_, "INSERT INTO intents(body) VALUES(?1)");
   CNM_TRY(st.bind(1, body).run("record intent"));
   return sqlite3_last_insert_rowid(db_);
 }
 
 Status Store::update_intent(int64_t id, const std::string& body) {
-  Stmt st(db_, "UPDATE intents SET body=?2 WHERE id=?1");
+  Stmt st(*stmts_, "UPDATE intents SET body=?2 WHERE id=?1");
   return st.bind(1, id).bind(2, body).run("record intent");
 }
 
 Result<std::vector<std::pair<int64_t, std::string>>> Store::intents() {
-  Stmt st(db_, "SELECT id, body FROM intents ORDER BY id");
+  Stmt st(*stmts_, "SELECT id, body FROM intents ORDER BY id");
   std::vector<std::pair<int64_t, std::string>> out;
   int rc;
   while ((rc = st.step()) == SQLITE_ROW) out.emplace_back(st.integer(0), st.text(1));
