@@ -100,7 +100,8 @@ Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::strin
   auto t = resolve_target(req.target, true);
   if (!t) return std::unexpected(t.error());
   t->key = cni_key(container_id);
-  auto ep = plan_endpoint(req, *n, *t);
+  Hints hints;
+  auto ep = plan_endpoint(req, *n, *t, hints);
   if (!ep) return std::unexpected(ep.error());
   ep->container_id = container_id;
   std::vector<store::Batch::Addr> port_rows;
@@ -111,7 +112,7 @@ Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::strin
   for (const auto& p : n->pools) gateways.push_back(p.gateway);
   Txn tx(store_, "cni add " + container_id);
   CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
-  record_endpoint(tx, *n, *ep, std::move(port_rows));
+  record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
   return ep;
 }

@@ -197,12 +197,21 @@ class Controller {
   Result<Target> resolve_target(const std::string& target, bool must_exist);
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
-  Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t);
+  // (pool, next address): allocation hints for store::Batch::set_hints.
+  using Hints = std::vector<std::pair<std::string, std::string>>;
+  // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.
+  Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t,
+                                 Hints& hints);
+  // An address of `pool` (store key `key`): `want`, or the lowest free one (cnm/addresses.cc).
+  Result<IpAddr> allocate_address(const Pool& pool, const std::string& key,
+                                  const std::optional<IpAddr>& want, Hints& hints);
+  // Lowers the allocation hints of n's pools to the lowest address `eps` (leaving n) release.
+  void lower_hints(Txn& tx, const Network& n, const std::vector<Endpoint>& eps);
   // Puts an attached endpoint into tx's batch: its record, its address, MAC and host port rows
-  // (port_rows get it as owner), and the network's record when this endpoint ends its
-  // derived_macs_only.
+  // (port_rows get it as owner), the allocation hints, and the network's record when this
+  // endpoint ends its derived_macs_only.
   void record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
-                       std::vector<store::Batch::Addr> port_rows);
+                       std::vector<store::Batch::Addr> port_rows, Hints hints);
   // Chooses and checks the host ports of req.publish; appends their store rows (owner unset).
   Result<std::vector<PortSpec>> plan_ports(const ConnectRequest& req, const Network& n,
                                            std::vector<store::Batch::Addr>& rows);

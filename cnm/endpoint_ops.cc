@@ -49,7 +49,7 @@ Status validate(const ConnectRequest& r) {
 }  // namespace
 
 Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Network& n,
-                                           const Target& t) {
+                                           const Target& t, Hints& hints) {
   auto here = endpoints({.ref = t.netns_key});
   if (!here) return std::unexpected(here.error());
   Endpoint ep;
@@ -75,13 +75,7 @@ Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Netw
     const std::string& want_text = pool.subnet.is_v6() ? req.ip6 : req.ip;
     std::optional<IpAddr> want;
     if (!want_text.empty()) want = *IpAddr::parse(want_text);
-    auto used_text = store_.addresses(pool_key(n, pool));
-    if (!used_text) return std::unexpected(used_text.error());
-    std::vector<IpAddr> used;
-    used.reserve(used_text->size());
-    for (const auto& u : *used_text)
-      if (auto a = IpAddr::parse(u)) used.push_back(*a);
-    auto addr = ipam_.allocate(pool, used, want);
+    auto addr = allocate_address(pool, pool_key(n, pool), want, hints);
     if (!addr) return context(fmt::format("network {}", n.name), addr.error());
     ep.addresses.emplace_back(*addr, pool.subnet.len());
   }
@@ -118,7 +112,8 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   if (!driver) return std::unexpected(driver.error());
   auto t = resolve_target(req.target, true);
   if (!t) return std::unexpected(t.error());
-  auto ep = plan_endpoint(req, *n, *t);
+  Hints hints;
+  auto ep = plan_endpoint(req, *n, *t, hints);
   if (!ep) return std::unexpected(ep.error());
   std::vector<store::Batch::Addr> port_rows;
   auto ports = plan_ports(req, *n, port_rows);
@@ -128,13 +123,13 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   for (const auto& p : n->pools) gateways.push_back(p.gateway);
   Txn tx(store_, "network connect " + n->name);
   CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
-  record_endpoint(tx, *n, *ep, std::move(port_rows));
+  record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
   return ep;
 }
 
 void Controller::record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
-                                 std::vector<store::Batch::Addr> port_rows) {
+                                 std::vector<store::Batch::Addr> port_rows, Hints hints) {
   auto& b = tx.batch();
   b.puts.push_back(
       {store::kEndpoints, {ep.id, ep.target, n.id, nlohmann::json(ep).dump(), ep.netns_key}});
@@ -145,6 +140,7 @@ void Controller::record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
     row.owner = ep.id;
     b.add_addresses.push_back(std::move(row));
   }
+  for (auto& h : hints) b.set_hints.push_back(std::move(h));
   if (n.derived_macs_only && !uses_derived_mac(ep)) {  // from now on every attach announces
     Network changed = n;
     changed.derived_macs_only = false;
@@ -175,6 +171,7 @@ Status Controller::remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps) {
   // As with networks, records stay until the kernel objects are gone (the intent is kept).
   if (!first_error)
     return context("remove endpoints (the next netctl command retries)", first_error.error());
+  for (const auto& [n, driver] : nets) lower_hints(tx, n, by_network[n.id]);
   for (const auto& e : eps) tx.batch().drops.push_back({store::kEndpoints, e.id});
   return {};
 }

@@ -55,6 +55,12 @@ class Ipam {
   // depend on |used|, never on the pool size.
   virtual Result<IpAddr> allocate(const Pool& pool, std::span<const IpAddr> used,
                                   std::optional<IpAddr> want) const = 0;
+
+  // The lowest address at or above `from` that allocate() would hand out if it were free: inside
+  // the ip-range (or subnet) and not reserved. None above the range. With it the controller
+  // allocates from a remembered starting point, asking the store about one address at a time,
+  // instead of reading every allocated address (store::Store::ipam_hint).
+  virtual std::optional<IpAddr> candidate(const Pool& pool, const IpAddr& from) const = 0;
 };
 
 }  // namespace cnm

@@ -239,4 +239,24 @@ cnm::Result<IpAddr> DefaultIpam::allocate(const cnm::Pool& pool, std::span<const
   return IpAddr::from_value(s.is_v6(), cand);
 }
 
+std::optional<IpAddr> DefaultIpam::candidate(const cnm::Pool& pool, const IpAddr& from) const {
+  const Prefix& s = pool.subnet;
+  const Prefix range = pool.ip_range.value_or(s);
+  if (from.is_v6() != s.is_v6()) return std::nullopt;
+  u128 cand = std::max(from.value(), range.network().value());
+  const u128 last = range.last().value();
+  auto reserved = [&](u128 v) {
+    if (v == s.network().value() || v == pool.gateway.value()) return true;
+    if (!s.is_v6() && v == s.last().value()) return true;
+    for (const auto& [name, addr] : pool.aux)
+      if (v == addr.value()) return true;
+    return false;
+  };
+  for (; cand <= last; ++cand) {
+    if (!reserved(cand)) return IpAddr::from_value(s.is_v6(), cand);
+    if (cand == last) break;
+  }
+  return std::nullopt;
+}
+
 }  // namespace ipam

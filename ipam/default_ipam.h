@@ -50,6 +50,10 @@ class DefaultIpam : public cnm::Ipam {
   cnm::Result<cnm::IpAddr> allocate(const cnm::Pool& pool, std::span<const cnm::IpAddr> used,
                                     std::optional<cnm::IpAddr> want) const override;
 
+  // See cnm::Ipam. O(number of aux addresses).
+  std::optional<cnm::IpAddr> candidate(const cnm::Pool& pool,
+                                       const cnm::IpAddr& from) const override;
+
  private:
   std::vector<cnm::AddressPoolBase> v4_pools_;
   std::vector<cnm::AddressPoolBase> v6_pools_;

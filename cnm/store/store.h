@@ -55,6 +55,9 @@ struct Batch {
   std::vector<Drop> drops;
   std::vector<Addr> add_addresses;
   std::vector<std::pair<std::string, std::string>> release_addresses;  // (pool, addr)
+  // (pool, address): where the next automatic allocation in the pool starts looking (see
+  // Store::ipam_hint). Applied last: the drops and releases before forget a pool's hint.
+  std::vector<std::pair<std::string, std::string>> set_hints;
   std::vector<int64_t> done_intents;
   bool empty() const;
 };
@@ -98,6 +101,10 @@ class Store {
   Result<int64_t> address_count();
   // Every allocated address, IPAM row of every pool (for doctor: rows whose owner is gone).
   Result<std::vector<Batch::Addr>> all_addresses();
+  // A pool's allocation hint: every address of the pool below it is allocated or reserved, so the
+  // lowest free one is at or above it. "" when unknown: Batch::set_hints records one; a drop or a
+  // release in the pool forgets it unless the same batch sets it again.
+  Result<std::string> ipam_hint(const std::string& pool);
 
   // The intent journal: a new entry is durable when this returns.
   Result<int64_t> add_intent(const std::string& body);

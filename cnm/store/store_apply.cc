@@ -7,7 +7,13 @@ namespace {
 
 Status apply_writes(StmtCache& stmts, const Batch& b) {
   sqlite3* db = stmts.db();
+  // A release the batch does not pair with a new hint leaves the pool's hint wrong: forget it.
   for (const auto& d : b.drops) {
+    CNM_TRY(Stmt(stmts,
+                 "DELETE FROM ipam_hints WHERE pool IN (SELECT pool FROM ipam_addresses "
+                 "WHERE owner=?1) OR pool LIKE ?1||'/%'")
+                .bind(1, d.id)
+                .run("forget allocation hints"));
     auto sql = fmt::format("DELETE FROM {} WHERE id=?1", d.table);
     CNM_TRY(Stmt(stmts, sql).bind(1, d.id).run("delete record"));
     // Addresses it holds, and for a network every address of its pools ("<id>/<subnet>").
@@ -15,11 +21,15 @@ Status apply_writes(StmtCache& stmts, const Batch& b) {
                 .bind(1, d.id)
                 .run("release addresses"));
   }
-  for (const auto& [pool, addr] : b.release_addresses)
+  for (const auto& [pool, addr] : b.release_addresses) {
     CNM_TRY(Stmt(stmts, "DELETE FROM ipam_addresses WHERE pool=?1 AND addr=?2")
                 .bind(1, pool)
                 .bind(2, addr)
                 .run("release address"));
+    CNM_TRY(Stmt(stmts, "DELETE FROM ipam_hints WHERE pool=?1")
+                .bind(1, pool)
+                .run("forget allocation hint"));
+  }
   for (const auto& p : b.puts) {
     auto sql = fmt::format(
         "INSERT INTO {} (id, name, parent, body, ref) VALUES(?1, NULLIF(?2, ''), ?3, ?4, ?5) "
@@ -44,6 +54,13 @@ Status apply_writes(StmtCache& stmts, const Batch& b) {
       return fail(Code::kFailed, "allocate {}: {}", a.addr, st.error());
     }
   }
+  for (const auto& [pool, next] : b.set_hints)
+    CNM_TRY(Stmt(stmts,
+                 "INSERT INTO ipam_hints(pool, next) VALUES(?1, ?2) "
+                 "ON CONFLICT(pool) DO UPDATE SET next=excluded.next")
+                .bind(1, pool)
+                .bind(2, next)
+                .run("record allocation hint"));
   for (int64_t id : b.done_intents)
     CNM_TRY(Stmt(stmts, "DELETE FROM intents WHERE id=?1").bind(1, id).run("drop intent"));
   return {};

@@ -13,7 +13,9 @@
 namespace cnm::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the tables below but ipam_hints; 2: ipam_hints. Opening a database of an older version adds
+// what is missing (every statement is IF NOT EXISTS).
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS networks(id TEXT PRIMARY KEY, name TEXT UNIQUE, parent TEXT, ref TEXT,
@@ -31,6 +33,7 @@ CREATE TABLE IF NOT EXISTS ipam_addresses(pool TEXT NOT NULL, addr TEXT NOT NULL
   PRIMARY KEY(pool, addr));
 CREATE INDEX IF NOT EXISTS ipam_owner ON ipam_addresses(owner);
 CREATE TABLE IF NOT EXISTS intents(id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ipam_hints(pool TEXT PRIMARY KEY, next TEXT NOT NULL);
 )";
 
 bool valid_table(const char* t) {
@@ -53,7 +56,7 @@ Result<WriteLock> lock_file(const std::string& path) {
 
 bool Batch::empty() const {
   return puts.empty() && drops.empty() && add_addresses.empty() && release_addresses.empty() &&
-         done_intents.empty();
+         set_hints.empty() && done_intents.empty();
 }
 
 WriteLock::~WriteLock() {
@@ -214,6 +217,16 @@ Result<std::vector<Batch::Addr>> Store::all_addresses() {
   while ((rc = st.step()) == SQLITE_ROW) out.push_back({st.text(0), st.text(1), st.text(2)});
   if (rc != SQLITE_DONE) return fail(Code::kFailed, "list addresses: {}", st.error());
   return out;
+}
+
+Result<std::string> Store::ipam_hint(const std::string& pool) {
+  Stmt st(*stmts_, "SELECT next FROM ipam_hints WHERE pool=?1");
+  st.bind(1, pool);
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW)
+    return fail(Code::kFailed, "read allocation hint of {}: {}", pool, st.error());
+  return st.text(0);
 }
 
 Result<int64_t> Store::add_intent(const std::string& body) {

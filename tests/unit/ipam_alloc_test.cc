@@ -212,3 +212,31 @@ TEST_CASE("huge pools allocate in time proportional to the used set") {
   CHECK(next(range6, ips({"fd00::2"})) == "fd00::3");
   CHECK(Clock::now() - t0 < std::chrono::seconds(5));
 }
+
+// candidate(): what allocate() would hand out at or above a starting point, were it free.
+TEST_CASE("candidate skips reserved addresses, stays in the range and stops at its end") {
+  DefaultIpam d;
+  auto cand = [&](const Pool& p, std::string_view from) {
+    auto c = d.candidate(p, ip(from));
+    return c ? c->str() : std::string("none");
+  };
+  PoolRequest r = req("10.0.0.0/29");
+  r.aux = {{"dns", ip("10.0.0.4")}};
+  auto pool = d.request_pool(r, {}, {});
+  REQUIRE(pool);
+  CHECK(cand(*pool, "10.0.0.0") == "10.0.0.2");  // network and gateway skipped
+  CHECK(cand(*pool, "10.0.0.3") == "10.0.0.3");
+  CHECK(cand(*pool, "10.0.0.4") == "10.0.0.5");  // aux skipped
+  CHECK(cand(*pool, "10.0.0.7") == "none");      // the broadcast
+  CHECK(cand(*pool, "10.0.0.9") == "none");      // past the subnet
+  CHECK(cand(*pool, "fd00::1") == "none");       // another family
+
+  Pool upper = make_pool("10.0.0.0/24", "", "10.0.0.128/25");
+  CHECK(cand(upper, "10.0.0.5") == "10.0.0.128");  // below the range: its start
+  CHECK(cand(upper, "10.0.0.254") == "10.0.0.254");
+  CHECK(cand(upper, "10.0.1.0") == "none");
+
+  Pool top = make_pool("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124");
+  CHECK(cand(top, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff") ==
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");  // IPv6 has no broadcast; no overflow
+}
