@@ -90,7 +90,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   // Every command opens and closes the database: checkpointing on each close would cost fsyncs on
   // every command. The WAL is checkpointed when it grows (SQLite's auto-checkpoint) instead.
   sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  // ... but a large WAL is read again by every new process: keep it small (64 pages, ~128 KiB),
+  // ... but a large WAL is read again by every new process: keep it small (64 pages, ~256 KiB),
   // so a checkpoint (one fsync) comes every few dozen write commands.
   CNM_TRY(s->exec("PRAGMA wal_autocheckpoint=64"));
   // WAL + NORMAL: a commit survives a crash of this process (not a power cut) and costs no fsync.
@@ -110,9 +110,6 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
     if (!have) return std::unexpected(have.error());
   }
   if (*have != kSchemaVersion) {
-    // 2 KiB pages (a new file only): a record is ~0.5 KiB, and every page a command writes is
-    // written to the WAL, checksummed, and read again by each new process until a checkpoint.
-    CNM_TRY(s->exec("PRAGMA page_size=2048"));
     CNM_TRY(s->exec("PRAGMA journal_mode=WAL"));
     CNM_TRY(s->exec("BEGIN IMMEDIATE"));
     CNM_TRY(s->exec(kSchema));
