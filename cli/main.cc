@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   cli::Globals g;
   cli::Context ctx(g);
   cnm::Status status;
-  cli::build_app(app, g, ctx, status);
+  cli::build_app(app, g, ctx, status, std::span<char* const>(argv, static_cast<size_t>(argc)));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

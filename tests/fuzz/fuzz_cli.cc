@@ -1,5 +1,5 @@
-// libFuzzer target: netctl's command line as CLI11 parses it (every subcommand and option the CLI
-// registers), stopped before any command runs. Input: arguments separated by
+// libFuzzer target: netctl's command line as CLI11 parses it (the command group the input names,
+// as main() registers it), stopped before any command runs. Input: arguments separated by
 // newlines. Parsing either succeeds or throws CLI::ParseError (exit 2 in netctl); anything else —
 // another exception, a crash, a sanitizer report, a command running — is a bug.
 #include <CLI/CLI.hpp>
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cli::Globals g;
   cli::Context ctx(g);
   cnm::Status status;
-  cli::build_app(app, g, ctx, status);  // exactly netctl's command line
+  cli::build_app(app, g, ctx, status, argv);  // exactly netctl's command line, as main() builds it
   app.parse_complete_callback([] { throw Parsed{}; });
   try {
     app.parse(int(argv.size()), argv.data());

@@ -4,6 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -13,8 +16,9 @@ namespace {
 
 struct Parsed {};
 
-// Parses `args` like netctl would; true if parsing succeeded.
-bool parses(std::vector<std::string> args) {
+// Parses `args` like netctl would (only the named command group registered, as main() does; every
+// group with `all`): "ok <the chosen subcommands>", or "error <CLI11's message>".
+std::string outcome(std::vector<std::string> args, bool all = false) {
   args.insert(args.begin(), "netctl");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -22,16 +26,44 @@ bool parses(std::vector<std::string> args) {
   cli::Globals g;
   cli::Context ctx(g);
   cnm::Status status;
-  cli::build_app(app, g, ctx, status);
-  app.parse_complete_callback([] { throw Parsed{}; });  // before any command's callback
+  if (all)
+    cli::build_app(app, g, ctx, status);
+  else
+    cli::build_app(app, g, ctx, status, argv);
+  std::string chosen = "ok";
+  app.parse_complete_callback([&] {  // before any command's callback
+    for (const CLI::App* a = &app; !a->get_subcommands().empty();) {
+      a = a->get_subcommands().front();
+      chosen += " " + a->get_name();
+    }
+    throw Parsed{};
+  });
   try {
     app.parse(int(argv.size()), argv.data());
   } catch (const Parsed&) {
-    return true;
-  } catch (const CLI::ParseError&) {
-    return false;
+    return chosen;
+  } catch (const CLI::ParseError& e) {
+    return std::string("error ") + e.what();
   }
-  return true;
+  return chosen;
+}
+
+bool parses(std::vector<std::string> args) { return outcome(std::move(args)).starts_with("ok"); }
+
+// A fuzz corpus entry: arguments separated by newlines (tests/fuzz/fuzz_cli.cc).
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == '\n') {
+      out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
 }
 
 }  // namespace
@@ -43,4 +75,35 @@ TEST_CASE("flags without a value of their own keep their storage alive (fuzz_cli
   CHECK(parses({"network", "prune", "-f"}));
   CHECK(parses({"sandbox", "rm", "--force", "s1"}));
   CHECK_FALSE(parses({"network", "disconnect", "--force=maybe", "n1", "s1"}));
+}
+
+TEST_CASE("registering only the named command group parses exactly what the whole app parses") {
+  std::vector<std::vector<std::string>> lines = {
+      {"network", "connect", "-p", "8080:80", "--ip", "10.88.0.9", "n1", "s1"},
+      {"--root", "/tmp/x", "network", "ls", "--format", "json"},
+      {"--root", "run", "network", "ls"},  // a global option's value that names a group
+      {"--format=json", "sandbox", "create", "s1"},
+      {"run", "-d", "--rm", "-p", "80", "--", "httpd", "-f"},
+      {"ps", "-a"},
+      {"rm", "-f", "c1"},
+      {"version"},
+      {"doctor", "--bogus"},
+      {"network", "bogus"},
+      {"bogus"},
+      {"--debug"},
+      {},
+      {"network", "create", "--subnet", "10.88.0.0/24", "--subnet"},
+      {"container-exited", "--help"},
+  };
+  for (const auto& entry :
+       std::filesystem::directory_iterator(NETCTL_SOURCE_DIR "/tests/fuzz/corpus/cli")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    lines.push_back(split_lines(std::string(std::istreambuf_iterator<char>(in), {})));
+  }
+  for (const auto& args : lines) {
+    std::string all = outcome(args, true);
+    CHECK_MESSAGE(outcome(args) == all, all);
+  }
+  CHECK(outcome({"network", "connect", "n1", "s1"}) == "ok network connect");
+  CHECK(outcome({"--root", "run", "version"}) == "ok version");
 }
