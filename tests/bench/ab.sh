@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A/B of two netctl builds on the attach path, op by op in turn so both see the same machine:
+# each build has its own state root and bridge network (10.70/16 and 10.71/16) with N sandboxes
+# attached, then ROUNDS times: A connects sandbox ta (timed) and disconnects it, B the same with tb.
+# Both networks' port rules share the throwaway host's nat table, so both see the same table size.
+# For a change too small for the single-build benchmarks to show between runs: on this VM whole
+# runs move single figures by 10-30%; here each side's median still moves 5-10% between runs, but
+# the ratio B / A of 200 interleaved rounds repeats within ~1%.
+# Usage (root): sudo tests/bench/ab.sh OLD_NETCTL NEW_NETCTL
+# Env: N (10 sandboxes each), ROUNDS (200), PORTS (1: every attach publishes one port; 0: none).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$here/lib.sh"
+# shellcheck source=SCRIPTDIR/../../netns-fixtures/lib.sh
+source "$repo/netns-fixtures/lib.sh"
+N=${N:-10} ROUNDS=${ROUNDS:-200} PORTS=${PORTS:-1}
+if [ -z "${NETCTL_THROWAWAY:-}" ]; then
+  [ "$(id -u)" = 0 ] || { echo "run as root: sudo $0 OLD NEW" >&2; exit 2; }
+  [ $# = 2 ] && [ -x "$1" ] && [ -x "$2" ] || { echo "usage: $0 OLD_NETCTL NEW_NETCTL" >&2; exit 2; }
+  [ "$N" -ge 1 ] 2>/dev/null && [ "$N" -le 500 ] || { echo "N must be 1..500" >&2; exit 2; }
+  [ "$ROUNDS" -ge 1 ] 2>/dev/null || { echo "ROUNDS must be a number >= 1" >&2; exit 2; }
+  set -- "$(realpath "$1")" "$(realpath "$2")"
+fi
+throwaway_host "$0" "$@"
+
+declare -A BIN=([a]=$1 [b]=$2) NET=([a]=10.70 [b]=10.71) BASE=([a]=20000 [b]=30000)
+nc_() { local side=$1; shift; NETCTL_ROOT=$NETCTL_ROOT/$side "${BIN[$side]}" "$@"; }
+publish() { if [ "$PORTS" = 1 ]; then PUB=(-p "$1:80"); else PUB=(); fi; }
+for s in a b; do
+  nc_ "$s" network create --subnet "${NET[$s]}.0.0/16" "n$s" >/dev/null
+  for ((i = 1; i <= N; i++)); do
+    nc_ "$s" sandbox create "$s$i" >/dev/null
+    publish $((BASE[$s] + i)); nc_ "$s" network connect "${PUB[@]}" "n$s" "$s$i"
+  done
+  nc_ "$s" sandbox create "t$s" >/dev/null
+done
+bench_machine
+declare -a T_a=() T_b=()
+for ((r = 0; r <= ROUNDS; r++)); do
+  for s in a b; do
+    publish $((BASE[$s] + 9000))
+    declare -n _t="T_$s"
+    if [ "$r" = 0 ]; then  # warm-up, not counted
+      nc_ "$s" network connect "${PUB[@]}" "n$s" "t$s"
+    else
+      bench_time _t nc_ "$s" network connect "${PUB[@]}" "n$s" "t$s"
+    fi
+    unset -n _t
+    nc_ "$s" network disconnect "n$s" "t$s"
+  done
+done
+read -r ma pa _ <<<"$(bench_stats 1 "${T_a[@]}")"
+read -r mb pb _ <<<"$(bench_stats 1 "${T_b[@]}")"
+echo "attach (connect$([ "$PORTS" = 1 ] && echo " -p")) next to N=$N, $ROUNDS rounds in turn, median (p90) ms:"
+echo "  A $1: $ma ($pa)"
+echo "  B $2: $mb ($pb)"
+awk -v a="$ma" -v b="$mb" 'BEGIN { printf "  B / A = %.3f\n", b / a }'
