@@ -30,14 +30,17 @@ Status Txn::write_intent() {
 
 Status Txn::intend(nlohmann::json object) {
   intent_["objects"].push_back(std::move(object));
-  if (held_) return pending_ = true, Status{};
-  return write_intent();
+  return held_ ? hold_back() : write_intent();
 }
 
 Status Txn::intend_drop(const char* table, const std::string& id) {
   intent_["drop"].push_back({{"table", table}, {"id", id}});
-  if (held_) return pending_ = true, Status{};
-  return write_intent();
+  return held_ ? hold_back() : write_intent();
+}
+
+Status Txn::hold_back() {
+  pending_ = true;  // flush() writes it
+  return {};
 }
 
 Status Txn::flush() {

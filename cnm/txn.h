@@ -49,6 +49,7 @@ class Txn {
   void rollback();
 
  private:
+  Status hold_back();
   Status write_intent();
 
   store::Store& store_;
