@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -106,4 +107,31 @@ TEST_CASE("registering only the named command group parses exactly what the whol
   }
   CHECK(outcome({"network", "connect", "n1", "s1"}) == "ok network connect");
   CHECK(outcome({"--root", "run", "version"}) == "ok version");
+}
+
+TEST_CASE("every top-level command is found in its group (the names in cli/app.cc stay complete)") {
+  auto commands = [](std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    CLI::App app{"netctl"};
+    cli::Globals g;
+    cli::Context ctx(g);
+    cnm::Status status;
+    if (args.size() == 1)
+      cli::build_app(app, g, ctx, status);  // every group
+    else
+      cli::build_app(app, g, ctx, status, argv);
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      names.push_back(sub->get_name());
+    return names;
+  };
+  const auto all = commands({"netctl"});
+  REQUIRE(all.size() > 10);
+  for (const auto& name : all) {
+    auto group = commands({"netctl", name});
+    CHECK_MESSAGE(std::find(group.begin(), group.end(), name) != group.end(), name);
+    const std::string why = name + ": registers every group";
+    CHECK_MESSAGE(group.size() < all.size(), why);
+  }
 }
