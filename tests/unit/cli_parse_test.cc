@@ -17,20 +17,31 @@ namespace {
 
 struct Parsed {};
 
-// Parses `args` like netctl would (only the named command group registered, as main() does; every
-// group with `all`): "ok <the chosen subcommands>", or "error <CLI11's message>".
-std::string outcome(std::vector<std::string> args, bool all = false) {
-  args.insert(args.begin(), "netctl");
+// netctl's command line for `args` (without the program name), built as main() builds it (only
+// the command group they name), or with every group when `all`.
+struct Cli {
+  std::vector<std::string> args;
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  CLI::App app{"netctl"};
   cli::Globals g;
-  cli::Context ctx(g);
+  cli::Context ctx{g};
   cnm::Status status;
-  if (all)
-    cli::build_app(app, g, ctx, status);
-  else
-    cli::build_app(app, g, ctx, status, argv);
+  CLI::App app{"netctl"};
+  Cli(std::vector<std::string> words, bool all) : args(std::move(words)) {
+    args.insert(args.begin(), "netctl");
+    for (auto& a : args) argv.push_back(a.data());
+    if (all)
+      cli::build_app(app, g, ctx, status);
+    else
+      cli::build_app(app, g, ctx, status, argv);
+  }
+};
+
+// Parses `args` like netctl would (every group with `all`): "ok <the chosen subcommands>", or
+// "error <CLI11's message>".
+std::string outcome(std::vector<std::string> args, bool all = false) {
+  Cli c(std::move(args), all);
+  CLI::App& app = c.app;
+  auto& argv = c.argv;
   std::string chosen = "ok";
   app.parse_complete_callback([&] {  // before any command's callback
     for (const CLI::App* a = &app; !a->get_subcommands().empty();) {
@@ -110,26 +121,17 @@ TEST_CASE("registering only the named command group parses exactly what the whol
 }
 
 TEST_CASE("every top-level command is found in its group (the names in cli/app.cc stay complete)") {
-  auto commands = [](std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    CLI::App app{"netctl"};
-    cli::Globals g;
-    cli::Context ctx(g);
-    cnm::Status status;
-    if (args.size() == 1)
-      cli::build_app(app, g, ctx, status);  // every group
-    else
-      cli::build_app(app, g, ctx, status, argv);
+  auto commands = [](std::vector<std::string> args, bool all) {
+    Cli c(std::move(args), all);
     std::vector<std::string> names;
-    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    for (const CLI::App* sub : c.app.get_subcommands([](CLI::App*) { return true; }))
       names.push_back(sub->get_name());
     return names;
   };
-  const auto all = commands({"netctl"});
+  const auto all = commands({}, true);
   REQUIRE(all.size() > 10);
   for (const auto& name : all) {
-    auto group = commands({"netctl", name});
+    auto group = commands({name}, false);
     CHECK_MESSAGE(std::find(group.begin(), group.end(), name) != group.end(), name);
     const std::string why = name + ": registers every group";
     CHECK_MESSAGE(group.size() < all.size(), why);
