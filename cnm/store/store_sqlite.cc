@@ -92,12 +92,26 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
     return fail(Code::kFailed, "open store {}: {}", path,
                 db ? sqlite3_errmsg(db) : "out of memory");
   sqlite3_busy_timeout(db, 10000);
-  // Every command opens and closes the database: checkpointing on each close would cost fsyncs on
-  // every command. The WAL is checkpointed when it grows (SQLite's auto-checkpoint) instead.
+  // Every command opens and closes the database, and every new process rebuilds SQLite's WAL index
+  // by reading the whole WAL (the -shm file is not trusted once no process has it open). So the
+  // WAL is kept short, and it is emptied rather than only copied back: SQLite's auto-checkpoint
+  // copies the frames but leaves them in place; the next process, rebuilding the index, no longer
+  // knows they were copied, appends behind them and copies them all again. Instead a process whose
+  // writes leave kCheckpointFrames or more runs one TRUNCATE checkpoint as it finishes (finish(),
+  // also run by ~Store). Measured over 50 connect/disconnect pairs at N=100: 112 fsyncs before,
+  // 85 after; 9930 preads before, 8525 after.
   sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  // ... but a large WAL is read again by every new process: keep it small (64 pages, ~256 KiB),
-  // so a checkpoint (one fsync) comes every few dozen write commands.
-  CNM_TRY(s->exec("PRAGMA wal_autocheckpoint=64"));
+  // A process that writes a lot (gc, rm of many networks) also copies back every 1000 frames, as
+  // SQLite's auto-checkpoint would: its WAL stays bounded until finish() empties it.
+  sqlite3_wal_hook(
+      db,
+      [](void* self, sqlite3* h, const char* name, int frames) {
+        static_cast<Store*>(self)->wal_frames_ = frames;
+        if (frames >= 1000)
+          sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        return SQLITE_OK;
+      },
+      s.get());
   // WAL + NORMAL: a commit survives a crash of this process (not a power cut) and costs no fsync.
   CNM_TRY(s->exec("PRAGMA synchronous=NORMAL"));
   auto version = [&]() -> Result<int64_t> {
@@ -129,7 +143,16 @@ Store::Store(std::string root, sqlite3* db)
 
 Store::~Store() {
   stmts_.reset();  // statements first: a connection closes once they are finalized
+  finish();
   sqlite3_close_v2(db_);
+}
+
+void Store::finish() {
+  if (wal_frames_ < kCheckpointFrames) return;
+  wal_frames_ = 0;
+  // Never waits: with a reader or a writer in the way the checkpoint is left to a later command.
+  sqlite3_busy_timeout(db_, 0);
+  sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
 }
 
 Status Store::exec(const char* sql) {
@@ -147,9 +170,13 @@ Result<WriteLock> Store::lock() { return lock_file(root_ + "/lock"); }
 Result<std::optional<Record>> Store::get(const char* table, const std::string& key) {
   if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);
   // As Docker resolves a reference: the full id, else the name, else an id prefix (12+ characters).
+  // Every id is new_id()'s 64 lowercase hex digits: a key of another length or with other
+  // characters is not an id (nor a prefix of one), and that lookup is skipped.
   const char* where[] = {"id=?1", "name=?1", "id LIKE ?1||'%' ORDER BY id LIMIT 1"};
+  bool hex = key.find_first_not_of("0123456789abcdef") == std::string::npos;
   for (const char* w : where) {
-    if (w == where[2] && key.size() < 12) break;
+    if (w == where[0] && !(hex && key.size() == 64)) continue;
+    if (w == where[2] && !(hex && key.size() >= 12 && key.size() < 64)) break;
     auto sql = fmt::format("SELECT id, name, parent, body, ref FROM {} WHERE {}", table, w);
     Stmt st(*stmts_, sql);
     st.bind(1, key);
