@@ -1,10 +1,10 @@
 #include "cnm/model.h"
 
-#include <fcntl.h>
-#include <fmt/chrono.h>
-#include <unistd.h>
+#include <fmt/format.h>
+#include <sys/random.h>
 
 #include <chrono>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -160,10 +160,8 @@ void from_json(const nlohmann::json& j, Sandbox& s) {
 
 std::string new_id() {
   unsigned char buf[32];
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  ssize_t got = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
-  if (fd >= 0) close(fd);
-  if (got != static_cast<ssize_t>(sizeof buf)) {
+  // One syscall; 32 bytes from getrandom(2) never come back short once the pool is initialized.
+  if (getrandom(buf, sizeof buf, 0) != static_cast<ssize_t>(sizeof buf)) {
     std::random_device rd;
     for (auto& b : buf) b = static_cast<unsigned char>(rd());
   }
@@ -181,8 +179,13 @@ std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::floor<std::chrono::seconds>(now);
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count();
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:09d}Z",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(secs)), ns);
+  // By hand from gmtime_r: formatting a tm through fmt's chrono support loads the time zone
+  // (/etc/localtime), which a UTC stamp does not need.
+  std::time_t t = std::chrono::system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
 }
 
 }  // namespace cnm
