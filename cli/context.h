@@ -30,6 +30,8 @@ class Context {
   cnm::Result<cnm::Config> config();
   // The state root the flags, environment and config resolve to.
   cnm::Result<std::string> root();
+  // Ends the process with `code` (cnm::end_process): the store, if opened, finishes first.
+  int end(int code) { return cnm::end_process(runtime_.get(), code); }
 
  private:
   const Globals& globals_;

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   }
   if (!status) {
     cli::print_error(status.error(), g.format == "json");
-    return cnm::exit_code(status.error().code);
+    return ctx.end(cnm::exit_code(status.error().code));
   }
-  return ctx.exit_code;
+  return ctx.end(ctx.exit_code);
 }

@@ -1,5 +1,6 @@
 #include "cnm/runtime.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "cnm/kernel/conntrack.h"
@@ -52,6 +53,19 @@ void wrap_with_faults(P& p, kernel::FaultPlan* plan) {
 }  // namespace
 
 Runtime::~Runtime() = default;
+
+void Runtime::finish() { parts_->store->finish(); }
+
+int end_process(Runtime* rt, int code) {
+#ifdef __SANITIZE_ADDRESS__
+  (void)rt;
+  return code;
+#else
+  if (rt != nullptr) rt->finish();
+  std::fflush(nullptr);
+  std::_Exit(code);
+#endif
+}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::string& root) {
   if (root.empty() || root[0] != '/')

@@ -22,6 +22,8 @@ class Runtime {
 
   Controller& controller() { return *controller_; }
   const std::string& root() const { return root_; }
+  // The store's end of work (store::Store::finish), for a process about to end_process().
+  void finish();
 
  private:
   Runtime() = default;
@@ -30,5 +32,11 @@ class Runtime {
   std::unique_ptr<Parts> parts_;
   std::unique_ptr<Controller> controller_;
 };
+
+// Ends a front end's process once its work is done and its output written: runs what must run
+// (`rt`'s finish(), if any), flushes stdio and _exits, skipping destructors that only free memory
+// and close descriptors, which the kernel reclaims at exit anyway (a tenth of a connect's
+// instructions). With AddressSanitizer it returns `code` instead, so leak checks still see all.
+int end_process(Runtime* rt, int code);
 
 }  // namespace cnm

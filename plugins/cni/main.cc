@@ -38,7 +38,8 @@ int main() {
     }
   }
   std::string out;
-  int rc = cni::run(env, in, out);
+  std::unique_ptr<cnm::Runtime> rt;
+  int rc = cni::run(env, in, out, &rt);
   std::fwrite(out.data(), 1, out.size(), stdout);
-  return rc;
+  return cnm::end_process(rt.get(), rc);
 }

@@ -171,7 +171,8 @@ std::string version_answer(std::string_view in) {
          "\n";
 }
 
-Result<std::string> dispatch(const Env& env, std::string_view in, std::string& version) {
+Result<std::string> dispatch(const Env& env, std::string_view in, std::string& version,
+                             std::unique_ptr<cnm::Runtime>* keep) {
   const std::string& cmd = env.command;
   if (cmd == "VERSION") return version_answer(in);
   if (cmd != "ADD" && cmd != "DEL" && cmd != "CHECK" && cmd != "GC" && cmd != "STATUS")
@@ -189,18 +190,21 @@ Result<std::string> dispatch(const Env& env, std::string_view in, std::string& v
   }
   auto s = open_session(std::move(*conf), cmd == "STATUS" ? kNotAvailable : 0);
   if (!s) return std::unexpected(s.error());
-  if (cmd == "ADD") return cmd_add(*s, env);
-  if (cmd == "DEL") return cmd_del(*s, env);
-  if (cmd == "CHECK") return cmd_check(*s, env);
-  if (cmd == "GC") return cmd_gc(*s);
-  return cmd_status(*s);
+  auto r = cmd == "ADD"     ? cmd_add(*s, env)
+           : cmd == "DEL"   ? cmd_del(*s, env)
+           : cmd == "CHECK" ? cmd_check(*s, env)
+           : cmd == "GC"    ? cmd_gc(*s)
+                            : cmd_status(*s);
+  if (keep != nullptr) *keep = std::move(s->rt);
+  return r;
 }
 
 }  // namespace
 
-int run(const Env& env, std::string_view stdin_text, std::string& out) {
+int run(const Env& env, std::string_view stdin_text, std::string& out,
+        std::unique_ptr<cnm::Runtime>* keep) {
   std::string version = kLatestVersion;
-  auto r = dispatch(env, stdin_text, version);
+  auto r = dispatch(env, stdin_text, version, keep);
   if (r) {
     out = std::move(*r);
     return 0;

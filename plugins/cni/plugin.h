@@ -2,8 +2,11 @@
 // out. main.cc only gathers the inputs; everything else happens here.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "cnm/runtime.h"
 
 namespace cni {
 
@@ -18,6 +21,9 @@ struct Env {
 
 // Runs the command; writes the result (or the error object) to `out`. Returns the exit status: 0,
 // or 1 with an error object {"cniVersion","code","msg","details"} in `out`.
-int run(const Env& env, std::string_view stdin_text, std::string& out);
+// With `keep`, the controller's runtime the command opened (if it got that far) is handed over
+// instead of closed, for the caller to end the process with (cnm::end_process).
+int run(const Env& env, std::string_view stdin_text, std::string& out,
+        std::unique_ptr<cnm::Runtime>* keep = nullptr);
 
 }  // namespace cni
