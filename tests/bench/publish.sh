@@ -3,7 +3,7 @@
 # fresh sandbox, and its disconnect) with 10 and with 1000 ports already published on the
 # network. libiptc rewrites a whole table on every change, so this is where table size shows:
 # the target is publish(1000) within 1.5x of publish(10).
-# Usage (root): sudo tests/bench/publish.sh    Env: NETCTL (build/netctl), ROUNDS (30).
+# Usage (root): sudo tests/bench/publish.sh    Env: NETCTL (build/netctl), ROUNDS (30), BLOCKS (5).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -16,6 +16,7 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   [ "$(id -u)" = 0 ] || { echo "run as root: sudo $0" >&2; exit 2; }
   [ -x "$NETCTL" ] || { echo "no netctl at $NETCTL (build: scripts/build.sh)" >&2; exit 2; }
   [ "$ROUNDS" -ge 1 ] 2>/dev/null || { echo "ROUNDS must be a number >= 1" >&2; exit 2; }
+  [ "${BLOCKS:-5}" -ge 1 ] 2>/dev/null || { echo "BLOCKS must be a number >= 1" >&2; exit 2; }
 fi
 throwaway_host "$0" "$@"
 
@@ -23,35 +24,53 @@ nc_() { "$NETCTL" "$@"; }
 bench_machine
 nc_ network create --subnet 10.70.0.0/16 pb >/dev/null
 nc_ sandbox create t >/dev/null
-# publish_to N: sandboxes p1.. hold N ports in all (100 per sandbox, the first holds N mod 100).
-held=0 sb=0
-publish_to() {
-  while [ "$held" -lt "$1" ]; do
-    local take=$(( $1 - held > 100 ? 100 : $1 - held )) j args=()
-    for ((j = 0; j < take; j++)); do args+=(-p "$((20000 + held + j)):80"); done
-    sb=$((sb + 1)); nc_ sandbox create "p$sb" >/dev/null
-    nc_ network connect "${args[@]}" pb "p$sb"
-    held=$((held + take))
-  done
-}
-declare -A RES
-measure() {  # K: ROUNDS connect -p / disconnect of sandbox t next to K published ports
-  local -a add=() rm=()
+# Sandbox p1 publishes 10 ports; p2..p11 another 990 (100 each, p11 90), connected ("grow") and
+# disconnected ("shrink") between blocks: the two table sizes are measured in BLOCKS alternating
+# blocks of ROUNDS / BLOCKS rounds, so a machine that drifts during the run (it does, by 10-30%
+# over minutes here) weighs on both sizes alike instead of on the ratio.
+BLOCKS=${BLOCKS:-5}
+declare -A ARGS=()
+for ((sb = 1, held = 0; sb <= 11; sb++)); do
+  take=$((sb == 1 ? 10 : (1000 - held > 100 ? 100 : 1000 - held))) args=""
+  for ((j = 0; j < take; j++)); do args+=" -p $((20000 + held + j)):80"; done
+  ARGS[p$sb]=$args held=$((held + take))
+  nc_ sandbox create "p$sb" >/dev/null
+done
+# shellcheck disable=SC2086  # ARGS holds words to split, here and in grow()
+nc_ network connect ${ARGS[p1]} pb p1
+grow() { local sb; for ((sb = 2; sb <= 11; sb++)); do nc_ network connect ${ARGS[p$sb]} pb "p$sb"; done; }
+shrink() { local sb; for ((sb = 2; sb <= 11; sb++)); do nc_ network disconnect pb "p$sb"; done; }
+declare -a ADD_10=() RM_10=() ADD_1000=() RM_1000=()
+measure() {  # K N: N rounds of connect -p / disconnect of sandbox t next to K published ports
   local r
+  declare -n _add="ADD_$1" _rm="RM_$1"
   nc_ network connect -p 30000:80 pb t && nc_ network disconnect pb t  # warm-up
-  for ((r = 0; r < ROUNDS; r++)); do
-    bench_time add nc_ network connect -p 30000:80 pb t
-    bench_time rm nc_ network disconnect pb t
+  for ((r = 0; r < $2; r++)); do
+    bench_time _add nc_ network connect -p 30000:80 pb t
+    bench_time _rm nc_ network disconnect pb t
   done
-  RES[add,$1]=$(bench_stats 1 "${add[@]}"); RES[rm,$1]=$(bench_stats 1 "${rm[@]}")
+  unset -n _add _rm
 }
-publish_to 10; measure 10
-publish_to 1000; measure 1000
-[ "$(iptables-legacy -t nat -S NETCTL-DNAT | grep -c -- '-j DNAT')" = 1000 ] || { echo "not 1000 DNAT rules" >&2; exit 1; }
+per=$(((ROUNDS + BLOCKS - 1) / BLOCKS))
+for ((b = 0; b < BLOCKS; b++)); do
+  measure 10 "$per"
+  grow
+  [ "$b" = 0 ] && { [ "$(iptables-legacy -t nat -S NETCTL-DNAT | grep -c -- '-j DNAT')" = 1000 ] ||
+    { echo "not 1000 DNAT rules" >&2; exit 1; }; }
+  measure 1000 "$per"
+  shrink
+done
+declare -A RES=()
+for k in 10 1000; do
+  declare -n _a="ADD_$k" _r="RM_$k"
+  RES[add,$k]=$(bench_stats 1 "${_a[@]}"); RES[rm,$k]=$(bench_stats 1 "${_r[@]}")
+  unset -n _a _r
+done
 floor=$(bench_floor_ms 30)
 ratio() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" 'BEGIN { printf "%.2f", a / b }'; }
 echo
-echo "one published port, ms per op: median (p90) over $ROUNDS; start floor (/bin/true) $floor ms included"
+echo "one published port, ms per op: median (p90) over $((per * BLOCKS)) ops each, in $BLOCKS alternating blocks;" \
+  "start floor (/bin/true) $floor ms included"
 printf '| %-40s | %-18s | %-18s | %-12s |\n' operation "10 published" "1000 published" "1000 / 10"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "$(printf -- '-%.0s' {1..20})" \
   "$(printf -- '-%.0s' {1..20})" "$(printf -- '-%.0s' {1..14})"
@@ -64,6 +83,6 @@ bench_emit "unpublish one port (disconnect), 10 published" "${RES[rm,10]}" "same
 if awk -v r="$(ratio add)" 'BEGIN { exit !(r <= 1.5) }'; then
   echo "target publish(1000) / publish(10) <= 1.5: met ($(ratio add))"
 else echo "target publish(1000) / publish(10) <= 1.5: MISSED ($(ratio add))"; fi
-mapfile -t all < <(seq -f 'p%g' 1 "$sb")
+mapfile -t all < <(seq -f 'p%g' 1 11)
 nc_ sandbox rm --force t "${all[@]}" >/dev/null
 nc_ network rm pb >/dev/null
