@@ -126,6 +126,9 @@ class Store {
   // WAL frames (pages) after which finish() empties the WAL: up to ~256 KiB that each new process
   // reads, against a checkpoint (3 fsyncs, then 2 for the next WAL header) every ~6 commands.
   static constexpr int kCheckpointFrames = 64;
+  // Within one process that writes a lot (gc, rm of many networks): copy back every this many
+  // frames, as SQLite's own auto-checkpoint would, so its WAL stays bounded until finish().
+  static constexpr int kCopyBackFrames = 1000;
 
   std::string root_;
   sqlite3* db_;

@@ -101,13 +101,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   // also run by ~Store). Measured over 50 connect/disconnect pairs at N=100: 112 fsyncs before,
   // 85 after; 9930 preads before, 8525 after.
   sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  // A process that writes a lot (gc, rm of many networks) also copies back every 1000 frames, as
-  // SQLite's auto-checkpoint would: its WAL stays bounded until finish() empties it.
   sqlite3_wal_hook(
       db,
       [](void* self, sqlite3* h, const char* name, int frames) {
         static_cast<Store*>(self)->wal_frames_ = frames;
-        if (frames >= 1000)
+        if (frames >= kCopyBackFrames)
           sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         return SQLITE_OK;
       },

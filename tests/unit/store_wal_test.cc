@@ -3,7 +3,6 @@
 // reading the whole WAL: so a process whose writes leave the WAL at kCheckpointFrames or more
 // empties it (a TRUNCATE checkpoint) when it finishes, and one below leaves it alone (no fsync).
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -31,13 +30,12 @@ struct Root {
   }
 };
 
-// One batch per record, each its own transaction (as one command's commit): `n` of them.
+// `n` records, each in a batch of its own: `n` commits, so at least `n` WAL frames.
 void put_sandboxes(st::Store& s, int n, const std::string& prefix) {
   for (int i = 0; i < n; ++i) {
     st::Batch b;
-    b.puts.push_back({st::kSandboxes,
-                      {cnm::new_id(), prefix + std::to_string(i), "",
-                       std::string(900, 'x')}});  // a page to itself, about
+    b.puts.push_back(
+        {st::kSandboxes, {cnm::new_id(), prefix + std::to_string(i), "", std::string(900, 'x')}});
     REQUIRE(s.apply(b));
   }
 }
