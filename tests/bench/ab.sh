@@ -49,12 +49,11 @@ declare -a T_A=() T_B=()
 for ((r = 0; r <= ROUNDS + 1; r++)); do
   # Round r: build A on side a and B on side b, or the other way round; the first to run
   # alternates too.
-  if [ $((r % 2)) = 0 ]; then SIDE_BIN=([a]=$1 [b]=$2); declare -A WHO=([a]=A [b]=B)
-  else SIDE_BIN=([a]=$2 [b]=$1); declare -A WHO=([a]=B [b]=A); fi
+  if [ $((r % 2)) = 0 ]; then SIDE_BIN=([a]=$1 [b]=$2); else SIDE_BIN=([a]=$2 [b]=$1); fi
   order="a b"; [ $((r % 4)) -ge 2 ] && order="b a"
   for s in $order; do
     publish $((BASE[$s] + 9000))
-    declare -n _t="T_${WHO[$s]}"
+    declare -n _t="T_${SIDE_BIN[$s]##*/}"  # the copies are named A and B
     if [ "$r" -le 1 ]; then  # warm-up, both builds on both sides, not counted
       nc_ "$s" network connect "${PUB[@]}" "n$s" "t$s"
     else
