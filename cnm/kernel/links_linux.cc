@@ -43,6 +43,38 @@ nl::MsgPtr link_msg(int type, const std::string* name) {
 
 using nl::out_of_memory;
 
+// RTM_NEWLINK for a new bridge, built by hand because libnl has no setter for the bridge's own
+// attributes. It is created up (which saves a round trip: addresses can be added to an up link)
+// and with:
+// - a MAC of its own: a bridge without one takes the lowest MAC of its ports and changes it as
+//   ports come and go, which makes every container's cached gateway entry stale and sends IPv6
+//   reports to every port on each change. An address set at creation is never replaced.
+// - multicast snooping off. Nothing on a netctl bridge is a multicast querier, and without one the
+//   kernel floods multicast to every port whether it snoops or not; but while it snoops, every
+//   port that comes up re-arms two query timers on EVERY port of the bridge (2 x 500 timers per
+//   attach at 500 ports). An admin who runs a querier can turn it back on (`ip link set BRIDGE
+//   type bridge mcast_snooping 1`); netctl never resets it.
+nl::MsgPtr bridge_request(const std::string& name, unsigned mtu, const uint8_t (&mac)[ETH_ALEN]) {
+  nl::MsgPtr msg(
+      nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL));
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_flags = ifi.ifi_change = IFF_UP;
+  nlattr* info = nullptr;
+  nlattr* data = nullptr;
+  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+      nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0 ||
+      (mtu != 0 && nla_put_u32(msg.get(), IFLA_MTU, mtu) < 0) ||
+      nla_put(msg.get(), IFLA_ADDRESS, ETH_ALEN, mac) < 0 ||
+      (info = nla_nest_start(msg.get(), IFLA_LINKINFO)) == nullptr ||
+      nla_put_string(msg.get(), IFLA_INFO_KIND, "bridge") < 0 ||
+      (data = nla_nest_start(msg.get(), IFLA_INFO_DATA)) == nullptr ||
+      nla_put_u8(msg.get(), IFLA_BR_MCAST_SNOOPING, 0) < 0 || nla_nest_end(msg.get(), data) < 0 ||
+      nla_nest_end(msg.get(), info) < 0)
+    return nullptr;
+  return msg;
+}
+
 // A group number that no link in `cache` is in. High and pseudo-random, so that a concurrent
 // netctl (or an admin's `ip link set group`) is very unlikely to pick the same one.
 uint32_t unused_group(nl_cache* cache) {
@@ -127,22 +159,11 @@ Status LinuxLinks::create_bridge(const std::string& name, unsigned mtu,
   if (!sock_) return std::unexpected(sock_.error());
   std::string doing = fmt::format("create bridge {}", name);
   if (!fits(name)) return fail(Code::kInvalid, "{}: name must be 1 to 15 characters", doing);
-  nl::LinkPtr link(rtnl_link_bridge_alloc());
-  if (!link) return std::unexpected(out_of_memory().error(doing));
-  rtnl_link_set_name(link.get(), name.c_str());
-  if (mtu != 0) rtnl_link_set_mtu(link.get(), mtu);
-  // A MAC of its own: a bridge without one takes the lowest MAC of its ports and changes it as
-  // ports come and go, which makes every container's cached gateway entry stale and sends IPv6
-  // reports to every port on each change. An address set at creation is never replaced.
   uint8_t mac[ETH_ALEN];
   random_mac(mac);
-  nl::AddrPtr addr(nl_addr_build(AF_LLC, mac, ETH_ALEN));
-  if (!addr) return std::unexpected(out_of_memory().error(doing));
-  rtnl_link_set_addr(link.get(), addr.get());
-  // Up in the creating request saves a round trip; addresses can be added to an up link.
-  rtnl_link_set_flags(link.get(), IFF_UP);
-  Outcome made = sock_->call(
-      [&](nl_sock* s) { return rtnl_link_add(s, link.get(), NLM_F_CREATE | NLM_F_EXCL); });
+  nl::MsgPtr msg = bridge_request(name, mtu, mac);
+  if (!msg) return std::unexpected(out_of_memory().error(doing));
+  Outcome made = sock_->send(msg.get());
   if (!made) return std::unexpected(made.error(doing));
   Status st = configure(name, addresses);
   if (!st) delete_one(name);  // best effort; the first error is the one to report

@@ -56,6 +56,9 @@ TEST_CASE("create_bridge makes an up bridge with its MTU and addresses") {
   CHECK(v6);
   json d = json::parse(sh("ip -j -d link show dev nc-test"));
   CHECK(d[0]["linkinfo"]["info_kind"] == "bridge");
+  // Snooping off (see links_linux.cc), the kernel's defaults otherwise.
+  CHECK(d[0]["linkinfo"]["info_data"]["mcast_snooping"] == 0);
+  CHECK(d[0]["linkinfo"]["info_data"]["stp_state"] == 0);
 
   auto got = links->get("nc-test");
   REQUIRE(got);
