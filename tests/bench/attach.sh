@@ -262,47 +262,64 @@ raw() {  # TOOL OP N ROUND I ARRAY: the last value of ARRAY, if the op added one
 }
 round() {
   local t=$1 n=$2 r=$3 i k
-  local -n _ra="A_$t" _rd="D_$t"
-  for ((i = 1; i <= n; i++)); do k=${#_ra[@]}; op "A_$t" "att_$t" "$i"; raw "$t" attach "$n" "$r" "$i" "A_$t" "$k"; done
+  local -n _ra="A_${t}_$n" _rd="D_${t}_$n"
+  for ((i = 1; i <= n; i++)); do k=${#_ra[@]}; op "A_${t}_$n" "att_$t" "$i"; raw "$t" attach "$n" "$r" "$i" "A_${t}_$n" "$k"; done
   if [ "$(veths)" != $((residents + n)) ]; then
     echo "${NAME[$t]} N=$n round $r: $(veths) veths after attach, expected $((residents + n))" >&2; FAILS=$((FAILS + 1))
   fi
   [ "$r" = 0 ] && RULES[$t,$n]=$(($(fw_rules) - fw_base))
-  for ((i = 1; i <= n; i++)); do k=${#_rd[@]}; op "D_$t" "det_$t" "$i"; raw "$t" detach "$n" "$r" "$i" "D_$t" "$k"; done
+  for ((i = 1; i <= n; i++)); do k=${#_rd[@]}; op "D_${t}_$n" "det_$t" "$i"; raw "$t" detach "$n" "$r" "$i" "D_${t}_$n" "$k"; done
   if [ "$(veths)" != "$residents" ]; then
     echo "${NAME[$t]} N=$n round $r: $(veths) veths after detach, expected $residents" >&2; FAILS=$((FAILS + 1))
   fi
 }
 
+# The sizes are measured in passes, not one after the other: each pass runs a share of every N's
+# rounds (N=10 gets ~1/P of its rounds in each of the P passes, P being the most rounds any N has
+# here), so that the machine's drift over a run (10-30% within minutes on this VM) weighs on every
+# N alike instead of on the scaling ratio. Until 2026-11-28 18:00 N=10 ran first and N=500 last,
+# and the same build's ratio moved between 1.08 and 1.41 from run to run.
 t_all=$(date +%s)
+max_n=0
+for n in $NS; do if [ "$n" -gt "$max_n" ]; then max_n=$n; fi; done
+for ((i = made + 1; i <= max_n; i++)); do
+  ip netns add "s$i"
+  if has nv; then nv_opts "$i" >"$work/nv/opts/$i.json"; fi
+done
+made=$max_n
+echo "namespaces s1..s$made ready in $(($(date +%s) - t_all)) s"
+declare -A NR=() PR=()
 for n in $NS; do
+  NR[$n]=$(rounds_for "$ROUNDS" "$n") PR[$n]=$(rounds_for "$PEER_ROUNDS" "$n")
+  for t in "${TOOLS[@]}"; do declare -a "A_${t}_$n=()" "D_${t}_$n=()"; done
+  echo "N=$n: netctl ${NR[$n]} rounds, peers ${PR[$n]} rounds"
+done
+# As many passes as the largest N has rounds (at least one).
+passes=$((NR[$max_n] > PR[$max_n] ? NR[$max_n] : PR[$max_n]))
+[ "$passes" -ge 1 ] || passes=1
+for ((p = 0; p < passes; p++)); do
   t0=$(date +%s)
-  # Namespaces only grow: N=100 reuses s1..s10 (empty again after every detach round).
-  for ((i = made + 1; i <= n; i++)); do
-    ip netns add "s$i"
-    if has nv; then nv_opts "$i" >"$work/nv/opts/$i.json"; fi
-  done
-  [ "$n" -gt "$made" ] && made=$n
-  nr=$(rounds_for "$ROUNDS" "$n"); pr=$(rounds_for "$PEER_ROUNDS" "$n")
-  for t in "${TOOLS[@]}"; do
-    declare -n _ia="A_$t" _id="D_$t"
-    _ia=() _id=()
-    unset -n _ia _id
-  done
-  echo "N=$n: netctl $nr rounds, peers $pr rounds (namespaces ready in $(($(date +%s) - t0)) s)..."
-  for ((r = 0; r < (nr > pr ? nr : pr); r++)); do
-    for t in "${TOOLS[@]}"; do
-      if [ "$t" = nc ]; then [ "$r" -lt "$nr" ] || continue; else [ "$r" -lt "$pr" ] || continue; fi
-      round "$t" "$n" "$r"
+  for n in $NS; do
+    # This pass's share of N's rounds: [p*R/P, (p+1)*R/P) for netctl and for the peers.
+    nr=${NR[$n]} pr=${PR[$n]}
+    for ((r = 0; r < (nr > pr ? nr : pr); r++)); do
+      for t in "${TOOLS[@]}"; do
+        if [ "$t" = nc ]; then R=$nr; else R=$pr; fi
+        if [ "$r" -ge $((p * R / passes)) ] && [ "$r" -lt $(((p + 1) * R / passes)) ]; then
+          round "$t" "$n" "$r"
+        fi
+      done
     done
   done
+  echo "  pass $((p + 1))/$passes done in $(($(date +%s) - t0)) s, load average $(cut -d" " -f1-3 /proc/loadavg)"
+done
+for n in $NS; do
   for t in "${TOOLS[@]}"; do
-    declare -n _a="A_$t" _d="D_$t"
+    declare -n _a="A_${t}_$n" _d="D_${t}_$n"
     RES[$t,attach,$n]=$(bench_stats 1 "${_a[@]}")
     RES[$t,detach,$n]=$(bench_stats 1 "${_d[@]}")
     unset -n _a _d
   done
-  echo "  N=$n done in $(($(date +%s) - t0)) s, load average $(cut -d" " -f1-3 /proc/loadavg)"
 done
 
 # ---- teardown (not timed) and checks -------------------------------------------------------------
