@@ -277,8 +277,7 @@ round() {
 # The sizes are measured in passes, not one after the other: each pass runs a share of every N's
 # rounds (N=10 gets ~1/P of its rounds in each of the P passes, P being the most rounds any N has
 # here), so that the machine's drift over a run (10-30% within minutes on this VM) weighs on every
-# N alike instead of on the scaling ratio. Until 2026-11-28 18:00 N=10 ran first and N=500 last,
-# and the same build's ratio moved between 1.08 and 1.41 from run to run.
+# N alike instead of on the scaling ratio. It does not make the ratio steady (tests/bench/README.md).
 t_all=$(date +%s)
 max_n=0
 for n in $NS; do if [ "$n" -gt "$max_n" ]; then max_n=$n; fi; done
@@ -297,9 +296,11 @@ done
 # As many passes as the largest N has rounds (at least one).
 passes=$((NR[$max_n] > PR[$max_n] ? NR[$max_n] : PR[$max_n]))
 [ "$passes" -ge 1 ] || passes=1
+order=$(tr ' ' '\n' <<<"$NS" | grep .)
 for ((p = 0; p < passes; p++)); do
   t0=$(date +%s)
-  for n in $NS; do
+  # Every other pass takes the sizes in reverse, so no size always follows the largest's rounds.
+  for n in $(if ((p % 2)); then tac <<<"$order"; else cat <<<"$order"; fi); do
     # This pass's share of N's rounds: [p*R/P, (p+1)*R/P) for netctl and for the peers.
     nr=${NR[$n]} pr=${PR[$n]}
     for ((r = 0; r < (nr > pr ? nr : pr); r++)); do
