@@ -4,7 +4,6 @@
 #include <sys/random.h>
 
 #include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -175,17 +174,19 @@ std::string new_id() {
   return out;
 }
 
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::floor<std::chrono::seconds>(now);
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count();
-  // By hand from gmtime_r: formatting a tm through fmt's chrono support loads the time zone
-  // (/etc/localtime), which a UTC stamp does not need.
-  std::time_t t = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
+// By calendar arithmetic alone: glibc's gmtime_r, like fmt's chrono formatting, loads the time zone
+// from /etc/localtime on its first call (tzset), which a UTC stamp does not need.
+std::string rfc3339(std::chrono::system_clock::time_point at) {
+  using namespace std::chrono;
+  auto day = floor<days>(at);
+  year_month_day ymd{day};
+  hh_mm_ss<nanoseconds> hms{duration_cast<nanoseconds>(at - day)};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
+                     hms.subseconds().count());
 }
+
+std::string now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
 
 }  // namespace cnm

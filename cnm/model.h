@@ -1,6 +1,7 @@
 // The CNM objects as stored: Network, Endpoint, Sandbox. Bodies are JSON in the store.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
@@ -122,7 +123,9 @@ void from_json(const nlohmann::json& j, Sandbox& s);
 
 // A fresh random 64-hex id.
 std::string new_id();
-// Current time as RFC 3339 with nanoseconds, UTC.
+// `at` as RFC 3339 with nanoseconds, UTC ("2026-11-28T18:24:14.000000001Z").
+std::string rfc3339(std::chrono::system_clock::time_point at);
+// The current time, as rfc3339().
 std::string now_rfc3339();
 
 }  // namespace cnm
