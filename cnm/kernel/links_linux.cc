@@ -2,7 +2,7 @@
 // namespace that was current when make_linux_links() ran.
 #include <linux/if.h>
 #include <linux/if_ether.h>
-#include <netlink/route/link/bridge.h>
+#include <linux/if_link.h>
 #include <unistd.h>
 
 #include <algorithm>
