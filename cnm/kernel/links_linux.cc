@@ -31,11 +31,13 @@ void random_mac(uint8_t (&mac)[ETH_ALEN]) {
 // IFNAMSIZ includes the terminating NUL; libnl silently truncates longer names.
 bool fits(const std::string& name) { return !name.empty() && name.size() < IFNAMSIZ; }
 
-// An RTM_*LINK request for one link by name (or for none, ifindex 0 without a name).
-nl::MsgPtr link_msg(int type, const std::string* name) {
-  nl::MsgPtr msg(nlmsg_alloc_simple(type, 0));
+// An RTM_*LINK request for one link by name (or for none, ifindex 0 without a name), with netlink
+// header flags `nl_flags` and interface flags `up` set in both ifi_flags and ifi_change.
+nl::MsgPtr link_msg(int type, const std::string* name, int nl_flags = 0, unsigned up = 0) {
+  nl::MsgPtr msg(nlmsg_alloc_simple(type, nl_flags));
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_flags = ifi.ifi_change = up;
   if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return nullptr;
   if (name != nullptr && nla_put_string(msg.get(), IFLA_IFNAME, name->c_str()) < 0) return nullptr;
   return msg;
@@ -55,16 +57,10 @@ using nl::out_of_memory;
 //   attach at 500 ports). An admin who runs a querier can turn it back on (`ip link set BRIDGE
 //   type bridge mcast_snooping 1`); netctl never resets it.
 nl::MsgPtr bridge_request(const std::string& name, unsigned mtu, const uint8_t (&mac)[ETH_ALEN]) {
-  nl::MsgPtr msg(
-      nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL));
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_flags = ifi.ifi_change = IFF_UP;
+  nl::MsgPtr msg = link_msg(RTM_NEWLINK, &name, NLM_F_CREATE | NLM_F_EXCL, IFF_UP);
   nlattr* info = nullptr;
   nlattr* data = nullptr;
-  if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
-      nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0 ||
-      (mtu != 0 && nla_put_u32(msg.get(), IFLA_MTU, mtu) < 0) ||
+  if (!msg || (mtu != 0 && nla_put_u32(msg.get(), IFLA_MTU, mtu) < 0) ||
       nla_put(msg.get(), IFLA_ADDRESS, ETH_ALEN, mac) < 0 ||
       (info = nla_nest_start(msg.get(), IFLA_LINKINFO)) == nullptr ||
       nla_put_string(msg.get(), IFLA_INFO_KIND, "bridge") < 0 ||

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <span>
 
 #include "cnm/store/sqlite_util.h"
 #include "cnm/store/store.h"
@@ -170,11 +171,14 @@ Result<std::optional<Record>> Store::get(const char* table, const std::string& k
   // As Docker resolves a reference: the full id, else the name, else an id prefix (12+ characters).
   // Every id is new_id()'s 64 lowercase hex digits: a key of another length or with other
   // characters is not an id (nor a prefix of one), and that lookup is skipped.
-  const char* where[] = {"id=?1", "name=?1", "id LIKE ?1||'%' ORDER BY id LIMIT 1"};
   bool hex = key.find_first_not_of("0123456789abcdef") == std::string::npos;
-  for (const char* w : where) {
-    if (w == where[0] && !(hex && key.size() == 64)) continue;
-    if (w == where[2] && !(hex && key.size() >= 12 && key.size() < 64)) break;
+  const char* where[3];
+  size_t n = 0;
+  if (hex && key.size() == 64) where[n++] = "id=?1";
+  where[n++] = "name=?1";
+  if (hex && key.size() >= 12 && key.size() < 64)
+    where[n++] = "id LIKE ?1||'%' ORDER BY id LIMIT 1";
+  for (const char* w : std::span(where, n)) {
     auto sql = fmt::format("SELECT id, name, parent, body, ref FROM {} WHERE {}", table, w);
     Stmt st(*stmts_, sql);
     st.bind(1, key);
