@@ -278,7 +278,7 @@ round() {
 # rounds (N=10 gets ~1/P of its rounds in each of the P passes, P being the most rounds any N has
 # here), so that the machine's drift over a run (10-30% within minutes on this VM) weighs on every
 # N alike instead of on the scaling ratio. It does not make the ratio steady (tests/bench/README.md).
-t_all=$(date +%s)
+t_ns=$(date +%s)
 max_n=0
 for n in $NS; do if [ "$n" -gt "$max_n" ]; then max_n=$n; fi; done
 for ((i = made + 1; i <= max_n; i++)); do
@@ -286,7 +286,8 @@ for ((i = made + 1; i <= max_n; i++)); do
   if has nv; then nv_opts "$i" >"$work/nv/opts/$i.json"; fi
 done
 made=$max_n
-echo "namespaces s1..s$made ready in $(($(date +%s) - t_all)) s"
+echo "namespaces s1..s$made ready in $(($(date +%s) - t_ns)) s"
+t_all=$(date +%s)
 declare -A NR=() PR=()
 for n in $NS; do
   NR[$n]=$(rounds_for "$ROUNDS" "$n") PR[$n]=$(rounds_for "$PEER_ROUNDS" "$n")
