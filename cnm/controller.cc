@@ -53,6 +53,7 @@ Result<int> Controller::recover_intents() {
     std::vector<std::string> links, netns;
     kernel::FirewallChange fw;
     std::vector<std::string> dropped;
+    std::vector<Endpoint> left;  // endpoints it drops: their namespaces may need a gateway again
     std::vector<nlohmann::json> containers;  // kind "container": see container_ops.cc
     if (!j.is_discarded()) {
       for (const auto& o : j.value("objects", nlohmann::json::array())) {
@@ -74,12 +75,18 @@ Result<int> Controller::recover_intents() {
              {store::kNetworks, store::kEndpoints, store::kSandboxes, store::kContainers})
           if (table == t) {
             b.drops.push_back({t, d.value("id", "")});
+            if (std::string_view(t) == store::kEndpoints)
+              if (auto e = decode_one<Endpoint>(store_.get(t, d.value("id", "")), "endpoint", ""))
+                left.push_back(std::move(*e));
             CNM_TRY(add_record_objects(store_, t, d.value("id", ""), links, netns, fw));
           }
         dropped.push_back(d.value("id", ""));
       }
     }
     CNM_TRY(recover_objects(links, netns, fw, dropped));
+    // Best effort here: a namespace that cannot take the route (an admin removed its address)
+    // must not block every later command.
+    (void)reelect_gateways(b, left);
     for (const auto& o : containers) CNM_TRY(recover_container(o));
     b.done_intents.push_back(id);
     CNM_TRY(store_.apply(b));

@@ -197,6 +197,11 @@ class Controller {
   Result<Target> resolve_target(const std::string& target, bool must_exist);
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
+  // Docker's gateway rule after `removed` left: a namespace that lost the endpoint holding its
+  // default route gets one again through the longest-connected endpoint it keeps on a bridge
+  // network that is not internal (record updated in `b`). CNI attachments are their runtime's.
+  // A namespace or interface that is gone needs no route; another failure is returned.
+  Status reelect_gateways(store::Batch& b, const std::vector<Endpoint>& removed);
   // (pool, next address): allocation hints for store::Batch::set_hints.
   using Hints = std::vector<std::pair<std::string, std::string>>;
   // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.

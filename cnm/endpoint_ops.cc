@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cnm/controller.h"
+#include "cnm/kernel/endpoints.h"
 #include "cnm/records.h"
 #include "cnm/txn.h"
 
@@ -54,7 +56,7 @@ Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Netw
   if (!here) return std::unexpected(here.error());
   Endpoint ep;
   ep.id = new_id();
-  ep.default_route = true;
+  ep.default_route = !n.internal;  // as Docker: an internal network gives no gateway
   for (const auto& e : *here) {
     if (e.network_id == n.id)
       return fail(Code::kConflict, "{} is already connected to network {}", req.target, n.name);
@@ -173,6 +175,43 @@ Status Controller::remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps) {
     return context("remove endpoints (the next netctl command retries)", first_error.error());
   for (const auto& [n, driver] : nets) lower_hints(tx, n, by_network[n.id]);
   for (const auto& e : eps) tx.batch().drops.push_back({store::kEndpoints, e.id});
+  // A failure here fails the command with the removal done: its intent stays, and the next
+  // command's recovery finishes the drops and elects again.
+  return reelect_gateways(tx.batch(), eps);
+}
+
+Status Controller::reelect_gateways(store::Batch& b, const std::vector<Endpoint>& removed) {
+  auto gone = [&](const Endpoint& e) {
+    return std::any_of(removed.begin(), removed.end(), [&](const auto& r) { return r.id == e.id; });
+  };
+  std::vector<std::string> seen;
+  for (const auto& r : removed) {
+    if (!r.default_route || !r.container_id.empty() || r.netns_key.empty()) continue;
+    if (std::find(seen.begin(), seen.end(), r.netns_key) != seen.end()) continue;
+    seen.push_back(r.netns_key);
+    auto here = endpoints({.ref = r.netns_key});
+    if (!here) return std::unexpected(here.error());
+    std::optional<std::pair<Endpoint, Network>> pick;
+    bool routed = false;
+    for (const auto& e : *here) {
+      if (gone(e) || !e.container_id.empty()) continue;
+      routed |= e.default_route;
+      auto n = network(e.network_id);
+      if (!n || n->driver != "bridge" || n->internal) continue;
+      if (!pick || e.created < pick->first.created) pick.emplace(e, std::move(*n));
+    }
+    if (routed || !pick) continue;
+    auto& [e, n] = *pick;
+    std::vector<IpAddr> gateways;
+    for (const auto& p : n.pools) gateways.push_back(p.gateway);
+    if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, gateways); !r) {
+      if (r.error().code == Code::kNotFound) continue;
+      return r;
+    }
+    e.default_route = true;
+    b.puts.push_back(
+        {store::kEndpoints, {e.id, e.target, n.id, nlohmann::json(e).dump(), e.netns_key}});
+  }
   return {};
 }
 

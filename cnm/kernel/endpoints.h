@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,11 @@ class Endpoints {
   // `host_ifname` already present here is Code::kConflict; a namespace that is gone is
   // Code::kNotFound; a bad name or MAC is Code::kInvalid.
   virtual Status attach(const EndpointSpec& spec) = 0;
+  // Adds a default route via each of `gateways` out of `ifname` inside the namespace at
+  // `netns_path`, as attach() does; a default route the namespace already has for that family
+  // counts as added. A namespace or interface that is gone is Code::kNotFound.
+  virtual Status add_default_routes(const std::string& netns_path, const std::string& ifname,
+                                    std::span<const IpAddr> gateways) = 0;
 };
 
 std::unique_ptr<Namespaces> make_linux_namespaces();

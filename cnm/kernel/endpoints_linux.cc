@@ -215,6 +215,8 @@ class LinuxEndpoints final : public Endpoints {
       : host_(std::move(host)), inet_(std::move(inet)) {}
 
   Status attach(const EndpointSpec& spec) override;
+  Status add_default_routes(const std::string& netns_path, const std::string& ifname,
+                            std::span<const IpAddr> gateways) override;
 
  private:
   Result<int> bridge_index(const std::string& bridge);
@@ -285,6 +287,26 @@ void LinuxEndpoints::await_port(const std::string& host_ifname) {
       return;
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
+}
+
+Status LinuxEndpoints::add_default_routes(const std::string& netns_path, const std::string& ifname,
+                                          std::span<const IpAddr> gateways) {
+  auto netns = open_netns(netns_path);
+  if (!netns) return std::unexpected(netns.error());
+  auto inside = sockets_in(*netns, netns_path);
+  if (!inside) return std::unexpected(inside.error());
+  auto index = ifindex_of(inside->inet, ifname);
+  if (!index)
+    return fail(index.error() == ENODEV ? Code::kNotFound : Code::kFailed, "find {} in {}: {}",
+                ifname, netns_path, std::strerror(index.error()));
+  for (const IpAddr& gw : gateways) {
+    Outcome o = add_default_route(inside->route, *index, gw);
+    bool there = o.sys == EEXIST || (o.sys == 0 && o.nle == NLE_EXIST);
+    if (!o && !there)
+      return std::unexpected(o.error(
+          fmt::format("add default route via {} dev {} in {}", gw.str(), ifname, netns_path)));
+  }
+  return {};
 }
 
 Result<int> LinuxEndpoints::bridge_index(const std::string& bridge) {

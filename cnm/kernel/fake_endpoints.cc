@@ -193,6 +193,22 @@ Status FakeEndpoints::configure(const EndpointSpec& spec) {
   return {};
 }
 
+Status FakeEndpoints::add_default_routes(const std::string& netns_path, const std::string& ifname,
+                                         std::span<const IpAddr> gateways) {
+  std::string line = fmt::format("route {} {}", netns_path, ifname);
+  for (const IpAddr& gw : gateways) line += " via " + gw.str();
+  Status st;
+  auto inside = ns_.netns.find(netns_path);
+  if (inside == ns_.netns.end())
+    st = fail(Code::kNotFound, "network namespace {} not found", netns_path);
+  else if (!inside->second.contains(ifname))
+    st = fail(Code::kNotFound, "find {} in {}: No such device", ifname, netns_path);
+  else if (steps_->tick())
+    st = injected(*steps_);
+  log.push_back(st ? line : line + " -> " + st.error().message);
+  return st;
+}
+
 void FakeEndpoints::remove_pair(const std::string& host_ifname) {
   auto it = peers.find(host_ifname);
   if (it == peers.end()) return;

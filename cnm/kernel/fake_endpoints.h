@@ -67,6 +67,9 @@ class FakeEndpoints : public Endpoints {
   std::vector<std::string> log;
 
   Status attach(const EndpointSpec& spec) override;
+  // One kernel step; logs "route /run/netns/a eth1 via 10.0.0.1 [via fd00::1]".
+  Status add_default_routes(const std::string& netns_path, const std::string& ifname,
+                            std::span<const IpAddr> gateways) override;
 
  private:
   Status create_pair(const EndpointSpec& spec);

@@ -125,6 +125,11 @@ class FaultEndpoints : public Endpoints {
     CNM_TRY(p_->step("attach " + spec.host_ifname));
     return in_->attach(spec);
   }
+  Status add_default_routes(const std::string& netns_path, const std::string& ifname,
+                            std::span<const IpAddr> gateways) override {
+    CNM_TRY(p_->step("default route via " + ifname + " in " + netns_path));
+    return in_->add_default_routes(netns_path, ifname, gateways);
+  }
 
  private:
   std::unique_ptr<Endpoints> in_;

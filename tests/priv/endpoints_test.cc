@@ -139,6 +139,37 @@ TEST_CASE("attach: two namespaces on one bridge reach each other and the gateway
   CHECK(lan.inside(pa) == std::vector<std::string>{"lo", "eth0"});
 }
 
+TEST_CASE("add_default_routes: through a kept interface; one already there counts; gone is 404") {
+  priv::FreshNetns ns;
+  Lan lan;
+  std::string pa = lan.netns("ep-a");
+  EndpointSpec a = spec("nvep-a", pa, "10.66.0.2/24", "02:42:0a:42:00:02");
+  a.addresses.push_back(pfx("fd00:66::2/64"));
+  a.gateways.clear();  // attached without a default route, as a second network is
+  REQUIRE(lan.eps->attach(a));
+  CHECK(sh("ip -n ep-a -4 route show default").empty());
+  std::vector<IpAddr> gws{ip("10.66.0.1"), ip("fd00:66::1")};
+  REQUIRE(lan.eps->add_default_routes(pa, "eth0", gws));
+  json r4 = json::parse(sh("ip -n ep-a -j -4 route show default"));
+  REQUIRE(r4.size() == 1);
+  CHECK(r4[0]["gateway"] == "10.66.0.1");
+  CHECK(r4[0]["dev"] == "eth0");
+  json r6 = json::parse(sh("ip -n ep-a -j -6 route show default"));
+  REQUIRE(r6.size() == 1);
+  CHECK(r6[0]["gateway"] == "fd00:66::1");
+  CHECK(sh_rc("ip netns exec ep-a busybox ping -c1 -W2 10.66.0.1 >/dev/null") == 0);
+  // Again (a recovery redoing it): already there, nothing added.
+  REQUIRE(lan.eps->add_default_routes(pa, "eth0", gws));
+  CHECK(json::parse(sh("ip -n ep-a -j -4 route show default")).size() == 1);
+  // An interface or a namespace that is gone.
+  auto no_if = lan.eps->add_default_routes(pa, "eth7", gws);
+  REQUIRE_FALSE(no_if);
+  CHECK(no_if.error().code == Code::kNotFound);
+  auto no_ns = lan.eps->add_default_routes("/run/netns/ep-none", "eth0", gws);
+  REQUIRE_FALSE(no_ns);
+  CHECK(no_ns.error().code == Code::kNotFound);
+}
+
 TEST_CASE("attach: names already taken are conflicts and leave nothing") {
   priv::FreshNetns ns;
   Lan lan;

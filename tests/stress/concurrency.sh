@@ -144,8 +144,9 @@ nb=$(ip -o link show type bridge | awk -F': ' '$2 ~ /^nc-/' | wc -l)
 subnets=$(db "select json_extract(body,'\$.IPAM.Config[0].Subnet') from networks" | sort | uniq -d)
 [ -z "$subnets" ] || fail "a subnet given twice: $subnets"
 
-# What the kernel holds for a sampled port that did not answer (once seen in CI, not reproduced in
-# 25 runs since): the sandbox's addresses and routes, the port's DNAT rule, the host's neighbours.
+# What the kernel holds for a sampled port that did not answer: the sandbox's addresses and routes,
+# the port's DNAT rule, the host's neighbours. (Seen once in CI: a sandbox that had lost its default
+# route with the network that held it could not answer the neighbour; now the route moves.)
 why() {  # NS HOSTPORT
   echo "; in $1: $(ip netns exec "$1" ip -br addr | tr '\n' ' ')| routes: $(ip netns exec "$1" ip route |
     tr '\n' ';') | nat: $(iptables-legacy -t nat -S | grep -- "--dport $2 " | tr '\n' ';')" \

@@ -26,6 +26,7 @@ nc_ network create --subnet 10.89.0.0/24 base >/dev/null
 nc_ sandbox create keeper >/dev/null
 nc_ network connect -p 7000:80 base keeper >/dev/null
 serve keeper 80 keeper; pids+=("$SERVED")
+nc_ network create --subnet 10.91.0.0/24 side >/dev/null  # a second network for disconnect_gw
 HP=7100  # host ports for trial endpoints: a new one per trial, so a leaked rule cannot answer
 
 # --- operations ---------------------------------------------------------------------------------
@@ -55,6 +56,17 @@ setup_disconnect() { setup_connect; nc_ network connect -p "$HP:80" base s1 >/de
 run_disconnect() { CMD=(network disconnect base s1); }
 verify_disconnect() { verify_endpoint; }
 cleanup_disconnect() { cleanup_connect; }
+
+# s1 on network side first (its default route), then on base with a published port; disconnecting
+# side moves the default route to base, which the port's replies to the neighbour need.
+setup_disconnect_gw() {
+  setup_connect
+  nc_ network connect side s1 >/dev/null
+  nc_ network connect -p "$HP:80" base s1 >/dev/null
+}
+run_disconnect_gw() { CMD=(network disconnect side s1); }
+verify_disconnect_gw() { verify_endpoint; }
+cleanup_disconnect_gw() { cleanup_connect; }
 
 setup_sb_create() { :; }
 run_sb_create() { CMD=(sandbox create s1); }
@@ -125,7 +137,7 @@ verify_cni_del() { verify_cni; }
 cleanup_cni_del() { cleanup_cni_add; }
 cni_call() { printf '%s' "$CNI_IN" | env "${ENV[@]}" "$BIN"; }
 
-read -r -a OPS <<<"${CRASH_OPS:-net_create connect disconnect sb_create sb_rm net_rm run_d cni_add cni_del}"
+read -r -a OPS <<<"${CRASH_OPS:-net_create connect disconnect disconnect_gw sb_create sb_rm net_rm run_d cni_add cni_del}"
 
 # A `run` killed before it released its workload leaves a container the supervisor reports
 # exited a moment later (the held workload sees its pipe close): wait for that, up to 3 s.

@@ -40,7 +40,30 @@ check_invariants() {
         for ns in $(ls /run/netns); do ip -n "$ns" -o -4 addr show 2>/dev/null | awk '$2 != "lo" {print $4}'; done) |
       sort | uniq -d | wc -l)
   [ "$n" = 0 ] || echo "an IPv4 address configured twice"
+  gateway_invariants
   [ -z "${NETCTL_CGROUP_PARENT:-}" ] || container_invariants
+}
+
+# Docker's gateway rule, store and kernel: a sandbox with an endpoint on a network that is not
+# internal has exactly one endpoint recording the default route, and its IPv4 default route goes
+# out of that endpoint's interface; a sandbox without one has no default route.
+gateway_invariants() {
+  local ns outside gw route
+  while IFS='|' read -r ns outside gw; do
+    [ -n "$ns" ] && [ -e "$ns" ] || continue
+    route=$(ip -n "${ns##*/}" -4 route show default 2>/dev/null | awk '{print $5}')
+    if [ "$outside" -gt 0 ]; then
+      if [ -z "$gw" ] || [ "$gw" != "${gw/,/}" ]; then echo "$ns: default route recorded on [$gw]"
+      elif [ "$route" != "$gw" ]; then echo "$ns: default route out of [$route], recorded on $gw"; fi
+    else
+      [ -z "$route$gw" ] || echo "$ns: a default route ($route, recorded [$gw]) without a network"
+    fi
+  done < <(db "select json_extract(s.body,'\$.Netns'),
+      (select count(*) from endpoints e join networks n on e.parent = n.id
+        where e.name = 'sandbox:' || s.id and json_extract(n.body,'\$.Internal') = 0),
+      (select group_concat(json_extract(e.body,'\$.IfName')) from endpoints e
+        where e.name = 'sandbox:' || s.id and json_extract(e.body,'\$.DefaultRoute') = 1)
+      from sandboxes s")
 }
 
 # Containers (when the harness runs them under its own NETCTL_CGROUP_PARENT): every record has its

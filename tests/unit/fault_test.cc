@@ -108,6 +108,10 @@ struct EpRef : k::Endpoints {
   k::Endpoints& f;
   explicit EpRef(k::Endpoints& e) : f(e) {}
   cnm::Status attach(const k::EndpointSpec& s) override { return f.attach(s); }
+  cnm::Status add_default_routes(const std::string& ns, const std::string& ifname,
+                                 std::span<const cnm::IpAddr> gws) override {
+    return f.add_default_routes(ns, ifname, gws);
+  }
 };
 struct FwRef : k::Firewall {
   k::Firewall& f;

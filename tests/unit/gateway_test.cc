@@ -1,0 +1,145 @@
+// Which endpoint of a namespace holds its default route (Docker's gateway endpoint): none on an
+// internal network, and a new one when the endpoint holding it leaves.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string_view>
+
+#include "cnm/txn.h"
+#include "tests/unit/controller_fixture.h"
+
+namespace {
+
+cnm::ConnectRequest conn(std::string network, std::string target) {
+  cnm::ConnectRequest r;
+  r.network = std::move(network);
+  r.target = std::move(target);
+  return r;
+}
+
+// Networks a (10.88.0.0/24), b (10.89.0.0/24), internal i (10.90.0.0/24); sandbox s1.
+struct Nets : ControllerFixture {
+  Nets() {
+    for (auto [name, subnet, internal] :
+         {std::tuple{"a", "10.88.0.0/24", false}, std::tuple{"b", "10.89.0.0/24", false},
+          std::tuple{"i", "10.90.0.0/24", true}}) {
+      cnm::NetworkCreateRequest r;
+      r.name = name;
+      r.subnets = {subnet};
+      r.internal = internal;
+      REQUIRE(ctl->create_network(r));
+    }
+    REQUIRE(ctl->create_sandbox("s1"));
+  }
+  // The endpoint of s1 on network `net` as the store has it now.
+  cnm::Endpoint on(const std::string& net) {
+    auto n = ctl->network(net);
+    REQUIRE(n);
+    auto eps = ctl->endpoints({.parent = n->id});
+    REQUIRE(eps);
+    REQUIRE(eps->size() == 1);
+    return eps->front();
+  }
+  size_t routes_logged() {
+    return std::count_if(endpoints.log.begin(), endpoints.log.end(),
+                         [](const std::string& l) { return l.starts_with("route "); });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an internal network gives no default route and leaves it to a later network") {
+  Nets f;
+  auto in = f.ctl->connect(conn("i", "s1"));
+  REQUIRE(in);
+  CHECK_FALSE(in->default_route);
+  CHECK(f.endpoints.log.back().find("via") == std::string::npos);
+  auto out = f.ctl->connect(conn("a", "s1"));
+  REQUIRE(out);
+  CHECK(out->default_route);
+  CHECK(f.endpoints.log.back().find("via 10.88.0.1") != std::string::npos);
+}
+
+TEST_CASE("disconnecting the network of the default route moves it to the oldest one left") {
+  Nets f;
+  REQUIRE(f.ctl->connect(conn("a", "s1")));
+  REQUIRE(f.ctl->connect(conn("i", "s1")));  // passed over: internal
+  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  CHECK_FALSE(f.on("b").default_route);
+  REQUIRE(f.ctl->disconnect("a", "s1"));
+  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth2 via 10.89.0.1");
+  CHECK(f.on("b").default_route);
+  CHECK_FALSE(f.on("i").default_route);
+  // Leaving a network without the route changes nothing.
+  REQUIRE(f.ctl->disconnect("i", "s1"));
+  CHECK(f.routes_logged() == 1);
+  CHECK(f.on("b").default_route);
+  // The last one leaving: nothing left to route through.
+  REQUIRE(f.ctl->disconnect("b", "s1"));
+  CHECK(f.routes_logged() == 1);
+  CHECK(f.intent_count() == 0);
+}
+
+TEST_CASE("no new default route when only an internal network is left") {
+  Nets f;
+  REQUIRE(f.ctl->connect(conn("a", "s1")));
+  REQUIRE(f.ctl->connect(conn("i", "s1")));
+  REQUIRE(f.ctl->disconnect("a", "s1"));
+  CHECK(f.routes_logged() == 0);
+  CHECK_FALSE(f.on("i").default_route);
+}
+
+TEST_CASE("a disconnect whose commit failed gets its gateway from the next command's recovery") {
+  Nets f;
+  REQUIRE(f.ctl->connect(conn("a", "s1")));
+  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  // The disconnect's final store write fails: the endpoint is gone from the kernel, its record and
+  // the intent that drops it stay, and b's record still says it has no default route.
+  static int writes;
+  writes = 0;
+  cnm::Txn::set_step_hook([](std::string_view what) -> cnm::Status {
+    if (what == "store: commit" && ++writes == 1) return cnm::fail(cnm::Code::kFailed, "disk full");
+    return {};
+  });
+  auto st = f.ctl->disconnect("a", "s1");
+  cnm::Txn::set_step_hook(nullptr);
+  CHECK_FALSE(st);
+  CHECK(f.intent_count() == 1);
+  CHECK_FALSE(f.on("b").default_route);
+  // The next command finishes the drop and gives b the default route (again: adding one the
+  // namespace has counts as added).
+  REQUIRE(f.ctl->recover());
+  CHECK(f.intent_count() == 0);
+  CHECK(f.on("b").default_route);
+  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");
+  auto a = f.ctl->network("a");
+  REQUIRE(a);
+  CHECK(f.ctl->endpoints({.parent = a->id})->empty());
+}
+
+TEST_CASE("a failed default route fails the disconnect, and the next command puts it in place") {
+  // How many kernel steps the disconnect takes: the route is its last.
+  int steps = 0;
+  {
+    Nets dry;
+    REQUIRE(dry.ctl->connect(conn("a", "s1")));
+    REQUIRE(dry.ctl->connect(conn("b", "s1")));
+    int before = dry.steps.steps;
+    REQUIRE(dry.ctl->disconnect("a", "s1"));
+    steps = dry.steps.steps - before;
+  }
+  Nets f;
+  REQUIRE(f.ctl->connect(conn("a", "s1")));
+  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  f.steps.fail_at = f.steps.steps + steps;
+  auto st = f.ctl->disconnect("a", "s1");
+  REQUIRE_FALSE(st);
+  CHECK(st.error().message.find("injected failure") != std::string::npos);
+  CHECK(f.endpoints.log.back().starts_with("route /run/netns/s1 eth1 via 10.89.0.1 -> "));
+  CHECK(f.intent_count() == 1);
+  CHECK_FALSE(f.on("b").default_route);
+  REQUIRE(f.ctl->recover());
+  CHECK(f.intent_count() == 0);
+  CHECK(f.on("b").default_route);
+  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");
+}
