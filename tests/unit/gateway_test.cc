@@ -40,6 +40,24 @@ struct Nets : ControllerFixture {
     REQUIRE(eps->size() == 1);
     return eps->front();
   }
+  // s1 on a (its default route), then on b; the disconnect of a is to move the route to b.
+  void a_then_b() {
+    REQUIRE(ctl->connect(conn("a", "s1")));
+    REQUIRE(ctl->connect(conn("b", "s1")));
+  }
+  // After a failed disconnect of a: its intent stays, b has no default route yet; the next
+  // command's recovery finishes the drop and gives b the route.
+  void recovered_onto_b() {
+    CHECK(intent_count() == 1);
+    CHECK_FALSE(on("b").default_route);
+    REQUIRE(ctl->recover());
+    CHECK(intent_count() == 0);
+    CHECK(on("b").default_route);
+    CHECK(endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");
+    auto a = ctl->network("a");
+    REQUIRE(a);
+    CHECK(ctl->endpoints({.parent = a->id})->empty());
+  }
   size_t routes_logged() {
     return std::count_if(endpoints.log.begin(), endpoints.log.end(),
                          [](const std::string& l) { return l.starts_with("route "); });
@@ -91,8 +109,7 @@ TEST_CASE("no new default route when only an internal network is left") {
 
 TEST_CASE("a disconnect whose commit failed gets its gateway from the next command's recovery") {
   Nets f;
-  REQUIRE(f.ctl->connect(conn("a", "s1")));
-  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  f.a_then_b();
   // The disconnect's final store write fails: the endpoint is gone from the kernel, its record and
   // the intent that drops it stay, and b's record still says it has no default route.
   static int writes;
@@ -104,17 +121,7 @@ TEST_CASE("a disconnect whose commit failed gets its gateway from the next comma
   auto st = f.ctl->disconnect("a", "s1");
   cnm::Txn::set_step_hook(nullptr);
   CHECK_FALSE(st);
-  CHECK(f.intent_count() == 1);
-  CHECK_FALSE(f.on("b").default_route);
-  // The next command finishes the drop and gives b the default route (again: adding one the
-  // namespace has counts as added).
-  REQUIRE(f.ctl->recover());
-  CHECK(f.intent_count() == 0);
-  CHECK(f.on("b").default_route);
-  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");
-  auto a = f.ctl->network("a");
-  REQUIRE(a);
-  CHECK(f.ctl->endpoints({.parent = a->id})->empty());
+  f.recovered_onto_b();  // the route is added again: one the namespace has counts as added
 }
 
 TEST_CASE("a failed default route fails the disconnect, and the next command puts it in place") {
@@ -122,24 +129,17 @@ TEST_CASE("a failed default route fails the disconnect, and the next command put
   int steps = 0;
   {
     Nets dry;
-    REQUIRE(dry.ctl->connect(conn("a", "s1")));
-    REQUIRE(dry.ctl->connect(conn("b", "s1")));
+    dry.a_then_b();
     int before = dry.steps.steps;
     REQUIRE(dry.ctl->disconnect("a", "s1"));
     steps = dry.steps.steps - before;
   }
   Nets f;
-  REQUIRE(f.ctl->connect(conn("a", "s1")));
-  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  f.a_then_b();
   f.steps.fail_at = f.steps.steps + steps;
   auto st = f.ctl->disconnect("a", "s1");
   REQUIRE_FALSE(st);
   CHECK(st.error().message.find("injected failure") != std::string::npos);
   CHECK(f.endpoints.log.back().starts_with("route /run/netns/s1 eth1 via 10.89.0.1 -> "));
-  CHECK(f.intent_count() == 1);
-  CHECK_FALSE(f.on("b").default_route);
-  REQUIRE(f.ctl->recover());
-  CHECK(f.intent_count() == 0);
-  CHECK(f.on("b").default_route);
-  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");
+  f.recovered_onto_b();
 }
