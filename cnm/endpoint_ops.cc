@@ -202,6 +202,11 @@ Status Controller::reelect_gateways(store::Batch& b, const std::vector<Endpoint>
     }
     if (routed || !pick) continue;
     auto& [e, n] = *pick;
+    // The path it was reached by (a pid's, say) may name another namespace by now.
+    auto id = kernel_.namespaces->identify(e.netns_path);
+    if (!id && id.error().code == Code::kNotFound) continue;
+    if (!id) return std::unexpected(id.error());
+    if (fmt::format("{}:{}", id->dev, id->ino) != e.netns_key) continue;
     std::vector<IpAddr> gateways;
     for (const auto& p : n.pools) gateways.push_back(p.gateway);
     if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, gateways); !r) {

@@ -143,3 +143,14 @@ TEST_CASE("a failed default route fails the disconnect, and the next command put
   CHECK(f.endpoints.log.back().starts_with("route /run/netns/s1 eth1 via 10.89.0.1 -> "));
   f.recovered_onto_b();
 }
+
+TEST_CASE("no default route into a namespace its path no longer names") {
+  Nets f;
+  f.a_then_b();
+  // The path now leads to another namespace (a pid's, reused): nothing is added there.
+  f.namespaces.ids["/run/netns/s1"] = cnm::kernel::NetnsId{.dev = 4, .ino = 1};
+  REQUIRE(f.ctl->disconnect("a", "s1"));
+  CHECK(f.routes_logged() == 0);
+  CHECK_FALSE(f.on("b").default_route);
+  CHECK(f.intent_count() == 0);
+}
