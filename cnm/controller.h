@@ -199,9 +199,14 @@ class Controller {
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
   // Docker's gateway rule after `removed` left: a namespace that lost the endpoint holding its
   // default route gets one again through the longest-connected endpoint it keeps on a bridge
-  // network that is not internal (record updated in `b`). CNI attachments are their runtime's.
+  // network that is not internal (record updated in `b`). CNI attachments are their runtime's: they
+  // never get the route this way, but one that held it and left hands it to a CLI endpoint.
   // A namespace or interface that is gone needs no route; another failure is returned.
+  // Every namespace is tried; the first failure is returned.
   Status reelect_gateways(store::Batch& b, const std::vector<Endpoint>& removed);
+  // One namespace: the oldest candidate whose namespace and interface are still there.
+  Status elect_gateway(store::Batch& b, const std::string& netns_key,
+                       const std::function<bool(const Endpoint&)>& gone);
   // (pool, next address): allocation hints for store::Batch::set_hints.
   using Hints = std::vector<std::pair<std::string, std::string>>;
   // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.

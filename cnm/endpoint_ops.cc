@@ -1,6 +1,7 @@
 // Controller::connect and disconnect: endpoints between a network and a namespace.
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -184,24 +185,33 @@ Status Controller::reelect_gateways(store::Batch& b, const std::vector<Endpoint>
   auto gone = [&](const Endpoint& e) {
     return std::any_of(removed.begin(), removed.end(), [&](const auto& r) { return r.id == e.id; });
   };
+  Status first_error;
   std::vector<std::string> seen;
   for (const auto& r : removed) {
-    if (!r.default_route || !r.container_id.empty() || r.netns_key.empty()) continue;
+    if (!r.default_route || r.netns_key.empty()) continue;
     if (std::find(seen.begin(), seen.end(), r.netns_key) != seen.end()) continue;
     seen.push_back(r.netns_key);
-    auto here = endpoints({.ref = r.netns_key});
-    if (!here) return std::unexpected(here.error());
-    std::optional<std::pair<Endpoint, Network>> pick;
-    bool routed = false;
-    for (const auto& e : *here) {
-      if (gone(e) || !e.container_id.empty()) continue;
-      routed |= e.default_route;
-      auto n = network(e.network_id);
-      if (!n || n->driver != "bridge" || n->internal) continue;
-      if (!pick || e.created < pick->first.created) pick.emplace(e, std::move(*n));
-    }
-    if (routed || !pick) continue;
-    auto& [e, n] = *pick;
+    auto st = elect_gateway(b, r.netns_key, gone);
+    if (!st && first_error) first_error = st;
+  }
+  return first_error;
+}
+
+Status Controller::elect_gateway(store::Batch& b, const std::string& netns_key,
+                                 const std::function<bool(const Endpoint&)>& gone) {
+  auto here = endpoints({.ref = netns_key});
+  if (!here) return std::unexpected(here.error());
+  std::vector<std::pair<Endpoint, Network>> candidates;  // CLI endpoints on outside networks
+  for (const auto& e : *here) {
+    if (gone(e)) continue;
+    if (e.default_route) return {};  // still routed (a CNI attachment's route included)
+    if (!e.container_id.empty()) continue;
+    auto n = network(e.network_id);
+    if (n && n->driver == "bridge" && !n->internal) candidates.emplace_back(e, std::move(*n));
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& x, const auto& y) { return x.first.created < y.first.created; });
+  for (auto& [e, n] : candidates) {  // the oldest that still has its namespace and interface
     // The path it was reached by (a pid's, say) may name another namespace by now.
     auto id = kernel_.namespaces->identify(e.netns_path);
     if (!id && id.error().code == Code::kNotFound) continue;
@@ -216,6 +226,7 @@ Status Controller::reelect_gateways(store::Batch& b, const std::vector<Endpoint>
     e.default_route = true;
     b.puts.push_back(
         {store::kEndpoints, {e.id, e.target, n.id, nlohmann::json(e).dump(), e.netns_key}});
+    return {};
   }
   return {};
 }

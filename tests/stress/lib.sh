@@ -44,25 +44,25 @@ check_invariants() {
   [ -z "${NETCTL_CGROUP_PARENT:-}" ] || container_invariants
 }
 
-# Docker's gateway rule, store and kernel: a sandbox with an endpoint on a network that is not
-# internal has exactly one endpoint recording the default route, and its IPv4 default route goes
-# out of that endpoint's interface; a sandbox without one has no default route.
+# Docker's gateway rule, store and kernel, for every sandbox's namespace (all its endpoints: CLI
+# ones, CNI attachments, those reached by path): at most one endpoint records the default route and
+# the IPv4 default route leaves by its interface; with none recorded there is no default route,
+# and then no CLI endpoint of it is on a network that is not internal.
 gateway_invariants() {
   local ns outside gw route
-  while IFS='|' read -r ns outside gw; do
+  while read -r ns outside gw; do
     [ -n "$ns" ] && [ -e "$ns" ] || continue
     route=$(ip -n "${ns##*/}" -4 route show default 2>/dev/null | awk '{print $5}')
-    if [ "$outside" -gt 0 ]; then
-      if [ -z "$gw" ] || [ "$gw" != "${gw/,/}" ]; then echo "$ns: default route recorded on [$gw]"
-      elif [ "$route" != "$gw" ]; then echo "$ns: default route out of [$route], recorded on $gw"; fi
-    else
-      [ -z "$route$gw" ] || echo "$ns: a default route ($route, recorded [$gw]) without a network"
+    if [ "$gw" != "${gw/,/}" ]; then echo "$ns: default route recorded on [$gw]"
+    elif [ "$route" != "$gw" ]; then echo "$ns: default route out of [$route], recorded on [$gw]"
+    elif [ -z "$gw" ] && [ "$outside" -gt 0 ]; then echo "$ns: no default route, $outside outside"
     fi
   done < <(db "select json_extract(s.body,'\$.Netns'),
       (select count(*) from endpoints e join networks n on e.parent = n.id
-        where e.name = 'sandbox:' || s.id and json_extract(n.body,'\$.Internal') = 0),
+        where e.ref = json_extract(s.body,'\$.NetnsKey') and json_extract(n.body,'\$.Internal') = 0
+        and json_extract(e.body,'\$.ContainerId') is null),
       (select group_concat(json_extract(e.body,'\$.IfName')) from endpoints e
-        where e.name = 'sandbox:' || s.id and json_extract(e.body,'\$.DefaultRoute') = 1)
+        where e.ref = json_extract(s.body,'\$.NetnsKey') and json_extract(e.body,'\$.DefaultRoute') = 1)
       from sandboxes s")
 }
 

@@ -154,3 +154,41 @@ TEST_CASE("no default route into a namespace its path no longer names") {
   CHECK_FALSE(f.on("b").default_route);
   CHECK(f.intent_count() == 0);
 }
+
+TEST_CASE("the oldest endpoint left gets the route, passing over one whose interface is gone") {
+  Nets f;
+  cnm::NetworkCreateRequest r;
+  r.name = "c";
+  r.subnets = {"10.91.0.0/24"};
+  REQUIRE(f.ctl->create_network(r));
+  f.a_then_b();                              // s1: a (route), b (eth1)
+  REQUIRE(f.ctl->connect(conn("c", "s1")));  // c (eth2), younger than b
+  REQUIRE(f.ctl->disconnect("a", "s1"));
+  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");
+  CHECK(f.on("b").default_route);
+  CHECK_FALSE(f.on("c").default_route);
+  // Again, with b's interface gone from the namespace (its veth deleted behind netctl's back):
+  // b is passed over and c, the next oldest, gets the route.
+  Nets g;
+  REQUIRE(g.ctl->create_network(r));
+  g.a_then_b();
+  REQUIRE(g.ctl->connect(conn("c", "s1")));
+  g.namespaces.netns.at("/run/netns/s1").erase("eth1");
+  REQUIRE(g.ctl->disconnect("a", "s1"));
+  CHECK(g.endpoints.log.back() == "route /run/netns/s1 eth2 via 10.91.0.1");
+  CHECK(g.on("c").default_route);
+}
+
+TEST_CASE("a CNI attachment that held the route hands it to the namespace's CLI endpoint") {
+  Nets f;
+  cnm::ConnectRequest r = conn("a", "/run/netns/s1");
+  r.ifname = "eth9";
+  auto att = f.ctl->cni_add(r, "c1");
+  REQUIRE(att);
+  CHECK(att->default_route);
+  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  CHECK_FALSE(f.on("b").default_route);
+  REQUIRE(f.ctl->cni_del("a", "c1", "eth9"));
+  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth0 via 10.89.0.1");
+  CHECK(f.on("b").default_route);
+}
