@@ -152,7 +152,7 @@ Result<std::string> Controller::cni_verify(const Network& n, const Endpoint& ep,
     return fmt::format("host interface {} is not up on bridge {}", ep.host_ifname, n.bridge);
   auto id = kernel_.namespaces->identify(netns);
   if (!id) return std::unexpected(id.error());
-  if (fmt::format("{}:{}", id->dev, id->ino) != ep.netns_key)
+  if (netns_key(*id) != ep.netns_key)
     return fmt::format("{} is not the namespace the attachment was made in", netns);
   auto in = kernel::view_interface(netns, ep.ifname);
   if (!in) return std::unexpected(in.error());

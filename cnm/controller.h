@@ -24,7 +24,8 @@ struct Pipes;
 }  // namespace launcher
 namespace kernel {
 struct FirewallChange;
-}
+struct NetnsId;
+}  // namespace kernel
 }  // namespace cnm
 
 namespace cnm {
@@ -57,6 +58,9 @@ struct Target {
   std::string path;        // the namespace's path
   std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
 };
+
+// The "<dev>:<ino>" key of a namespace in sandbox and endpoint records.
+std::string netns_key(const kernel::NetnsId& id);
 
 // What `doctor` found: differences between the kernel and the store.
 struct Drift {

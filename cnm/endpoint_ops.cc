@@ -216,7 +216,7 @@ Status Controller::elect_gateway(store::Batch& b, const std::string& netns_key,
     auto id = kernel_.namespaces->identify(e.netns_path);
     if (!id && id.error().code == Code::kNotFound) continue;
     if (!id) return std::unexpected(id.error());
-    if (fmt::format("{}:{}", id->dev, id->ino) != e.netns_key) continue;
+    if (cnm::netns_key(*id) != e.netns_key) continue;
     std::vector<IpAddr> gateways;
     for (const auto& p : n.pools) gateways.push_back(p.gateway);
     if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, gateways); !r) {

@@ -25,8 +25,7 @@ Result<ObjectDrift> find_object_drift(Controller& c, const KernelContext& k) {
   for (auto& sb : *sbs) {
     auto id = k.namespaces->identify(sb.netns_path);
     if (!id && id.error().code != Code::kNotFound) return std::unexpected(id.error());
-    if (!id || fmt::format("{}:{}", id->dev, id->ino) != sb.netns_key)
-      od.sandboxes.push_back(std::move(sb));
+    if (!id || netns_key(*id) != sb.netns_key) od.sandboxes.push_back(std::move(sb));
   }
   auto links = k.links->list();
   if (!links) return std::unexpected(links.error());

@@ -27,7 +27,7 @@ Result<Sandbox> Controller::create_sandbox(const std::string& name) {
   tx.on_undo([ns = kernel_.namespaces, p = sb.netns_path] { (void)ns->remove(p); });
   auto id = kernel_.namespaces->identify(sb.netns_path);
   if (!id) return std::unexpected(id.error());
-  sb.netns_key = fmt::format("{}:{}", id->dev, id->ino);
+  sb.netns_key = netns_key(*id);
   tx.batch().puts.push_back(
       {store::kSandboxes, {sb.id, sb.name, "", nlohmann::json(sb).dump(), sb.netns_key}});
   CNM_TRY(tx.commit());

@@ -7,11 +7,8 @@
 #include "cnm/records.h"
 
 namespace cnm {
-namespace {
 
-std::string key_of(const kernel::NetnsId& id) { return fmt::format("{}:{}", id.dev, id.ino); }
-
-}  // namespace
+std::string netns_key(const kernel::NetnsId& id) { return fmt::format("{}:{}", id.dev, id.ino); }
 
 Result<Target> Controller::resolve_target(const std::string& target, bool must_exist) {
   Target t;
@@ -48,7 +45,7 @@ Result<Target> Controller::resolve_target(const std::string& target, bool must_e
   }
   auto id = kernel_.namespaces->identify(t.path);
   if (id) {
-    t.netns_key = key_of(*id);
+    t.netns_key = netns_key(*id);
   } else if (must_exist || id.error().code != Code::kNotFound) {
     if (id.error().code == Code::kNotFound && target.starts_with("pid:"))
       return fail(Code::kNotFound, "process {} not found", target.substr(4));
