@@ -95,11 +95,15 @@ int read_exit(const std::string& dir) {
 }
 
 Status remove_tree(const std::string& dir) {
+  // A supervisor whose `run` was killed before it recorded the supervisor may still write its exit
+  // file into the directory while a reap removes it; it writes once, so a retry removes that too.
   std::error_code ec;
-  fs::remove_all(dir, ec);
-  if (ec && ec != std::errc::no_such_file_or_directory)
-    return fail(Code::kFailed, "remove {}: {}", dir, ec.message());
-  return {};
+  for (int tries = 0; tries < 10; ++tries) {
+    fs::remove_all(dir, ec);
+    if (!ec || ec == std::errc::no_such_file_or_directory) return {};
+    if (ec != std::errc::directory_not_empty) break;
+  }
+  return fail(Code::kFailed, "remove {}: {}", dir, ec.message());
 }
 
 }  // namespace cnm
