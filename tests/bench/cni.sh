@@ -40,6 +40,8 @@ mkdir -p "$work/bin" "$work/conf"
 cp "$NETCTL" "$work/bin/netctl"; cp "$NETCTL_CNI" "$work/bin/netctl-cni"
 NETCTL=$work/bin/netctl
 for p in bridge host-local portmap; do [ -x "$CNI_REF_PATH/$p" ] && ln -s "$CNI_REF_PATH/$p" "$work/bin/$p"; done
+# cnitool's own cost, in every tool's figure: the same cnitool with a plugin that does nothing.
+cc -O2 -o "$work/bin/noop-cni" "$here/noop_cni.c" 2>>"$BENCH_LOG" || bench_log "no C compiler: no floor row"
 export CNI_PATH=$work/bin NETCONFPATH=$work/conf
 LIBCNI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null || echo "?")
 REF_VERSION=$(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo "?")
@@ -57,10 +59,15 @@ cat >"$NETCONFPATH/ref.conflist" <<JSON
   "ipam":{"type":"host-local","ranges":[[{"subnet":"10.77.0.0/16"}]],"dataDir":"$work/ipam"}},
  {"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}
 JSON
+cat >"$NETCONFPATH/noop.conflist" <<JSON
+{"cniVersion":"1.0.0","name":"noop","plugins":[{"type":"noop-cni","capabilities":{"portMappings":true}}]}
+JSON
 # cli: the same attach through `netctl network connect -p` (context: what the CNI path adds).
 TOOLS=(nc cli)
 [ -x "$work/bin/bridge" ] && [ -x "$work/bin/portmap" ] && TOOLS+=(ref)
-declare -A NAME=([nc]=netctl-cni [cli]=netctl-cli [ref]=cni-ref) BASE=([nc]=20000 [cli]=30000 [ref]=40000)
+[ -x "$work/bin/noop-cni" ] && TOOLS+=(noop)
+declare -A NAME=([nc]=netctl-cni [cli]=netctl-cli [ref]=cni-ref [noop]=noop-cni)
+declare -A BASE=([nc]=20000 [cli]=30000 [ref]=40000 [noop]=50000)
 cap() { CAP="{\"portMappings\":[{\"hostPort\":$(($2 + $1)),\"containerPort\":80,\"protocol\":\"tcp\"}]}"; }
 # TOOL I: namespace TOOL-I (the resident: I=0, namespace r-TOOL), host port BASE+I -> 80.
 # No command substitution in a timed op (each would fork a subshell).
@@ -120,6 +127,12 @@ for o in add del; do
 done
 echo "for context, the same attach / detach by the CLI (netctl network connect -p / disconnect):" \
   "add $(bench_cell "${RES[cli,add]}"), del $(bench_cell "${RES[cli,del]}") ms"
+if [ -n "${RES[noop,add]:-}" ]; then
+  read -r f _ <<<"${RES[noop,add]}"; read -r a _ <<<"${RES[nc,add]}"; b=${RES[ref,add]:-}; b=${b%% *}
+  echo "cnitool floor (the same cnitool, a plugin that does nothing): add $(bench_cell "${RES[noop,add]}")," \
+    "del $(bench_cell "${RES[noop,del]}") ms; ADD above that floor: netctl-cni" \
+    "$(awk -v a="$a" -v f="$f" 'BEGIN { printf "%.2f", a - f }') ms${b:+, cni-ref $(awk -v b="$b" -v f="$f" 'BEGIN { printf "%.2f", b - f }') ms}"
+fi
 echo "start floor (timing /bin/true the same way: fork, exec, exit): $floor ms, in every cell of every tool; failures: $FAILS"
 bench_emit "cnitool ADD with one port (netctl-cni)" "${RES[nc,add]}" "cni-ref (bridge+host-local+portmap)" "${RES[ref,add]:-}"
 bench_emit "cnitool DEL with one port (netctl-cni)" "${RES[nc,del]}" "cni-ref (bridge+host-local+portmap)" "${RES[ref,del]:-}"
