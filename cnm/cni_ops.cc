@@ -108,10 +108,8 @@ Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::strin
   auto ports = plan_ports(req, *n, port_rows);
   if (!ports) return std::unexpected(ports.error());
   ep->ports = std::move(*ports);
-  std::vector<IpAddr> gateways;
-  for (const auto& p : n->pools) gateways.push_back(p.gateway);
   Txn tx(store_, "cni add " + container_id);
-  CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
+  CNM_TRY((*driver)->join(tx, *n, *ep, n->gateways()));
   record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
   return ep;

@@ -122,10 +122,8 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   auto ports = plan_ports(req, *n, port_rows);
   if (!ports) return std::unexpected(ports.error());
   ep->ports = std::move(*ports);
-  std::vector<IpAddr> gateways;
-  for (const auto& p : n->pools) gateways.push_back(p.gateway);
   Txn tx(store_, "network connect " + n->name);
-  CNM_TRY((*driver)->join(tx, *n, *ep, gateways));
+  CNM_TRY((*driver)->join(tx, *n, *ep, n->gateways()));
   record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
   return ep;
@@ -217,9 +215,7 @@ Status Controller::elect_gateway(store::Batch& b, const std::string& netns_key,
     if (!id && id.error().code == Code::kNotFound) continue;
     if (!id) return std::unexpected(id.error());
     if (cnm::netns_key(*id) != e.netns_key) continue;
-    std::vector<IpAddr> gateways;
-    for (const auto& p : n.pools) gateways.push_back(p.gateway);
-    if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, gateways); !r) {
+    if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, n.gateways()); !r) {
       if (r.error().code == Code::kNotFound) continue;
       return r;
     }

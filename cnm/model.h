@@ -31,6 +31,13 @@ struct Network {
   // MAC, no neighbour can hold another one for it, and attach sends no announcement. Records
   // written before this field existed read as false (always announce).
   bool derived_macs_only = false;
+
+  // The gateway address of every pool, in pool order: an endpoint's default routes.
+  std::vector<IpAddr> gateways() const {
+    std::vector<IpAddr> out;
+    for (const auto& p : pools) out.push_back(p.gateway);
+    return out;
+  }
 };
 
 // A veth pair joining a network to a namespace. `target` is what the user named, normalised:
