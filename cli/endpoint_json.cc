@@ -14,12 +14,20 @@ nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
   nlohmann::json ports = nlohmann::json(e)["Ports"];
   std::string network = e.network_id;
   if (auto n = c.network(e.network_id)) network = n->name;
-  nlohmann::json j = {
-      {"Name", name},          {"EndpointID", e.id},          {"Network", network},
-      {"MacAddress", e.mac},   {"IPv4Address", v4},           {"IPv6Address", v6},
-      {"IfName", e.ifname},    {"HostIfName", e.host_ifname}, {"Target", e.target},
-      {"Netns", e.netns_path}, {"Aliases", e.aliases},        {"DefaultRoute", e.default_route},
-      {"Ports", ports}};
+  nlohmann::json j = {{"Name", name},
+                      {"EndpointID", e.id},
+                      {"Network", network},
+                      {"MacAddress", e.mac},
+                      {"IPv4Address", v4},
+                      {"IPv6Address", v6},
+                      {"IfName", e.ifname},
+                      {"HostIfName", e.host_ifname},
+                      {"Target", e.target},
+                      {"Netns", e.netns_path},
+                      {"Aliases", e.aliases},
+                      {"DefaultRoute", e.default_route},
+                      {"DefaultRoute6", e.default_route6},
+                      {"Ports", ports}};
   if (!e.container_id.empty()) j["ContainerID"] = e.container_id;  // CNI attachments
   return j;
 }

@@ -109,7 +109,7 @@ Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::strin
   if (!ports) return std::unexpected(ports.error());
   ep->ports = std::move(*ports);
   Txn tx(store_, "cni add " + container_id);
-  CNM_TRY((*driver)->join(tx, *n, *ep, n->gateways()));
+  CNM_TRY((*driver)->join(tx, *n, *ep, routed_gateways(*n, *ep)));
   record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
   return ep;
@@ -160,7 +160,7 @@ Result<std::string> Controller::cni_verify(const Network& n, const Endpoint& ep,
     if (std::find(in->addresses.begin(), in->addresses.end(), a) == in->addresses.end())
       return fmt::format("{}: address {} is missing", ep.ifname, a.str());
   for (const auto& p : n.pools)
-    if (ep.default_route &&
+    if (ep.routes(p.subnet.is_v6()) &&
         std::find(in->gateways.begin(), in->gateways.end(), p.gateway) == in->gateways.end())
       return fmt::format("{}: no default route via {}", ep.ifname, p.gateway.str());
   auto drift = doctor();

@@ -2,6 +2,7 @@
 // Front ends (CLI, CNI plugin) call only this.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -201,15 +202,16 @@ class Controller {
   Result<Target> resolve_target(const std::string& target, bool must_exist);
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
-  // Docker's gateway rule after `removed` left: a namespace that lost the endpoint holding its
-  // default route gets one again through the longest-connected endpoint it keeps on a bridge
-  // network that is not internal (record updated in `b`). CNI attachments are their runtime's: they
-  // never get the route this way, but one that held it and left hands it to a CLI endpoint.
-  // A namespace or interface that is gone needs no route; another failure is returned.
-  // Every namespace is tried; the first failure is returned.
+  // Docker's gateway rule after `removed` left, per family: a namespace that lost the endpoint
+  // holding its IPv4 (IPv6) default route gets one again through the longest-connected endpoint it
+  // keeps on a bridge network with that family that is not internal (record updated in `b`). CNI
+  // attachments are their runtime's: they never get the route this way, but one that held it and
+  // left hands it to a CLI endpoint. A namespace or interface that is gone needs no route; another
+  // failure is returned. Every namespace is tried; the first failure is returned.
   Status reelect_gateways(store::Batch& b, const std::vector<Endpoint>& removed);
-  // One namespace: the oldest candidate whose namespace and interface are still there.
-  Status elect_gateway(store::Batch& b, const std::string& netns_key,
+  // One namespace and the families it lost (lost[0] IPv4, lost[1] IPv6): for each, the oldest
+  // candidate whose namespace and interface are still there.
+  Status elect_gateway(store::Batch& b, const std::string& netns_key, std::array<bool, 2> lost,
                        const std::function<bool(const Endpoint&)>& gone);
   // (pool, next address): allocation hints for store::Batch::set_hints.
   using Hints = std::vector<std::pair<std::string, std::string>>;

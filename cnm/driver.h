@@ -61,8 +61,8 @@ class Driver {
   virtual Status remove(std::span<const Network> nets, std::span<const Network> remaining) = 0;
 
   // Creates endpoint `ep`'s kernel objects on network `n` (each declared with tx.intend, its undo
-  // registered); with ep.default_route, default routes via `gateways`. Code::kInvalid if the
-  // driver takes no endpoints.
+  // registered), with default routes via `gateways` (routed_gateways: the families ep holds the
+  // default route for). Code::kInvalid if the driver takes no endpoints.
   virtual Status join(Txn& tx, const Network& n, const Endpoint& ep,
                       std::span<const IpAddr> gateways) = 0;
   // Declares (tx.intend) the kernel objects of `eps`, endpoints of `n`, before they are removed.

@@ -1,7 +1,9 @@
 // Controller::connect and disconnect: endpoints between a network and a namespace.
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -57,13 +59,17 @@ Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Netw
   if (!here) return std::unexpected(here.error());
   Endpoint ep;
   ep.id = new_id();
-  ep.default_route = !n.internal;  // as Docker: an internal network gives no gateway
+  // As Docker: an internal network gives no gateway; otherwise each family's default route comes
+  // from the first endpoint of the namespace on a network with that family.
+  ep.default_route = !n.internal && n.has_family(false);
+  ep.default_route6 = !n.internal && n.has_family(true);
   for (const auto& e : *here) {
     if (e.network_id == n.id)
       return fail(Code::kConflict, "{} is already connected to network {}", req.target, n.name);
     if (!req.ifname.empty() && e.ifname == req.ifname)
       return fail(Code::kConflict, "interface {} already exists in {}", req.ifname, req.target);
     ep.default_route &= !e.default_route;
+    ep.default_route6 &= !e.default_route6;
   }
   ep.ifname = req.ifname;
   for (int i = 0; ep.ifname.empty(); ++i) {
@@ -123,7 +129,7 @@ Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   if (!ports) return std::unexpected(ports.error());
   ep->ports = std::move(*ports);
   Txn tx(store_, "network connect " + n->name);
-  CNM_TRY((*driver)->join(tx, *n, *ep, n->gateways()));
+  CNM_TRY((*driver)->join(tx, *n, *ep, routed_gateways(*n, *ep)));
   record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
   return ep;
@@ -184,47 +190,68 @@ Status Controller::reelect_gateways(store::Batch& b, const std::vector<Endpoint>
     return std::any_of(removed.begin(), removed.end(), [&](const auto& r) { return r.id == e.id; });
   };
   Status first_error;
-  std::vector<std::string> seen;
+  std::map<std::string, std::array<bool, 2>> lost;  // by namespace: IPv4, IPv6
   for (const auto& r : removed) {
-    if (!r.default_route || r.netns_key.empty()) continue;
-    if (std::find(seen.begin(), seen.end(), r.netns_key) != seen.end()) continue;
-    seen.push_back(r.netns_key);
-    auto st = elect_gateway(b, r.netns_key, gone);
+    if (r.netns_key.empty()) continue;
+    for (bool v6 : {false, true})
+      if (r.routes(v6)) lost[r.netns_key][v6] = true;
+  }
+  for (const auto& [key, families] : lost) {
+    auto st = elect_gateway(b, key, families, gone);
     if (!st && first_error) first_error = st;
   }
   return first_error;
 }
 
 Status Controller::elect_gateway(store::Batch& b, const std::string& netns_key,
+                                 std::array<bool, 2> lost,
                                  const std::function<bool(const Endpoint&)>& gone) {
   auto here = endpoints({.ref = netns_key});
   if (!here) return std::unexpected(here.error());
-  std::vector<std::pair<Endpoint, Network>> candidates;  // CLI endpoints on outside networks
+  std::vector<std::pair<Endpoint, Network>> kept;  // CLI endpoints on outside networks
   for (const auto& e : *here) {
     if (gone(e)) continue;
-    if (e.default_route) return {};  // still routed (a CNI attachment's route included)
+    for (bool v6 : {false, true})  // still routed (a CNI attachment's route included)
+      if (e.routes(v6)) lost[v6] = false;
     if (!e.container_id.empty()) continue;
     auto n = network(e.network_id);
-    if (n && n->driver == "bridge" && !n->internal) candidates.emplace_back(e, std::move(*n));
+    if (n && n->driver == "bridge" && !n->internal) kept.emplace_back(e, std::move(*n));
   }
-  std::sort(candidates.begin(), candidates.end(),
+  std::sort(kept.begin(), kept.end(),
             [](const auto& x, const auto& y) { return x.first.created < y.first.created; });
-  for (auto& [e, n] : candidates) {  // the oldest that still has its namespace and interface
-    // The path it was reached by (a pid's, say) may name another namespace by now.
-    auto id = kernel_.namespaces->identify(e.netns_path);
-    if (!id && id.error().code == Code::kNotFound) continue;
-    if (!id) return std::unexpected(id.error());
-    if (cnm::netns_key(*id) != e.netns_key) continue;
-    if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, n.gateways()); !r) {
-      if (r.error().code == Code::kNotFound) continue;
-      return r;
+  std::vector<bool> changed(kept.size());
+  Status first_error;
+  for (bool v6 : {false, true}) {
+    if (!lost[v6]) continue;
+    for (size_t i = 0; i < kept.size(); ++i) {  // the oldest that still has namespace and interface
+      auto& [e, n] = kept[i];
+      if (!n.has_family(v6)) continue;
+      // The path it was reached by (a pid's, say) may name another namespace by now.
+      auto id = kernel_.namespaces->identify(e.netns_path);
+      if (!id && id.error().code == Code::kNotFound) continue;
+      if (!id) return std::unexpected(id.error());
+      if (cnm::netns_key(*id) != e.netns_key) continue;
+      e.routes(v6) = true;
+      std::vector<IpAddr> gw;
+      for (const auto& p : n.pools)
+        if (p.subnet.is_v6() == v6) gw.push_back(p.gateway);
+      if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, gw); !r) {
+        e.routes(v6) = false;
+        if (r.error().code == Code::kNotFound) continue;
+        if (first_error) first_error = r;
+        break;
+      }
+      changed[i] = true;
+      break;
     }
-    e.default_route = true;
-    b.puts.push_back(
-        {store::kEndpoints, {e.id, e.target, n.id, nlohmann::json(e).dump(), e.netns_key}});
-    return {};
   }
-  return {};
+  for (size_t i = 0; i < kept.size(); ++i)  // one record per endpoint, both families in it
+    if (changed[i]) {
+      const auto& [e, n] = kept[i];
+      b.puts.push_back(
+          {store::kEndpoints, {e.id, e.target, n.id, nlohmann::json(e).dump(), e.netns_key}});
+    }
+  return first_error;
 }
 
 Status Controller::disconnect(const std::string& network_name, const std::string& target) {

@@ -86,6 +86,13 @@ bool needs_announcement(const Network& n, const Endpoint& e) {
   return !(n.derived_macs_only && uses_derived_mac(e));
 }
 
+std::vector<IpAddr> routed_gateways(const Network& n, const Endpoint& e) {
+  std::vector<IpAddr> out;
+  for (const auto& p : n.pools)
+    if (e.routes(p.subnet.is_v6())) out.push_back(p.gateway);
+  return out;
+}
+
 void to_json(nlohmann::json& j, const Endpoint& e) {
   std::vector<std::string> addrs;
   for (const auto& a : e.addresses) addrs.push_back(a.str());
@@ -101,6 +108,7 @@ void to_json(nlohmann::json& j, const Endpoint& e) {
        {"Addresses", addrs},
        {"Aliases", e.aliases},
        {"DefaultRoute", e.default_route},
+       {"DefaultRoute6", e.default_route6},
        {"Created", e.created},
        {"Ports", nlohmann::json::array()}};
   if (!e.container_id.empty()) j["ContainerId"] = e.container_id;
@@ -126,6 +134,13 @@ void from_json(const nlohmann::json& j, Endpoint& e) {
   for (const auto& a : j.at("Addresses")) e.addresses.push_back(prefix_or_die(a, false));
   j.at("Aliases").get_to(e.aliases);
   j.at("DefaultRoute").get_to(e.default_route);
+  if (auto v6 = j.find("DefaultRoute6"); v6 != j.end()) {
+    v6->get_to(e.default_route6);
+  } else {  // written before one holder per family: DefaultRoute meant every family it has
+    bool any = e.default_route;
+    e.default_route = e.default_route6 = false;
+    for (const auto& a : e.addresses) e.routes(a.is_v6()) = any;
+  }
   e.created = j.value("Created", "");
   e.container_id = j.value("ContainerId", "");
   e.ports.clear();

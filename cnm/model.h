@@ -32,11 +32,10 @@ struct Network {
   // written before this field existed read as false (always announce).
   bool derived_macs_only = false;
 
-  // The gateway address of every pool, in pool order: an endpoint's default routes.
-  std::vector<IpAddr> gateways() const {
-    std::vector<IpAddr> out;
-    for (const auto& p : pools) out.push_back(p.gateway);
-    return out;
+  bool has_family(bool v6) const {
+    for (const auto& p : pools)
+      if (p.subnet.is_v6() == v6) return true;
+    return false;
   }
 };
 
@@ -54,11 +53,20 @@ struct Endpoint {
   std::string mac;
   std::vector<Prefix> addresses;  // address/len
   std::vector<std::string> aliases;
-  bool default_route = false;
+  // The default routes it gives its namespace, one holder per family as in Docker 27: a sandbox on
+  // an IPv4-only network and then on a dual-stack one takes its IPv6 default from the second.
+  bool default_route = false;   // IPv4, via its network's IPv4 gateway
+  bool default_route6 = false;  // IPv6, via its network's IPv6 gateway
   std::string created;
   std::vector<PortSpec> ports;    // published, with host ports chosen
   std::string container_id = {};  // the runtime's container ID (CNI_CONTAINERID), "" otherwise
+
+  bool& routes(bool v6) { return v6 ? default_route6 : default_route; }
+  bool routes(bool v6) const { return v6 ? default_route6 : default_route; }
 };
+
+// The gateways of `n` in the families `e` holds the default route for, in pool order.
+std::vector<IpAddr> routed_gateways(const Network& n, const Endpoint& e);
 
 // Docker's rule: 02:42 followed by the IPv4 address, unique while addresses are.
 std::string mac_from(const IpAddr& v4);

@@ -111,7 +111,7 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
   spec.mac = ep.mac;
   spec.mtu = n.mtu;
   spec.addresses = ep.addresses;
-  if (ep.default_route) spec.gateways.assign(gateways.begin(), gateways.end());
+  spec.gateways.assign(gateways.begin(), gateways.end());
   spec.hairpin = !ep.ports.empty();  // so it can reach its own published ports
   spec.announce = cnm::needs_announcement(n, ep);
   // The pair and the port rules declared in one store write.

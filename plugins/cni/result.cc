@@ -25,7 +25,7 @@ nlohmann::json make_result(const std::string& cni_version, const cnm::Network& n
     json ip = {{"address", a.str()}, {"interface", 1}};
     if (i < n.pools.size() && n.pools[i].gateway.valid()) ip["gateway"] = n.pools[i].gateway.str();
     if (versioned_ips) ip["version"] = a.is_v6() ? "6" : "4";
-    if (ep.default_route && ip.contains("gateway"))
+    if (ep.routes(a.is_v6()) && ip.contains("gateway"))
       r["routes"].push_back({{"dst", a.is_v6() ? "::/0" : "0.0.0.0/0"}, {"gw", ip["gateway"]}});
     r["ips"].push_back(std::move(ip));
   }

@@ -14,6 +14,14 @@
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
 
+// A connect of `target` to `network` with nothing else asked.
+inline cnm::ConnectRequest connect_req(std::string network, std::string target) {
+  cnm::ConnectRequest r;
+  r.network = std::move(network);
+  r.target = std::move(target);
+  return r;
+}
+
 struct ControllerFixture {
   std::string root;
   cnm::kernel::StepCounter steps;

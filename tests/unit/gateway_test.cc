@@ -10,13 +10,6 @@
 
 namespace {
 
-cnm::ConnectRequest conn(std::string network, std::string target) {
-  cnm::ConnectRequest r;
-  r.network = std::move(network);
-  r.target = std::move(target);
-  return r;
-}
-
 // Networks a (10.88.0.0/24), b (10.89.0.0/24), internal i (10.90.0.0/24); sandbox s1.
 struct Nets : ControllerFixture {
   Nets() {
@@ -42,8 +35,8 @@ struct Nets : ControllerFixture {
   }
   // s1 on a (its default route), then on b; the disconnect of a is to move the route to b.
   void a_then_b() {
-    REQUIRE(ctl->connect(conn("a", "s1")));
-    REQUIRE(ctl->connect(conn("b", "s1")));
+    REQUIRE(ctl->connect(connect_req("a", "s1")));
+    REQUIRE(ctl->connect(connect_req("b", "s1")));
   }
   // After a failed disconnect of a: its intent stays, b has no default route yet; the next
   // command's recovery finishes the drop and gives b the route.
@@ -68,11 +61,11 @@ struct Nets : ControllerFixture {
 
 TEST_CASE("an internal network gives no default route and leaves it to a later network") {
   Nets f;
-  auto in = f.ctl->connect(conn("i", "s1"));
+  auto in = f.ctl->connect(connect_req("i", "s1"));
   REQUIRE(in);
   CHECK_FALSE(in->default_route);
   CHECK(f.endpoints.log.back().find("via") == std::string::npos);
-  auto out = f.ctl->connect(conn("a", "s1"));
+  auto out = f.ctl->connect(connect_req("a", "s1"));
   REQUIRE(out);
   CHECK(out->default_route);
   CHECK(f.endpoints.log.back().find("via 10.88.0.1") != std::string::npos);
@@ -80,9 +73,9 @@ TEST_CASE("an internal network gives no default route and leaves it to a later n
 
 TEST_CASE("disconnecting the network of the default route moves it to the oldest one left") {
   Nets f;
-  REQUIRE(f.ctl->connect(conn("a", "s1")));
-  REQUIRE(f.ctl->connect(conn("i", "s1")));  // passed over: internal
-  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  REQUIRE(f.ctl->connect(connect_req("a", "s1")));
+  REQUIRE(f.ctl->connect(connect_req("i", "s1")));  // passed over: internal
+  REQUIRE(f.ctl->connect(connect_req("b", "s1")));
   CHECK_FALSE(f.on("b").default_route);
   REQUIRE(f.ctl->disconnect("a", "s1"));
   CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth2 via 10.89.0.1");
@@ -100,8 +93,8 @@ TEST_CASE("disconnecting the network of the default route moves it to the oldest
 
 TEST_CASE("no new default route when only an internal network is left") {
   Nets f;
-  REQUIRE(f.ctl->connect(conn("a", "s1")));
-  REQUIRE(f.ctl->connect(conn("i", "s1")));
+  REQUIRE(f.ctl->connect(connect_req("a", "s1")));
+  REQUIRE(f.ctl->connect(connect_req("i", "s1")));
   REQUIRE(f.ctl->disconnect("a", "s1"));
   CHECK(f.routes_logged() == 0);
   CHECK_FALSE(f.on("i").default_route);
@@ -161,8 +154,8 @@ TEST_CASE("the oldest endpoint left gets the route, passing over one whose inter
   r.name = "c";
   r.subnets = {"10.91.0.0/24"};
   REQUIRE(f.ctl->create_network(r));
-  f.a_then_b();                              // s1: a (route), b (eth1)
-  REQUIRE(f.ctl->connect(conn("c", "s1")));  // c (eth2), younger than b
+  f.a_then_b();                                     // s1: a (route), b (eth1)
+  REQUIRE(f.ctl->connect(connect_req("c", "s1")));  // c (eth2), younger than b
   REQUIRE(f.ctl->disconnect("a", "s1"));
   CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");
   CHECK(f.on("b").default_route);
@@ -172,7 +165,7 @@ TEST_CASE("the oldest endpoint left gets the route, passing over one whose inter
   Nets g;
   REQUIRE(g.ctl->create_network(r));
   g.a_then_b();
-  REQUIRE(g.ctl->connect(conn("c", "s1")));
+  REQUIRE(g.ctl->connect(connect_req("c", "s1")));
   g.namespaces.netns.at("/run/netns/s1").erase("eth1");
   REQUIRE(g.ctl->disconnect("a", "s1"));
   CHECK(g.endpoints.log.back() == "route /run/netns/s1 eth2 via 10.91.0.1");
@@ -181,12 +174,12 @@ TEST_CASE("the oldest endpoint left gets the route, passing over one whose inter
 
 TEST_CASE("a CNI attachment that held the route hands it to the namespace's CLI endpoint") {
   Nets f;
-  cnm::ConnectRequest r = conn("a", "/run/netns/s1");
+  cnm::ConnectRequest r = connect_req("a", "/run/netns/s1");
   r.ifname = "eth9";
   auto att = f.ctl->cni_add(r, "c1");
   REQUIRE(att);
   CHECK(att->default_route);
-  REQUIRE(f.ctl->connect(conn("b", "s1")));
+  REQUIRE(f.ctl->connect(connect_req("b", "s1")));
   CHECK_FALSE(f.on("b").default_route);
   REQUIRE(f.ctl->cni_del("a", "c1", "eth9"));
   CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth0 via 10.89.0.1");
