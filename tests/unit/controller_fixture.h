@@ -1,6 +1,8 @@
 // A controller over fake kernel adapters and a store in a temporary directory.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -52,6 +54,15 @@ struct ControllerFixture {
 
   size_t network_count() { return store->list(cnm::store::kNetworks)->size(); }
   size_t intent_count() { return store->intents()->size(); }
+  // The one endpoint of network `net` as the store has it now (fails the test otherwise).
+  cnm::Endpoint on(const std::string& net) {
+    auto n = ctl->network(net);
+    REQUIRE(n);
+    auto eps = ctl->endpoints({.parent = n->id});
+    REQUIRE(eps);
+    REQUIRE(eps->size() == 1);
+    return eps->front();
+  }
   size_t endpoint_count() { return store->list(cnm::store::kEndpoints)->size(); }
   int64_t address_count() { return *store->address_count(); }
 };

@@ -29,14 +29,6 @@ struct Dual : ControllerFixture {
     }
     REQUIRE(ctl->create_sandbox("s1"));
   }
-  cnm::Endpoint on(const std::string& net) {
-    auto n = ctl->network(net);
-    REQUIRE(n);
-    auto eps = ctl->endpoints({.parent = n->id});
-    REQUIRE(eps);
-    REQUIRE(eps->size() == 1);
-    return eps->front();
-  }
   bool attached_via(const std::string& net, const std::string& what) {
     auto ep = on(net);
     for (const auto& l : endpoints.log)

@@ -24,15 +24,6 @@ struct Nets : ControllerFixture {
     }
     REQUIRE(ctl->create_sandbox("s1"));
   }
-  // The endpoint of s1 on network `net` as the store has it now.
-  cnm::Endpoint on(const std::string& net) {
-    auto n = ctl->network(net);
-    REQUIRE(n);
-    auto eps = ctl->endpoints({.parent = n->id});
-    REQUIRE(eps);
-    REQUIRE(eps->size() == 1);
-    return eps->front();
-  }
   // s1 on a (its default route), then on b; the disconnect of a is to move the route to b.
   void a_then_b() {
     REQUIRE(ctl->connect(connect_req("a", "s1")));
