@@ -113,3 +113,37 @@ TEST_CASE("an endpoint record from before one holder per family reads as routing
   CHECK(k.get<cnm::Endpoint>().default_route);
   CHECK_FALSE(k.get<cnm::Endpoint>().default_route6);
 }
+
+TEST_CASE("a failed IPv6 route fails the disconnect, and the next command's recovery adds it") {
+  // How many kernel steps the disconnect of d takes: the route for e is its last.
+  auto setup = [](Dual& f) {
+    REQUIRE(f.ctl->connect(connect_req("a", "s1")));  // IPv4
+    REQUIRE(f.ctl->connect(connect_req("d", "s1")));  // IPv6
+    REQUIRE(f.ctl->connect(connect_req("e", "s1")));
+  };
+  int steps = 0;
+  {
+    Dual dry;
+    setup(dry);
+    int before = dry.steps.steps;
+    REQUIRE(dry.ctl->disconnect("d", "s1"));
+    steps = dry.steps.steps - before;
+  }
+  Dual f;
+  setup(f);
+  f.steps.fail_at = f.steps.steps + steps;
+  auto st = f.ctl->disconnect("d", "s1");
+  REQUIRE_FALSE(st);
+  CHECK(f.endpoints.log.back().starts_with("route /run/netns/s1 eth2 via fd00:94::1 -> "));
+  CHECK(f.intent_count() == 1);
+  CHECK_FALSE(f.on("e").default_route6);
+  REQUIRE(f.ctl->recover());
+  CHECK(f.intent_count() == 0);
+  CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth2 via fd00:94::1");
+  CHECK(f.on("e").default_route6);
+  CHECK_FALSE(f.on("e").default_route);
+  CHECK(f.on("a").default_route);
+  auto d = f.ctl->network("d");
+  REQUIRE(d);
+  CHECK(f.ctl->endpoints({.parent = d->id})->empty());
+}
