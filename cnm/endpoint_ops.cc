@@ -231,17 +231,10 @@ Status Controller::elect_gateway(store::Batch& b, const std::string& netns_key,
       if (!id && id.error().code == Code::kNotFound) continue;
       if (!id) return std::unexpected(id.error());
       if (cnm::netns_key(*id) != e.netns_key) continue;
-      e.routes(v6) = true;
-      std::vector<IpAddr> gw;
-      for (const auto& p : n.pools)
-        if (p.subnet.is_v6() == v6) gw.push_back(p.gateway);
-      if (auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, gw); !r) {
-        e.routes(v6) = false;
-        if (r.error().code == Code::kNotFound) continue;
-        if (first_error) first_error = r;
-        break;
-      }
-      changed[i] = true;
+      auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, n.gateways(v6));
+      if (!r && r.error().code == Code::kNotFound) continue;
+      if (r) e.routes(v6) = changed[i] = true;
+      if (!r && first_error) first_error = r;
       break;
     }
   }

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -87,9 +89,9 @@ bool needs_announcement(const Network& n, const Endpoint& e) {
 }
 
 std::vector<IpAddr> routed_gateways(const Network& n, const Endpoint& e) {
-  std::vector<IpAddr> out;
-  for (const auto& p : n.pools)
-    if (e.routes(p.subnet.is_v6())) out.push_back(p.gateway);
+  std::vector<IpAddr> out;  // pools are IPv4 first, then IPv6
+  for (bool v6 : {false, true})
+    if (e.routes(v6)) std::ranges::copy(n.gateways(v6), std::back_inserter(out));
   return out;
 }
 

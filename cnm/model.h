@@ -32,10 +32,13 @@ struct Network {
   // written before this field existed read as false (always announce).
   bool derived_macs_only = false;
 
-  bool has_family(bool v6) const {
+  bool has_family(bool v6) const { return !gateways(v6).empty(); }
+  // The gateways of its pools of one family (IPv6 or IPv4), in pool order.
+  std::vector<IpAddr> gateways(bool v6) const {
+    std::vector<IpAddr> out;
     for (const auto& p : pools)
-      if (p.subnet.is_v6() == v6) return true;
-    return false;
+      if (p.subnet.is_v6() == v6) out.push_back(p.gateway);
+    return out;
   }
 };
 

@@ -54,6 +54,16 @@ struct ControllerFixture {
 
   size_t network_count() { return store->list(cnm::store::kNetworks)->size(); }
   size_t intent_count() { return store->intents()->size(); }
+  // Creates network `name` over `subnets` (with IPv6 when one of them is IPv6).
+  void make_network(const std::string& name, std::vector<std::string> subnets,
+                    bool internal = false) {
+    cnm::NetworkCreateRequest r;
+    r.name = name;
+    for (const auto& s : subnets) r.ipv6 |= s.find(':') != std::string::npos;
+    r.subnets = std::move(subnets);
+    r.internal = internal;
+    REQUIRE(ctl->create_network(r));
+  }
   // The one endpoint of network `net` as the store has it now (fails the test otherwise).
   cnm::Endpoint on(const std::string& net) {
     auto n = ctl->network(net);

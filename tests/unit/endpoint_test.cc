@@ -12,10 +12,7 @@ namespace {
 // A fixture with network n1 (10.88.0.0/24) and sandboxes s1, s2.
 struct Net : ControllerFixture {
   Net() {
-    cnm::NetworkCreateRequest r;
-    r.name = "n1";
-    r.subnets = {"10.88.0.0/24"};
-    REQUIRE(ctl->create_network(r));
+    make_network("n1", {"10.88.0.0/24"});
     REQUIRE(ctl->create_sandbox("s1"));
     REQUIRE(ctl->create_sandbox("s2"));
   }
@@ -43,10 +40,7 @@ TEST_CASE("connect gives eth0, the first free address, a MAC from it and a defau
 
 TEST_CASE("a second network gives eth1 and no second default route") {
   Net f;
-  cnm::NetworkCreateRequest r;
-  r.name = "n2";
-  r.subnets = {"10.89.0.0/24"};
-  REQUIRE(f.ctl->create_network(r));
+  f.make_network("n2", {"10.89.0.0/24"});
   REQUIRE(f.ctl->connect(connect_req("n1", "s1")));
   auto ep = f.ctl->connect(connect_req("n2", "s1"));
   REQUIRE(ep);
@@ -276,11 +270,7 @@ TEST_CASE("attach announces only when a neighbour may hold another MAC for the a
   CHECK_FALSE(quiet());
   // IPv6 addresses: the MAC is derived from the IPv4 one, so a reused IPv6 address may come back
   // with another MAC: announced.
-  cnm::NetworkCreateRequest d;
-  d.name = "dual";
-  d.ipv6 = true;
-  d.subnets = {"10.91.0.0/24", "fd00:91::/64"};
-  REQUIRE(f.ctl->create_network(d));
+  f.make_network("dual", {"10.91.0.0/24", "fd00:91::/64"});
   REQUIRE(f.ctl->connect(connect_req("dual", "s2")));
   CHECK_FALSE(quiet());
 }

@@ -15,18 +15,9 @@ namespace {
 // fd00:94::/64); sandbox s1.
 struct Dual : ControllerFixture {
   Dual() {
-    cnm::NetworkCreateRequest a;
-    a.name = "a";
-    a.subnets = {"10.88.0.0/24"};
-    REQUIRE(ctl->create_network(a));
-    for (auto [name, v4, v6] : {std::tuple{"d", "10.93.0.0/24", "fd00:93::/64"},
-                                std::tuple{"e", "10.94.0.0/24", "fd00:94::/64"}}) {
-      cnm::NetworkCreateRequest r;
-      r.name = name;
-      r.ipv6 = true;
-      r.subnets = {v4, v6};
-      REQUIRE(ctl->create_network(r));
-    }
+    make_network("a", {"10.88.0.0/24"});
+    make_network("d", {"10.93.0.0/24", "fd00:93::/64"});
+    make_network("e", {"10.94.0.0/24", "fd00:94::/64"});
     REQUIRE(ctl->create_sandbox("s1"));
   }
   bool attached_via(const std::string& net, const std::string& what) {

@@ -13,15 +13,9 @@ namespace {
 // Networks a (10.88.0.0/24), b (10.89.0.0/24), internal i (10.90.0.0/24); sandbox s1.
 struct Nets : ControllerFixture {
   Nets() {
-    for (auto [name, subnet, internal] :
-         {std::tuple{"a", "10.88.0.0/24", false}, std::tuple{"b", "10.89.0.0/24", false},
-          std::tuple{"i", "10.90.0.0/24", true}}) {
-      cnm::NetworkCreateRequest r;
-      r.name = name;
-      r.subnets = {subnet};
-      r.internal = internal;
-      REQUIRE(ctl->create_network(r));
-    }
+    make_network("a", {"10.88.0.0/24"});
+    make_network("b", {"10.89.0.0/24"});
+    make_network("i", {"10.90.0.0/24"}, true);
     REQUIRE(ctl->create_sandbox("s1"));
   }
   // s1 on a (its default route), then on b; the disconnect of a is to move the route to b.
@@ -141,10 +135,7 @@ TEST_CASE("no default route into a namespace its path no longer names") {
 
 TEST_CASE("the oldest endpoint left gets the route, passing over one whose interface is gone") {
   Nets f;
-  cnm::NetworkCreateRequest r;
-  r.name = "c";
-  r.subnets = {"10.91.0.0/24"};
-  REQUIRE(f.ctl->create_network(r));
+  f.make_network("c", {"10.91.0.0/24"});
   f.a_then_b();                                     // s1: a (route), b (eth1)
   REQUIRE(f.ctl->connect(connect_req("c", "s1")));  // c (eth2), younger than b
   REQUIRE(f.ctl->disconnect("a", "s1"));
@@ -154,7 +145,7 @@ TEST_CASE("the oldest endpoint left gets the route, passing over one whose inter
   // Again, with b's interface gone from the namespace (its veth deleted behind netctl's back):
   // b is passed over and c, the next oldest, gets the route.
   Nets g;
-  REQUIRE(g.ctl->create_network(r));
+  g.make_network("c", {"10.91.0.0/24"});
   g.a_then_b();
   REQUIRE(g.ctl->connect(connect_req("c", "s1")));
   g.namespaces.netns.at("/run/netns/s1").erase("eth1");
