@@ -127,6 +127,11 @@ TEST_CASE("attach: two namespaces on one bridge reach each other and the gateway
   CHECK(host["mtu"] == 1450);
   CHECK(host["operstate"] == "UP");
   CHECK(host["linkinfo"]["info_kind"] == "veth");
+  // One queue each way on both ends, made so (not cut down after registering: endpoints_linux.cc).
+  for (const json& end : {host, peer}) {
+    CHECK(end["num_tx_queues"] == 1);
+    CHECK(end["num_rx_queues"] == 1);
+  }
 
   json r4 = json::parse(sh("ip -n ep-a -j route show default"));
   REQUIRE(r4.size() == 1);
