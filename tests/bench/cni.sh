@@ -28,6 +28,10 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   bench_apt_install containernetworking-plugins iptables ||
     bench_log "containernetworking-plugins could not be installed; the reference column stays empty"
   ensure_cnitool "$CNITOOL" || { echo "cnitool could not be built" >&2; exit 1; }
+  # Read here: the throwaway host covers /var/lib (and with it dpkg's database) with a tmpfs.
+  LIBCNI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null || echo "?")
+  REF_VERSION=$(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo "?")
+  export LIBCNI_VERSION REF_VERSION
   bench_rerun_in_throwaway "$0" "$@"
 fi
 
@@ -43,8 +47,6 @@ for p in bridge host-local portmap; do [ -x "$CNI_REF_PATH/$p" ] && ln -s "$CNI_
 # cnitool's own cost, in every tool's figure: the same cnitool with a plugin that does nothing.
 cc -O2 -o "$work/bin/noop-cni" "$here/noop_cni.c" 2>>"$BENCH_LOG" || bench_log "no C compiler: no floor row"
 export CNI_PATH=$work/bin NETCONFPATH=$work/conf
-LIBCNI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null || echo "?")
-REF_VERSION=$(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo "?")
 
 
 # Like with like: a bridge with the gateway, a default route inside, masquerade, one port each.
