@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Concurrency harness (issue 7.2): WRITERS processes run OPS mixed operations each at once
-# (network create/rm with automatic subnets, connect with an automatic and a contested fixed host
-# port, disconnect, sandbox create/rm, CNI ADD/DEL of netctl-cni into a sandbox's namespace with a
-# published port, run -d with a published port and rm -f), against one shared network and their
-# own ones. Then: no command failed (only 0, or 3/4 for a lost race of netctl commands), no IP, MAC
-# or host port given twice, doctor clean, the kernel and the store agree (lib.sh:
-# check_invariants, with the containers' cgroups, directories and supervisors), sampled published
-# ports of sandboxes, CNI attachments and containers answer, and removing everything leaves no
-# link, rule, mount, cgroup, process or row.
+# (network create/rm with automatic subnets, every third network also IPv6, connect with an
+# automatic and a contested fixed host port, disconnect, sandbox create/rm, CNI ADD/DEL of
+# netctl-cni into a sandbox's namespace with a published port, run -d with a published port and
+# rm -f), against one shared network and their own ones. Then: no command failed (only 0, or 3/4
+# for a lost race of netctl commands), no IP, MAC, subnet or host port given twice, doctor clean,
+# the kernel and the store agree (lib.sh: check_invariants, with the containers' cgroups,
+# directories and supervisors), sampled published ports of sandboxes, CNI attachments and
+# containers answer, and removing everything leaves no link, rule (IPv4 or IPv6), mount, cgroup,
+# process or row.
 # Usage: NETCTL=build/netctl FIXTURES=netns-fixtures tests/stress/concurrency.sh [WRITERS] [OPS]
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 # Containers: an own cgroup parent and the busybox rootfs; cleanup_run (EXIT) kills what is left
@@ -35,7 +36,7 @@ cni() {
 
 # writer W: OPS random operations on its own objects (names w<W>-...), logging "op rc" lines.
 writer() {
-  local w=$1 i op rc sb net port
+  local w=$1 i op rc sb net port v6
   local -a sbs=() nets=() conns=() cnis=() ctrs=()  # conns: "net sb"; cnis: CNI namespaces
   RANDOM=$((w * 7919 + ${SEED:-1}))
   for i in $(seq 1 "$OPS"); do
@@ -60,7 +61,10 @@ writer() {
           local -a keep=(); for c in "${conns[@]}"; do [ "${c#* }" = "$sb" ] || keep+=("$c"); done
           conns=("${keep[@]}")
         fi ;;
-      net_create) net=w$w-n$i; nc_ network create "$net" >/dev/null 2>>"$out/w$w.err" || rc=$?
+      net_create)  # automatic IPv4 subnet; every third network dual-stack, IPv6 default routes too
+        net=w$w-n$i v6=()
+        [ $((i % 3)) = 0 ] && v6=(--ipv6 --subnet "fd00:91:$w:$i::/64")
+        nc_ network create "${v6[@]}" "$net" >/dev/null 2>>"$out/w$w.err" || rc=$?
         [ "$rc" != 0 ] || nets+=("$net") ;;
       net_rm)
         net=${nets[$((RANDOM % ${#nets[@]}))]}
@@ -141,7 +145,8 @@ nv=$(ip -o link show | awk -F': ' '$2 ~ /^nv/' | wc -l)
 [ "$nv" = "$(db 'select count(*) from endpoints')" ] || fail "$nv veths, $(db 'select count(*) from endpoints') endpoints"
 nb=$(ip -o link show type bridge | awk -F': ' '$2 ~ /^nc-/' | wc -l)
 [ "$nb" = "$(db 'select count(*) from networks')" ] || fail "$nb bridges, $(db 'select count(*) from networks') networks"
-subnets=$(db "select json_extract(body,'\$.IPAM.Config[0].Subnet') from networks" | sort | uniq -d)
+subnets=$(db "select json_extract(c.value,'\$.Subnet') from networks, json_each(networks.body,'\$.IPAM.Config') c" |
+  sort | uniq -d)
 [ -z "$subnets" ] || fail "a subnet given twice: $subnets"
 
 # What the kernel holds for a sampled port that did not answer: the sandbox's addresses and routes,
@@ -189,7 +194,7 @@ nc_ network prune >/dev/null
 require_invariants "removing everything"
 [ -z "$(ip -o link show | awk -F': ' '$2 ~ /^(nv|nc-)/')" ] || fail "links left: $(ip -o link show)"
 [ "$(db 'select count(*) from ipam_addresses')" = 0 ] || fail "IPAM rows left"
-left=$(iptables-legacy-save | grep -E 'NETCTL-(N|M|I|P|A|H)-' || true)
+left=$( (iptables-legacy-save; ip6tables-legacy-save) | grep -E 'NETCTL-(N|M|I|P|A|H)-' || true)
 [ -z "$left" ] || fail "rules left: $left"
 [ -z "$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null | grep -E '^[0-9a-f]{64}$')" ] ||
   fail "container cgroups left"

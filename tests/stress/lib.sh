@@ -12,7 +12,7 @@ log() { echo "[$(date +%T)] $*"; }
 # - every endpoint record has its host veth; every sandbox record its netns bind mount, and every
 #   netns mount under /run/netns a record (or one of the namespaces the test made: $KEEP_NETNS),
 # - every IPAM row (address, MAC, host port) has an owner record; no address twice in the store,
-#   no IPv4 address twice on the host's bridges and the sandboxes' interfaces.
+#   no IPv4 or global IPv6 address twice on the host's bridges and the sandboxes' interfaces.
 check_invariants() {
   local n out
   n=$(db "select count(*) from intents")
@@ -40,30 +40,43 @@ check_invariants() {
         for ns in $(ls /run/netns); do ip -n "$ns" -o -4 addr show 2>/dev/null | awk '$2 != "lo" {print $4}'; done) |
       sort | uniq -d | wc -l)
   [ "$n" = 0 ] || echo "an IPv4 address configured twice"
+  n=$( (ip -o -6 addr show scope global | awk '$2 ~ /^nc-/ {print $4}'
+    for ns in /run/netns/*; do
+      ip -n "${ns##*/}" -o -6 addr show scope global 2>/dev/null | awk '$2 != "lo" {print $4}'
+    done) | sort | uniq -d | wc -l)
+  [ "$n" = 0 ] || echo "an IPv6 address configured twice"
   gateway_invariants
   [ -z "${NETCTL_CGROUP_PARENT:-}" ] || container_invariants
 }
 
-# Docker's gateway rule, store and kernel, for every sandbox's namespace (all its endpoints: CLI
-# ones, CNI attachments, those reached by path): at most one endpoint records the default route and
-# the IPv4 default route leaves by its interface; with none recorded there is no default route,
-# and then no CLI endpoint of it is on a network that is not internal.
+# Docker's gateway rule, per address family, store and kernel, for every sandbox's namespace (all
+# its endpoints: CLI ones, CNI attachments, those reached by path): at most one endpoint records the
+# family's default route (DefaultRoute for IPv4, DefaultRoute6 for IPv6) and the kernel's default
+# route of that family leaves by its interface; with none recorded there is no default route of
+# that family, and then no CLI endpoint of the namespace is on a network that is not internal and
+# has that family.
 gateway_invariants() {
-  local ns outside gw route
-  while read -r ns outside gw; do
-    [ -n "$ns" ] && [ -e "$ns" ] || continue
-    route=$(ip -n "${ns##*/}" -4 route show default 2>/dev/null | awk '{print $5}')
-    if [ "$gw" != "${gw/,/}" ]; then echo "$ns: default route recorded on [$gw]"
-    elif [ "$route" != "$gw" ]; then echo "$ns: default route out of [$route], recorded on [$gw]"
-    elif [ -z "$gw" ] && [ "$outside" -gt 0 ]; then echo "$ns: no default route, $outside outside"
-    fi
-  done < <(db "select json_extract(s.body,'\$.Netns'),
-      (select count(*) from endpoints e join networks n on e.parent = n.id
-        where e.ref = json_extract(s.body,'\$.NetnsKey') and json_extract(n.body,'\$.Internal') = 0
-        and json_extract(e.body,'\$.ContainerId') is null),
-      (select group_concat(json_extract(e.body,'\$.IfName')) from endpoints e
-        where e.ref = json_extract(s.body,'\$.NetnsKey') and json_extract(e.body,'\$.DefaultRoute') = 1)
-      from sandboxes s")
+  local fam ns outside gw route key has
+  for fam in 4 6; do
+    key=DefaultRoute has=1
+    [ "$fam" = 4 ] || key=DefaultRoute6 has="json_extract(n.body,'\$.EnableIPv6') = 1"
+    while read -r ns outside gw; do
+      [ -n "$ns" ] && [ -e "$ns" ] || continue
+      route=$(ip -n "${ns##*/}" -"$fam" route show default 2>/dev/null | awk '{print $5}')
+      if [ "$gw" != "${gw/,/}" ]; then echo "$ns: IPv$fam default route recorded on [$gw]"
+      elif [ "$route" != "$gw" ]; then
+        echo "$ns: IPv$fam default route out of [$route], recorded on [$gw]"
+      elif [ -z "$gw" ] && [ "$outside" -gt 0 ]; then
+        echo "$ns: no IPv$fam default route, $outside outside"
+      fi
+    done < <(db "select json_extract(s.body,'\$.Netns'),
+        (select count(*) from endpoints e join networks n on e.parent = n.id
+          where e.ref = json_extract(s.body,'\$.NetnsKey') and json_extract(n.body,'\$.Internal') = 0
+          and $has and json_extract(e.body,'\$.ContainerId') is null),
+        (select group_concat(json_extract(e.body,'\$.IfName')) from endpoints e
+          where e.ref = json_extract(s.body,'\$.NetnsKey') and json_extract(e.body,'\$.$key') = 1)
+        from sandboxes s")
+  done
 }
 
 # Containers (when the harness runs them under its own NETCTL_CGROUP_PARENT): every record has its
