@@ -220,17 +220,25 @@ Status Controller::elect_gateway(store::Batch& b, const std::string& netns_key,
   std::sort(kept.begin(), kept.end(),
             [](const auto& x, const auto& y) { return x.first.created < y.first.created; });
   std::vector<bool> changed(kept.size());
+  // Whether a candidate's path still names its namespace (a pid's may name another one by now):
+  // asked of the kernel once, whichever families the candidate is tried for.
+  enum class Netns : char { kUnasked, kSame, kOther };
+  std::vector<Netns> netns(kept.size(), Netns::kUnasked);
   Status first_error;
   for (bool v6 : {false, true}) {
     if (!lost[v6]) continue;
     for (size_t i = 0; i < kept.size(); ++i) {  // the oldest that still has namespace and interface
       auto& [e, n] = kept[i];
       if (!n.has_family(v6)) continue;
-      // The path it was reached by (a pid's, say) may name another namespace by now.
-      auto id = kernel_.namespaces->identify(e.netns_path);
-      if (!id && id.error().code == Code::kNotFound) continue;
-      if (!id) return std::unexpected(id.error());
-      if (cnm::netns_key(*id) != e.netns_key) continue;
+      if (netns[i] == Netns::kUnasked) {
+        auto id = kernel_.namespaces->identify(e.netns_path);
+        if (!id && id.error().code != Code::kNotFound) {
+          if (first_error) first_error = std::unexpected(id.error());
+          break;
+        }
+        netns[i] = id && cnm::netns_key(*id) == e.netns_key ? Netns::kSame : Netns::kOther;
+      }
+      if (netns[i] == Netns::kOther) continue;
       auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, n.gateways(v6));
       if (!r && r.error().code == Code::kNotFound) continue;
       if (r) e.routes(v6) = changed[i] = true;

@@ -1,6 +1,7 @@
 // The CNM objects as stored: Network, Endpoint, Sandbox. Bodies are JSON in the store.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -32,7 +33,9 @@ struct Network {
   // written before this field existed read as false (always announce).
   bool derived_macs_only = false;
 
-  bool has_family(bool v6) const { return !gateways(v6).empty(); }
+  bool has_family(bool v6) const {
+    return std::ranges::any_of(pools, [v6](const Pool& p) { return p.subnet.is_v6() == v6; });
+  }
   // The gateways of its pools of one family (IPv6 or IPv4), in pool order.
   std::vector<IpAddr> gateways(bool v6) const {
     std::vector<IpAddr> out;

@@ -59,10 +59,7 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   }
   procs_before=$(procs); spots_before=$(spots_state)
   BENCH_DIRS_FILE=$(mktemp /tmp/bench-dirs.XXXXXX); export BENCH_DIRS_FILE
-  # Read here: the throwaway host covers /var/lib (and with it dpkg's database) with a tmpfs.
-  LIBCNI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null || echo "?")
-  REF_VERSION=$(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo "?")
-  export LIBCNI_VERSION REF_VERSION
+  bench_export_cni_versions
   rc=0
   unshare --net --mount env NETCTL_THROWAWAY=1 bash "$0" "$@" || rc=$?
   links_after=$(ip -o link show | awk -F': ' '{print $2}' | sort)

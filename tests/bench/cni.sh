@@ -28,10 +28,7 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   bench_apt_install containernetworking-plugins iptables ||
     bench_log "containernetworking-plugins could not be installed; the reference column stays empty"
   ensure_cnitool "$CNITOOL" || { echo "cnitool could not be built" >&2; exit 1; }
-  # Read here: the throwaway host covers /var/lib (and with it dpkg's database) with a tmpfs.
-  LIBCNI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null || echo "?")
-  REF_VERSION=$(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo "?")
-  export LIBCNI_VERSION REF_VERSION
+  bench_export_cni_versions
   bench_rerun_in_throwaway "$0" "$@"
 fi
 
@@ -92,8 +89,8 @@ for t in "${TOOLS[@]}"; do
 done
 
 bench_machine
-echo "netctl-cni: $NETCTL_CNI; cnitool: $CNITOOL (libcni $LIBCNI_VERSION)"
-echo "cni-ref: containernetworking-plugins $REF_VERSION (bridge + host-local + portmap)"
+echo "netctl-cni: $NETCTL_CNI; cnitool: $CNITOOL (libcni ${LIBCNI_VERSION:-?})"
+echo "cni-ref: containernetworking-plugins ${REF_VERSION:-?} (bridge + host-local + portmap)"
 echo "N=$N sandboxes per round, $ROUNDS rounds, the tools alternating op by op; one published TCP port per ADD"
 floor=$(bench_floor_ms 30)
 declare -A RES=()

@@ -265,3 +265,12 @@ ensure_cnitool() {
   rm -rf --one-file-system "$tmp"
   return "$rc"
 }
+
+# bench_export_cni_versions: LIBCNI_VERSION and REF_VERSION (the CNI reference plugins), from
+# dpkg, exported for the throwaway host ("?" when missing). Outside it: the throwaway host covers
+# /var/lib, and with it dpkg's database, with a tmpfs.
+bench_export_cni_versions() {
+  LIBCNI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-appc-cni-dev 2>/dev/null || echo "?")
+  REF_VERSION=$(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo "?")
+  export LIBCNI_VERSION REF_VERSION
+}

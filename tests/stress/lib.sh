@@ -36,15 +36,14 @@ check_invariants() {
   n=$(db "select count(*) from (select json_extract(body,'\$.Addresses[0]') a from endpoints
            group by a having count(*) > 1)")
   [ "$n" = 0 ] || echo "an address recorded twice"
-  n=$( (ip -o -4 addr show | awk '$2 ~ /^nc-/ {print $4}'
-        for ns in $(ls /run/netns); do ip -n "$ns" -o -4 addr show 2>/dev/null | awk '$2 != "lo" {print $4}'; done) |
-      sort | uniq -d | wc -l)
-  [ "$n" = 0 ] || echo "an IPv4 address configured twice"
-  n=$( (ip -o -6 addr show scope global | awk '$2 ~ /^nc-/ {print $4}'
-    for ns in /run/netns/*; do
-      ip -n "${ns##*/}" -o -6 addr show scope global 2>/dev/null | awk '$2 != "lo" {print $4}'
-    done) | sort | uniq -d | wc -l)
-  [ "$n" = 0 ] || echo "an IPv6 address configured twice"
+  local fam
+  for fam in 4 6; do
+    n=$( (ip -o -"$fam" addr show scope global | awk '$2 ~ /^nc-/ {print $4}'
+      for ns in /run/netns/*; do
+        ip -n "${ns##*/}" -o -"$fam" addr show scope global 2>/dev/null | awk '$2 != "lo" {print $4}'
+      done) | sort | uniq -d | wc -l)
+    [ "$n" = 0 ] || echo "an IPv$fam address configured twice"
+  done
   gateway_invariants
   [ -z "${NETCTL_CGROUP_PARENT:-}" ] || container_invariants
 }
