@@ -11,6 +11,7 @@ pkgs=(
   # CNI plugins (the benchmark's peer)
   golang-go golang-github-appc-cni-dev podman runc conmon containernetworking-plugins
   sqlite3 time clang-16 libclang-rt-16-dev
+  dpkg-dev xz-utils  # scripts/fetch-libiptc.sh: dpkg-source unpacks libiptc's Debian source
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -21,3 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# libiptc's Debian source, for a fully static netctl (see the script); without it, the shared one.
+"$(dirname "$0")/fetch-libiptc.sh" ||
+  echo "install-deps: libiptc source not fetched; netctl will link libiptc dynamically" >&2
