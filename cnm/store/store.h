@@ -114,17 +114,17 @@ class Store {
   // Applies every write of `b` in one transaction.
   Status apply(const Batch& b);
 
-  // End of the process's work: empties the WAL if this process's writes left it long (see
-  // kCheckpointFrames). The destructor does it too; a process that exits without destroying the
-  // store (cnm::end_process) calls this first.
+  // End of the process's work: copies the WAL back and starts it over if this process's writes left
+  // it long (see kCheckpointFrames). The destructor does it too; a process that exits without
+  // destroying the store (cnm::end_process) calls this first.
   void finish();
 
  private:
   Store(std::string root, sqlite3* db);
   Status exec(const char* sql);
 
-  // WAL frames (pages) after which finish() empties the WAL: up to ~256 KiB that each new process
-  // reads, against a checkpoint (3 fsyncs, then 2 for the next WAL header) every ~6 commands.
+  // WAL frames (pages) after which finish() starts the WAL over: up to ~256 KiB that each new
+  // process reads, against a checkpoint (3 fsyncs, all of them in place) every ~6 commands.
   static constexpr int kCheckpointFrames = 64;
   // Within one process that writes a lot (gc, rm of many networks): copy back every this many
   // frames, as SQLite's own auto-checkpoint would, so its WAL stays bounded until finish().

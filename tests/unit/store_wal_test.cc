@@ -1,12 +1,16 @@
 // The store's WAL between processes, and how Store::get resolves a reference.
 // Every command is a process that opens the store, and each one rebuilds SQLite's WAL index by
-// reading the whole WAL: so a process whose writes leave the WAL at kCheckpointFrames or more
-// empties it (a TRUNCATE checkpoint) when it finishes, and one below leaves it alone (no fsync).
+// reading the WAL: so a process whose writes leave the WAL at kCheckpointFrames or more copies it
+// back and starts it over when it finishes, and one below leaves it alone (no fsync).
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "cnm/model.h"
 #include "cnm/store/store.h"
@@ -28,6 +32,22 @@ struct Root {
     auto n = std::filesystem::file_size(path + "/netctl.db-wal", ec);
     return ec ? 0 : n;
   }
+  // Frames the next process's rebuild of the WAL index would read: those after the WAL header
+  // whose salts are the header's (SQLite's WAL format: a 32-byte header with the salts at 16, then
+  // frames of a 24-byte header, salts at 8, and a page). Frames of an earlier round of the WAL,
+  // under other salts, end it.
+  int live_frames() const {
+    std::ifstream f(path + "/netctl.db-wal", std::ios::binary);
+    unsigned char hdr[32];
+    if (!f.read(reinterpret_cast<char*>(hdr), sizeof hdr)) return 0;
+    const uint32_t page = uint32_t(hdr[8]) << 24 | hdr[9] << 16 | hdr[10] << 8 | hdr[11];
+    std::vector<char> frame(24 + page);
+    int n = 0;
+    while (f.read(frame.data(), std::streamsize(frame.size())) &&
+           std::memcmp(frame.data() + 8, hdr + 16, 8) == 0)
+      ++n;
+    return n;
+  }
 };
 
 // `n` records, each in a batch of its own: `n` commits, so at least `n` WAL frames.
@@ -42,7 +62,7 @@ void put_sandboxes(st::Store& s, int n, const std::string& prefix) {
 
 }  // namespace
 
-TEST_CASE("store: a process that leaves a long WAL empties it when it finishes") {
+TEST_CASE("store: a process that leaves a long WAL starts it over when it finishes") {
   Root root;
   {
     auto s = st::Store::open(root.path);
@@ -50,21 +70,51 @@ TEST_CASE("store: a process that leaves a long WAL empties it when it finishes")
     put_sandboxes(**s, 3, "few");
   }
   // A few frames: left for later processes, no checkpoint.
-  CHECK(root.wal_size() > 0);
+  const int few = root.live_frames();
+  CHECK(few >= 3);
+  std::uintmax_t size = 0;
   {
     auto s = st::Store::open(root.path);
     REQUIRE(s);
-    put_sandboxes(**s, 80, "many");
-    CHECK(root.wal_size() > 64 * 4096);
+    put_sandboxes(**s, 30, "many");  // 4-5 pages each: over kCheckpointFrames, under 1 MiB
+    CHECK(root.live_frames() >= few + 64);
+    size = root.wal_size();
+    CHECK(size < (std::uintmax_t{1} << 20));
     (*s)->finish();  // what end_process() runs before _exit
-    CHECK(root.wal_size() == 0);
+    // Copied back and started over with one page: the next process reads one frame. The file is
+    // overwritten in place, not truncated.
+    CHECK(root.live_frames() == 1);
+    CHECK(root.wal_size() == size);
     put_sandboxes(**s, 1, "after");  // the store stays usable
+  }
+  const int after = root.live_frames();
+  CHECK(after > 1);
+  CHECK(after < 10);
+  {
+    // A new process's commit goes after the live frames, not behind the old round's ones.
+    auto s = st::Store::open(root.path);
+    REQUIRE(s);
+    put_sandboxes(**s, 1, "next");
+    CHECK(root.live_frames() > after);
+    CHECK(root.live_frames() < 20);
+    CHECK(root.wal_size() == size);
   }
   auto s = st::Store::open(root.path);
   REQUIRE(s);
   auto all = (*s)->list(st::kSandboxes, {});
   REQUIRE(all);
-  CHECK(all->size() == 84);  // nothing was lost to the truncation
+  CHECK(all->size() == 35);  // nothing was lost to the new round
+}
+
+TEST_CASE("store: a WAL grown past 1 MiB is cut back when it starts over") {
+  Root root;
+  auto s = st::Store::open(root.path);
+  REQUIRE(s);
+  put_sandboxes(**s, 400, "big");  // ~1200 frames: more than a copy-back round (kCopyBackFrames)
+  CHECK(root.wal_size() > (std::uintmax_t{1} << 20));
+  (*s)->finish();
+  CHECK(root.wal_size() <= (std::uintmax_t{1} << 20));
+  CHECK(root.live_frames() == 1);
 }
 
 TEST_CASE("store: get resolves an id, then a name, then an id prefix") {
