@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS intents(id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ipam_hints(pool TEXT PRIMARY KEY, next TEXT NOT NULL) WITHOUT ROWID;
 )";
 
+// The most of its WAL file a store keeps once it starts the WAL over: above kCheckpointFrames
+// pages, so a routine start-over never truncates it.
+constexpr int kWalKeepBytes = 2 << 20;
+
 bool valid_table(const char* t) {
   for (const char* k : {kNetworks, kEndpoints, kSandboxes, kContainers})
     if (std::strcmp(t, k) == 0) return true;
@@ -110,7 +114,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
       },
       s.get());
   // WAL + NORMAL: a commit survives a crash of this process (not a power cut) and costs no fsync.
-  CNM_TRY(s->exec("PRAGMA synchronous=NORMAL"));
+  // A WAL file grown past kWalKeepBytes (a big gc) is cut back to that when it starts over.
+  CNM_TRY(
+      s->exec(fmt::format("PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit={}", kWalKeepBytes)
+                  .c_str()));
   auto version = [&]() -> Result<int64_t> {
     Stmt v(*s->stmts_, "PRAGMA user_version");
     if (v.step() != SQLITE_ROW) return fail(Code::kFailed, "open store {}: {}", path, v.error());
@@ -157,10 +164,8 @@ void Store::finish() {
   // Every frame is copied back, and this process knows it: its next commit (one page) starts the
   // WAL over, under a new header salt that makes the old frames invalid for the next process's
   // rebuild. The file is overwritten in place rather than truncated and regrown by the next
-  // process (ext4 then allocates its blocks again). Over 1 MiB (a big gc) it is cut back to that.
-  (void)exec(
-      fmt::format("PRAGMA journal_size_limit={}; PRAGMA user_version={}", 1 << 20, kSchemaVersion)
-          .c_str());
+  // process (ext4 then allocates its blocks again).
+  (void)exec(fmt::format("PRAGMA user_version={}", kSchemaVersion).c_str());
 }
 
 Status Store::exec(const char* sql) {
