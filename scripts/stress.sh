@@ -2,7 +2,7 @@
 # The bounded stress run of CI (issue 7): crash harness, concurrency harness, then every fuzz
 # target for FUZZ_SECONDS each. Needs root (throwaway namespaces) and build/netctl.
 # Usage: scripts/stress.sh   env: CRASH_TRIALS (200 random-moment trials, besides the every-step
-# sweep), WRITERS (8), OPS (50), FUZZ_SECONDS (45 per target; 0 skips fuzzing).
+# sweep), WRITERS (8), OPS (50), FUZZ_SECONDS (25 per target; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NETCTL=$PWD/build/netctl FIXTURES=$PWD/netns-fixtures
@@ -14,8 +14,8 @@ echo "== stress: concurrency harness"
 bash tests/stress/concurrency.sh "${WRITERS:-8}" "${OPS:-50}"
 echo "== stress: doctor and gc over sandboxes, endpoints, IPAM"
 bash tests/stress/doctor.sh
-if [ "${FUZZ_SECONDS:-45}" != 0 ]; then
-  echo "== stress: fuzzing, ${FUZZ_SECONDS:-45} s per target"
-  scripts/fuzz.sh "${FUZZ_SECONDS:-45}"
+if [ "${FUZZ_SECONDS:-25}" != 0 ]; then
+  echo "== stress: fuzzing, ${FUZZ_SECONDS:-25} s per target"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-25}"
 fi
 echo "== stress: all passed in $(( $(date +%s) - start )) s"
