@@ -8,7 +8,7 @@
 # the shared libraries. Usage: scripts/fetch-libiptc.sh (needs apt-get, dpkg-source; no root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dest=.deps/iptables
+dest=$PWD/.deps/iptables
 version=$(dpkg-query -W -f='${source:Version}' libip4tc2 2>/dev/null) ||
   { echo "fetch-libiptc: libip4tc2 is not installed" >&2; exit 1; }
 if [ -f "$dest/libiptc/libip4tc.c" ] && [ "$(cat "$dest/.version" 2>/dev/null)" = "$version" ]; then
@@ -29,11 +29,11 @@ done
 apt=(apt-get -qq -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/parts"
   -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Debug::NoLocking=1
   -o APT::Sandbox::User="$(id -un)")
-"${apt[@]}" update >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
-(cd "$work/src" && "${apt[@]}" source --download-only "iptables=$version") >>"$work/log" 2>&1 ||
-  { cat "$work/log" >&2; exit 1; }
-(cd "$work/src" && dpkg-source -q -x ./*.dsc tree) >>"$work/log" 2>&1 ||
-  { cat "$work/log" >&2; exit 1; }
-rm -rf "$dest" && mkdir -p .deps && mv "$work/src/tree" "$dest"
+step() { "$@" >>"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }; }  # quiet unless it fails
+cd "$work/src"
+step "${apt[@]}" update
+step "${apt[@]}" source --download-only "iptables=$version"
+step dpkg-source -q -x ./*.dsc tree
+rm -rf "$dest" && mkdir -p "${dest%/*}" && mv tree "$dest"
 echo "$version" >"$dest/.version"
-echo "fetch-libiptc: Debian source of libiptc $version in $dest"
+echo "fetch-libiptc: Debian source of libiptc $version in .deps/iptables"
