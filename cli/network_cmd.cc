@@ -74,7 +74,7 @@ cnm::Status list(Context& ctx, bool quiet) {
   return {};
 }
 
-cnm::Status inspect(Context& ctx, const std::vector<std::string>& names) {
+cnm::Status network_inspect(Context& ctx, const std::vector<std::string>& names) {
   auto c = ctx.controller();
   if (!c) return std::unexpected(c.error());
   auto arr = nlohmann::json::array();
@@ -140,7 +140,7 @@ void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   auto names = std::make_shared<std::vector<std::string>>();
   auto* in = net->add_subcommand("inspect", "Show networks as JSON");
   in->add_option("name", *names, "Network names or IDs")->required();
-  in->callback([&ctx, &status, names] { status = inspect(ctx, *names); });
+  in->callback([&ctx, &status, names] { status = network_inspect(ctx, *names); });
 
   auto rm_names = std::make_shared<std::vector<std::string>>();
   auto* rm = net->add_subcommand("rm", "Remove networks (all or none)")->alias("remove");

@@ -6,15 +6,6 @@
 namespace cnm::kernel {
 namespace {
 
-constexpr size_t kMaxName = 15;  // IFNAMSIZ - 1
-constexpr unsigned kDefaultMtu = 1500;
-
-std::unexpected<Error> injected(const StepCounter& s) {
-  return fail(Code::kFailed, "injected failure at step {}", s.steps);
-}
-
-bool fits(const std::string& name) { return !name.empty() && name.size() <= kMaxName; }
-
 bool valid_mac(const std::string& mac) {
   if (mac.empty()) return true;
   if (mac.size() != 17) return false;
@@ -25,9 +16,9 @@ bool valid_mac(const std::string& mac) {
   return true;
 }
 
-Status check(const EndpointSpec& spec) {
+Status check_spec(const EndpointSpec& spec) {
   for (const std::string* name : {&spec.host_ifname, &spec.ifname, &spec.bridge}) {
-    if (!fits(*name))
+    if (!fake_name_fits(*name))
       return fail(Code::kInvalid, "interface name '{}' must be 1 to 15 characters", *name);
   }
   if (!valid_mac(spec.mac)) return fail(Code::kInvalid, "invalid MAC address '{}'", spec.mac);
@@ -59,7 +50,7 @@ Status FakeNamespaces::create(const std::string& path) {
   if (path.empty() || path.back() == '/') {
     st = fail(Code::kInvalid, "create netns {}: not a file path", path);
   } else if (steps_->tick()) {
-    st = injected(*steps_);
+    st = steps_->injected();
   } else if (netns.contains(path)) {
     st = fail(Code::kConflict, "netns {}: already exists", path);
   } else {
@@ -71,7 +62,7 @@ Status FakeNamespaces::create(const std::string& path) {
 
 Status FakeNamespaces::remove(const std::string& path) {
   if (!netns.contains(path)) return record("remove " + path, {});  // already gone: removed
-  if (steps_->tick()) return record("remove " + path, injected(*steps_));
+  if (steps_->tick()) return record("remove " + path, steps_->injected());
   netns.erase(path);
   ids.erase(path);
   if (on_remove) on_remove(path);
@@ -130,7 +121,7 @@ FakeEndpoints::~FakeEndpoints() {
 }
 
 Status FakeEndpoints::attach(const EndpointSpec& spec) {
-  Status st = check(spec);
+  Status st = check_spec(spec);
   if (st) st = create_pair(spec);
   if (st) {
     st = configure(spec);
@@ -151,7 +142,7 @@ Status FakeEndpoints::create_pair(const EndpointSpec& spec) {
   auto bridge = links_.links.find(spec.bridge);
   if (bridge == links_.links.end())
     return fail(Code::kFailed, "look up bridge {}: No such device", spec.bridge);
-  if (steps_->tick()) return injected(*steps_);
+  if (steps_->tick()) return steps_->injected();
   if (links_.links.contains(spec.host_ifname))
     return fail(Code::kConflict, "create veth {}: File exists", spec.host_ifname);
   if (inside->second.contains(spec.ifname))
@@ -161,7 +152,7 @@ Status FakeEndpoints::create_pair(const EndpointSpec& spec) {
   links_.links[spec.host_ifname] = LinkInfo{.name = spec.host_ifname,
                                             .index = index,
                                             .kind = "veth",
-                                            .mtu = spec.mtu != 0 ? spec.mtu : kDefaultMtu,
+                                            .mtu = spec.mtu != 0 ? spec.mtu : kFakeDefaultMtu,
                                             .up = true,
                                             .master = bridge->second.index,
                                             .addresses = {}};
@@ -172,10 +163,10 @@ Status FakeEndpoints::create_pair(const EndpointSpec& spec) {
 
 Status FakeEndpoints::configure(const EndpointSpec& spec) {
   const std::string in = fmt::format("{} in {}", spec.ifname, spec.netns_path);
-  if (steps_->tick()) return injected(*steps_);  // the peer up
+  if (steps_->tick()) return steps_->injected();  // the peer up
   std::vector<Prefix> added;
   for (const Prefix& p : spec.addresses) {
-    if (steps_->tick()) return injected(*steps_);
+    if (steps_->tick()) return steps_->injected();
     if (std::find(added.begin(), added.end(), p) != added.end())
       return fail(Code::kConflict, "add address {} to {}: File exists", p.str(), in);
     added.push_back(p);
@@ -183,7 +174,7 @@ Status FakeEndpoints::configure(const EndpointSpec& spec) {
   std::set<bool> routed;  // families with a default route
   for (const IpAddr& gw : spec.gateways) {
     std::string doing = fmt::format("add default route via {} dev {}", gw.str(), in);
-    if (steps_->tick()) return injected(*steps_);
+    if (steps_->tick()) return steps_->injected();
     bool on_link = std::any_of(added.begin(), added.end(), [&](const Prefix& p) {
       return p.is_v6() == gw.is_v6() && Prefix(p.network(), p.len()).contains(gw);
     });
@@ -204,7 +195,7 @@ Status FakeEndpoints::add_default_routes(const std::string& netns_path, const st
   else if (!inside->second.contains(ifname))
     st = fail(Code::kNotFound, "find {} in {}: No such device", ifname, netns_path);
   else if (steps_->tick())
-    st = injected(*steps_);
+    st = steps_->injected();
   log.push_back(st ? line : line + " -> " + st.error().message);
   return st;
 }

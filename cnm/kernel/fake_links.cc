@@ -7,14 +7,7 @@
 namespace cnm::kernel {
 namespace {
 
-constexpr size_t kMaxName = 15;  // IFNAMSIZ - 1
-constexpr unsigned kMinMtu = 68, kMaxMtu = 65535, kDefaultMtu = 1500;
-
-std::unexpected<Error> injected(const StepCounter& s) {
-  return fail(Code::kFailed, "injected failure at step {}", s.steps);
-}
-
-bool fits(const std::string& name) { return !name.empty() && name.size() <= kMaxName; }
+constexpr unsigned kMinMtu = 68, kMaxMtu = 65535;
 
 // The kernel refuses a second IPv4 address with the same length, and any IPv6 duplicate.
 bool duplicate(const std::vector<Prefix>& have, const Prefix& p) {
@@ -46,8 +39,9 @@ Status FakeLinks::create_bridge(const std::string& name, unsigned mtu,
 
 Status FakeLinks::create(const std::string& name, unsigned mtu, std::span<const Prefix> addresses) {
   std::string doing = fmt::format("create bridge {}", name);
-  if (!fits(name)) return fail(Code::kInvalid, "{}: name must be 1 to 15 characters", doing);
-  if (steps_->tick()) return injected(*steps_);
+  if (!fake_name_fits(name))
+    return fail(Code::kInvalid, "{}: name must be 1 to 15 characters", doing);
+  if (steps_->tick()) return steps_->injected();
   if (links.contains(name)) return fail(Code::kConflict, "{}: File exists", doing);
   if (mtu != 0 && mtu < kMinMtu)
     return fail(Code::kFailed, "{}: Invalid argument (mtu less than device minimum)", doing);
@@ -58,14 +52,14 @@ Status FakeLinks::create(const std::string& name, unsigned mtu, std::span<const 
   LinkInfo info{.name = name,
                 .index = index,
                 .kind = "bridge",
-                .mtu = mtu != 0 ? mtu : kDefaultMtu,
+                .mtu = mtu != 0 ? mtu : kFakeDefaultMtu,
                 .up = true,
                 .master = 0,
                 .addresses = {}};
   for (const Prefix& p : addresses) {
     Status st;
     if (steps_->tick()) {
-      st = injected(*steps_);
+      st = steps_->injected();
     } else if (duplicate(info.addresses, p)) {
       st = fail(Code::kConflict, "add address {} to {}: File exists", p.str(), name);
     }
@@ -88,7 +82,7 @@ Status FakeLinks::delete_links(std::span<const std::string> names) {
     auto it = links.find(n);
     if (it == links.end()) continue;  // already gone counts as deleted
     if (steps_->tick()) {
-      if (first) first = injected(*steps_);
+      if (first) first = steps_->injected();
       continue;
     }
     int index = it->second.index;
@@ -137,7 +131,7 @@ Status FakeSysctl::set(const std::string& key, const std::string& value) {
   if (!valid_key(key)) {
     st = fail(Code::kInvalid, "set sysctl '{}': invalid key", key);
   } else if (steps_->tick()) {
-    st = injected(*steps_);
+    st = steps_->injected();
   } else {
     values[key] = value;
   }

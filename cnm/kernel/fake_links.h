@@ -17,7 +17,19 @@ struct StepCounter {
   int fail_at = 0;  // 1-based step that fails; 0: none
   // Counts one step; true if this step must fail.
   bool tick() { return ++steps == fail_at; }
+  // The error the failing step returns.
+  std::unexpected<Error> injected() const {
+    return fail(Code::kFailed, "injected failure at step {}", steps);
+  }
 };
+
+// What the fakes share with the kernel: the longest interface name (IFNAMSIZ - 1), the MTU of a
+// new link.
+inline constexpr size_t kFakeMaxName = 15;
+inline constexpr unsigned kFakeDefaultMtu = 1500;
+inline bool fake_name_fits(const std::string& name) {
+  return !name.empty() && name.size() <= kFakeMaxName;
+}
 
 // In-memory links. Kernel steps (each ticks the counter): creating a bridge, adding each of its
 // addresses, deleting each existing link. A failing step returns Code::kFailed

@@ -129,7 +129,9 @@ void add_route_prefixes(nl_cache* cache, std::vector<Prefix>& out) {
 
 class LinuxLinks final : public Links {
  public:
-  explicit LinuxLinks(Result<nl::Socket> sock) : sock_(std::move(sock)) {}
+  // By reference: a by-value parameter made GCC 12 warn (maybe-uninitialized, a false positive
+  // about the moved socket) once this file shared a unity batch with others.
+  explicit LinuxLinks(Result<nl::Socket>&& sock) : sock_(std::move(sock)) {}
 
   Status create_bridge(const std::string& name, unsigned mtu,
                        std::span<const Prefix> addresses) override;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cnm/kernel/links.h"
+#include "tests/literals.h"
 #include "tests/priv/netlink_monitor.h"
 #include "tests/priv/priv.h"
 
@@ -20,8 +21,9 @@ using nlohmann::json;
 using priv::sh;
 using priv::sh_rc;
 
-Prefix pfx(const char* text) { return *Prefix::parse(text, false); }
-IpAddr ip(const char* text) { return *IpAddr::parse(text); }
+using testing::ip;
+using testing::own_netns;
+using testing::pfx;
 
 // A bridge nc-ep (10.66.0.1/24, fd00:66::1/64) in the current namespace and namespaces under
 // /run/netns that go away with it.
@@ -77,8 +79,6 @@ bool has_flag(const json& link, const char* flag) {
 }
 
 int host_veths() { return std::stoi(sh("ip -o link show type veth | wc -l")); }
-
-std::string own_netns() { return std::filesystem::read_symlink("/proc/thread-self/ns/net"); }
 
 TEST_CASE("attach: two namespaces on one bridge reach each other and the gateway") {
   priv::FreshNetns ns;

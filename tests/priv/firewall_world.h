@@ -20,6 +20,7 @@
 
 #include "cnm/kernel/fake_firewall.h"
 #include "cnm/kernel/firewall.h"
+#include "tests/literals.h"
 #include "tests/priv/priv.h"
 
 namespace cnm::kernel {
@@ -124,7 +125,7 @@ class World {
   std::vector<pid_t> pids_;
 };
 
-IpAddr ip(const char* text) { return *IpAddr::parse(text); }
+using testing::ip;
 
 NetworkRules net(const char* id, const char* bridge, const char* subnet) {
   return NetworkRules{id, bridge, *Prefix::parse(subnet), true, true, false};

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/literals.h"
 #include "tests/priv/priv.h"
 
 namespace cnm::kernel {
@@ -17,7 +18,7 @@ using nlohmann::json;
 using priv::sh;
 using priv::sh_rc;
 
-Prefix pfx(const char* text) { return *Prefix::parse(text, false); }
+using testing::pfx;
 
 bool has(const std::vector<Prefix>& v, const char* text) {
   return std::find(v.begin(), v.end(), pfx(text)) != v.end();

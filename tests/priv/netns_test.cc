@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cnm/kernel/endpoints.h"
+#include "tests/literals.h"
 #include "tests/priv/priv.h"
 
 namespace cnm::kernel {
@@ -17,8 +18,7 @@ namespace {
 using priv::sh;
 using priv::sh_rc;
 
-// The calling thread's own network namespace, to prove it never changes.
-std::string own_netns() { return std::filesystem::read_symlink("/proc/thread-self/ns/net"); }
+using testing::own_netns;
 
 bool listed(const std::string& name) {
   std::string out = sh("ip netns list");

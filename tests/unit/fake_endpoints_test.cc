@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/literals.h"
+
 namespace cnm::kernel {
 namespace {
 
-Prefix pfx(const char* text) { return *Prefix::parse(text, false); }
-IpAddr ip(const char* text) { return *IpAddr::parse(text); }
+using testing::ip;
+using testing::pfx;
 using Names = std::vector<std::string>;
 
 EndpointSpec spec(const std::string& host, const std::string& path) {

@@ -7,14 +7,16 @@
 #include <vector>
 
 #include "cnm/kernel/fake_firewall.h"
+#include "tests/literals.h"
 
 namespace cnm::kernel {
 namespace {
 
-IpAddr ip(const char* text) { return *IpAddr::parse(text); }
+using testing::contains;
+using testing::ip;
 
-NetworkRules net(const char* id, const char* bridge, const char* subnet,
-                 const char* subnet6 = nullptr) {
+NetworkRules net46(const char* id, const char* bridge, const char* subnet,
+                   const char* subnet6 = nullptr) {
   NetworkRules n{id, bridge, *Prefix::parse(subnet), true, true, false};
   if (subnet6 != nullptr) n.subnet6 = *Prefix::parse(subnet6);
   return n;
@@ -40,10 +42,6 @@ std::vector<std::string> table(FakeFirewall& fw, const std::string& name) {
   return out;
 }
 
-bool has(const std::vector<std::string>& lines, const std::string& line) {
-  return std::find(lines.begin(), lines.end(), line) != lines.end();
-}
-
 using Slots = std::array<bool, 6>;  // filter, nat, raw, filter6, nat6, raw6
 
 TEST_CASE("a dual-stack network and its ports render in the IPv6 tables") {
@@ -52,40 +50,41 @@ TEST_CASE("a dual-stack network and its ports render in the IPv6 tables") {
   e.container_ip6 = ip("fd00:1::2");
   e.ports = {port(std::nullopt, 8080, 80), port(ip("198.51.100.1"), 5353, 53),
              port(ip("2001:db8:100::1"), 8443, 443), port(ip("::"), 9090, 90)};
-  REQUIRE(fw.apply(FirewallChange{.add_networks = {net("a", "nc-a", "10.1.0.0/24", "fd00:1::/64")},
-                                  .add_ports = {e},
-                                  .bridges = std::vector<std::string>{"nc-a"},
-                                  .bridges6 = std::vector<std::string>{"nc-a"}}));
+  REQUIRE(
+      fw.apply(FirewallChange{.add_networks = {net46("a", "nc-a", "10.1.0.0/24", "fd00:1::/64")},
+                              .add_ports = {e},
+                              .bridges = std::vector<std::string>{"nc-a"},
+                              .bridges6 = std::vector<std::string>{"nc-a"}}));
   auto nat6 = table(fw, "nat6");
-  CHECK(has(nat6, "-A NETCTL-M-a -s fd00:1::/64 ! -o nc-a -j MASQUERADE"));
-  CHECK(
-      has(nat6, "-A NETCTL-M-a -s fd00:1::/64 -o nc-a -m conntrack --ctstate DNAT -j MASQUERADE"));
-  CHECK(has(nat6,
-            "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination "
-            "[fd00:1::2]:80"));
-  CHECK(has(nat6,
-            "-A NETCTL-DNAT -d 2001:db8:100::1/128 -p tcp -m tcp --dport 8443 -j DNAT "
-            "--to-destination [fd00:1::2]:443"));
-  CHECK(has(nat6,
-            "-A NETCTL-DNAT -p tcp -m tcp --dport 9090 -j DNAT --to-destination "
-            "[fd00:1::2]:90"));
-  CHECK(has(nat6, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
+  CHECK(contains(nat6, "-A NETCTL-M-a -s fd00:1::/64 ! -o nc-a -j MASQUERADE"));
+  CHECK(contains(nat6,
+                 "-A NETCTL-M-a -s fd00:1::/64 -o nc-a -m conntrack --ctstate DNAT -j MASQUERADE"));
+  CHECK(contains(nat6,
+                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination "
+                 "[fd00:1::2]:80"));
+  CHECK(contains(nat6,
+                 "-A NETCTL-DNAT -d 2001:db8:100::1/128 -p tcp -m tcp --dport 8443 -j DNAT "
+                 "--to-destination [fd00:1::2]:443"));
+  CHECK(contains(nat6,
+                 "-A NETCTL-DNAT -p tcp -m tcp --dport 9090 -j DNAT --to-destination "
+                 "[fd00:1::2]:90"));
+  CHECK(contains(nat6, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(std::none_of(nat6.begin(), nat6.end(),
                      [](const std::string& l) { return l.find("5353") != std::string::npos; }));
   CHECK(std::none_of(nat6.begin(), nat6.end(),
                      [](const std::string& l) { return l.find("127.0.0") != std::string::npos; }));
   auto nat = table(fw, "nat");
-  CHECK(has(nat,
-            "-A NETCTL-DNAT -d 198.51.100.1/32 -p tcp -m tcp --dport 5353 -j DNAT "
-            "--to-destination 10.1.0.2:53"));
+  CHECK(contains(nat,
+                 "-A NETCTL-DNAT -d 198.51.100.1/32 -p tcp -m tcp --dport 5353 -j DNAT "
+                 "--to-destination 10.1.0.2:53"));
   CHECK(std::none_of(nat.begin(), nat.end(), [](const std::string& l) {
     return l.find("8443") != std::string::npos || l.find("9090") != std::string::npos;
   }));
   auto filter6 = table(fw, "filter6");
-  CHECK(has(filter6, "-A FORWARD -j NETCTL-USER"));
-  CHECK(has(filter6, "-A NETCTL-FORWARD -j NETCTL-N-a"));
-  CHECK(has(filter6, "-A NETCTL-ISOLATION -i nc-a ! -o nc-a -j NETCTL-ISOLATION-2"));
-  CHECK(has(filter6, "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
+  CHECK(contains(filter6, "-A FORWARD -j NETCTL-USER"));
+  CHECK(contains(filter6, "-A NETCTL-FORWARD -j NETCTL-N-a"));
+  CHECK(contains(filter6, "-A NETCTL-ISOLATION -i nc-a ! -o nc-a -j NETCTL-ISOLATION-2"));
+  CHECK(contains(filter6, "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
   // Everything IPv6 goes away with the network and the endpoint.
   REQUIRE(fw.apply(FirewallChange{.remove_networks = {"a"},
                                   .remove_ports = {e},
@@ -106,15 +105,16 @@ TEST_CASE("IPv4-only changes never read the IPv6 tables; IPv6 ones read only wha
   EndpointPorts v6only = v6;
   v6only.id12 = "e3";
   v6only.ports = {port(ip("2001:db8::1"), 8082, 80)};
-  REQUIRE(fw.apply(FirewallChange{.add_networks = {net("a", "nc-a", "10.1.0.0/24")},
+  REQUIRE(fw.apply(FirewallChange{.add_networks = {net46("a", "nc-a", "10.1.0.0/24")},
                                   .bridges = std::vector<std::string>{"nc-a"}}));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {v4}}));
   REQUIRE(fw.apply(FirewallChange{.remove_ports = {v4}}));
   REQUIRE(fw.apply(FirewallChange{.remove_networks = {"a"}}));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {v6}}));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {v6only}}));
-  REQUIRE(fw.apply(FirewallChange{.add_networks = {net("b", "nc-b", "10.2.0.0/24", "fd00:2::/64")},
-                                  .bridges6 = std::vector<std::string>{"nc-b"}}));
+  REQUIRE(
+      fw.apply(FirewallChange{.add_networks = {net46("b", "nc-b", "10.2.0.0/24", "fd00:2::/64")},
+                              .bridges6 = std::vector<std::string>{"nc-b"}}));
   REQUIRE(fw.apply(FirewallChange{.remove_networks = {"b"}, .ipv6 = true}));
   std::vector<Slots> want = {
       {true, true, true, false, false, false},    // IPv4 network
@@ -134,7 +134,7 @@ TEST_CASE("IPv4-only changes never read the IPv6 tables; IPv6 ones read only wha
 TEST_CASE("IPv6 input is checked before anything changes") {
   FakeFirewall fw;
   EndpointPorts e{"e", "nc-a", ip("10.1.0.2"), {port(ip("2001:db8::1"), 8080, 80)}};
-  NetworkRules bad6 = net("a", "nc-a", "10.1.0.0/24");
+  NetworkRules bad6 = net46("a", "nc-a", "10.1.0.0/24");
   bad6.subnet6 = *Prefix::parse("10.2.0.0/24");
   EndpointPorts wrong = e;
   wrong.container_ip6 = ip("10.1.0.3");

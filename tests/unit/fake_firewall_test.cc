@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/literals.h"
+
 namespace cnm::kernel {
 namespace {
 
-IpAddr ip(const char* text) { return *IpAddr::parse(text); }
+using testing::contains;
+using testing::ip;
 
 NetworkRules net(const char* id, const char* bridge, const char* subnet) {
   return NetworkRules{id, bridge, *Prefix::parse(subnet), true, true, false};
@@ -25,10 +28,6 @@ std::vector<std::string> dump(FakeFirewall& fw) {
   auto d = fw.dump();
   REQUIRE(d);
   return *d;
-}
-
-bool has(const std::vector<std::string>& lines, const std::string& line) {
-  return std::find(lines.begin(), lines.end(), line) != lines.end();
 }
 
 size_t count(const std::vector<std::string>& lines, const std::string& part) {
@@ -63,19 +62,21 @@ TEST_CASE("FakeFirewall records networks and ports and dumps the chain layout") 
   CHECK(d.front() == "*filter");
   CHECK(jumps(d, "FORWARD") ==
         std::vector<std::string>{"NETCTL-USER", "NETCTL-ISOLATION", "NETCTL-FORWARD"});
-  CHECK(has(d, "-A NETCTL-N-abc -o nc-abc -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"));
-  CHECK(has(d, "-A NETCTL-N-abc -i nc-abc ! -o nc-abc -j ACCEPT"));
-  CHECK(has(d, "-A NETCTL-N-abc -i nc-abc -o nc-abc -j ACCEPT"));
-  CHECK(has(d, "-A NETCTL-M-abc -s 10.1.0.0/24 ! -o nc-abc -j MASQUERADE"));
-  CHECK(has(d, "-A NETCTL-M-abc -s 127.0.0.0/8 -o nc-abc -j MASQUERADE"));
-  CHECK(has(d, "-A NETCTL-N-abc -o nc-abc -m conntrack --ctstate DNAT -j ACCEPT"));
-  CHECK(has(d, "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
-  CHECK(
-      has(d, "-A NETCTL-M-abc -s 10.1.0.0/24 -o nc-abc -m conntrack --ctstate DNAT -j MASQUERADE"));
-  CHECK(has(d, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
-  CHECK(has(d, "-A OUTPUT -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
-  CHECK(has(d, "-A NETCTL-RAW -d 127.0.0.0/8 ! -i lo -j DROP"));
-  CHECK(has(d, "-A NETCTL-ISOLATION -i nc-abc ! -o nc-abc -j NETCTL-ISOLATION-2"));
+  CHECK(contains(d,
+                 "-A NETCTL-N-abc -o nc-abc -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"));
+  CHECK(contains(d, "-A NETCTL-N-abc -i nc-abc ! -o nc-abc -j ACCEPT"));
+  CHECK(contains(d, "-A NETCTL-N-abc -i nc-abc -o nc-abc -j ACCEPT"));
+  CHECK(contains(d, "-A NETCTL-M-abc -s 10.1.0.0/24 ! -o nc-abc -j MASQUERADE"));
+  CHECK(contains(d, "-A NETCTL-M-abc -s 127.0.0.0/8 -o nc-abc -j MASQUERADE"));
+  CHECK(contains(d, "-A NETCTL-N-abc -o nc-abc -m conntrack --ctstate DNAT -j ACCEPT"));
+  CHECK(contains(d,
+                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
+  CHECK(contains(
+      d, "-A NETCTL-M-abc -s 10.1.0.0/24 -o nc-abc -m conntrack --ctstate DNAT -j MASQUERADE"));
+  CHECK(contains(d, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
+  CHECK(contains(d, "-A OUTPUT -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
+  CHECK(contains(d, "-A NETCTL-RAW -d 127.0.0.0/8 ! -i lo -j DROP"));
+  CHECK(contains(d, "-A NETCTL-ISOLATION -i nc-abc ! -o nc-abc -j NETCTL-ISOLATION-2"));
 
   REQUIRE(fw.apply(c));  // the same desired state again changes nothing
   CHECK(dump(fw) == d);
@@ -92,14 +93,14 @@ TEST_CASE("FakeFirewall keeps N before I jumps and follows icc changes") {
   REQUIRE(fw.apply(FirewallChange{.add_networks = {net("b", "nc-b", "10.2.0.0/24")}}));
   CHECK(jumps(dump(fw), "NETCTL-FORWARD") ==
         std::vector<std::string>{"NETCTL-N-a", "NETCTL-N-b", "NETCTL-I-a", "NETCTL-I-b"});
-  CHECK(has(dump(fw), "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
-  CHECK(has(dump(fw), "-A NETCTL-I-a -i nc-a -o nc-a -j DROP"));
+  CHECK(contains(dump(fw), "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
+  CHECK(contains(dump(fw), "-A NETCTL-I-a -i nc-a -o nc-a -j DROP"));
 
   a.icc = true;  // re-adding rewrites the network's chains
   REQUIRE(fw.apply(FirewallChange{.add_networks = {a}}));
   auto d = dump(fw);
   CHECK(count(d, "-A NETCTL-I-a") == 1);
-  CHECK(has(d, "-A NETCTL-N-a -i nc-a -o nc-a -j ACCEPT"));
+  CHECK(contains(d, "-A NETCTL-N-a -i nc-a -o nc-a -j ACCEPT"));
 
   a.masquerade = false;  // routed: neighbours may reach any port; nothing left for the I chain
   REQUIRE(fw.apply(FirewallChange{.add_networks = {a}}));
@@ -115,11 +116,11 @@ TEST_CASE("FakeFirewall renders ranges port by port, host addresses, udp and sct
   e.ports.push_back(PortMapping{std::nullopt, 7000, 7000, 1, Proto::kSctp});
   REQUIRE(fw.apply(FirewallChange{.add_ports = {e}}));
   auto d = dump(fw);
-  CHECK(has(d,
-            "-A NETCTL-DNAT -d 198.51.100.7/32 -p udp -m udp --dport 9000:9002 -j DNAT "
-            "--to-destination 10.3.0.5:90-92/9000"));
-  CHECK(
-      has(d, "-A NETCTL-DNAT -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
+  CHECK(contains(d,
+                 "-A NETCTL-DNAT -d 198.51.100.7/32 -p udp -m udp --dport 9000:9002 -j DNAT "
+                 "--to-destination 10.3.0.5:90-92/9000"));
+  CHECK(contains(
+      d, "-A NETCTL-DNAT -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
   // Ports concern the nat table only: nothing was read or written elsewhere.
   CHECK(count(d, "NETCTL-FORWARD") == 0);
   CHECK(count(d, "NETCTL-RAW") == 0);
@@ -136,7 +137,8 @@ TEST_CASE("FakeFirewall removes an endpoint's port rules by content, others stay
   auto d = dump(fw);
   CHECK(count(d, "10.1.0.2") == 0);
   CHECK(count(d, "-A NETCTL-DNAT") == 1);
-  CHECK(has(d, "-A NETCTL-DNAT -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.1.0.3:80"));
+  CHECK(contains(d,
+                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.1.0.3:80"));
   // Removing again, or what was never there, changes nothing.
   REQUIRE(fw.apply(FirewallChange{.remove_ports = {c.add_ports[0]}}));
   CHECK(dump(fw) == d);
@@ -148,8 +150,9 @@ TEST_CASE("FakeFirewall removes an endpoint's port rules by content, others stay
   REQUIRE(fw.apply(gc));
   d = dump(fw);
   CHECK(count(d, "10.1.0.3") == 0);
-  CHECK(has(d, "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
-  CHECK(has(d, "-A NETCTL-POSTROUTING -j NETCTL-M-a"));  // jumps are not port rules
+  CHECK(contains(d,
+                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
+  CHECK(contains(d, "-A NETCTL-POSTROUTING -j NETCTL-M-a"));  // jumps are not port rules
 }
 
 TEST_CASE("FakeFirewall removal takes out chains and jumps, keeps the top level") {
@@ -170,8 +173,8 @@ TEST_CASE("FakeFirewall removal takes out chains and jumps, keeps the top level"
   for (const char* gone : {"NETCTL-N-a", "NETCTL-I-a", "NETCTL-M-a", "10.1.0.2"})
     CHECK_MESSAGE(count(d, gone) == 0, gone);
   CHECK(count(d, "nc-a") == 0);
-  CHECK(has(d, "-N NETCTL-USER"));
-  CHECK(has(d, "-A NETCTL-FORWARD -j NETCTL-N-b"));
+  CHECK(contains(d, "-N NETCTL-USER"));
+  CHECK(contains(d, "-A NETCTL-FORWARD -j NETCTL-N-b"));
 
   REQUIRE(
       fw.apply(FirewallChange{.remove_networks = {"b"}, .bridges = std::vector<std::string>{}}));

@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/literals.h"
+
 namespace cnm::kernel {
 namespace {
 
-Prefix pfx(const char* text) { return *Prefix::parse(text, false); }
+using testing::pfx;
 
 TEST_CASE("FakeLinks create_bridge records the bridge and the call") {
   FakeLinks fake;

@@ -10,20 +10,12 @@
 
 #include "cnm/ipam.h"
 #include "cnm/net.h"
+#include "tests/literals.h"
 
 namespace ipam_test {
 
-inline cnm::IpAddr ip(std::string_view s) {
-  auto r = cnm::IpAddr::parse(s);
-  REQUIRE_MESSAGE(r.has_value(), s);
-  return *r;
-}
-
-inline cnm::Prefix cidr(std::string_view s, bool strict = true) {
-  auto r = cnm::Prefix::parse(s, strict);
-  REQUIRE_MESSAGE(r.has_value(), s);
-  return *r;
-}
+using cnm::testing::cidr;
+using cnm::testing::ip;
 
 inline std::vector<cnm::Prefix> cidrs(std::initializer_list<std::string_view> list,
                                       bool strict = true) {

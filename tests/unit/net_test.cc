@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "tests/literals.h"
+
 using cnm::Code;
 using cnm::IpAddr;
 using cnm::Prefix;
@@ -12,17 +14,8 @@ using cnm::u128;
 
 namespace {
 
-IpAddr ip(std::string_view s) {
-  auto r = IpAddr::parse(s);
-  REQUIRE_MESSAGE(r.has_value(), s);
-  return *r;
-}
-
-Prefix cidr(std::string_view s, bool strict = true) {
-  auto r = Prefix::parse(s, strict);
-  REQUIRE_MESSAGE(r.has_value(), s);
-  return *r;
-}
+using cnm::testing::cidr;
+using cnm::testing::ip;
 
 Code ip_error(std::string_view s) {
   auto r = IpAddr::parse(s);
