@@ -14,8 +14,9 @@ echo "== stress: concurrency harness"
 bash tests/stress/concurrency.sh "${WRITERS:-8}" "${OPS:-50}"
 echo "== stress: doctor and gc over sandboxes, endpoints, IPAM"
 bash tests/stress/doctor.sh
-if [ "${FUZZ_SECONDS:-25}" != 0 ]; then
-  echo "== stress: fuzzing, ${FUZZ_SECONDS:-25} s per target"
-  scripts/fuzz.sh "${FUZZ_SECONDS:-25}"
+fuzz_secs=${FUZZ_SECONDS:-25}
+if [ "$fuzz_secs" != 0 ]; then
+  echo "== stress: fuzzing, $fuzz_secs s per target"
+  scripts/fuzz.sh "$fuzz_secs"
 fi
 echo "== stress: all passed in $(( $(date +%s) - start )) s"

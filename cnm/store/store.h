@@ -114,15 +114,6 @@ class Store {
   // Applies every write of `b` in one transaction.
   Status apply(const Batch& b);
 
-  // End of the process's work: copies the WAL back and starts it over if this process's writes left
-  // it long (see kCheckpointFrames). The destructor does it too; a process that exits without
-  // destroying the store (cnm::end_process) calls this first.
-  void finish();
-
- private:
-  Store(std::string root, sqlite3* db);
-  Status exec(const char* sql);
-
   // WAL frames (pages) after which finish() starts the WAL over: up to ~1 MiB that each new process
   // reads, against a checkpoint (3 fsyncs of what was written since the last one) every ~20
   // commands. With 64 (every ~6) one attach in 5 waited ~4 ms for those fsyncs here; with 256 the
@@ -131,6 +122,18 @@ class Store {
   // Within one process that writes a lot (gc, rm of many networks): copy back every this many
   // frames, as SQLite's own auto-checkpoint would, so its WAL stays bounded until finish().
   static constexpr int kCopyBackFrames = 1000;
+  // The most of its WAL file a store keeps once it starts the WAL over: above kCheckpointFrames
+  // pages, so a routine start-over never truncates it (journal_size_limit).
+  static constexpr int kWalKeepBytes = 2 << 20;
+
+  // End of the process's work: copies the WAL back and starts it over if this process's writes left
+  // it long (see kCheckpointFrames). The destructor does it too; a process that exits without
+  // destroying the store (cnm::end_process) calls this first.
+  void finish();
+
+ private:
+  Store(std::string root, sqlite3* db);
+  Status exec(const char* sql);
 
   std::string root_;
   sqlite3* db_;

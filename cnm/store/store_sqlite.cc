@@ -42,10 +42,6 @@ CREATE TABLE IF NOT EXISTS intents(id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ipam_hints(pool TEXT PRIMARY KEY, next TEXT NOT NULL) WITHOUT ROWID;
 )";
 
-// The most of its WAL file a store keeps once it starts the WAL over: above kCheckpointFrames
-// pages, so a routine start-over never truncates it.
-constexpr int kWalKeepBytes = 2 << 20;
-
 bool valid_table(const char* t) {
   for (const char* k : {kNetworks, kEndpoints, kSandboxes, kContainers})
     if (std::strcmp(t, k) == 0) return true;

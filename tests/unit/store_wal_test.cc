@@ -76,10 +76,10 @@ TEST_CASE("store: a process that leaves a long WAL starts it over when it finish
   {
     auto s = st::Store::open(root.path);
     REQUIRE(s);
-    put_sandboxes(**s, 80, "many");  // 4-5 pages each: over kCheckpointFrames, under 2 MiB
-    CHECK(root.live_frames() >= few + 256);
+    put_sandboxes(**s, 80, "many");  // 4-5 pages each: over kCheckpointFrames, under kWalKeepBytes
+    CHECK(root.live_frames() >= few + st::Store::kCheckpointFrames);
     size = root.wal_size();
-    CHECK(size < (std::uintmax_t{2} << 20));
+    CHECK(size < std::uintmax_t{st::Store::kWalKeepBytes});
     (*s)->finish();  // what end_process() runs before _exit
     // Copied back and started over with one page: the next process reads one frame. The file is
     // overwritten in place, not truncated.
@@ -106,15 +106,15 @@ TEST_CASE("store: a process that leaves a long WAL starts it over when it finish
   CHECK(all->size() == 85);  // nothing was lost to the new round
 }
 
-TEST_CASE("store: a process that writes a lot keeps its WAL file within 2 MiB") {
+TEST_CASE("store: a process that writes a lot keeps its WAL file within kWalKeepBytes") {
   Root root;
   {
     auto s = st::Store::open(root.path);
     REQUIRE(s);
     // ~2700 frames (~11 MiB): copied back at each kCopyBackFrames, then started over and cut back.
     put_sandboxes(**s, 600, "big");
-    CHECK(root.wal_size() <= (std::uintmax_t{2} << 20));
-    CHECK(root.live_frames() < 1000);
+    CHECK(root.wal_size() <= std::uintmax_t{st::Store::kWalKeepBytes});
+    CHECK(root.live_frames() < st::Store::kCopyBackFrames);
   }
   auto s = st::Store::open(root.path);
   REQUIRE(s);
