@@ -3,6 +3,8 @@
 # fresh sandbox, and its disconnect) with 10 and with 1000 ports already published on the
 # network. libiptc rewrites a whole table on every change, so this is where table size shows:
 # the target is publish(1000) within 1.5x of publish(10).
+# Beside it, in the same rounds, the floor: iptc_floor.c, the least any libiptc user does to change
+# the table (read it, add or remove an empty chain, commit it), one change per process as netctl.
 # Usage (root): sudo tests/bench/publish.sh    Env: NETCTL (build/netctl), ROUNDS (30), BLOCKS (5).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +24,11 @@ throwaway_host "$0" "$@"
 
 nc_() { "$NETCTL" "$@"; }
 bench_machine
+floor_dir=$(mktemp -d /tmp/bench-publish.XXXXXX)
+trap 'rm -rf "$NETCTL_ROOT" "$floor_dir"' EXIT
+FLOOR=$floor_dir/iptc_floor
+cc -O2 -o "$FLOOR" "$here/iptc_floor.c" -lip4tc 2>"$floor_dir/cc.log" ||
+  { echo "iptc_floor not built (no C compiler or libiptc headers): no floor row" >&2; FLOOR=""; }
 nc_ network create --subnet 10.70.0.0/16 pb >/dev/null
 nc_ sandbox create t >/dev/null
 # Sandbox p1 publishes 10 ports; p2..p11 another 990 (100 each, p11 90), connected ("grow") and
@@ -40,16 +47,20 @@ done
 nc_ network connect ${ARGS[p1]} pb p1
 grow() { local sb; for ((sb = 2; sb <= 11; sb++)); do nc_ network connect ${ARGS[p$sb]} pb "p$sb"; done; }
 shrink() { local sb; for ((sb = 2; sb <= 11; sb++)); do nc_ network disconnect pb "p$sb"; done; }
-declare -a ADD_10=() RM_10=() ADD_1000=() RM_1000=()
+declare -a ADD_10=() RM_10=() ADD_1000=() RM_1000=() FLOOR_10=() FLOOR_1000=()
 measure() {  # K N: N rounds of connect -p / disconnect of sandbox t next to K published ports
   local r
-  declare -n _add="ADD_$1" _rm="RM_$1"
+  declare -n _add="ADD_$1" _rm="RM_$1" _floor="FLOOR_$1"
   nc_ network connect -p 30000:80 pb t && nc_ network disconnect pb t  # warm-up
   for ((r = 0; r < $2; r++)); do
     bench_time _add nc_ network connect -p 30000:80 pb t
     bench_time _rm nc_ network disconnect pb t
+    if [ -n "$FLOOR" ]; then
+      bench_time _floor "$FLOOR" add
+      "$FLOOR" del
+    fi
   done
-  unset -n _add _rm
+  unset -n _add _rm _floor
 }
 per=$(((ROUNDS + BLOCKS - 1) / BLOCKS))
 for ((b = 0; b < BLOCKS; b++)); do
@@ -62,9 +73,10 @@ for ((b = 0; b < BLOCKS; b++)); do
 done
 declare -A RES=()
 for k in 10 1000; do
-  declare -n _a="ADD_$k" _r="RM_$k"
+  declare -n _a="ADD_$k" _r="RM_$k" _f="FLOOR_$k"
   RES[add,$k]=$(bench_stats 1 "${_a[@]}"); RES[rm,$k]=$(bench_stats 1 "${_r[@]}")
-  unset -n _a _r
+  [ -n "$FLOOR" ] && RES[floor,$k]=$(bench_stats 1 "${_f[@]}")
+  unset -n _a _r _f
 done
 floor=$(bench_floor_ms 30)
 ratio() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" 'BEGIN { printf "%.2f", a / b }'; }
@@ -78,8 +90,18 @@ printf '| %-40s | %-18s | %-18s | %-12s |\n' "connect -p (publish one port)" "$(
   "$(bench_cell "${RES[add,1000]}")" "$(ratio add)"
 printf '| %-40s | %-18s | %-18s | %-12s |\n' "disconnect (unpublish it)" "$(bench_cell "${RES[rm,10]}")" \
   "$(bench_cell "${RES[rm,1000]}")" "$(ratio rm)"
+growth() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" 'BEGIN { printf "%.2f", a - b }'; }
+if [ -n "$FLOOR" ]; then
+  printf '| %-40s | %-18s | %-18s | %-12s |\n' "libiptc alone: add a chain (iptc_floor)" \
+    "$(bench_cell "${RES[floor,10]}")" "$(bench_cell "${RES[floor,1000]}")" "$(ratio floor)"
+  echo "growth from 10 to 1000 published (medians): netctl connect -p +$(growth add) ms," \
+    "libiptc alone +$(growth floor) ms; within 1.5x allows +$(awk -v b="${RES[add,10]%% *}" \
+    'BEGIN { printf "%.2f", b / 2 }') ms"
+fi
 bench_emit "publish one port (connect -p), 10 published" "${RES[add,10]}" "same, 1000 published" "${RES[add,1000]}"
 bench_emit "unpublish one port (disconnect), 10 published" "${RES[rm,10]}" "same, 1000 published" "${RES[rm,1000]}"
+[ -n "$FLOOR" ] && bench_emit "libiptc alone: add a chain (iptc_floor), 10 published" "${RES[floor,10]}" \
+  "same, 1000 published" "${RES[floor,1000]}"
 if awk -v r="$(ratio add)" 'BEGIN { exit !(r <= 1.5) }'; then
   echo "target publish(1000) / publish(10) <= 1.5: met ($(ratio add))"
 else echo "target publish(1000) / publish(10) <= 1.5: MISSED ($(ratio add))"; fi

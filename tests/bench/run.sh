@@ -27,7 +27,7 @@ step() {  # NAME ENV... -- SCRIPT: runs one benchmark, its output in $logs/NAME.
   local t0=$(date +%s) rc=0
   echo "== $name: $(basename "$1") ${envs[*]}"
   env "${envs[@]}" "$@" >"$logs/$name.log" 2>&1 || rc=$?
-  grep -E '^(target|machine|scaling|start floor|Docker not measured|.*not measured)' "$logs/$name.log" | sed 's/^/   /'
+  grep -E '^(target|machine|scaling|growth|start floor|Docker not measured|.*not measured)' "$logs/$name.log" | sed 's/^/   /'
   [ "$rc" = 0 ] || { echo "   FAILED (exit $rc); last lines:"; tail -n 5 "$logs/$name.log" | sed 's/^/     /'; }
   echo "   $(($(date +%s) - t0)) s"
 }
