@@ -24,11 +24,11 @@ throwaway_host "$0" "$@"
 
 nc_() { "$NETCTL" "$@"; }
 bench_machine
-floor_dir=$(mktemp -d /tmp/bench-publish.XXXXXX)
-trap 'rm -rf "$NETCTL_ROOT" "$floor_dir"' EXIT
-FLOOR=$floor_dir/iptc_floor
-cc -O2 -o "$FLOOR" "$here/iptc_floor.c" -lip4tc 2>"$floor_dir/cc.log" ||
-  { echo "iptc_floor not built (no C compiler or libiptc headers): no floor row" >&2; FLOOR=""; }
+iptc_dir=$(mktemp -d /tmp/bench-publish.XXXXXX)
+trap 'rm -rf "$NETCTL_ROOT" "$iptc_dir"' EXIT
+IPTC_FLOOR=$iptc_dir/iptc_floor
+cc -O2 -o "$IPTC_FLOOR" "$here/iptc_floor.c" -lip4tc 2>"$iptc_dir/cc.log" ||
+  { echo "iptc_floor not built (no C compiler or libiptc headers): no floor row" >&2; IPTC_FLOOR=""; }
 nc_ network create --subnet 10.70.0.0/16 pb >/dev/null
 nc_ sandbox create t >/dev/null
 # Sandbox p1 publishes 10 ports; p2..p11 another 990 (100 each, p11 90), connected ("grow") and
@@ -47,20 +47,20 @@ done
 nc_ network connect ${ARGS[p1]} pb p1
 grow() { local sb; for ((sb = 2; sb <= 11; sb++)); do nc_ network connect ${ARGS[p$sb]} pb "p$sb"; done; }
 shrink() { local sb; for ((sb = 2; sb <= 11; sb++)); do nc_ network disconnect pb "p$sb"; done; }
-declare -a ADD_10=() RM_10=() ADD_1000=() RM_1000=() FLOOR_10=() FLOOR_1000=()
+declare -a ADD_10=() RM_10=() ADD_1000=() RM_1000=() IPTC_10=() IPTC_1000=()
 measure() {  # K N: N rounds of connect -p / disconnect of sandbox t next to K published ports
   local r
-  declare -n _add="ADD_$1" _rm="RM_$1" _floor="FLOOR_$1"
+  declare -n _add="ADD_$1" _rm="RM_$1" _iptc="IPTC_$1"
   nc_ network connect -p 30000:80 pb t && nc_ network disconnect pb t  # warm-up
   for ((r = 0; r < $2; r++)); do
     bench_time _add nc_ network connect -p 30000:80 pb t
     bench_time _rm nc_ network disconnect pb t
-    if [ -n "$FLOOR" ]; then
-      bench_time _floor "$FLOOR" add
-      "$FLOOR" del
+    if [ -n "$IPTC_FLOOR" ]; then
+      bench_time _iptc "$IPTC_FLOOR" add
+      "$IPTC_FLOOR" del
     fi
   done
-  unset -n _add _rm _floor
+  unset -n _add _rm _iptc
 }
 per=$(((ROUNDS + BLOCKS - 1) / BLOCKS))
 for ((b = 0; b < BLOCKS; b++)); do
@@ -73,9 +73,9 @@ for ((b = 0; b < BLOCKS; b++)); do
 done
 declare -A RES=()
 for k in 10 1000; do
-  declare -n _a="ADD_$k" _r="RM_$k" _f="FLOOR_$k"
+  declare -n _a="ADD_$k" _r="RM_$k" _f="IPTC_$k"
   RES[add,$k]=$(bench_stats 1 "${_a[@]}"); RES[rm,$k]=$(bench_stats 1 "${_r[@]}")
-  [ -n "$FLOOR" ] && RES[floor,$k]=$(bench_stats 1 "${_f[@]}")
+  [ -n "$IPTC_FLOOR" ] && RES[iptc,$k]=$(bench_stats 1 "${_f[@]}")
   unset -n _a _r _f
 done
 floor=$(bench_floor_ms 30)
@@ -91,17 +91,17 @@ printf '| %-40s | %-18s | %-18s | %-12s |\n' "connect -p (publish one port)" "$(
 printf '| %-40s | %-18s | %-18s | %-12s |\n' "disconnect (unpublish it)" "$(bench_cell "${RES[rm,10]}")" \
   "$(bench_cell "${RES[rm,1000]}")" "$(ratio rm)"
 growth() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" 'BEGIN { printf "%.2f", a - b }'; }
-if [ -n "$FLOOR" ]; then
+if [ -n "$IPTC_FLOOR" ]; then
   printf '| %-40s | %-18s | %-18s | %-12s |\n' "libiptc alone: add a chain (iptc_floor)" \
-    "$(bench_cell "${RES[floor,10]}")" "$(bench_cell "${RES[floor,1000]}")" "$(ratio floor)"
+    "$(bench_cell "${RES[iptc,10]}")" "$(bench_cell "${RES[iptc,1000]}")" "$(ratio iptc)"
   echo "growth from 10 to 1000 published (medians): netctl connect -p +$(growth add) ms," \
-    "libiptc alone +$(growth floor) ms; within 1.5x allows +$(awk -v b="${RES[add,10]%% *}" \
+    "libiptc alone +$(growth iptc) ms; within 1.5x allows +$(awk -v b="${RES[add,10]%% *}" \
     'BEGIN { printf "%.2f", b / 2 }') ms"
 fi
 bench_emit "publish one port (connect -p), 10 published" "${RES[add,10]}" "same, 1000 published" "${RES[add,1000]}"
 bench_emit "unpublish one port (disconnect), 10 published" "${RES[rm,10]}" "same, 1000 published" "${RES[rm,1000]}"
-[ -n "$FLOOR" ] && bench_emit "libiptc alone: add a chain (iptc_floor), 10 published" "${RES[floor,10]}" \
-  "same, 1000 published" "${RES[floor,1000]}"
+[ -n "$IPTC_FLOOR" ] && bench_emit "libiptc alone: add a chain (iptc_floor), 10 published" "${RES[iptc,10]}" \
+  "same, 1000 published" "${RES[iptc,1000]}"
 if awk -v r="$(ratio add)" 'BEGIN { exit !(r <= 1.5) }'; then
   echo "target publish(1000) / publish(10) <= 1.5: met ($(ratio add))"
 else echo "target publish(1000) / publish(10) <= 1.5: MISSED ($(ratio add))"; fi
