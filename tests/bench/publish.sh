@@ -79,7 +79,9 @@ for k in 10 1000; do
   unset -n _a _r _f
 done
 floor=$(bench_floor_ms 30)
-ratio() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" 'BEGIN { printf "%.2f", a / b }'; }
+# OP EXPR: EXPR of OP's medians, a (1000 published) and b (10 published), to two decimals.
+medians() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" "BEGIN { printf \"%.2f\", $2 }"; }
+ratio() { medians "$1" 'a / b'; }
 echo
 echo "one published port, ms per op: median (p90) over $((per * BLOCKS)) ops each, in $BLOCKS alternating blocks;" \
   "start floor (/bin/true) $floor ms included"
@@ -90,13 +92,11 @@ printf '| %-40s | %-18s | %-18s | %-12s |\n' "connect -p (publish one port)" "$(
   "$(bench_cell "${RES[add,1000]}")" "$(ratio add)"
 printf '| %-40s | %-18s | %-18s | %-12s |\n' "disconnect (unpublish it)" "$(bench_cell "${RES[rm,10]}")" \
   "$(bench_cell "${RES[rm,1000]}")" "$(ratio rm)"
-growth() { awk -v a="${RES[$1,1000]%% *}" -v b="${RES[$1,10]%% *}" 'BEGIN { printf "%.2f", a - b }'; }
 if [ -n "$IPTC_FLOOR" ]; then
   printf '| %-40s | %-18s | %-18s | %-12s |\n' "libiptc alone: add a chain (iptc_floor)" \
     "$(bench_cell "${RES[iptc,10]}")" "$(bench_cell "${RES[iptc,1000]}")" "$(ratio iptc)"
-  echo "growth from 10 to 1000 published (medians): netctl connect -p +$(growth add) ms," \
-    "libiptc alone +$(growth iptc) ms; within 1.5x allows +$(awk -v b="${RES[add,10]%% *}" \
-    'BEGIN { printf "%.2f", b / 2 }') ms"
+  echo "growth from 10 to 1000 published (medians): netctl connect -p +$(medians add 'a - b') ms," \
+    "libiptc alone +$(medians iptc 'a - b') ms; within 1.5x allows +$(medians add 'b / 2') ms"
 fi
 bench_emit "publish one port (connect -p), 10 published" "${RES[add,10]}" "same, 1000 published" "${RES[add,1000]}"
 bench_emit "unpublish one port (disconnect), 10 published" "${RES[rm,10]}" "same, 1000 published" "${RES[rm,1000]}"

@@ -20,7 +20,7 @@
 
 #include "cnm/kernel/fake_firewall.h"
 #include "cnm/kernel/firewall.h"
-#include "tests/literals.h"
+#include "tests/firewall_literals.h"
 #include "tests/priv/priv.h"
 
 namespace cnm::kernel {
@@ -126,10 +126,7 @@ class World {
 };
 
 using testing::ip;
-
-NetworkRules net(const char* id, const char* bridge, const char* subnet) {
-  return NetworkRules{id, bridge, *Prefix::parse(subnet), true, true, false};
-}
+using testing::net;
 
 PortMapping tcp(uint16_t host, uint16_t container, uint16_t count = 1) {
   return PortMapping{std::nullopt, host, container, count, Proto::kTcp};

@@ -20,9 +20,7 @@ using priv::sh_rc;
 
 using testing::pfx;
 
-bool has(const std::vector<Prefix>& v, const char* text) {
-  return std::find(v.begin(), v.end(), pfx(text)) != v.end();
-}
+bool has(const std::vector<Prefix>& v, const char* text) { return testing::contains(v, pfx(text)); }
 
 // `ip -j addr show dev NAME`, the first (only) entry.
 json ip_addr(const std::string& name) {

@@ -7,20 +7,14 @@
 #include <vector>
 
 #include "cnm/kernel/fake_firewall.h"
-#include "tests/literals.h"
+#include "tests/firewall_literals.h"
 
 namespace cnm::kernel {
 namespace {
 
 using testing::contains;
 using testing::ip;
-
-NetworkRules net46(const char* id, const char* bridge, const char* subnet,
-                   const char* subnet6 = nullptr) {
-  NetworkRules n{id, bridge, *Prefix::parse(subnet), true, true, false};
-  if (subnet6 != nullptr) n.subnet6 = *Prefix::parse(subnet6);
-  return n;
-}
+using testing::net;
 
 PortMapping port(std::optional<IpAddr> host, uint16_t hp, uint16_t cp) {
   return PortMapping{host, hp, cp, 1, Proto::kTcp};
@@ -50,11 +44,10 @@ TEST_CASE("a dual-stack network and its ports render in the IPv6 tables") {
   e.container_ip6 = ip("fd00:1::2");
   e.ports = {port(std::nullopt, 8080, 80), port(ip("198.51.100.1"), 5353, 53),
              port(ip("2001:db8:100::1"), 8443, 443), port(ip("::"), 9090, 90)};
-  REQUIRE(
-      fw.apply(FirewallChange{.add_networks = {net46("a", "nc-a", "10.1.0.0/24", "fd00:1::/64")},
-                              .add_ports = {e},
-                              .bridges = std::vector<std::string>{"nc-a"},
-                              .bridges6 = std::vector<std::string>{"nc-a"}}));
+  REQUIRE(fw.apply(FirewallChange{.add_networks = {net("a", "nc-a", "10.1.0.0/24", "fd00:1::/64")},
+                                  .add_ports = {e},
+                                  .bridges = std::vector<std::string>{"nc-a"},
+                                  .bridges6 = std::vector<std::string>{"nc-a"}}));
   auto nat6 = table(fw, "nat6");
   CHECK(contains(nat6, "-A NETCTL-M-a -s fd00:1::/64 ! -o nc-a -j MASQUERADE"));
   CHECK(contains(nat6,
@@ -105,16 +98,15 @@ TEST_CASE("IPv4-only changes never read the IPv6 tables; IPv6 ones read only wha
   EndpointPorts v6only = v6;
   v6only.id12 = "e3";
   v6only.ports = {port(ip("2001:db8::1"), 8082, 80)};
-  REQUIRE(fw.apply(FirewallChange{.add_networks = {net46("a", "nc-a", "10.1.0.0/24")},
+  REQUIRE(fw.apply(FirewallChange{.add_networks = {net("a", "nc-a", "10.1.0.0/24")},
                                   .bridges = std::vector<std::string>{"nc-a"}}));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {v4}}));
   REQUIRE(fw.apply(FirewallChange{.remove_ports = {v4}}));
   REQUIRE(fw.apply(FirewallChange{.remove_networks = {"a"}}));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {v6}}));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {v6only}}));
-  REQUIRE(
-      fw.apply(FirewallChange{.add_networks = {net46("b", "nc-b", "10.2.0.0/24", "fd00:2::/64")},
-                              .bridges6 = std::vector<std::string>{"nc-b"}}));
+  REQUIRE(fw.apply(FirewallChange{.add_networks = {net("b", "nc-b", "10.2.0.0/24", "fd00:2::/64")},
+                                  .bridges6 = std::vector<std::string>{"nc-b"}}));
   REQUIRE(fw.apply(FirewallChange{.remove_networks = {"b"}, .ipv6 = true}));
   std::vector<Slots> want = {
       {true, true, true, false, false, false},    // IPv4 network
@@ -134,8 +126,8 @@ TEST_CASE("IPv4-only changes never read the IPv6 tables; IPv6 ones read only wha
 TEST_CASE("IPv6 input is checked before anything changes") {
   FakeFirewall fw;
   EndpointPorts e{"e", "nc-a", ip("10.1.0.2"), {port(ip("2001:db8::1"), 8080, 80)}};
-  NetworkRules bad6 = net46("a", "nc-a", "10.1.0.0/24");
-  bad6.subnet6 = *Prefix::parse("10.2.0.0/24");
+  NetworkRules bad6 = net("a", "nc-a", "10.1.0.0/24");
+  bad6.subnet6 = testing::cidr("10.2.0.0/24");
   EndpointPorts wrong = e;
   wrong.container_ip6 = ip("10.1.0.3");
   std::vector<FirewallChange> bad = {

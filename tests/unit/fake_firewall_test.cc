@@ -8,17 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "tests/literals.h"
+#include "tests/firewall_literals.h"
 
 namespace cnm::kernel {
 namespace {
 
 using testing::contains;
 using testing::ip;
-
-NetworkRules net(const char* id, const char* bridge, const char* subnet) {
-  return NetworkRules{id, bridge, *Prefix::parse(subnet), true, true, false};
-}
+using testing::net;
 
 EndpointPorts web(const char* id, const char* bridge, const char* addr) {
   return EndpointPorts{id, bridge, ip(addr), {PortMapping{std::nullopt, 8080, 80, 1, Proto::kTcp}}};
