@@ -21,7 +21,7 @@ export NETCTL_ROOT=$(mktemp -d /tmp/netctl-demo.XXXXXX)
 export NETCTL_CGROUP_PARENT=netctl-demo-$$
 cleanup() {
   build/netctl rm -f web client >/dev/null 2>&1 || true
-  rmdir /sys/fs/cgroup/{memory,cpu,pids,unified}/"$NETCTL_CGROUP_PARENT" 2>/dev/null || true
+  rmdir /sys/fs/cgroup/{memory,cpu,pids,devices,unified}/"$NETCTL_CGROUP_PARENT" 2>/dev/null || true
   rm -rf "$NETCTL_ROOT"
 }
 trap cleanup EXIT

@@ -3,8 +3,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,14 +17,17 @@
 #include <cstring>
 #include <thread>
 
+#include "cnm/launcher/devices.h"
+
 namespace cnm::launcher {
 namespace {
 
 constexpr int64_t kPeriodUs = 100000;
 
-Status write_file(const std::string& path, const std::string& value) {
+// `mode` O_TRUNC or O_APPEND: the same to cgroupfs; a fake tree keeps every appended line.
+Status write_file(const std::string& path, const std::string& value, int mode = O_TRUNC) {
   // O_CREAT only matters for a fake tree; cgroupfs files always exist already.
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0644);
   if (fd < 0) return fail(Code::kFailed, "write {}: {}", path, std::strerror(errno));
   ssize_t n = write(fd, value.data(), value.size());
   int err = errno;
@@ -114,12 +119,17 @@ void kill_all(const std::string& procs) {
 
 class V1 : public Cgroups {
  public:
-  V1(std::string root, std::string parent) : root_(std::move(root)), parent_(std::move(parent)) {}
+  // The devices hierarchy is optional (a host without it has no device rules to apply); once
+  // present, it is one of the container's cgroups like the others: joined, listed, removed.
+  V1(std::string root, std::string parent)
+      : root_(std::move(root)), parent_(std::move(parent)), controllers_{"memory", "cpu", "pids"} {
+    if ((devices_ = exists(root_ + "/devices"))) controllers_.push_back("devices");
+  }
   std::string version() const override { return "v1"; }
 
   std::vector<std::string> dirs(const std::string& id) const override {
     std::vector<std::string> out;
-    for (const char* c : kControllers) out.push_back(dir(c, id));
+    for (const char* c : controllers_) out.push_back(dir(c, id));
     return out;
   }
 
@@ -153,23 +163,25 @@ class V1 : public Cgroups {
 
   std::vector<std::string> list() const override {
     std::vector<std::string> out;
-    for (const char* c : kControllers)
+    for (const char* c : controllers_)
       for (auto& s : subdirs(root_ + "/" + c + "/" + parent_))
         if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
     return out;
   }
 
  private:
-  static constexpr const char* kControllers[] = {"memory", "cpu", "pids"};
   std::string dir(const char* ctrl, const std::string& id) const {
     return root_ + "/" + ctrl + "/" + parent_ + "/" + id;
   }
 
   Status create_dirs(const std::string& id, const Limits& l) {
-    for (const char* c : kControllers) {
+    for (const char* c : controllers_) {
       CNM_TRY(make_dir(root_ + "/" + c + "/" + parent_));
       CNM_TRY(make_dir(dir(c, id)));
     }
+    if (devices_)
+      for (const auto& [file, value] : device_writes_v1())
+        CNM_TRY(write_file(dir("devices", id) + "/" + file, value, O_APPEND));
     if (l.memory) {
       auto m = dir("memory", id);
       CNM_TRY(write_file(m + "/memory.limit_in_bytes", std::to_string(*l.memory)));
@@ -188,6 +200,8 @@ class V1 : public Cgroups {
   }
 
   std::string root_, parent_;
+  std::vector<const char*> controllers_;
+  bool devices_ = false;
 };
 
 class V2 : public Cgroups {
@@ -243,6 +257,10 @@ class V2 : public Cgroups {
     CNM_TRY(enable(root_ + "/" + parent_));
     auto d = dir(id);
     CNM_TRY(make_dir(d));
+    // Before the workload is moved in. A directory that is no cgroup2 (a test's fake tree) has
+    // no devices to guard; if statfs itself fails the attach is tried and reports the error.
+    if (struct statfs fs{}; statfs(d.c_str(), &fs) != 0 || fs.f_type == CGROUP2_SUPER_MAGIC)
+      CNM_TRY(attach_device_program(d));
     if (l.memory) {
       CNM_TRY(write_file(d + "/memory.max", std::to_string(*l.memory)));
       CNM_TRY(write_file(d + "/memory.swap.max", "0"));

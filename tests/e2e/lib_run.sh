@@ -5,7 +5,7 @@ export NETCTL_CGROUP_PARENT=netctl-test-$$
 ROOTFS=${NETCTL_ROOTFS_CACHE:-$NETCTL_ROOT/rootfs}
 "$FIXTURES/rootfs.sh" "$ROOTFS"
 pids=()
-cgroup_dirs() { ls -d /sys/fs/cgroup/{memory,cpu,pids,unified}/"$NETCTL_CGROUP_PARENT"/*/ 2>/dev/null || true; }
+cgroup_dirs() { ls -d /sys/fs/cgroup/{memory,cpu,pids,devices,unified}/"$NETCTL_CGROUP_PARENT"/*/ 2>/dev/null || true; }
 cleanup_run() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   local d
@@ -14,7 +14,7 @@ cleanup_run() {
   done
   sleep 0.2
   for d in $(cgroup_dirs); do rmdir "$d" 2>/dev/null || true; done
-  rmdir /sys/fs/cgroup/{memory,cpu,pids,unified}/"$NETCTL_CGROUP_PARENT" 2>/dev/null || true
+  rmdir /sys/fs/cgroup/{memory,cpu,pids,devices,unified}/"$NETCTL_CGROUP_PARENT" 2>/dev/null || true
   rm -rf "$NETCTL_ROOT"
 }
 trap cleanup_run EXIT

@@ -116,6 +116,34 @@ TEST_CASE("cgroup v1: one directory per controller with v1 file names") {
   for (const char* c : {"memory", "cpu", "pids"}) CHECK_FALSE(fs::exists(t.root / c / "n" / kId));
 }
 
+TEST_CASE(
+    "cgroup v1: devices: deny all, then Docker's allow list; joined and removed with the rest") {
+  FakeTree t;
+  fs::remove(t.root / "cgroup.controllers");
+  for (const char* c : {"memory", "cpu", "pids", "devices"}) fs::create_directories(t.root / c);
+  auto cg = cnm::launcher::make_cgroups_v1(t.root.string(), "n");
+  REQUIRE(cg->create(kId, {}));
+  auto dev = fs::path("devices/n") / kId;
+  CHECK(t.get(dev / "devices.deny") == "a\n");
+  CHECK(t.get(dev / "devices.allow") ==
+        "c *:* m\nb *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\n"
+        "c 5:0 rwm\nc 5:1 rwm\nc 5:2 rwm\nc 136:* rwm\n");
+  REQUIRE(cg->dirs(kId).size() == 4);
+  CHECK(cg->dirs(kId)[3] == (t.root / dev).string());
+  REQUIRE(cg->add(kId, 77));  // the workload and `netctl exec` join the devices cgroup too
+  CHECK(t.get(dev / "cgroup.procs") == "77");
+  CHECK(cg->list() == std::vector<std::string>{kId});
+  t.put(fs::path("pids/n") / kId / "cgroup.procs", "");  // the tasks are gone
+  t.put(dev / "cgroup.procs", "");
+  t.put(fs::path("memory/n") / kId / "cgroup.procs", "");
+  t.put(fs::path("cpu/n") / kId / "cgroup.procs", "");
+  REQUIRE(cg->remove(kId));
+  CHECK_FALSE(fs::exists(t.root / dev));
+  // A stray devices directory alone is still found by gc.
+  fs::create_directories(t.root / "devices/n/stray");
+  CHECK(cg->list() == std::vector<std::string>{"stray"});
+}
+
 TEST_CASE("cgroup parent: env, default, and refusals") {
   unsetenv("NETCTL_CGROUP_PARENT");
   CHECK(*cnm::launcher::cgroup_parent("") == "netctl");
