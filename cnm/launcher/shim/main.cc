@@ -3,23 +3,60 @@
 // It stays small (static, system calls only) because one runs per container: it waits, writes
 // the wait status to EXIT_FILE atomically, then execs `NETCTL ARGS...` to tear the network down.
 //
-// With --log it first copies the workload's output from fd 3 (a pipe) into fd 4 (the log) until
-// the last writer is gone, which in a pid namespace is when the workload's PID 1 has exited.
+// With --log it first copies the workload's output from fd 3 (a pipe) into fd 4 (the live log,
+// LOG) until the last writer is gone, which in a pid namespace is when the workload's PID 1 has
+// exited. The log is capped at MAX_SIZE bytes per file and rotated over MAX_FILE files, the live
+// one included (log_writer.h); LOG's directory is opened here and every rotation is made in it.
 //
-// Usage: netctl-shim [--log] EXIT_FILE NETCTL [ARGS...] WORKLOAD_PID
+// Usage: netctl-shim [--log LOG MAX_SIZE MAX_FILE] EXIT_FILE NETCTL [ARGS...] WORKLOAD_PID
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-// Copies fd 3 into fd 4 until end of file; a log that cannot be written is given up, not the wait.
-void copy_log() {
+#include "cnm/launcher/shim/log_writer.h"
+
+namespace {
+
+// A decimal number from 1 to `max`, or -1.
+long long positive(const char* s, long long max) {
+  long long v = 0;
+  if (*s == '\0') return -1;
+  for (; *s; ++s) {
+    if (*s < '0' || *s > '9' || v > max / 10) return -1;
+    v = v * 10 + (*s - '0');
+  }
+  return v >= 1 && v <= max ? v : -1;
+}
+
+// The log of `--log LOG MAX_SIZE MAX_FILE` with fd 4 as its live file; false on bad arguments.
+bool open_log(char** arg, netctl_shim::LogWriter& log) {
+  log.max_size = positive(arg[1], 1LL << 40);
+  log.max_file = static_cast<int>(positive(arg[2], 100));
+  char* slash = strrchr(arg[0], '/');
+  if (log.max_size < 0 || log.max_file < 0 || slash == nullptr || slash == arg[0]) return false;
+  *slash = '\0';
+  log.dir = open(arg[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  *slash = '/';
+  log.name = slash + 1;
+  log.start(4);
+  // fd 4 must be LOG in that directory, or rotations would happen somewhere it is not.
+  struct stat live, named;
+  log.ok = log.dir >= 0 && fstat(4, &live) == 0 &&
+           fstatat(log.dir, log.name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+           live.st_dev == named.st_dev && live.st_ino == named.st_ino;
+  return true;
+}
+
+// Copies fd 3 into the log until end of file; a log that cannot be written is given up, not the
+// wait.
+void copy_log(netctl_shim::LogWriter& log) {
   static char buf[16384];  // static: the supervisor's stack and heap stay small
-  bool writable = true;
   for (;;) {
     ssize_t n = read(3, buf, sizeof buf);
     if (n == 0) break;
@@ -27,24 +64,21 @@ void copy_log() {
       if (errno == EINTR) continue;
       break;
     }
-    for (ssize_t done = 0; writable && done < n;) {
-      ssize_t w = write(4, buf + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0)
-        writable = false;
-      else
-        done += w;
-    }
+    log.write_all(buf, static_cast<size_t>(n));
   }
   close(3);
-  close(4);
+  log.finish();
 }
 
+}  // namespace
+
 int main(int argc, char** argv) {
-  bool log = argc > 1 && strcmp(argv[1], "--log") == 0;
+  netctl_shim::LogWriter writer;
+  bool log = argc > 4 && strcmp(argv[1], "--log") == 0;
   if (log) {
-    ++argv;
-    --argc;
+    if (!open_log(argv + 2, writer)) return 2;
+    argv += 4;
+    argc -= 4;
   }
   if (argc < 4) return 2;
   pid_t pid = static_cast<pid_t>(atoi(argv[argc - 1]));
@@ -55,7 +89,7 @@ int main(int argc, char** argv) {
   const int kBlocked[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2};
   for (int s : kBlocked) sigaddset(&block, s);
   sigprocmask(SIG_BLOCK, &block, nullptr);
-  if (log) copy_log();
+  if (log) copy_log(writer);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return 1;
