@@ -28,11 +28,13 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 void print_json(const nlohmann::json& j) { fmt::print("{}\n", j.dump(4)); }
 
 void print_error(const cnm::Error& e, bool json) {
-  std::string msg = e.message;
-  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  // One line whatever the message quotes: control characters escaped (cnm::printable), and bytes
+  // that are not UTF-8 replaced in the JSON (dump() would throw on them).
+  std::string msg = cnm::printable(e.message);
   fmt::print(stderr, "netctl: {}\n", msg);
   if (json)
-    fmt::print("{}\n", nlohmann::json{{"error", msg}, {"code", cnm::exit_code(e.code)}}.dump());
+    fmt::print("{}\n", nlohmann::json{{"error", msg}, {"code", cnm::exit_code(e.code)}}.dump(
+                           -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace cli

@@ -98,6 +98,7 @@ Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::strin
     return fail(Code::kConflict, "container {} already has {} on network {}", container_id,
                 req.ifname, n->name);
   auto t = resolve_target(req.target, true);
+  if (!t && t.error().code == Code::kInvalid) return context("CNI_NETNS", t.error());
   if (!t) return std::unexpected(t.error());
   t->key = cni_key(container_id);
   Hints hints;

@@ -46,7 +46,7 @@ struct NetworkCreateRequest {
 // `netctl network connect` as given by the user.
 struct ConnectRequest {
   std::string network;
-  std::string target;  // sandbox name or id, pid:N, or a namespace path
+  std::string target;  // sandbox or container name or id, pid:N[@start], or a namespace path
   std::string ip, ip6, mac, ifname;
   std::vector<std::string> aliases;
   std::vector<std::string> publish;  // -p specs
@@ -54,10 +54,19 @@ struct ConnectRequest {
 
 // A target resolved to a namespace. `key` identifies it in endpoint records.
 struct Target {
-  std::string key;         // "sandbox:<id>", "pid:<N>" or the path
+  // "sandbox:<id>", "container:<id>", "pid:<N>@<start time>" (a reused pid is another key), or
+  // the path.
+  std::string key;
   std::string sandbox_id;  // for sandboxes
   std::string path;        // the namespace's path
   std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
+  // For disconnect, records of this target under other keys: "pid:<N>" (written before the start
+  // time was part of the key), and with `key_prefix` "pid:<N>@" every record of a pid that no
+  // process has now (all of them are gone).
+  std::vector<std::string> other_keys;
+  std::string key_prefix;
+  // The namespace held open from resolution until the attach is done (kernel::HeldNetns).
+  std::shared_ptr<void> hold;
 };
 
 // The "<dev>:<ino>" key of a namespace in sandbox and endpoint records.
@@ -137,7 +146,8 @@ class Controller {
   // `create`) one made from `req`. Concurrent callers that race to create it all get the one made.
   Result<Network> cni_network(const NetworkCreateRequest& req, bool create);
   // ADD: joins the namespace at req.target (a path) as interface req.ifname. An attachment that
-  // exists already is Code::kConflict; a namespace that is gone is Code::kNotFound.
+  // exists already is Code::kConflict; a namespace that is gone is Code::kNotFound; a req.target
+  // that cannot be attached (not a namespace, netctl's own) is Code::kInvalid "CNI_NETNS: ...".
   Result<Endpoint> cni_add(const ConnectRequest& req, const std::string& container_id);
   // DEL: removes the attachment, its address and its rules. Succeeds when there is none, when the
   // network is unknown and when the namespace is gone.
@@ -174,7 +184,7 @@ class Controller {
   // A running container is Code::kConflict unless `force` (which kills it first).
   Status remove_containers(const std::vector<std::string>& names, bool force);
   // Runs `cmd` inside a running container's namespaces and cgroups; returns its exit code.
-  Result<int> exec_container(const std::string& name, const std::vector<std::string>& cmd);
+  Result<int> exec_container(const ExecRequest& r);
   // Under the write lock: containers not exited whose supervisor (the shim, or the netctl process
   // running them in the foreground or setting them up) is gone get their cgroup killed and are
   // finished like an exit (endpoints and port rules removed; --rm ones removed). Returns them.
@@ -198,8 +208,16 @@ class Controller {
   Status recover_objects(const std::vector<std::string>& links,
                          const std::vector<std::string>& netns, kernel::FirewallChange& fw,
                          const std::vector<std::string>& dropped);
-  // Resolves a connect/disconnect target; with `must_exist`, a dead namespace is kNotFound.
-  Result<Target> resolve_target(const std::string& target, bool must_exist);
+  // Resolves a target of connect, run and CNI ADD (`attach`) or of disconnect. For an attach, a
+  // namespace that is gone is Code::kNotFound, a container that is not running Code::kConflict,
+  // and netctl's own namespace (its bridges': /proc/self/ns/net, pid:1 on most hosts, ...)
+  // Code::kInvalid. A pid or a container's workload is bound to its process start time, so a
+  // reused pid never resolves to another process's namespace. Disconnect refuses none of these,
+  // so records can always be removed.
+  Result<Target> resolve_target(const std::string& target, bool attach);
+  // The endpoints of network `network_id` that disconnecting `t` removes: those recorded under its
+  // keys, else those in its namespace.
+  Result<std::vector<Endpoint>> target_endpoints(const Target& t, const std::string& network_id);
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
   // Docker's gateway rule after `removed` left, per family: a namespace that lost the endpoint

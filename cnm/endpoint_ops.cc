@@ -264,12 +264,8 @@ Status Controller::disconnect(const std::string& network_name, const std::string
   if (!n) return std::unexpected(n.error());
   auto t = resolve_target(target, false);
   if (!t) return std::unexpected(t.error());
-  auto eps = endpoints({.name = t->key, .parent = n->id});
+  auto eps = target_endpoints(*t, n->id);
   if (!eps) return std::unexpected(eps.error());
-  if (eps->empty() && !t->netns_key.empty()) {
-    eps = endpoints({.parent = n->id, .ref = t->netns_key});
-    if (!eps) return std::unexpected(eps.error());
-  }
   if (eps->empty()) return {};  // not connected: nothing to do
   Txn tx(store_, "network disconnect " + n->name);
   CNM_TRY(remove_endpoints(tx, *eps));

@@ -5,6 +5,7 @@
 
 #include <expected>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace cnm {
@@ -40,6 +41,23 @@ inline std::unexpected<Error> context(std::string_view doing, Error e) {
 }
 
 inline int exit_code(Code c) { return static_cast<int>(c); }
+
+// `text` for an error line: every control character (a byte below 0x20, or 0x7f) escaped as \n,
+// \r, \t or \xNN, so a hostile name in a message can neither start a line nor drive a terminal.
+inline std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+      out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
 
 }  // namespace cnm
 

@@ -20,6 +20,14 @@ struct NetnsId {
   auto operator<=>(const NetnsId&) const = default;
 };
 
+// A namespace resolved for an attach, held open: while `hold` lives the namespace cannot be freed,
+// so no other namespace can take its identity (nsfs reuses a freed namespace's inode number).
+struct HeldNetns {
+  NetnsId id;
+  uint64_t start = 0;          // hold_process(): the process's start time
+  std::shared_ptr<void> hold;  // Linux: the open nsfs file; fakes: nothing
+};
+
 class Namespaces {
  public:
   virtual ~Namespaces() = default;
@@ -30,6 +38,15 @@ class Namespaces {
   virtual Status remove(const std::string& path) = 0;
   // The namespace at `path` (a bind mount, /proc/N/ns/net, ...): Code::kNotFound if there is none.
   virtual Result<NetnsId> identify(const std::string& path) = 0;
+  // identify(), with the namespace held open (HeldNetns).
+  virtual Result<HeldNetns> hold(const std::string& path) = 0;
+  // The network namespace of process `pid`, held open, if that process is the one that started at
+  // `start` (field 22 of /proc/N/stat; 0: whichever has the pid now); HeldNetns::start is its start
+  // time. A process that is gone, a zombie, or a pid now used by another process is
+  // Code::kNotFound: a reused pid never yields another process's namespace.
+  virtual Result<HeldNetns> hold_process(int pid, uint64_t start) = 0;
+  // The namespace netctl itself runs in, where its bridges are (/proc/self/ns/net).
+  virtual Result<NetnsId> own() = 0;
   // Names of the network interfaces inside the namespace at `path`.
   virtual Result<std::vector<std::string>> interfaces(const std::string& path) = 0;
 };
@@ -39,6 +56,7 @@ struct EndpointSpec {
   std::string host_ifname;  // in the current namespace: enslaved to `bridge` and up
   std::string bridge;
   std::string netns_path;         // the namespace the peer is created in
+  std::string netns_key;          // "<dev>:<ino>" it must still have ("": any), else kNotFound
   std::string ifname;             // the peer's name there
   std::string mac;                // the peer's MAC, "02:42:0a:58:00:02"
   unsigned mtu = 1500;            // both ends

@@ -14,6 +14,7 @@
 #include <netlink/route/nexthop.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -50,6 +51,20 @@ Status check(const EndpointSpec& spec) {
     if (!fits(*name))
       return fail(Code::kInvalid, "interface name '{}' must be 1 to 15 characters", *name);
   }
+  return {};
+}
+
+// The namespace opened at spec.netns_path must still be the one resolved for it (spec.netns_key):
+// a process that exited since and whose pid another process took leads elsewhere.
+Status same_netns(const Fd& netns, const EndpointSpec& spec) {
+  if (spec.netns_key.empty()) return {};
+  struct stat st {};
+  if (fstat(netns.get(), &st) != 0)
+    return fail(Code::kFailed, "stat network namespace {}: {}", spec.netns_path,
+                std::strerror(errno));
+  if (fmt::format("{}:{}", st.st_dev, st.st_ino) != spec.netns_key)
+    return fail(Code::kNotFound, "network namespace {} is gone (another one is at that path now)",
+                spec.netns_path);
   return {};
 }
 
@@ -239,6 +254,7 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
   if (!mac) return std::unexpected(mac.error());
   auto netns = open_netns(spec.netns_path);
   if (!netns) return std::unexpected(netns.error());
+  CNM_TRY(same_netns(*netns, spec));
   SocketOpener inner(*netns, spec.netns_path);  // meanwhile, on a thread of its own
   auto master = bridge_index(spec.bridge);
   if (!master) return std::unexpected(master.error());

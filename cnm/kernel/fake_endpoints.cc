@@ -76,6 +76,26 @@ Result<NetnsId> FakeNamespaces::identify(const std::string& path) {
   return it->second;
 }
 
+Result<HeldNetns> FakeNamespaces::hold(const std::string& path) {
+  auto id = identify(path);
+  if (!id) return std::unexpected(id.error());
+  if (after_hold) after_hold(path);
+  return HeldNetns{.id = *id, .start = 0, .hold = nullptr};
+}
+
+Result<HeldNetns> FakeNamespaces::hold_process(int pid, uint64_t start) {
+  auto it = starts.find(pid);
+  uint64_t started = it != starts.end() ? it->second : 0;
+  std::string path = fmt::format("/proc/{}/ns/net", pid);
+  if (!netns.contains(path) || (start != 0 && started != start))
+    return fail(Code::kNotFound, "process {} not found", pid);
+  auto h = hold(path);
+  if (h) h->start = started;
+  return h;
+}
+
+Result<NetnsId> FakeNamespaces::own() { return own_id; }
+
 Result<std::vector<std::string>> FakeNamespaces::interfaces(const std::string& path) {
   auto it = netns.find(path);
   if (it == netns.end()) return fail(Code::kNotFound, "network namespace {} not found", path);
@@ -139,6 +159,12 @@ Status FakeEndpoints::create_pair(const EndpointSpec& spec) {
   auto inside = ns_.netns.find(spec.netns_path);
   if (inside == ns_.netns.end())
     return fail(Code::kNotFound, "network namespace {} not found", spec.netns_path);
+  auto id = ns_.ids.find(spec.netns_path);  // as Linux: the namespace resolved, or none
+  bool moved =
+      id != ns_.ids.end() && fmt::format("{}:{}", id->second.dev, id->second.ino) != spec.netns_key;
+  if (!spec.netns_key.empty() && moved)
+    return fail(Code::kNotFound, "network namespace {} is gone (another one is at that path now)",
+                spec.netns_path);
   auto bridge = links_.links.find(spec.bridge);
   if (bridge == links_.links.end())
     return fail(Code::kFailed, "look up bridge {}: No such device", spec.bridge);

@@ -32,10 +32,20 @@ class FakeNamespaces : public Namespaces {
   std::vector<std::string> log;
   // Called with the path of every namespace remove() takes away.
   std::function<void(const std::string&)> on_remove;
+  // Pid -> start time for hold_process() (a pid not in it: any start); its namespace is the one at
+  // /proc/<pid>/ns/net. own() is `own_id`: tests alias a path to it through `ids`.
+  std::map<int, uint64_t> starts;
+  NetnsId own_id{.dev = 4, .ino = 1};
+  // Called by hold() (and hold_process()) with the path, after it was resolved: tests change what
+  // is at the path between resolution and use.
+  std::function<void(const std::string&)> after_hold;
 
   Status create(const std::string& path) override;
   Status remove(const std::string& path) override;
   Result<NetnsId> identify(const std::string& path) override;
+  Result<HeldNetns> hold(const std::string& path) override;
+  Result<HeldNetns> hold_process(int pid, uint64_t start) override;
+  Result<NetnsId> own() override;
   // "lo" first, then the others by name (the kernel lists by ifindex; lo is always 1).
   Result<std::vector<std::string>> interfaces(const std::string& path) override;
 

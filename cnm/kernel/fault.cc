@@ -108,6 +108,11 @@ class FaultNamespaces : public Namespaces {
     return in_->remove(path);
   }
   Result<NetnsId> identify(const std::string& path) override { return in_->identify(path); }
+  Result<HeldNetns> hold(const std::string& path) override { return in_->hold(path); }
+  Result<HeldNetns> hold_process(int pid, uint64_t start) override {
+    return in_->hold_process(pid, start);
+  }
+  Result<NetnsId> own() override { return in_->own(); }
   Result<std::vector<std::string>> interfaces(const std::string& path) override {
     return in_->interfaces(path);
   }

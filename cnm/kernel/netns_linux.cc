@@ -11,7 +11,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string_view>
 
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/netns.h"
@@ -78,6 +81,9 @@ class LinuxNamespaces final : public Namespaces {
   Status create(const std::string& path) override;
   Status remove(const std::string& path) override;
   Result<NetnsId> identify(const std::string& path) override;
+  Result<HeldNetns> hold(const std::string& path) override;
+  Result<HeldNetns> hold_process(int pid, uint64_t start) override;
+  Result<NetnsId> own() override;
   Result<std::vector<std::string>> interfaces(const std::string& path) override;
 };
 
@@ -117,14 +123,85 @@ Status LinuxNamespaces::remove(const std::string& path) {
   return {};
 }
 
-Result<NetnsId> LinuxNamespaces::identify(const std::string& path) {
-  auto fd = open_netns(path);
-  if (!fd) return std::unexpected(fd.error());
+Result<NetnsId> id_of(const Fd& fd, const std::string& path) {
   struct stat st {};
-  if (fstat(fd->get(), &st) != 0)
+  if (fstat(fd.get(), &st) != 0)
     return fail(Code::kFailed, "stat network namespace {}: {}", path, errno_text());
   return NetnsId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
 }
+
+Result<HeldNetns> held(Fd fd, const std::string& path, uint64_t start) {
+  auto id = id_of(fd, path);
+  if (!id) return std::unexpected(id.error());
+  return HeldNetns{*id, start, std::make_shared<Fd>(std::move(fd))};
+}
+
+// State (field 3) and start time (field 22) of the process whose /proc directory is `dir`; false
+// once it is gone.
+bool read_stat(const Fd& dir, char& state, uint64_t& start) {
+  Fd f(openat(dir.get(), "stat", O_RDONLY | O_CLOEXEC));
+  if (!f.valid()) return false;
+  char buf[1024];
+  ssize_t n = read(f.get(), buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  std::string_view s(buf, static_cast<size_t>(n));
+  size_t at = s.rfind(')');  // the command before it may hold spaces and parentheses
+  if (at == std::string_view::npos || at + 2 >= s.size()) return false;
+  state = s[at + 2];
+  int field = 2;
+  for (size_t i = at + 1; i < s.size(); ++i)
+    if (s[i] == ' ' && ++field == 22) {
+      start = std::strtoull(std::string(s.substr(i + 1, 24)).c_str(), nullptr, 10);
+      return true;
+    }
+  return false;
+}
+
+Result<NetnsId> LinuxNamespaces::identify(const std::string& path) {
+  auto fd = open_netns(path);
+  if (!fd) return std::unexpected(fd.error());
+  return id_of(*fd, path);
+}
+
+Result<HeldNetns> LinuxNamespaces::hold(const std::string& path) {
+  auto fd = open_netns(path);
+  if (!fd) return std::unexpected(fd.error());
+  return held(std::move(*fd), path, 0);
+}
+
+// /proc/N is opened once and everything else is read through that directory descriptor: it stays
+// bound to the process it was opened for, so once that process is gone every lookup through it
+// fails (ENOENT/ESRCH), even when another process has the pid by then. The start time checked and
+// the namespace opened are therefore the same process's; a zombie has no namespace left to open.
+Result<HeldNetns> LinuxNamespaces::hold_process(int pid, uint64_t start) {
+  auto gone = [&] {
+    if (start != 0)
+      return fail(Code::kNotFound, "process {} (started at {}) not found", pid, start);
+    return fail(Code::kNotFound, "process {} not found", pid);
+  };
+  if (pid <= 0) return gone();
+  std::string path = fmt::format("/proc/{}", pid);
+  Fd dir(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    if (errno == ENOENT || errno == ESRCH) return gone();
+    return fail(Code::kFailed, "open {}: {}", path, errno_text());
+  }
+  char state = '?';
+  uint64_t started = 0;
+  if (!read_stat(dir, state, started) || state == 'Z' || state == 'X' ||
+      (start != 0 && started != start))
+    return gone();
+  Fd ns(openat(dir.get(), "ns/net", O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) {
+    if (errno == ENOENT || errno == ESRCH) return gone();
+    return fail(Code::kFailed, "open {}/ns/net: {}", path, errno_text());
+  }
+  return held(std::move(ns), path + "/ns/net", started);
+}
+
+// /proc/self is the thread group's directory: the main thread's namespace, which netctl never
+// switches (namespace work runs on short-lived threads, netns.h).
+Result<NetnsId> LinuxNamespaces::own() { return identify("/proc/self/ns/net"); }
 
 Result<std::vector<std::string>> LinuxNamespaces::interfaces(const std::string& path) {
   auto fd = open_netns(path);

@@ -107,6 +107,7 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
   spec.host_ifname = ep.host_ifname;
   spec.bridge = n.bridge;
   spec.netns_path = ep.netns_path;
+  spec.netns_key = ep.netns_key;  // as resolved: a namespace that changed since is not joined
   spec.ifname = ep.ifname;
   spec.mac = ep.mac;
   spec.mtu = n.mtu;

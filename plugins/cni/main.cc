@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -28,10 +29,14 @@ int main() {
   take("CNI_IFNAME", env.ifname, &env.has_ifname);
   take("CNI_ARGS", env.args);
   // read(2) rather than iostreams: a CNI call is a process start, and std::cin's set-up costs.
+  // One byte past cni::kMaxStdin at most: enough for run() to tell the input is too long.
   std::string in;
   if (env.command != "VERSION" || !isatty(0)) {
     char buf[65536];
-    for (ssize_t n; (n = read(0, buf, sizeof buf)) != 0;) {
+    while (in.size() <= cni::kMaxStdin) {
+      size_t want = std::min(sizeof buf, cni::kMaxStdin + 1 - in.size());
+      ssize_t n = read(0, buf, want);
+      if (n == 0) break;
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) break;  // decoding what arrived reports the problem
       in.append(buf, static_cast<size_t>(n));

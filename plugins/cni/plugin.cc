@@ -116,7 +116,13 @@ Result<std::string> cmd_add(Session& s, const Env& env) {
   r.aliases = s.conf.aliases;
   r.publish = s.conf.publish;
   auto ep = s.c().cni_add(r, env.container_id);
-  if (!ep) return std::unexpected(from_cnm(ep.error(), kUnknownContainer));
+  if (!ep) {
+    auto e = from_cnm(ep.error(), kUnknownContainer);
+    // A namespace that may not be attached (netctl's own, ...) is a bad CNI_NETNS, not bad config.
+    if (ep.error().code == cnm::Code::kInvalid && ep.error().message.starts_with("CNI_NETNS"))
+      e.code = kInvalidEnvironment;
+    return std::unexpected(e);
+  }
   return make_result(s.conf.cni_version, *n, *ep).dump() + "\n";
 }
 
@@ -204,14 +210,21 @@ Result<std::string> dispatch(const Env& env, std::string_view in, std::string& v
 int run(const Env& env, std::string_view stdin_text, std::string& out,
         std::unique_ptr<cnm::Runtime>* keep) {
   std::string version = kLatestVersion;
-  auto r = dispatch(env, stdin_text, version, keep);
+  auto r = stdin_text.size() > kMaxStdin
+               ? bad(kDecodeFailure, fmt::format("stdin: the configuration is over 1 MiB ({} "
+                                                 "bytes), the most netctl-cni reads",
+                                                 kMaxStdin))
+               : dispatch(env, stdin_text, version, keep);
   if (r) {
     out = std::move(*r);
     return 0;
   }
-  nlohmann::json e = {{"cniVersion", version}, {"code", r.error().code}, {"msg", r.error().msg}};
-  if (!r.error().details.empty()) e["details"] = r.error().details;
-  out = e.dump() + "\n";
+  // Messages quote CNI_* values and names: control characters escaped (one line, nothing a
+  // terminal acts on), bytes that are not UTF-8 replaced (dump() would throw on them).
+  nlohmann::json e = {
+      {"cniVersion", version}, {"code", r.error().code}, {"msg", cnm::printable(r.error().msg)}};
+  if (!r.error().details.empty()) e["details"] = cnm::printable(r.error().details);
+  out = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return 1;
 }
 

@@ -19,8 +19,12 @@ struct Env {
   bool has_container_id = false, has_netns = false, has_ifname = false;
 };
 
+// The most of stdin netctl-cni reads: a longer configuration is kDecodeFailure (code 6).
+inline constexpr size_t kMaxStdin = size_t{1} << 20;
+
 // Runs the command; writes the result (or the error object) to `out`. Returns the exit status: 0,
-// or 1 with an error object {"cniVersion","code","msg","details"} in `out`.
+// or 1 with an error object {"cniVersion","code","msg","details"} in `out`. `stdin_text` over
+// kMaxStdin fails with kDecodeFailure, nothing of it parsed and nothing changed.
 // With `keep`, the controller's runtime the command opened (if it got that far) is handed over
 // instead of closed, for the caller to end the process with (cnm::end_process).
 int run(const Env& env, std::string_view stdin_text, std::string& out,

@@ -100,6 +100,11 @@ struct NsRef : k::Namespaces {
   cnm::Status create(const std::string& p) override { return f.create(p); }
   cnm::Status remove(const std::string& p) override { return f.remove(p); }
   cnm::Result<k::NetnsId> identify(const std::string& p) override { return f.identify(p); }
+  cnm::Result<k::HeldNetns> hold(const std::string& p) override { return f.hold(p); }
+  cnm::Result<k::HeldNetns> hold_process(int pid, uint64_t start) override {
+    return f.hold_process(pid, start);
+  }
+  cnm::Result<k::NetnsId> own() override { return f.own(); }
   cnm::Result<std::vector<std::string>> interfaces(const std::string& p) override {
     return f.interfaces(p);
   }
