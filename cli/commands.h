@@ -17,6 +17,16 @@ namespace cli {
 void build_app(CLI::App& app, Globals& g, Context& ctx, cnm::Status& status,
                std::span<char* const> args = {});
 
+// Every option of `cmd` takes one value per occurrence ("-e A=1 -e B=2"), so a repeated option
+// never swallows the words after it: for `run` and `exec`, whose last words are the workload's.
+void one_value_per_option(CLI::App* cmd);
+
+// `run` and `exec` take their options up to the first word that is not one (after exec's
+// container), as `docker run` does: that word and everything after it are the workload's, even
+// words that look like netctl's options. Returns `args` with "--" put before that word (unchanged
+// for other commands, or when "--" is already there), for CLI11 to parse.
+std::vector<char*> end_options(const CLI::App& app, std::span<char* const> args);
+
 void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 // After add_network_commands: adds network connect|disconnect and the sandbox group.
 void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status);

@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
   cli::Context ctx(g);
   cnm::Status status;
   cli::build_app(app, g, ctx, status, std::span<char* const>(argv, static_cast<size_t>(argc)));
+  auto args = cli::end_options(app, std::span<char* const>(argv, static_cast<size_t>(argc)));
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

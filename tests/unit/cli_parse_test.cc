@@ -137,3 +137,32 @@ TEST_CASE("every top-level command is found in its group (the names in cli/app.c
     CHECK_MESSAGE(group.size() < all.size(), why);
   }
 }
+
+// `run` and `exec` options end at the first word that is not one: the rest is the workload's.
+TEST_CASE("run and exec: the workload's arguments are never netctl's") {
+  auto command_of = [](std::vector<std::string> words) {
+    Cli c(std::move(words), false);
+    auto args = cli::end_options(c.app, c.argv);
+    std::vector<std::string> got;
+    c.app.parse_complete_callback([&] {
+      const CLI::App* sub = c.app.get_subcommands().front();
+      got = sub->get_option("command")->as<std::vector<std::string>>();
+      throw Parsed{};
+    });
+    try {
+      c.app.parse(int(args.size()), args.data());
+    } catch (const Parsed&) {
+    }
+    return got;
+  };
+  using V = std::vector<std::string>;
+  CHECK(command_of({"run", "-p", "8080:80", "--", "httpd", "-f", "-p", "80", "-h", "/www"}) ==
+        V{"httpd", "-f", "-p", "80", "-h", "/www"});
+  CHECK(command_of({"run", "-p", "8080:80", "httpd", "-f", "-p", "80"}) ==
+        V{"httpd", "-f", "-p", "80"});
+  CHECK(command_of({"--root", "/r", "run", "-e", "A=b", "-d", "sh", "-c", "x"}) ==
+        V{"sh", "-c", "x"});
+  CHECK(command_of({"run", "--network=n1", "--rm", "sh", "--help"}) == V{"sh", "--help"});
+  CHECK(command_of({"exec", "-e", "A=b", "c1", "ls", "-e", "-l"}) == V{"ls", "-e", "-l"});
+  CHECK(command_of({"exec", "-u", "1:1", "c1", "--", "ls", "-u"}) == V{"ls", "-u"});
+}
