@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cnm/launcher/logs.h"
 
 namespace cli {
 
@@ -17,6 +18,16 @@ void add_run_command(CLI::App& app, Context& ctx, cnm::Status& status);
 namespace {
 
 using Names = std::vector<std::string>;
+
+// Docker's json-file driver options for a detached container; a foreground one has no log.
+nlohmann::json log_config(const cnm::Container& k) {
+  if (!k.detach) return {{"Type", "none"}, {"Config", nlohmann::json::object()}};
+  auto l = cnm::launcher::log_limits(k.log_max_size, k.log_max_file);
+  return {{"Type", "json-file"},
+          {"Config",
+           {{"max-size", cnm::launcher::size_text(l.max_size)},
+            {"max-file", std::to_string(l.max_file)}}}};
+}
 
 nlohmann::json container_json(cnm::Controller& c, const cnm::Container& k) {
   nlohmann::json nets = nlohmann::json::object();
@@ -60,7 +71,8 @@ nlohmann::json container_json(cnm::Controller& c, const cnm::Container& k) {
             {"PidsLimit", k.pids_limit},
             {"AutoRemove", k.auto_remove},
             {"CgroupParent", k.cgroup_parent},
-            {"CgroupVersion", k.cgroup_version}}},
+            {"CgroupVersion", k.cgroup_version},
+            {"LogConfig", log_config(k)}}},
           {"NetworkSettings", {{"Networks", nets}, {"Ports", ports}}},
           {"LogPath", k.detach ? k.dir + "/log" : ""},
           {"Dir", k.dir}};
@@ -110,17 +122,6 @@ cnm::Status inspect(Context& ctx, const Names& names) {
   return {};
 }
 
-// Copies the log from `offset`; returns the new offset.
-off_t copy_log(const std::string& path, off_t offset) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return offset;
-  char buf[65536];
-  for (ssize_t n; (n = pread(fd, buf, sizeof buf, offset)) > 0; offset += n)
-    (void)!write(1, buf, n);
-  close(fd);
-  return offset;
-}
-
 cnm::Status logs(Context& ctx, const std::string& name, bool follow) {
   auto c = ctx.controller();
   if (!c) return std::unexpected(c.error());
@@ -128,13 +129,13 @@ cnm::Status logs(Context& ctx, const std::string& name, bool follow) {
   if (!k) return std::unexpected(k.error());
   if (!k->detach)
     return cnm::fail(cnm::Code::kInvalid, "container {} ran in the foreground: no log", k->name);
-  std::string path = k->dir + "/log";
-  off_t at = copy_log(path, 0);
+  cnm::launcher::LogReader log(k->dir, cnm::launcher::log_limits(0, k->log_max_file).max_file);
+  log.copy_new(1);
   while (follow) {
     auto now = (*c)->container(k->id);
     bool done = !now || now->status == "exited";
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    at = copy_log(path, at);
+    log.copy_new(1);
     if (done) break;
   }
   return {};
@@ -188,12 +189,16 @@ void add_container_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   l->add_option("container", *one, "Container")->required();
   l->callback([&ctx, &status, one, follow] { status = logs(ctx, *one, *follow); });
 
-  auto cmd = std::make_shared<Names>();
+  auto ex = std::make_shared<cnm::ExecRequest>();
   auto* e = app.add_subcommand("exec", "Run a command in a running container");
-  e->add_option("container", *one, "Container")->required();
-  e->add_option("command", *cmd, "-- CMD [ARG...]")->required();
-  e->callback(with(ctx, status, [&ctx, one, cmd](cnm::Controller& c) -> cnm::Status {
-    auto code = c.exec_container(*one, *cmd);
+  e->add_option("--user,-u", ex->user, "UID[:GID] (default: the container's)");
+  e->add_option("--workdir,-w", ex->workdir, "Working directory (default: the container's)");
+  e->add_option("--env,-e", ex->env, "Environment variable K=V");
+  e->add_option("container", ex->container, "Container")->required();
+  e->add_option("command", ex->cmd, "-- CMD [ARG...]")->required();
+  one_value_per_option(e);
+  e->callback(with(ctx, status, [&ctx, ex](cnm::Controller& c) -> cnm::Status {
+    auto code = c.exec_container(*ex);
     if (!code) return std::unexpected(code.error());
     ctx.exit_code = *code;
     return {};

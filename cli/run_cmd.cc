@@ -21,9 +21,15 @@ void add_run_command(CLI::App& app, Context& ctx, cnm::Status& status) {
   r->add_option("--env,-e", req->env, "Environment variable K=V");
   r->add_option("--workdir,-w", req->workdir, "Working directory inside");
   r->add_option("--user,-u", req->user, "UID[:GID]");
+  r->add_option("--cap-add", req->cap_add, "Add a capability (NAME or ALL)");
+  r->add_option("--cap-drop", req->cap_drop, "Drop a capability (NAME or ALL)");
+  r->add_option("--security-opt", req->security_opt, "seccomp=unconfined | seccomp=PROFILE.json");
   r->add_flag("-d,--detach", req->detach, "Run in the background; print the id");
   r->add_flag("--rm", req->auto_remove, "Remove the container when it exits");
+  r->add_option("--log-opt", req->log_opt,
+                "With -d: max-size=SIZE (default 10m), max-file=N (default 2) of the log");
   r->add_option("command", req->cmd, "-- CMD [ARG...]");
+  one_value_per_option(r);
   r->callback([&ctx, &status, req] {
     status = [&]() -> cnm::Status {
       auto c = ctx.controller();

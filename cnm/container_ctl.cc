@@ -88,17 +88,22 @@ Status Controller::remove_containers(const std::vector<std::string>& names, bool
   return tx.commit();
 }
 
-Result<int> Controller::exec_container(const std::string& name,
-                                       const std::vector<std::string>& cmd) {
-  if (cmd.empty()) return fail(Code::kInvalid, "exec: no command given (netctl exec C -- CMD)");
-  auto c = container(name);
+Result<int> Controller::exec_container(const ExecRequest& r) {
+  if (r.cmd.empty()) return fail(Code::kInvalid, "exec: no command given (netctl exec C -- CMD)");
+  CNM_TRY(validate_user(r.user));
+  CNM_TRY(validate_env(r.env));
+  if (!r.workdir.empty() && r.workdir[0] != '/')
+    return fail(Code::kInvalid, "--workdir '{}' must be absolute", r.workdir);
+  auto c = container(r.container);
   if (!c) return std::unexpected(c.error());
   if (c->status != "running" || !launcher::alive(c->pid, c->pid_start))
     return fail(Code::kConflict, "container {} is not running", c->name);
+  auto spec = process_spec(*c, store_.root() + "/seccomp", &r);
+  if (!spec) return std::unexpected(spec.error());
   std::vector<std::string> procs;
   for (const auto& d : cgroups_for(c->cgroup_version, c->cgroup_parent)->dirs(c->id))
     procs.push_back(d + "/cgroup.procs");
-  return launcher::exec_in(c->pid, procs, cmd, c->env);
+  return launcher::exec_in(c->pid, c->pid_start, procs, std::move(*spec));
 }
 
 }  // namespace cnm

@@ -23,6 +23,11 @@ void to_json(nlohmann::json& j, const Container& c) {
        {"Cpus", c.cpus},
        {"Detach", c.detach},
        {"AutoRemove", c.auto_remove},
+       {"CapAdd", c.cap_add},
+       {"CapDrop", c.cap_drop},
+       {"Seccomp", c.seccomp},
+       {"LogMaxSize", c.log_max_size},
+       {"LogMaxFile", c.log_max_file},
        {"Dir", c.dir},
        {"CgroupParent", c.cgroup_parent},
        {"CgroupVersion", c.cgroup_version},
@@ -55,6 +60,11 @@ void from_json(const nlohmann::json& j, Container& c) {
   c.cpus = j.value("Cpus", 0.0);
   c.detach = j.value("Detach", false);
   c.auto_remove = j.value("AutoRemove", false);
+  c.cap_add = j.value("CapAdd", std::vector<std::string>{});
+  c.cap_drop = j.value("CapDrop", std::vector<std::string>{});
+  c.seccomp = j.value("Seccomp", "");
+  c.log_max_size = j.value("LogMaxSize", int64_t{0});
+  c.log_max_file = j.value("LogMaxFile", 0);
   c.dir = j.value("Dir", "");
   c.cgroup_parent = j.value("CgroupParent", "");
   c.cgroup_version = j.value("CgroupVersion", "");

@@ -9,6 +9,7 @@
 
 #include "cnm/container_util.h"
 #include "cnm/controller.h"
+#include "cnm/launcher/logs.h"
 #include "cnm/launcher/proc.h"
 #include "cnm/records.h"
 #include "cnm/txn.h"
@@ -77,6 +78,17 @@ Result<Container> Controller::create_container(const RunRequest& r) {
   c.pids_limit = r.pids_limit;
   c.detach = r.detach;
   c.auto_remove = r.auto_remove;
+  if (c.detach) {  // validate_run checked the options
+    auto logs = launcher::parse_log_opts(r.log_opt);
+    if (!logs) return std::unexpected(logs.error());
+    c.log_max_size = logs->max_size;
+    c.log_max_file = logs->max_file;
+  }
+  c.cap_add = r.cap_add;
+  c.cap_drop = r.cap_drop;
+  auto seccomp = seccomp_option(r.security_opt);
+  if (!seccomp) return std::unexpected(seccomp.error());
+  c.seccomp = std::move(*seccomp);
   c.dir = store_.root() + "/containers/" + c.id;
   auto parent = launcher::cgroup_parent(config_.cgroup_parent);
   if (!parent) return std::unexpected(parent.error());

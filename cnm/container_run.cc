@@ -13,6 +13,8 @@
 #include "cnm/container_util.h"
 #include "cnm/controller.h"
 #include "cnm/launcher/cgroup.h"
+#include "cnm/launcher/dmz.h"
+#include "cnm/launcher/logs.h"
 #include "cnm/launcher/proc.h"
 #include "cnm/launcher/spawn.h"
 
@@ -76,21 +78,13 @@ Status write_text(const std::string& path, const std::string& text) {
   return {};
 }
 
-Result<launcher::SpawnSpec> spawn_spec(const Container& c) {
-  launcher::SpawnSpec s;
-  s.argv = c.cmd;
-  s.env = c.env;
-  s.hostname = c.hostname;
-  s.dir = c.dir;
-  s.rootfs = c.rootfs;
-  if (c.rootfs.empty()) s.host_ro = host_dirs(c.dir);
-  s.workdir = c.workdir.empty() ? "/" : c.workdir;
-  if (!c.user.empty()) {
-    auto colon = c.user.find(':');
-    s.uid = static_cast<uid_t>(std::stoul(c.user.substr(0, colon)));
-    if (colon != std::string::npos)
-      s.gid = static_cast<gid_t>(std::stoul(c.user.substr(colon + 1)));
-  }
+Result<launcher::SpawnSpec> spawn_spec(const Container& c, const std::string& cache_dir) {
+  auto s = process_spec(c, cache_dir);
+  if (!s) return s;
+  s->hostname = c.hostname;
+  s->dir = c.dir;
+  s->rootfs = c.rootfs;
+  if (c.rootfs.empty()) s->host_ro = host_dirs(c.dir);
   return s;
 }
 
@@ -125,7 +119,7 @@ Result<int> Controller::run(const RunRequest& req,
   BlockForwarded blocked;
   auto c = create_container(r);
   if (!c) return std::unexpected(c.error());
-  auto spec = spawn_spec(*c);
+  auto spec = spawn_spec(*c, store_.root() + "/seccomp");
   if (!spec) return std::unexpected(spec.error());
   // -d: the workload writes into a pipe; the supervisor copies it into the log.
   Fds fds;
@@ -143,9 +137,13 @@ Result<int> Controller::run(const RunRequest& req,
     spec->stdout_fd = spec->stderr_fd = fds.out_w;
     log_fds_ = {fds.out_r, fds.log};
   }
-  launcher::Plan plan(*spec);
   auto pipes = launcher::Pipes::make();
   if (!pipes) return abort_run(*c, 0, 0, pipes.error());
+  auto dmz = launcher::sealed_dmz();
+  if (!dmz) return abort_run(*c, 0, 0, dmz.error());
+  spec->dmz_fd = dmz->get();
+  spec->report_fd = pipes->err_w;
+  launcher::Plan plan(*spec);
   pid_t sup = 0, pid = 0;
   if (auto s = start_workload(*c, plan, *pipes, sup, pid); !s)
     return abort_run(*c, 0, 0, s.error());
@@ -178,9 +176,11 @@ Status Controller::start_workload(const Container& c, const launcher::Plan& plan
   auto shim = self.parent_path() / "netctl-shim";
   if (access(shim.c_str(), X_OK) != 0)
     return fail(Code::kFailed, "run -d: supervisor {}: {}", shim.string(), std::strerror(errno));
+  auto logs = launcher::log_limits(c.log_max_size, c.log_max_file);
   auto d = launcher::spawn_detached(
       plan, pipes,
-      {(self.parent_path() / "netctl-shim").string(), "--log", c.dir + "/exit", self.string(),
+      {(self.parent_path() / "netctl-shim").string(), "--log", c.dir + "/log",
+       std::to_string(logs.max_size), std::to_string(logs.max_file), c.dir + "/exit", self.string(),
        "--root", store_.root(), "container-exited", c.id},
       log_fds_.first, log_fds_.second);
   log_fds_ = {-1, -1};  // ours are closed by the caller

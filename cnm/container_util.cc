@@ -8,6 +8,9 @@
 #include <fstream>
 
 #include "cnm/controller.h"
+#include "cnm/launcher/caps.h"
+#include "cnm/launcher/logs.h"
+#include "cnm/launcher/seccomp.h"
 #include "cnm/net.h"
 #include "cnm/ports.h"
 
@@ -55,16 +58,76 @@ Status validate_run(const RunRequest& r) {
   if (!r.memory.empty()) CNM_TRY(launcher::parse_memory(r.memory));
   if (!r.cpus.empty()) CNM_TRY(launcher::parse_cpus(r.cpus));
   if (r.pids_limit < 0) return fail(Code::kInvalid, "--pids-limit must be positive");
-  for (const auto& e : r.env)
+  if (!r.log_opt.empty() && !r.detach)
+    return fail(Code::kInvalid, "--log-opt applies to -d only (a foreground run has no log)");
+  CNM_TRY(launcher::parse_log_opts(r.log_opt));
+  CNM_TRY(validate_env(r.env));
+  CNM_TRY(validate_user(r.user));
+  CNM_TRY(launcher::capability_set(r.cap_add, r.cap_drop));
+  return {};
+}
+
+Status validate_user(const std::string& user) {
+  if (user.empty()) return {};
+  auto colon = user.find(':');
+  if (!numeric(std::string_view(user).substr(0, colon)) ||
+      (colon != std::string::npos && !numeric(std::string_view(user).substr(colon + 1))))
+    return fail(Code::kInvalid, "invalid --user '{}': use UID[:GID]", user);
+  return {};
+}
+
+Status validate_env(const std::vector<std::string>& env) {
+  for (const auto& e : env)
     if (e.empty() || e[0] == '=' || e.find('=') == std::string::npos)
       return fail(Code::kInvalid, "invalid --env '{}': use KEY=VALUE", e);
-  if (!r.user.empty()) {
-    auto colon = r.user.find(':');
-    if (!numeric(std::string_view(r.user).substr(0, colon)) ||
-        (colon != std::string::npos && !numeric(std::string_view(r.user).substr(colon + 1))))
-      return fail(Code::kInvalid, "invalid --user '{}': use UID[:GID]", r.user);
-  }
   return {};
+}
+
+Result<std::string> seccomp_option(const std::vector<std::string>& security_opt) {
+  std::string out;
+  for (const auto& o : security_opt) {
+    if (o == "no-new-privileges" || o == "no-new-privileges:true") continue;  // always set
+    if (!o.starts_with("seccomp=") && !o.starts_with("seccomp:"))
+      return fail(Code::kInvalid, "unsupported --security-opt '{}'", o);
+    std::string v = o.substr(8);
+    if (v == "unconfined") {
+      out = v;
+      continue;
+    }
+    std::ifstream f(v);
+    if (!f || !fs::is_regular_file(v))
+      return fail(Code::kInvalid, "--security-opt seccomp={}: not a readable file", v);
+    std::string text((std::istreambuf_iterator<char>(f)), {});
+    if (text.size() > (1U << 20))
+      return fail(Code::kInvalid, "--security-opt seccomp={}: larger than 1 MiB", v);
+    auto p = launcher::seccomp::parse_profile(text);
+    if (!p) return fail(Code::kInvalid, "--security-opt seccomp={}: {}", v, p.error().message);
+    out = std::move(text);
+  }
+  return out;
+}
+
+Result<launcher::SpawnSpec> process_spec(const Container& c, const std::string& cache_dir,
+                                         const ExecRequest* exec) {
+  launcher::SpawnSpec s;
+  s.argv = exec ? exec->cmd : c.cmd;
+  s.env = c.env;
+  if (exec) s.env.insert(s.env.end(), exec->env.begin(), exec->env.end());
+  std::string workdir = exec && !exec->workdir.empty() ? exec->workdir : c.workdir;
+  s.workdir = workdir.empty() ? "/" : workdir;
+  std::string user = exec && !exec->user.empty() ? exec->user : c.user;
+  if (!user.empty()) {
+    auto colon = user.find(':');
+    s.uid = static_cast<uid_t>(std::stoul(user.substr(0, colon)));
+    if (colon != std::string::npos) s.gid = static_cast<gid_t>(std::stoul(user.substr(colon + 1)));
+  }
+  auto caps = launcher::capability_set(c.cap_add, c.cap_drop);
+  if (!caps) return std::unexpected(caps.error());
+  s.caps = *caps;
+  auto prog = launcher::seccomp_for(c.seccomp, s.caps, cache_dir);
+  if (!prog) return std::unexpected(prog.error());
+  s.seccomp = std::move(prog->insns);
+  return s;
 }
 
 std::vector<std::string> host_dirs(const std::string& dir) {

@@ -102,7 +102,19 @@ struct RunRequest {
   std::vector<std::string> env;  // K=V
   bool detach = false;
   bool auto_remove = false;
+  std::vector<std::string> cap_add, cap_drop;  // capability names, "ALL" allowed
+  std::vector<std::string> security_opt;       // seccomp=unconfined | seccomp=FILE
+  std::vector<std::string> log_opt;            // max-size=SIZE, max-file=N (detached only)
   std::vector<std::string> cmd;
+};
+
+// `netctl exec`: a process in a running container, as the container's user, in its working
+// directory, with its environment, capabilities and seccomp profile unless overridden.
+struct ExecRequest {
+  std::string container;
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;  // K=V, over the container's
+  std::string user, workdir;     // "": the container's
 };
 
 // A workload started by `netctl run`; its endpoints have target "container:<id>".
@@ -118,6 +130,10 @@ struct Container {
   int64_t memory = 0, pids_limit = 0;  // 0: unlimited
   double cpus = 0;
   bool detach = false, auto_remove = false;
+  std::vector<std::string> cap_add, cap_drop;
+  std::string seccomp;       // "": the default profile; "unconfined"; else a Docker JSON profile
+  int64_t log_max_size = 0;  // bytes per log file before rotation; 0: the default
+  int log_max_file = 0;      // log files kept, the live one included; 0: the default
   std::string dir;  // <root>/containers/<id>: overlay upper/work, /etc files, log, exit status
   std::string cgroup_parent, cgroup_version;
   std::string status = "created";  // created, running, exited

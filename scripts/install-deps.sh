@@ -11,6 +11,7 @@ pkgs=(
   # CNI plugins (the benchmark's peer)
   golang-go golang-github-appc-cni-dev podman runc conmon containernetworking-plugins
   sqlite3 time clang-16 libclang-rt-16-dev
+  libseccomp-dev musl-tools  # the default seccomp filter; the sealed exec stub (cnm/launcher/dmz)
   dpkg-dev xz-utils  # scripts/fetch-libiptc.sh: dpkg-source unpacks libiptc's Debian source
 )
 missing=()

@@ -1,5 +1,11 @@
 // exec_in (proc.h): a process inside a running container's namespaces and cgroups.
+//
+// The forked netctl joins the namespaces through a pidfd, confines itself (user, capabilities,
+// no_new_privs, seccomp) and execs the sealed stub, which forks the new process into the
+// container's pid namespace. So the only processes that ever appear inside the container run the
+// stub's private copy, never the host's netctl, and nothing is read from the container's files.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -10,62 +16,63 @@
 #include <cstring>
 
 #include "cnm/kernel/fd.h"
+#include "cnm/launcher/dmz.h"
 #include "cnm/launcher/proc.h"
 
 namespace cnm::launcher {
 namespace {
 
-// setns order: the mount namespace last, since /proc/<pid>/ns of the others must still resolve.
-constexpr const char* kNamespaces[] = {"cgroup", "ipc", "uts", "net", "pid", "mnt"};
+constexpr int kAllNamespaces =
+    CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS;
 
-[[noreturn]] void join_and_exec(const Plan& plan, const std::vector<kernel::Fd>& ns,
+[[noreturn]] void join_and_exec(const Plan& plan, int pidfd,
                                 const std::vector<const char*>& procs) {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   for (const char* p : procs) {  // "0" is the writer itself, on v1 and v2
     int fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) continue;  // a controller the container was started without
     if (fd < 0 || write(fd, "0", 1) != 1) _exit(125);
     close(fd);
   }
-  for (const auto& fd : ns)
-    if (setns(fd.get(), 0) != 0) _exit(125);
-  // A new pid namespace applies to children only: fork once more to be inside it.
-  pid_t inner = fork();
-  if (inner < 0) _exit(125);
-  if (inner == 0) {
-    if (chdir("/") != 0 || drop_caps(plan) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-      _exit(125);
-    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-    exec_search(plan);
-    _exit(errno == ENOENT ? 127 : 126);
-  }
-  int status = 0;
-  while (waitpid(inner, &status, 0) < 0 && errno == EINTR) {
-  }
-  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  // One call joins them all, and fails (ESRCH) if the process is gone.
+  if (setns(pidfd, kAllNamespaces) != 0) _exit(125);
+  if (chdir(plan.spec().workdir.c_str()) != 0) _exit(125);
+  int step = 0;
+  if (confine(plan, step) != 0) _exit(125);
+  exec_dmz(plan);
+  _exit(125);
+}
+
+// A pidfd of `pid`, checked to be the process that started at `start`: opened first, so that a
+// pid reused after the check cannot be the one the descriptor names.
+Result<kernel::Fd> open_process(pid_t pid, uint64_t start) {
+  kernel::Fd fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd.valid() || start_time(pid) != start)
+    return fail(Code::kConflict, "exec: the container's process {} is gone", pid);
+  return fd;
 }
 
 }  // namespace
 
-Result<int> exec_in(pid_t pid, const std::vector<std::string>& procs,
-                    const std::vector<std::string>& argv, const std::vector<std::string>& env) {
-  std::vector<kernel::Fd> ns;
-  for (const char* n : kNamespaces) {
-    auto path = fmt::format("/proc/{}/ns/{}", pid, n);
-    kernel::Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return fail(Code::kFailed, "exec: open {}: {}", path, std::strerror(errno));
-    ns.push_back(std::move(fd));
-  }
-  SpawnSpec spec;
-  spec.argv = argv;
-  spec.env = env;
+Result<int> exec_in(pid_t pid, uint64_t start, const std::vector<std::string>& procs,
+                    SpawnSpec spec) {
+  auto pidfd = open_process(pid, start);
+  if (!pidfd) return std::unexpected(pidfd.error());
+  auto dmz = sealed_dmz();
+  if (!dmz) return std::unexpected(dmz.error());
+  spec.dmz_fd = dmz->get();
+  spec.fork_first = true;
   Plan plan(spec);
   std::vector<const char*> proc_paths;
   for (const auto& p : procs) proc_paths.push_back(p.c_str());
   pid_t child = fork();
   if (child < 0) return fail(Code::kFailed, "exec: fork: {}", std::strerror(errno));
-  if (child == 0) join_and_exec(plan, ns, proc_paths);
+  if (child == 0) join_and_exec(plan, pidfd->get(), proc_paths);
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
+    return fail(Code::kFailed, "exec: could not enter the container (exit 125)");
   return exit_code_of(status);
 }
 

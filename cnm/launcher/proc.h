@@ -32,10 +32,12 @@ Result<Detached> spawn_detached(const Plan& plan, Pipes& pipes,
                                 const std::vector<std::string>& shim_argv, int log_pipe = -1,
                                 int log_file = -1);
 
-// Runs `argv` with `env` inside every namespace of `pid` and in the cgroups whose cgroup.procs
-// files are `procs`, with the container's capability set and no_new_privs. Returns its exit code.
-Result<int> exec_in(pid_t pid, const std::vector<std::string>& procs,
-                    const std::vector<std::string>& argv, const std::vector<std::string>& env);
+// Runs spec.argv inside every namespace of the process `pid` (which must still be the one that
+// started at `start`), in the cgroups whose cgroup.procs files are `procs`, as spec.uid/gid in
+// spec.workdir with spec.env, the capability set spec.caps, no_new_privs and spec.seccomp, through
+// the sealed exec stub. Returns its exit code (127: not found, 126: not executable).
+Result<int> exec_in(pid_t pid, uint64_t start, const std::vector<std::string>& procs,
+                    SpawnSpec spec);
 
 // The exit status the supervisor writes: "<wait status>\n".
 std::string exit_record(int wait_status);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,14 +29,88 @@ struct Report {
 };
 
 // Steps after the mount program, reported with these numbers past the last op.
-enum Tail { kStdio, kCaps, kCreds, kNoNewPrivs, kExec, kTailCount };
-constexpr const char* kTailLabels[] = {"stdio", "drop capabilities", "set user", "no_new_privs",
+enum Tail { kStdio, kFds, kCaps, kCreds, kNoNewPrivs, kSeccomp, kExec, kTailCount };
+constexpr const char* kTailLabels[] = {"stdio",    "close descriptors", "drop capabilities",
+                                       "set user", "no_new_privs",      "seccomp filter",
                                        "exec"};
+
+// The child's detached mounts of the /etc files, made before pivot_root (clone copied the
+// memory, so this array is the child's alone).
+int g_slots[4] = {-1, -1, -1, -1};
 
 [[noreturn]] void die(int err_fd, int step, int err) {
   Report r{step, err};
   (void)!write(err_fd, &r, sizeof r);
   _exit(127);
+}
+
+// A detached bind mount of `path` (open_tree), kept in a slot across pivot_root: a plain bind
+// from an fd would need the old root, which is gone by the time the target can be resolved
+// safely.
+int open_slot(const char* path, unsigned slot) {
+  g_slots[slot] =
+      static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  return g_slots[slot] < 0 ? -1 : 0;
+}
+
+// Attaches the slot's mount at `target`, resolved inside the container's root.
+int bind_slot(unsigned slot, const char* target) {
+  return static_cast<int>(syscall(SYS_move_mount, g_slots[slot], "", AT_FDCWD, target,
+                                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS));
+}
+
+int loopback_up() {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  ifreq ifr = {};
+  memcpy(ifr.ifr_name, "lo", 3);
+  int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+  ifr.ifr_flags |= IFF_UP;
+  if (r == 0) r = ioctl(s, SIOCSIFFLAGS, &ifr);
+  close(s);
+  return r;
+}
+
+// Creates a regular file to bind over; a FIFO, device or socket there is refused (O_NONBLOCK: a
+// FIFO with no reader fails instead of blocking the launcher).
+int touch(const char* path, unsigned mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+  if (fd < 0) return -1;
+  struct stat st;
+  int r = fstat(fd, &st);
+  close(fd);
+  if (r == 0 && !S_ISREG(st.st_mode)) errno = EINVAL, r = -1;
+  return r;
+}
+
+int dir_no_link(const char* path) {
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+  struct stat st;
+  if (lstat(path, &st) != 0) return -1;
+  if (!S_ISDIR(st.st_mode)) errno = ENOTDIR;
+  return S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+int mask(const char* path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+  if (S_ISDIR(st.st_mode)) return mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0");
+  return mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+}
+
+int read_only(const char* path) {
+  if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno == ENOENT ? 0 : -1;
+  return mount(nullptr, path, nullptr,
+               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC,
+               nullptr);
+}
+
+int pivot(const char* root) {
+  // pivot_root(".", "."): the old root is stacked under the new one and unmounted, so the
+  // host's root is unreachable afterwards.
+  if (chdir(root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0) return -1;
+  if (umount2(".", MNT_DETACH) != 0) return -1;
+  return chdir("/");
 }
 
 int run_op(const Op& o) {
@@ -52,83 +127,88 @@ int run_op(const Op& o) {
       return mknod(o.a, S_IFCHR | o.mode, o.dev);
     case Op::kSymlink:
       return symlink(o.a, o.b) == 0 || errno == EEXIST ? 0 : -1;
-    case Op::kTouch: {
-      int fd = open(o.a, O_WRONLY | O_CREAT | O_CLOEXEC, o.mode);
-      return fd < 0 ? -1 : close(fd);
-    }
+    case Op::kTouch:
+      return touch(o.a, o.mode);
     case Op::kPivot:
-      // pivot_root(".", "."): the old root is stacked under the new one and unmounted, so the
-      // host's root is unreachable afterwards.
-      if (chdir(o.a) != 0 || syscall(SYS_pivot_root, ".", ".") != 0) return -1;
-      if (umount2(".", MNT_DETACH) != 0) return -1;
-      return chdir("/");
+      return pivot(o.a);
     case Op::kChdir:
       return chdir(o.a);
-    case Op::kLoopbackUp: {
-      int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (s < 0) return -1;
-      ifreq ifr = {};
-      memcpy(ifr.ifr_name, "lo", 3);
-      int r = ioctl(s, SIOCGIFFLAGS, &ifr);
-      ifr.ifr_flags |= IFF_UP;
-      if (r == 0) r = ioctl(s, SIOCSIFFLAGS, &ifr);
-      close(s);
-      return r;
-    }
+    case Op::kLoopbackUp:
+      return loopback_up();
+    case Op::kOpenSlot:
+      return open_slot(o.a, o.mode);
+    case Op::kBindSlot:
+      return bind_slot(o.mode, o.b);
+    case Op::kDirNoLink:
+      return dir_no_link(o.a);
+    case Op::kMask:
+      return mask(o.a);
+    case Op::kReadOnly:
+      return read_only(o.a);
   }
   return -1;
 }
 
-}  // namespace
-
-int drop_caps(const Plan& plan) {
+// The bounding and ambient sets reduced to the plan's capabilities.
+int drop_bounding(uint64_t caps) {
   for (int cap = 0; cap <= 63; ++cap) {
-    if (kDefaultCaps & (1ULL << cap)) continue;
+    if (caps & (1ULL << cap)) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -1;
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return -1;
-  if (plan.spec().uid && *plan.spec().uid != 0) return 0;  // setuid clears them all anyway
+  return 0;
+}
+
+int set_caps(uint64_t caps) {
   __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct d[2] = {};
   for (int i = 0; i < 2; ++i) {
-    auto bits = static_cast<uint32_t>(kDefaultCaps >> (32 * i));
+    auto bits = static_cast<uint32_t>(caps >> (32 * i));
     d[i].effective = d[i].permitted = d[i].inheritable = bits;
   }
   return static_cast<int>(syscall(SYS_capset, &h, d));
 }
 
-int set_creds(const Plan& plan) {
-  const auto& s = plan.spec();
+int set_creds(const SpawnSpec& s) {
   if (!s.uid) return 0;
-  if (setgroups(0, nullptr) != 0) return -1;
-  if (setresgid(s.gid.value_or(*s.uid), s.gid.value_or(*s.uid), s.gid.value_or(*s.uid)) != 0)
-    return -1;
+  gid_t gid = s.gid.value_or(*s.uid);
+  if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0) return -1;
   return setresuid(*s.uid, *s.uid, *s.uid);
 }
 
-// execvpe without allocation: tries each PATH directory in a stack buffer.
-int exec_search(const Plan& plan) {
-  char* const* argv = plan.argv();
-  if (strchr(argv[0], '/')) return execve(argv[0], argv, plan.envp());
-  int last = ENOENT;
-  char buf[4096];
-  size_t n = strlen(argv[0]);
-  for (const char* dir : plan.path_dirs()) {
-    size_t m = strlen(dir);
-    if (m + n + 2 > sizeof buf) continue;
-    memcpy(buf, dir, m);
-    buf[m] = '/';
-    memcpy(buf + m + 1, argv[0], n + 1);
-    execve(buf, argv, plan.envp());
-    if (errno != ENOENT) last = errno;
-  }
-  errno = last;
-  return -1;
+}  // namespace
+
+size_t Plan::exec_step() const { return ops_.size() + kExec; }
+
+int confine(const Plan& plan, int& step) {
+  const auto& s = plan.spec();
+  bool root = !s.uid || *s.uid == 0;
+  if (step = kFds; syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return -1;
+  if (step = kCaps; drop_bounding(s.caps) != 0) return -1;
+  if (step = kCreds; set_creds(s) != 0) return -1;
+  if (step = kCaps; root && set_caps(s.caps) != 0) return -1;  // setuid cleared them otherwise
+  if (step = kNoNewPrivs; prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  step = kSeccomp;
+  const sock_fprog* f = plan.seccomp();
+  return f ? prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, f, 0, 0) : 0;
+}
+
+int exec_dmz(const Plan& plan) {
+  // The stub reports a failed exec of the workload on the error pipe: it must survive this exec.
+  if (int fd = plan.spec().report_fd; fd >= 0 && fcntl(fd, F_SETFD, 0) != 0) return -1;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  return static_cast<int>(
+      syscall(SYS_execveat, plan.spec().dmz_fd, "", plan.dmz_argv(), plan.envp(), AT_EMPTY_PATH));
 }
 
 namespace {
 
 [[noreturn]] void child(const Plan& plan, const Pipes& p) {
+  // Not dumpable: until the stub is exec'd, no process of the container may open this one's
+  // /proc/PID/exe (the host's netctl), its memory or its descriptors.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   close(p.go_w);
   close(p.err_r);
   char go = 0;
@@ -145,13 +225,9 @@ namespace {
   int fds[3] = {s.stdin_fd, s.stdout_fd, s.stderr_fd};
   for (int i = 0; i < 3; ++i)
     if (fds[i] >= 0 && dup2(fds[i], i) < 0) die(p.err_w, base + kStdio, errno);
-  if (drop_caps(plan) != 0) die(p.err_w, base + kCaps, errno);
-  if (set_creds(plan) != 0) die(p.err_w, base + kCreds, errno);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(p.err_w, base + kNoNewPrivs, errno);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  exec_search(plan);
+  int step = 0;
+  if (confine(plan, step) != 0) die(p.err_w, base + step, errno);
+  exec_dmz(plan);
   die(p.err_w, base + kExec, errno);
 }
 

@@ -1,10 +1,16 @@
-// Starting a workload in new namespaces (DESIGN section 8). The parent prepares everything that
-// allocates (paths, the mount program, argv/envp) before clone; the child then runs only system
-// calls: it waits on the go pipe while the parent moves it into its cgroups and attaches its
-// endpoints, then mounts, pivots, drops privileges and execs. A failing step is reported to the
-// parent as {step, errno} over a close-on-exec pipe, so EOF on that pipe means exec succeeded.
+// Starting a workload in new namespaces (docs: cnm/launcher/README.md). The parent prepares
+// everything that allocates (paths, the mount program, argv/envp, the seccomp program) before
+// clone; the child then runs only system calls: it waits on the go pipe while the parent moves it
+// into its cgroups and attaches its endpoints, then mounts, pivots, drops privileges and execs the
+// sealed exec stub (dmz.h), which execs the workload. A failing step is reported to the parent as
+// {step, errno} over a close-on-exec pipe, so EOF on that pipe means the workload was exec'd.
+//
+// Nothing under the container's root is touched before pivot_root: its files are hostile (a
+// symlink /etc -> /root/.ssh, a FIFO at /etc/hosts), and after pivot_root every path, symlinks
+// included, resolves inside the container.
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include <deque>
@@ -31,7 +37,12 @@ struct SpawnSpec {
   std::string workdir = "/";
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  uint64_t caps = kDefaultCaps;      // bounding, effective, permitted and inheritable sets
+  std::vector<sock_filter> seccomp;  // loaded right before exec; empty: unconfined
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // -1: inherited
+  bool fork_first = false;  // `netctl exec`: the stub forks into the joined pid namespace first
+  int dmz_fd = -1;          // sealed_dmz(), held by the caller until the child has exec'd
+  int report_fd = -1;       // the error pipe's write end: the stub reports a failed exec there
 };
 
 // One step of the child's program; the parent keeps a label per step for error messages.
@@ -46,7 +57,12 @@ struct Op {
     kTouch,
     kPivot,
     kChdir,
-    kLoopbackUp
+    kLoopbackUp,
+    kOpenSlot,   // a: path cloned as a detached mount into fd slot `mode` (before pivot_root)
+    kBindSlot,   // b: where the mount in fd slot `mode` is attached (after pivot_root)
+    kDirNoLink,  // a: mkdir if missing, then it must be a directory, not a symlink
+    kMask,       // a: an empty read-only tmpfs over a directory, /dev/null over a file
+    kReadOnly    // a: bound onto itself read-only
   };
   Kind kind = kMount;
   const char* a = nullptr;  // source / path
@@ -62,26 +78,31 @@ struct Op {
 class Plan {
  public:
   explicit Plan(const SpawnSpec& spec);
+  Plan(const Plan&) = delete;  // argv, envp and the ops point into the plan's own strings
+  Plan& operator=(const Plan&) = delete;
   const std::string& label(size_t step) const { return labels_[step]; }
   const std::vector<Op>& ops() const { return ops_; }
   const SpawnSpec& spec() const { return spec_; }
-  char* const* argv() const { return argv_.data(); }
+  char* const* argv() const { return argv_.data(); }          // the workload's, null-terminated
+  char* const* dmz_argv() const { return dmz_argv_.data(); }  // the stub's, then the workload's
   char* const* envp() const { return envp_.data(); }
-  const std::vector<const char*>& path_dirs() const { return path_dirs_; }
+  const sock_fprog* seccomp() const { return spec_.seccomp.empty() ? nullptr : &fprog_; }
+  size_t exec_step() const;  // the step number the stub reports a failed exec with
 
  private:
   const char* keep(std::string s);
   void add(std::string label, Op op);
+  void add_root();        // the overlay root and, without a rootfs, the host's directories
   void add_etc();         // /etc/hosts, resolv.conf, hostname bound from the container dir
   void add_dev();         // a tmpfs /dev with the minimal nodes, pts and shm
-  void add_after_root();  // /sys, pivot_root, /proc, /proc/sys read-only, chdir
-  void add_exec();        // argv, envp and the PATH directories
+  void add_after_root();  // /proc, /sys, /dev, /etc, masked and read-only paths, chdir
+  void add_exec();        // argv and envp of the stub and the workload
   SpawnSpec spec_;
   std::deque<std::string> strings_;
   std::vector<Op> ops_;
   std::vector<std::string> labels_;
-  std::vector<char*> argv_, envp_;
-  std::vector<const char*> path_dirs_;
+  std::vector<char*> argv_, dmz_argv_, envp_;
+  sock_fprog fprog_{};
 };
 
 // The pipes between launcher and child, all close-on-exec.
@@ -99,11 +120,13 @@ pid_t clone_workload(const Plan& plan, const Pipes& pipes);
 // for exec. A failed step is Code::kFailed "start container: <label>: <strerror>".
 Status release(const Plan& plan, Pipes& pipes);
 
-// Async-signal-safe pieces of the child, shared with exec_in (proc.h): the bounding, ambient and
-// process capability sets reduced to kDefaultCaps (unless the plan sets a non-root uid), and
-// execve of argv[0] searched in the plan's PATH. Both return -1 with errno on failure.
-int drop_caps(const Plan& plan);
-int exec_search(const Plan& plan);
+// Async-signal-safe, shared with exec_in (proc.h): the last steps before exec, each returning
+// -1 with errno on failure and, through `step`, which one failed (a Tail value, spawn.cc):
+// descriptors above 2 close-on-exec, bounding and ambient capability sets reduced to the plan's
+// set,
+// --user, the capability sets, no_new_privs, the seccomp filter; then execveat of the stub.
+int confine(const Plan& plan, int& step);
+int exec_dmz(const Plan& plan);
 
 // Contents for the container's /etc/hosts and /etc/resolv.conf.
 std::string hosts_file(const std::string& hostname, const std::vector<std::string>& ips);

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs every tests/e2e/t_*.sh scenario, each in its own throwaway host (netns-fixtures/lib.sh).
-# Usage: tests/e2e/run.sh PATH/TO/netctl
+# Runs every t_*.sh scenario of a suite (tests/e2e by default, or DIR: tests/security), each in
+# its own throwaway host (netns-fixtures/lib.sh).
+# Usage: tests/e2e/run.sh PATH/TO/netctl [DIR]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export NETCTL=$(realpath "${1:?usage: run.sh PATH/TO/netctl}")
 export FIXTURES=$here/../../netns-fixtures
+suite=$(cd "${2:-$here}" && pwd)
 pass=0 failed=0
-for t in "$here"/t_*.sh; do
+for t in "$suite"/t_*.sh; do
   name=$(basename "$t" .sh)
   start=$(date +%s%N)
   if out=$(bash "$t" 2>&1); then
@@ -15,5 +17,5 @@ for t in "$here"/t_*.sh; do
     failed=$((failed + 1)); echo "FAIL $name"; echo "$out" | tail -n 40 | sed 's/^/    /'
   fi
 done
-echo "e2e: $pass passed, $failed failed"
+echo "$(basename "$suite"): $pass passed, $failed failed"
 [ "$failed" = 0 ] && [ "$pass" -gt 0 ]

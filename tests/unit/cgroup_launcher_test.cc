@@ -39,38 +39,55 @@ int find(const Plan& p, const std::string& label) {
 TEST_CASE("plan: order of the child's steps") {
   Plan p(spec());
   // The cgroup namespace is unshared first (the launcher moved the child before releasing it);
-  // the overlay is mounted before anything is made inside it; pivot_root before /proc.
+  // the overlay is mounted first of all mounts; nothing under the container's root is touched
+  // before pivot_root (its files are hostile): /proc, /sys, /dev and /etc come after it, the /etc
+  // sources are cloned from the container directory before it.
   CHECK(find(p, "unshare the cgroup namespace") == 0);
   int priv = find(p, "make mounts private"), overlay = find(p, "mount the overlay root");
+  int open_hosts = find(p, "open /state/containers/abc/hosts");
   int hosts = find(p, "bind /etc/hosts"), dev = find(p, "mount /dev");
   int pivot = find(p, "pivot_root"), proc = find(p, "mount /proc");
-  int ro = find(p, "read-only /proc/sys");
-  for (int i : {priv, overlay, hosts, dev, pivot, proc, ro}) REQUIRE(i >= 0);
+  int ro = find(p, "read-only /proc/sys"), kcore = find(p, "mask /proc/kcore");
+  for (int i : {priv, overlay, open_hosts, hosts, dev, pivot, proc, ro, kcore}) REQUIRE(i >= 0);
   CHECK(priv < overlay);
-  CHECK(overlay < hosts);
-  CHECK(overlay < dev);
-  CHECK(dev < pivot);
+  CHECK(overlay < open_hosts);
+  CHECK(open_hosts < pivot);
   CHECK(pivot < proc);
+  CHECK(pivot < dev);
+  CHECK(pivot < hosts);
   CHECK(proc < ro);
+  CHECK(proc < kcore);
+  CHECK(dev < kcore);  // a masked file is covered by /dev/null
+  for (size_t i = static_cast<size_t>(pivot) + 1; i < p.ops().size(); ++i) {
+    const Op& o = p.ops()[i];
+    for (const char* path : {o.a, o.b})
+      CHECK_MESSAGE((!path || !std::string(path).starts_with("/state/")), p.label(i));
+  }
   const Op& o = p.ops()[overlay];
   CHECK(std::string(o.d) ==
         "lowerdir=/images/bb,upperdir=/state/containers/abc/upper,workdir=/state/containers/abc/"
         "work");
   CHECK(std::string(p.ops()[pivot].a) == "/state/containers/abc/merged");
-  CHECK(std::string(p.ops()[hosts].a) == "/state/containers/abc/hosts");
+  CHECK(std::string(p.ops()[open_hosts].a) == "/state/containers/abc/hosts");
+  CHECK(std::string(p.ops()[hosts].b) == "/etc/hosts");
   for (const char* n : {"null", "zero", "full", "random", "urandom", "tty"})
     CHECK_MESSAGE(find(p, std::string("mknod /dev/") + n) > 0, n);
 }
 
-TEST_CASE("plan: argv, envp and PATH from the environment") {
-  Plan p(spec());
+TEST_CASE("plan: the stub's argv, then the workload's, and envp") {
+  auto s = spec();
+  s.report_fd = 9;
+  Plan p(s);
   CHECK(std::string(p.argv()[0]) == "httpd");
   CHECK(std::string(p.argv()[1]) == "-f");
   CHECK(p.argv()[2] == nullptr);
+  std::vector<std::string> dmz;
+  for (char* const* a = p.dmz_argv(); *a; ++a) dmz.push_back(*a);
+  CHECK(dmz == std::vector<std::string>{"netctl-dmz", "exec", "9", std::to_string(p.exec_step()),
+                                        "httpd", "-f"});
   CHECK(std::string(p.envp()[1]) == "A=b");
   CHECK(p.envp()[2] == nullptr);
-  REQUIRE(p.path_dirs().size() == 2);
-  CHECK(std::string(p.path_dirs()[1]) == "/usr/bin");
+  CHECK(p.seccomp() == nullptr);  // no program: unconfined
 }
 
 TEST_CASE("plan: without a rootfs the lower layer is the container's empty dir plus host binds") {
