@@ -61,7 +61,8 @@ bench_machine() {
 }
 
 # Table output. bench_table_header; bench_row OP NETCTL DOCKER, each cell "MED P90 N" from
-# bench_stats, "" (not measured) or "MED design" (a figure quoted from DESIGN.md, not measured).
+# bench_stats, "" (not measured) or "MED design" (a figure quoted from docs/architecture.md
+# section 10, not measured).
 bench_table_header() {
   printf '| %-44s | %-22s | %-22s | %-13s |\n' operation "netctl median ms (p90)" \
     "docker median ms (p90)" "docker/netctl"
@@ -72,7 +73,7 @@ bench_cell() {  # "MED P90 N" -> "MED (P90)", or "-"
   local m p
   read -r m p _ <<<"${1:-}"
   if [ -z "$m" ] || [ "$m" = - ]; then echo -
-  elif [ "$p" = design ]; then echo "$m (DESIGN.md)"
+  elif [ "$p" = design ]; then echo "$m (docs/architecture.md)"
   else echo "$m ($p)"; fi
 }
 bench_row() {
@@ -243,7 +244,7 @@ stop_dockerd() {
 # another docker CLI).
 docker_() { /usr/bin/docker "$@"; }
 
-# --- CNI peers (DESIGN.md section 10; /work/shared/tools) ---------------------------------------
+# --- CNI peers (docs/architecture.md section 10; /work/shared/tools) ---------------------------
 
 BENCH_TOOLS=${BENCH_TOOLS:-/work/shared/tools}
 

@@ -2,7 +2,7 @@
 # Benchmark: network create / rm / prune, netctl beside Docker 20.10 measured in the same run.
 # Usage (root): sudo tests/bench/network.sh
 # Env: NETCTL (default build/netctl), N networks per series (30), ROUNDS (3), NO_DOCKER=1 to skip
-# Docker (the table then shows DESIGN.md's figures, labelled as such).
+# Docker (the table then shows the figures of docs/architecture.md section 10, labelled as such).
 # Everything runs inside a throwaway network + mount namespace; dockerd/containerd are started
 # there with their own dirs under /tmp and stopped at the end. Nothing is left behind.
 set -euo pipefail
@@ -24,7 +24,8 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   [ -x "$NETCTL" ] || { echo "no netctl at $NETCTL (build: scripts/build.sh)" >&2; exit 2; }
   if ! [ "$N" -ge 1 ] || ! [ "$N" -le 200 ]; then echo "N must be 1..200" >&2; exit 2; fi
   if [ -z "${NO_DOCKER:-}" ]; then
-    ensure_docker || bench_log "docker.io could not be installed; Docker figures will come from DESIGN.md"
+    ensure_docker ||
+      bench_log "docker.io could not be installed; Docker figures will come from docs/architecture.md"
   fi
   links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
   mounts_before=$(grep -c . /proc/self/mountinfo)
@@ -144,7 +145,8 @@ fi
 if [ -z "$dk_c_sub" ]; then
   echo "Docker not measured: $DOCKERD_ERR"
   dk_c_sub="253 design" dk_r_one="210 design"
-  docker_note="docker column: from DESIGN.md, not measured in this run (Docker 20.10 on a 2 vCPU VM)"
+  docker_note="docker column: from docs/architecture.md, not measured in this run"
+  docker_note+=" (Docker 20.10 on a 2 vCPU VM)"
 fi
 
 echo

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: from `run -d -p PORT:80` of a busybox httpd to the published port answering an HTTP
 # request on 127.0.0.1, for netctl beside `docker run -d -p` and `podman run -d -p` in the same
-# run when they start (else beside DESIGN.md section 10). All three run the same busybox-static
+# run when they start (else beside docs/architecture.md section 10). All three run the same busybox-static
 # rootfs (netns-fixtures/rootfs.sh, imported as an image for Docker and Podman).
 # Usage (root): sudo tests/bench/run_to_port.sh
 # Env: NETCTL (build/netctl), N runs per tool (20), NO_PEERS=1 (netctl only), DOCKERD_FLAGS.
@@ -19,7 +19,7 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   [ "$N" -ge 1 ] 2>/dev/null || { echo "N must be a number >= 1" >&2; exit 2; }
   if [ -z "${NO_PEERS:-}" ]; then
     bench_apt_install docker.io podman runc containernetworking-plugins ||
-      bench_log "docker.io/podman could not be installed; their rows fall back to DESIGN.md"
+      bench_log "docker.io/podman could not be installed; their rows fall back to docs/architecture.md"
   fi
   links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
   mounts_before=$(grep -c . /proc/self/mountinfo)
@@ -131,7 +131,7 @@ if [ -z "${NO_PEERS:-}" ]; then
   else
     why_docker=$DOCKERD_ERR
   fi
-  # Podman 4.3 with CNI, runc and no default rlimits (DESIGN.md section 12), everything under $work.
+  # Podman 4.3 with CNI, runc and no default rlimits (docs/architecture.md section 10), all under $work.
   mkdir -p "$work/podman/cni" "$work/podman/tmp"
   cat >"$work/podman/containers.conf" <<CONF
 [containers]
@@ -171,10 +171,10 @@ fi
 echo
 echo "run -d -p PORT:80 (busybox httpd) until GET / on 127.0.0.1:PORT answers, N=$N per tool"
 nc=$(bench_stats 1 "${NC[@]}")
-row() { # NAME STATS DESIGN_MS WHY
+row() { # NAME STATS QUOTED_MS WHY
   local m p
   if [ -n "$2" ]; then read -r m p _ <<<"$2"; echo "| $1 | $m ($p) | $(awk -v a="$m" -v b="${nc%% *}" 'BEGIN{printf "%.1fx", a/b}') |"
-  else echo "| $1 | ~$3 (DESIGN.md, not measured: $4) | $(awk -v a="$3" -v b="${nc%% *}" 'BEGIN{printf "%.1fx", a/b}') |"; fi
+  else echo "| $1 | ~$3 (docs/architecture.md, not measured: $4) | $(awk -v a="$3" -v b="${nc%% *}" 'BEGIN{printf "%.1fx", a/b}') |"; fi
 }
 echo "| tool | median ms (p90) | peer/netctl |"
 echo "|------|-----------------|-------------|"
