@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/check-layout.sh
 scripts/build.sh release
+scripts/check-no-fakes.sh build  # the shipped binaries hold no test double (tests/fakes)
 scripts/build.sh asan netctl_unit netctl_priv  # what the sanitized suites run
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== ASan+UBSan: unit and priv"

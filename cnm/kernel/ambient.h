@@ -1,5 +1,6 @@
 // Private to cnm/kernel: prefixes that exist in every network namespace and that subnet choice and
-// link listings leave out. Shared by the Linux implementation and the fakes so both agree.
+// link listings leave out. Shared by the Linux implementation and the fakes (tests/fakes) so both
+// agree.
 #pragma once
 
 #include "cnm/net.h"

@@ -30,16 +30,4 @@ class Conntrack {
 // Over NETLINK_NETFILTER (libnl-nf): one dump of the table, then a delete per match.
 std::unique_ptr<Conntrack> make_linux_conntrack();
 
-// Records calls as "udp 198.51.100.1:5353+1" ("*" for every address).
-class FakeConntrack : public Conntrack {
- public:
-  std::vector<std::string> calls;
-  Result<int> forget(cnm::Proto proto, const std::optional<IpAddr>& ip, uint16_t first,
-                     uint16_t count) override {
-    calls.push_back(
-        fmt::format("{} {}:{}+{}", proto_name(proto), ip ? ip->str() : "*", first, count));
-    return 0;
-  }
-};
-
 }  // namespace cnm::kernel

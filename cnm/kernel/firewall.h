@@ -1,6 +1,7 @@
 // Packet filtering and NAT for networks and published ports (DESIGN section 7), behind one
 // interface so an nftables backend can follow. Implementation: firewall_iptc.cc (libiptc, legacy
-// tables; IPv4 through libip4tc, IPv6 through libip6tc: firewall_iptc6.cc) and a recording fake.
+// tables; IPv4 through libip4tc, IPv6 through libip6tc: firewall_iptc6.cc) and the same engine over
+// in-memory tables (firewall_memory.cc).
 //
 // Layout (firewall_plan.cc builds it; `netctl_priv` checks it with real traffic). Top-level chains,
 // created on first use and never removed; every apply puts back, in the tables it reads (see
@@ -148,7 +149,7 @@ class Firewall {
 // Waits up to 30 s for the xtables lock (iptables itself waits forever).
 std::unique_ptr<Firewall> make_iptc_firewall();
 // The same engine over in-memory tables (no kernel): renders what a set of changes should leave,
-// for `netctl doctor`; unit tests use it as FakeFirewall (fake_firewall.h).
+// for `netctl doctor`; tests wrap it in FakeFirewall (tests/fakes/fake_firewall.h).
 std::unique_ptr<Firewall> make_memory_firewall();
 
 }  // namespace cnm::kernel

@@ -1,5 +1,6 @@
 // Private to cnm/kernel: applies a FirewallChange to tables through a small editing interface, so
-// the libiptc firewall and the fake share one algorithm and one dump format.
+// the libiptc firewall and the in-memory one (firewall_memory.cc) share one algorithm and one dump
+// format.
 #pragma once
 
 #include <array>

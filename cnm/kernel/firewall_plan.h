@@ -1,5 +1,6 @@
 // Private to cnm/kernel: netctl's chain layout (firewall.h) as data. Which chains exist, what each
-// holds, where the jumps into them go. Pure logic shared by the libiptc firewall and the fake.
+// holds, where the jumps into them go. Pure logic shared by the libiptc firewall and the in-memory
+// one.
 #pragma once
 
 #include <array>

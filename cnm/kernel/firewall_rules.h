@@ -1,6 +1,6 @@
 // Private to cnm/kernel: the rules netctl writes, as plain values shared by the libiptc firewall
-// (which encodes them into ipt_entry blobs and decodes the kernel's back) and the fake (which
-// keeps them in memory). Both render them like `iptables-save`, so their dumps compare equal.
+// (which encodes them into ipt_entry blobs and decodes the kernel's back) and the in-memory one
+// (firewall_memory.cc). Both render them like `iptables-save`, so their dumps compare equal.
 #pragma once
 
 #include <array>

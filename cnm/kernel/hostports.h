@@ -27,17 +27,4 @@ class HostPorts {
 
 std::unique_ptr<HostPorts> make_linux_host_ports();
 
-// A fake for unit tests: `held` maps "proto/port" ("tcp/8080") to a holder.
-class FakeHostPorts : public HostPorts {
- public:
-  std::map<std::string, std::string> held;
-  std::pair<uint16_t, uint16_t> range{32768, 60999};
-  Result<std::string> holder(cnm::Proto proto, const std::optional<IpAddr>&,
-                             uint16_t port) override {
-    auto it = held.find(fmt::format("{}/{}", proto_name(proto), port));
-    return it == held.end() ? std::string() : it->second;
-  }
-  Result<std::pair<uint16_t, uint16_t>> ephemeral_range() override { return range; }
-};
-
 }  // namespace cnm::kernel

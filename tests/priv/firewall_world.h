@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "cnm/kernel/fake_firewall.h"
 #include "cnm/kernel/firewall.h"
+#include "tests/fakes/fake_firewall.h"
 #include "tests/firewall_literals.h"
 #include "tests/priv/priv.h"
 

@@ -8,13 +8,13 @@
 #include <string>
 
 #include "cnm/controller.h"
-#include "cnm/kernel/conntrack.h"
-#include "cnm/kernel/fake_endpoints.h"
-#include "cnm/kernel/fake_firewall.h"
-#include "cnm/kernel/fake_links.h"
-#include "cnm/kernel/hostports.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
+#include "tests/fakes/fake_conntrack.h"
+#include "tests/fakes/fake_endpoints.h"
+#include "tests/fakes/fake_firewall.h"
+#include "tests/fakes/fake_hostports.h"
+#include "tests/fakes/fake_links.h"
 
 // A connect of `target` to `network` with nothing else asked.
 inline cnm::ConnectRequest connect_req(std::string network, std::string target) {

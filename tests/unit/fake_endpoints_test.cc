@@ -1,6 +1,6 @@
 // The recording fakes of Namespaces and Endpoints behave like the Linux ones
 // (tests/priv/netns_test.cc, tests/priv/endpoints_test.cc).
-#include "cnm/kernel/fake_endpoints.h"
+#include "tests/fakes/fake_endpoints.h"
 
 #include <doctest/doctest.h>
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cnm/kernel/fake_firewall.h"
+#include "tests/fakes/fake_firewall.h"
 #include "tests/firewall_literals.h"
 
 namespace cnm::kernel {

@@ -1,6 +1,6 @@
 // The recording fake runs the real chain layout over in-memory tables (tests/priv/firewall_test.cc
 // checks the same layout against the kernel).
-#include "cnm/kernel/fake_firewall.h"
+#include "tests/fakes/fake_firewall.h"
 
 #include <doctest/doctest.h>
 

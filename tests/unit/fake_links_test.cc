@@ -1,5 +1,5 @@
 // The recording fakes behave like the Linux Links and Sysctl (tests/priv/links_test.cc).
-#include "cnm/kernel/fake_links.h"
+#include "tests/fakes/fake_links.h"
 
 #include <doctest/doctest.h>
 

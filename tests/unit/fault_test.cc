@@ -7,13 +7,13 @@
 #include <filesystem>
 
 #include "cnm/controller.h"
-#include "cnm/kernel/fake_endpoints.h"
-#include "cnm/kernel/fake_firewall.h"
-#include "cnm/kernel/fake_links.h"
-#include "cnm/kernel/hostports.h"
 #include "cnm/txn.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
+#include "tests/fakes/fake_endpoints.h"
+#include "tests/fakes/fake_firewall.h"
+#include "tests/fakes/fake_hostports.h"
+#include "tests/fakes/fake_links.h"
 
 using cnm::Code;
 namespace k = cnm::kernel;

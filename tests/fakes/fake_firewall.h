@@ -1,20 +1,18 @@
-// A recording fake of Firewall for unit tests. It runs the same chain layout and apply algorithm
-// as the libiptc firewall over in-memory tables, so dump() reads like the real one's.
+// A recording fake of Firewall for unit and privileged tests. It runs the same chain layout and
+// apply algorithm as the libiptc firewall over in-memory tables (make_memory_firewall, which
+// `netctl doctor` uses too), so dump() reads like the real one's.
 #pragma once
 
 #include <array>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "cnm/kernel/fake_links.h"
 #include "cnm/kernel/firewall.h"
+#include "tests/fakes/fake_links.h"
 
 namespace cnm::kernel {
-
-namespace fw {
-class MemTables;
-}
 
 // Every apply() is one kernel step (it ticks the shared StepCounter once, after validation). A
 // failing step returns Code::kFailed "injected failure at step N" and changes nothing, like a
@@ -47,7 +45,7 @@ class FakeFirewall : public Firewall {
 
   StepCounter own_steps_;
   StepCounter* steps_;
-  std::unique_ptr<fw::MemTables> tables_;
+  std::unique_ptr<Firewall> tables_;  // make_memory_firewall(): the rules themselves
 };
 
 }  // namespace cnm::kernel

@@ -1,4 +1,4 @@
-#include "cnm/kernel/fake_endpoints.h"
+#include "tests/fakes/fake_endpoints.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,7 +1,16 @@
-#include "cnm/kernel/fake_firewall.h"
-
+// The firewall engine over in-memory tables (no kernel): `netctl doctor` renders with it what a
+// set of changes should leave, and tests/fakes/fake_firewall.cc records and fails steps around it.
+// Each table refuses what libiptc refuses, with its messages; an apply is all or nothing, like
+// the libiptc commits.
 #include <algorithm>
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "cnm/kernel/firewall.h"
 #include "cnm/kernel/firewall_engine.h"
 #include "cnm/kernel/firewall_plan.h"
 
@@ -136,75 +145,28 @@ class MemTables {
 
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
+class MemoryFirewall final : public Firewall {
+ public:
+  // Only the tables libiptc would read are built into; a failure leaves the tables as they were.
+  Status apply(const FirewallChange& c) override {
+    CNM_TRY(fw::validate(c));
+    auto work = std::make_unique<fw::MemTables>(*tables_);
+    fw::AllTables editors = work->editors();
+    std::array<bool, fw::kTableSlots> used = fw::tables_for(c);
+    for (size_t i = 0; i < editors.size(); ++i)
+      if (!used[i]) editors[i] = nullptr;
+    CNM_TRY(fw::build(c, editors));
+    tables_ = std::move(work);
+    return {};
+  }
+  Result<std::vector<std::string>> dump() override { return fw::dump(tables_->editors()); }
 
-template <class T>
-std::vector<std::string> ids(const std::vector<T>& items) {
-  std::vector<std::string> out;
-  for (const T& item : items) out.push_back(item.id12);
-  return out;
-}
-
-std::string describe(const FirewallChange& c) {
-  std::string line = "apply";
-  auto part = [&](const char* what, const std::vector<std::string>& items) {
-    if (!items.empty()) line += fmt::format(" {} {}", what, join(items));
-  };
-  part("+net", ids(c.add_networks));
-  part("-net", c.remove_networks);
-  part("+ports", ids(c.add_ports));
-  part("-ports", ids(c.remove_ports));
-  if (c.bridges) line += " bridges=" + join(*c.bridges);
-  if (c.bridges6) line += " bridges6=" + join(*c.bridges6);
-  if (c.ipv6) line += " ipv6";
-  return line;
-}
+ private:
+  std::unique_ptr<fw::MemTables> tables_ = std::make_unique<fw::MemTables>();
+};
 
 }  // namespace
 
-FakeFirewall::FakeFirewall(StepCounter* steps)
-    : steps_(steps != nullptr ? steps : &own_steps_), tables_(std::make_unique<fw::MemTables>()) {}
-
-FakeFirewall::~FakeFirewall() = default;
-
-Status FakeFirewall::apply(const FirewallChange& c) {
-  std::string line = describe(c);
-  Status st = run(c);
-  if (!st) line += " -> " + st.error().message;
-  log.push_back(std::move(line));
-  return st;
-}
-
-Status FakeFirewall::run(const FirewallChange& c) {
-  CNM_TRY(fw::validate(c));
-  if (steps_->tick()) return fail(Code::kFailed, "injected failure at step {}", steps_->steps);
-  auto work = std::make_unique<fw::MemTables>(*tables_);  // all or nothing, like the commits
-  fw::AllTables editors = work->editors();                // only the tables libiptc would read
-  std::array<bool, fw::kTableSlots> used = fw::tables_for(c);
-  for (size_t i = 0; i < editors.size(); ++i)
-    if (!used[i]) editors[i] = nullptr;
-  CNM_TRY(fw::build(c, editors));
-  tables_ = std::move(work);
-  for (const std::string& id : c.remove_networks) networks.erase(id);
-  for (const EndpointPorts& e : c.remove_ports) ports.erase(e.id12);
-  for (const NetworkRules& n : c.add_networks) networks[n.id12] = n;
-  for (const EndpointPorts& e : c.add_ports) ports[e.id12] = e;
-  if (c.bridges) bridges = *c.bridges;
-  if (c.bridges6) bridges6 = *c.bridges6;
-  opened.push_back(used);
-  return {};
-}
-
-Result<std::vector<std::string>> FakeFirewall::dump() { return fw::dump(tables_->editors()); }
-
-}  // namespace cnm::kernel
-
-namespace cnm::kernel {
-
-std::unique_ptr<Firewall> make_memory_firewall() { return std::make_unique<FakeFirewall>(); }
+std::unique_ptr<Firewall> make_memory_firewall() { return std::make_unique<MemoryFirewall>(); }
 
 }  // namespace cnm::kernel

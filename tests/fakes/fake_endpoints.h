@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cnm/kernel/endpoints.h"
-#include "cnm/kernel/fake_links.h"
+#include "tests/fakes/fake_links.h"
 
 namespace cnm::kernel {
 

@@ -1,4 +1,4 @@
-#include "cnm/kernel/fake_links.h"
+#include "tests/fakes/fake_links.h"
 
 #include <algorithm>
 
