@@ -43,14 +43,14 @@ nlohmann::json container_json(cnm::Controller& c, const cnm::Container& k) {
           {"IPPrefixLen", e.addresses.empty() ? 0 : e.addresses[0].len()}};
       for (const auto& p : e.ports) ports.push_back(cnm::port_spec_str(p));
     }
-  bool running = k.status == "running";
+  bool running = k.status == cnm::ContainerStatus::kRunning;
   return {{"Id", k.id},
           {"Name", k.name},
           {"Created", k.created},
           {"Path", k.cmd.empty() ? "" : k.cmd[0]},
           {"Args", k.cmd.size() > 1 ? Names(k.cmd.begin() + 1, k.cmd.end()) : Names{}},
           {"State",
-           {{"Status", k.status},
+           {{"Status", cnm::container_status_name(k.status)},
             {"Running", running},
             {"Pid", running ? k.pid : 0},
             {"ExitCode", k.exit_code},
@@ -78,6 +78,19 @@ nlohmann::json container_json(cnm::Controller& c, const cnm::Container& k) {
           {"Dir", k.dir}};
 }
 
+// The STATUS column of `ps`.
+std::string ps_status(const cnm::Container& k) {
+  switch (k.status) {
+    case cnm::ContainerStatus::kExited:
+      return fmt::format("Exited ({}){}", k.exit_code, k.oom_killed ? " OOMKilled" : "");
+    case cnm::ContainerStatus::kRunning:
+      return "Up";
+    case cnm::ContainerStatus::kCreated:
+      break;
+  }
+  return "Created";
+}
+
 cnm::Status ps(Context& ctx, bool all) {
   auto c = ctx.controller();
   if (!c) return std::unexpected(c.error());
@@ -87,7 +100,7 @@ cnm::Status ps(Context& ctx, bool all) {
   std::vector<std::vector<std::string>> rows{
       {"CONTAINER ID", "NAME", "COMMAND", "STATUS", "PORTS", "NETWORKS"}};
   for (const auto& k : *cs) {
-    if (!all && k.status != "running") continue;
+    if (!all && k.status != cnm::ContainerStatus::kRunning) continue;
     auto j = container_json(**c, k);
     std::string cmd, nets, ports;
     for (const auto& a : k.cmd) cmd += (cmd.empty() ? "" : " ") + a;
@@ -95,10 +108,7 @@ cnm::Status ps(Context& ctx, bool all) {
       nets += (nets.empty() ? "" : ",") + n;
     for (const auto& p : j["NetworkSettings"]["Ports"])
       ports += (ports.empty() ? "" : ",") + p.get<std::string>();
-    std::string st = k.status == "exited"    ? fmt::format("Exited ({}){}", k.exit_code,
-                                                        k.oom_killed ? " OOMKilled" : "")
-                     : k.status == "running" ? "Up"
-                                             : "Created";
+    std::string st = ps_status(k);
     rows.push_back({k.id.substr(0, 12), k.name, cmd.substr(0, 30), st, ports, nets});
     arr.push_back(std::move(j));
   }
@@ -133,7 +143,7 @@ cnm::Status logs(Context& ctx, const std::string& name, bool follow) {
   log.copy_new(1);
   while (follow) {
     auto now = (*c)->container(k->id);
-    bool done = !now || now->status == "exited";
+    bool done = !now || now->status == cnm::ContainerStatus::kExited;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     log.copy_new(1);
     if (done) break;

@@ -14,7 +14,7 @@ Status Controller::container_exited(const std::string& id) {
   CNM_TRY(recover());
   auto c = container(id);
   if (!c) return std::unexpected(c.error());
-  if (c->status == "exited") return {};
+  if (c->status == ContainerStatus::kExited) return {};
   int status = read_exit(c->dir);
   return finish_locked(*c, status < 0 ? SIGKILL : status, status >= 0);
 }
@@ -22,7 +22,7 @@ Status Controller::container_exited(const std::string& id) {
 Status Controller::stop_container(const std::string& name, int timeout_s) {
   auto c = container(name);
   if (!c) return std::unexpected(c.error());
-  if (c->status == "exited") return {};
+  if (c->status == ContainerStatus::kExited) return {};
   if (c->pid > 0 && launcher::alive(c->pid, c->pid_start)) {
     if (timeout_s > 0) {
       kill(c->pid, SIGTERM);
@@ -38,7 +38,7 @@ Status Controller::stop_container(const std::string& name, int timeout_s) {
     auto now = container(c->id);
     if (!now)
       return now.error().code == Code::kNotFound ? Status{} : Status{std::unexpected(now.error())};
-    if (now->status != "exited") {
+    if (now->status != ContainerStatus::kExited) {
       auto cg = cgroups_for(now->cgroup_version, now->cgroup_parent);
       for (pid_t p : cg->pids(now->id)) kill(p, SIGKILL);
       int status = read_exit(now->dir);
@@ -54,7 +54,7 @@ Status Controller::kill_container(const std::string& name, int sig) {
   if (sig <= 0 || sig >= NSIG) return fail(Code::kInvalid, "invalid signal {}", sig);
   auto c = container(name);
   if (!c) return std::unexpected(c.error());
-  if (c->status != "running" || !launcher::alive(c->pid, c->pid_start))
+  if (c->status != ContainerStatus::kRunning || !launcher::alive(c->pid, c->pid_start))
     return fail(Code::kConflict, "container {} is not running", c->name);
   if (kill(c->pid, sig) != 0)
     return fail(Code::kFailed, "kill {}: {}", c->name, std::strerror(errno));
@@ -67,12 +67,12 @@ Status Controller::remove_containers(const std::vector<std::string>& names, bool
   for (const auto& n : names) {
     auto c = container(n);
     if (!c) return std::unexpected(c.error());
-    if (c->status != "exited" && !force)
+    if (c->status != ContainerStatus::kExited && !force)
       return fail(Code::kConflict, "container {} is running: stop it first or use rm -f", c->name);
     cs.push_back(std::move(*c));
   }
   for (const auto& c : cs)
-    if (c.status != "exited") CNM_TRY(stop_container(c.id, 0));
+    if (c.status != ContainerStatus::kExited) CNM_TRY(stop_container(c.id, 0));
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
   CNM_TRY(recover());
@@ -96,7 +96,7 @@ Result<int> Controller::exec_container(const ExecRequest& r) {
     return fail(Code::kInvalid, "--workdir '{}' must be absolute", r.workdir);
   auto c = container(r.container);
   if (!c) return std::unexpected(c.error());
-  if (c->status != "running" || !launcher::alive(c->pid, c->pid_start))
+  if (c->status != ContainerStatus::kRunning || !launcher::alive(c->pid, c->pid_start))
     return fail(Code::kConflict, "container {} is not running", c->name);
   auto spec = process_spec(*c, store_.root() + "/seccomp", &r);
   if (!spec) return std::unexpected(spec.error());

@@ -5,6 +5,24 @@
 
 namespace cnm {
 
+std::string_view container_status_name(ContainerStatus s) {
+  switch (s) {
+    case ContainerStatus::kCreated:
+      return "created";
+    case ContainerStatus::kRunning:
+      return "running";
+    case ContainerStatus::kExited:
+      return "exited";
+  }
+  return "created";
+}
+
+std::optional<ContainerStatus> parse_container_status(std::string_view name) {
+  for (auto s : {ContainerStatus::kCreated, ContainerStatus::kRunning, ContainerStatus::kExited})
+    if (container_status_name(s) == name) return s;
+  return std::nullopt;
+}
+
 void to_json(nlohmann::json& j, const Container& c) {
   j = {{"Id", c.id},
        {"Name", c.name},
@@ -31,7 +49,7 @@ void to_json(nlohmann::json& j, const Container& c) {
        {"Dir", c.dir},
        {"CgroupParent", c.cgroup_parent},
        {"CgroupVersion", c.cgroup_version},
-       {"Status", c.status},
+       {"Status", container_status_name(c.status)},
        {"Pid", c.pid},
        {"PidStart", c.pid_start},
        {"Supervisor", c.supervisor},
@@ -68,7 +86,10 @@ void from_json(const nlohmann::json& j, Container& c) {
   c.dir = j.value("Dir", "");
   c.cgroup_parent = j.value("CgroupParent", "");
   c.cgroup_version = j.value("CgroupVersion", "");
-  c.status = j.value("Status", "created");
+  // Any other text reads as created (neither running nor exited): the record stays readable, so
+  // ps, rm -f and gc still handle it.
+  c.status =
+      parse_container_status(j.value("Status", "created")).value_or(ContainerStatus::kCreated);
   c.pid = j.value("Pid", 0);
   c.pid_start = j.value("PidStart", uint64_t{0});
   c.supervisor = j.value("Supervisor", 0);

@@ -26,7 +26,7 @@ nlohmann::json intent_of(const Container& c) {
 }
 
 store::Record record_of(const Container& c) {
-  return {c.id, c.name, "", nlohmann::json(c).dump(), c.status};
+  return {c.id, c.name, "", nlohmann::json(c).dump(), std::string(container_status_name(c.status))};
 }
 
 Status make_dirs(const Container& c) {
@@ -129,7 +129,7 @@ Status Controller::finish_locked(Container c, int wait_status, bool known) {
   if (!c.auto_remove && !eps->empty()) CNM_TRY(remove_endpoints(tx, *eps));
   auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
   c.oom_killed = cg->oom_killed(c.id);
-  c.status = "exited";
+  c.status = ContainerStatus::kExited;
   c.exit_code = known ? launcher::exit_code_of(wait_status) : 137;
   c.finished = now_rfc3339();
   c.pid = 0;
@@ -170,7 +170,7 @@ Result<std::vector<std::string>> Controller::container_drift() {
   std::set<std::string> known;
   for (const auto& c : *cs) {
     known.insert(c.id);
-    if (c.status != "exited" && !launcher::alive(c.supervisor, c.supervisor_start))
+    if (c.status != ContainerStatus::kExited && !launcher::alive(c.supervisor, c.supervisor_start))
       out.push_back("container " + c.name + ": supervisor gone");
   }
   auto parent = launcher::cgroup_parent(config_.cgroup_parent);
@@ -187,8 +187,9 @@ Result<std::vector<std::string>> Controller::container_drift() {
 Result<std::vector<std::string>> Controller::reap_containers() {
   std::vector<std::string> reaped;
   // Created or running (the status is the record's ref column): one query on every write command.
+  std::string exited(container_status_name(ContainerStatus::kExited));
   auto cs =
-      decode_all<Container>(store_.list(store::kContainers, {.ref_not = "exited"}), "containers");
+      decode_all<Container>(store_.list(store::kContainers, {.ref_not = exited}), "containers");
   if (!cs) return std::unexpected(cs.error());
   for (const auto& c : *cs) {
     if (launcher::alive(c.supervisor, c.supervisor_start)) continue;

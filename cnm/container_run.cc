@@ -159,7 +159,7 @@ Result<int> Controller::run(const RunRequest& req,
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
   auto now = container(c->id);
-  if (now && now->status != "exited") CNM_TRY(finish_locked(*now, status, true));
+  if (now && now->status != ContainerStatus::kExited) CNM_TRY(finish_locked(*now, status, true));
   return launcher::exit_code_of(status);
 }
 
@@ -198,7 +198,7 @@ Status Controller::attach_workload(Container& c, pid_t sup, pid_t pid, const Run
     c.supervisor = sup;
     c.supervisor_start = launcher::start_time(sup);
   }
-  c.status = "running";
+  c.status = ContainerStatus::kRunning;
   c.started = now_rfc3339();
   CNM_TRY(put_container(c));
   std::vector<std::string> ips;

@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cnm/ipam.h"
@@ -117,6 +118,15 @@ struct ExecRequest {
   std::string user, workdir;     // "": the container's
 };
 
+// A container's lifecycle. Its text ("created", "running", "exited") is what the record stores
+// (the "Status" field and the store's ref column) and what ps/inspect show; nothing else compares
+// text.
+enum class ContainerStatus { kCreated, kRunning, kExited };
+
+std::string_view container_status_name(ContainerStatus s);
+// The status named `name`, or nullopt for any other text.
+std::optional<ContainerStatus> parse_container_status(std::string_view name);
+
 // A workload started by `netctl run`; its endpoints have target "container:<id>".
 struct Container {
   std::string id;
@@ -136,10 +146,10 @@ struct Container {
   int log_max_file = 0;      // log files kept, the live one included; 0: the default
   std::string dir;  // <root>/containers/<id>: overlay upper/work, /etc files, log, exit status
   std::string cgroup_parent, cgroup_version;
-  std::string status = "created";  // created, running, exited
-  int pid = 0;                     // the workload (PID 1 inside), on the host
-  uint64_t pid_start = 0;          // its start time (/proc/N/stat), so a reused pid is not it
-  int supervisor = 0;              // the process that waits for it
+  ContainerStatus status = ContainerStatus::kCreated;
+  int pid = 0;             // the workload (PID 1 inside), on the host
+  uint64_t pid_start = 0;  // its start time (/proc/N/stat), so a reused pid is not it
+  int supervisor = 0;      // the process that waits for it
   uint64_t supervisor_start = 0;
   int exit_code = 0;
   bool oom_killed = false;

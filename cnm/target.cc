@@ -72,7 +72,7 @@ Result<Target> Controller::resolve_target(const std::string& target, bool attach
       t.sandbox_id = c->id;
       t.path = fmt::format("/proc/{}/ns/net", c->pid > 0 ? c->pid : 0);
       // Only the process the record names: its pid may belong to another one once it exited.
-      if (c->status == "running" && c->pid > 0)
+      if (c->status == ContainerStatus::kRunning && c->pid > 0)
         ns = kernel_.namespaces->hold_process(c->pid, c->pid_start);
       if (attach && (!ns && ns.error().code == Code::kNotFound))
         return fail(Code::kConflict, "container {} is not running", target);
