@@ -1,4 +1,4 @@
-// netctl: the command line front end (DESIGN section 6).
+// netctl: the command line front end (docs/architecture.md section 3).
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>

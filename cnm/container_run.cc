@@ -1,5 +1,6 @@
 // Controller::run: validate, create the container (record, directory, cgroups), clone the
-// workload held on a pipe, attach its endpoints, write /etc files, release it (DESIGN section 8).
+// workload held on a pipe, attach its endpoints, write /etc files, release it (docs/architecture.md
+// sections 3, 5).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,4 +1,4 @@
-// Errors and results shared by every layer (DESIGN section 3).
+// Errors and results shared by every layer (docs/architecture.md section 9).
 #pragma once
 
 #include <fmt/format.h>

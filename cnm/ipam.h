@@ -1,5 +1,6 @@
-// The IPAM interface the controller sees (DESIGN section 1). Implementations are pure logic: the
-// controller hands them what is in use (read from the store) and persists what they decide.
+// The IPAM interface the controller sees (docs/architecture.md section 5). Implementations are pure
+// logic: the controller hands them what is in use (read from the store) and persists what they
+// decide.
 #pragma once
 
 #include <map>

@@ -1,6 +1,6 @@
-// One command = one transaction (DESIGN section 4): a durable intent naming the kernel objects the
-// command may create or remove, undo steps for each kernel change, and the store writes that become
-// visible at commit together with the intent's removal.
+// One command = one transaction (docs/architecture.md section 4): a durable intent naming the
+// kernel objects the command may create or remove, undo steps for each kernel change, and the store
+// writes that become visible at commit together with the intent's removal.
 #pragma once
 
 #include <functional>

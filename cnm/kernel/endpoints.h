@@ -1,5 +1,5 @@
-// Network namespaces and endpoint plumbing across namespaces (DESIGN sections 7, 11). The real
-// implementation never switches the calling thread: it opens a netlink socket inside a target
+// Network namespaces and endpoint plumbing across namespaces (docs/architecture.md section 5). The
+// real implementation never switches the calling thread: it opens a netlink socket inside a target
 // namespace on a short-lived thread and talks to that namespace through it.
 #pragma once
 

@@ -1,7 +1,7 @@
-// Packet filtering and NAT for networks and published ports (DESIGN section 7), behind one
-// interface so an nftables backend can follow. Implementation: firewall_iptc.cc (libiptc, legacy
-// tables; IPv4 through libip4tc, IPv6 through libip6tc: firewall_iptc6.cc) and the same engine over
-// in-memory tables (firewall_memory.cc).
+// Packet filtering and NAT for networks and published ports (docs/architecture.md section 5),
+// behind one interface so an nftables backend can follow. Implementation: firewall_iptc.cc
+// (libiptc, legacy tables; IPv4 through libip4tc, IPv6 through libip6tc: firewall_iptc6.cc) and the
+// same engine over in-memory tables (firewall_memory.cc).
 //
 // Layout (firewall_plan.cc builds it; `netctl_priv` checks it with real traffic). Top-level chains,
 // created on first use and never removed; every apply puts back, in the tables it reads (see

@@ -1,6 +1,6 @@
-// Network links, addresses and routes in one network namespace (DESIGN section 1: the only code
-// that talks to the kernel lives in cnm/kernel). Implementations: links_linux.cc (libnl-3) and
-// tests/fakes/fake_links.h (a recording fake for tests).
+// Network links, addresses and routes in one network namespace (docs/architecture.md section 2: the
+// only code that talks to the kernel lives in cnm/kernel). Implementations: links_linux.cc
+// (libnl-3) and tests/fakes/fake_links.h (a recording fake for tests).
 #pragma once
 
 #include <memory>

@@ -1,6 +1,6 @@
 // Private to cnm/kernel: reaching into another network namespace without ever switching the calling
-// thread (DESIGN section 11). A thread that enters a namespace is a short-lived one that exits
-// right after, so no thread of the process is ever left in a foreign namespace.
+// thread (docs/architecture.md section 5). A thread that enters a namespace is a short-lived one
+// that exits right after, so no thread of the process is ever left in a foreign namespace.
 #pragma once
 
 #include <optional>

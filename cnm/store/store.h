@@ -1,5 +1,6 @@
-// The local state store (DESIGN section 5): one SQLite database under the state root, object bodies
-// as JSON text, IPAM allocations, and the intent journal. Writers serialise on an flock.
+// The local state store (docs/architecture.md section 5): one SQLite database under the state root,
+// object bodies as JSON text, IPAM allocations, and the intent journal. Writers serialise on an
+// flock.
 #pragma once
 
 #include <cstdint>
