@@ -1,5 +1,6 @@
 // netctl version | info
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -15,6 +16,7 @@ cnm::Status info(Context& ctx) {
   if (!nets) return std::unexpected(nets.error());
   auto addrs = (*c)->store().address_count();
   if (!addrs) return std::unexpected(addrs.error());
+  auto drivers = (*c)->registry().driver_names();
   nlohmann::json pools = nlohmann::json::array();
   for (const auto& p : (*c)->config().pools_v4)
     pools.push_back({{"Base", p.base.str()}, {"Size", p.size}});
@@ -24,7 +26,7 @@ cnm::Status info(Context& ctx) {
                       {"Root", (*c)->store().root()},
                       {"Networks", nets->size()},
                       {"AllocatedAddresses", *addrs},
-                      {"Drivers", {"bridge", "host", "null"}},
+                      {"Drivers", drivers},
                       {"DefaultAddressPools", pools},
                       {"DefaultMTU", (*c)->config().mtu}};
   if (ctx.json()) {
@@ -32,9 +34,10 @@ cnm::Status info(Context& ctx) {
     return {};
   }
   fmt::print(
-      "Version: {}\nRoot: {}\nNetworks: {}\nAllocated addresses: {}\nDrivers: bridge host null\n"
-      "Default MTU: {}\nDefault address pools:\n",
-      NETCTL_VERSION, (*c)->store().root(), nets->size(), *addrs, (*c)->config().mtu);
+      "Version: {}\nRoot: {}\nNetworks: {}\nAllocated addresses: {}\nDrivers: {}\nDefault MTU: {}\n"
+      "Default address pools:\n",
+      NETCTL_VERSION, (*c)->store().root(), nets->size(), *addrs, fmt::join(drivers, " "),
+      (*c)->config().mtu);
   for (const auto& p : pools)
     fmt::print("  {} size {}\n", p["Base"].get<std::string>(), p["Size"].get<int>());
   return {};

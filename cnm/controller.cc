@@ -78,7 +78,7 @@ Result<int> Controller::recover_intents() {
             if (std::string_view(t) == store::kEndpoints)
               if (auto e = decode_one<Endpoint>(store_.get(t, d.value("id", "")), "endpoint", ""))
                 left.push_back(std::move(*e));
-            CNM_TRY(add_record_objects(store_, t, d.value("id", ""), links, netns, fw));
+            CNM_TRY(add_record_objects(store_, registry_, t, d.value("id", ""), links, netns, fw));
           }
         dropped.push_back(d.value("id", ""));
       }
@@ -107,8 +107,9 @@ Status Controller::recover_objects(const std::vector<std::string>& links,
     for (const auto& n : *nets) {
       bool gone = std::find(dropped.begin(), dropped.end(), n.id) != dropped.end() ||
                   std::find(links.begin(), links.end(), n.bridge) != links.end();
-      if (n.driver == "bridge" && !gone) bridges.push_back(n.bridge);
-      if (n.driver == "bridge" && !gone && n.ipv6) bridges6.push_back(n.bridge);
+      if (gone || !registry_.ask(n.driver, &Driver::has_bridge)) continue;
+      bridges.push_back(n.bridge);
+      if (n.ipv6) bridges6.push_back(n.bridge);
     }
     fw.bridges = bridges;
     fw.bridges6 = bridges6;

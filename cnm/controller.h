@@ -1,5 +1,5 @@
-// The controller: every command's validate -> lock -> plan -> apply -> commit (DESIGN section 4).
-// Front ends (CLI, CNI plugin) call only this.
+// The controller: every command's validate -> lock -> plan -> apply -> commit (docs/architecture.md
+// sections 3, 4). Front ends (CLI, CNI plugin) call only this.
 #pragma once
 
 #include <array>
@@ -199,6 +199,8 @@ class Controller {
 
   store::Store& store() { return store_; }
   const Config& config() const { return config_; }
+  // The drivers networks may name (netctl info lists them).
+  const Registry& registry() const { return registry_; }
 
  private:
   Result<std::vector<Pool>> plan_pools(const NetworkCreateRequest& req, const Network& n,

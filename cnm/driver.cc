@@ -19,4 +19,11 @@ std::vector<std::string> Registry::driver_names() const {
   return out;
 }
 
+bool Registry::ask(const std::string& name, bool (Driver::*question)() const) const {
+  auto it = drivers_.find(name);
+  if (it == drivers_.end()) return false;
+  auto d = it->second(KernelContext{});
+  return d && ((*d).*question)();
+}
+
 }  // namespace cnm

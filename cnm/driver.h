@@ -1,4 +1,5 @@
-// The network driver interface and the registry of drivers and IPAMs by name (DESIGN section 1).
+// The network driver interface and the registry of drivers by name (docs/architecture.md section
+// 6).
 #pragma once
 
 #include <functional>
@@ -46,6 +47,17 @@ class Driver {
   virtual std::string_view name() const = 0;
   // False for drivers without addressing (host, null): they take no subnet.
   virtual bool uses_ipam() const = 0;
+
+  // What the controller asks instead of comparing driver names (scripts/check-layout.sh):
+  // Whether each network has a Linux bridge of its own (Network::bridge) with firewall chains
+  // keyed by its id and a place in the isolation between bridges: doctor expects the link and the
+  // rules, gc puts missing rules back, recovery of a removal deletes them with the record.
+  virtual bool has_bridge() const = 0;
+  // Whether endpoints may publish ports (-p): DNAT rules from host ports to their addresses.
+  virtual bool can_publish() const = 0;
+  // Whether an endpoint can hold its namespace's default route via the network's gateways (unless
+  // the network is internal), so it may take the route over when the endpoint holding it leaves.
+  virtual bool routes_default() const = 0;
   // Checks `n.options` (an unknown key is Code::kInvalid) and fills driver fields of `n` (device
   // name, MTU). `existing` are the other networks. Touches nothing.
   virtual Status prepare(Network& n, std::span<const Network> existing,
@@ -72,6 +84,8 @@ class Driver {
   virtual Status leave(const Network& n, std::span<const Endpoint> eps) = 0;
 };
 
+// Makes a driver over `k`. It must not use the kernel yet: Registry::ask makes one over an empty
+// context to ask it a question.
 using DriverFactory = std::function<std::unique_ptr<Driver>(const KernelContext&)>;
 
 class Registry {
@@ -81,6 +95,10 @@ class Registry {
   // Code::kInvalid naming the known drivers if `name` is not registered.
   Result<std::unique_ptr<Driver>> driver(const std::string& name, const KernelContext& k) const;
   std::vector<std::string> driver_names() const;
+  // Asks driver `name` one of the questions above, e.g. ask(n.driver, &Driver::has_bridge). A
+  // name not registered (a record from another version) answers false: its networks are taken to
+  // own no kernel objects and to offer nothing.
+  bool ask(const std::string& name, bool (Driver::*question)() const) const;
 
  private:
   std::map<std::string, DriverFactory> drivers_;

@@ -215,7 +215,8 @@ Status Controller::elect_gateway(store::Batch& b, const std::string& netns_key,
       if (e.routes(v6)) lost[v6] = false;
     if (!e.container_id.empty()) continue;
     auto n = network(e.network_id);
-    if (n && n->driver == "bridge" && !n->internal) kept.emplace_back(e, std::move(*n));
+    if (n && registry_.ask(n->driver, &Driver::routes_default) && !n->internal)
+      kept.emplace_back(e, std::move(*n));
   }
   std::sort(kept.begin(), kept.end(),
             [](const auto& x, const auto& y) { return x.first.created < y.first.created; });

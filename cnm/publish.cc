@@ -14,6 +14,22 @@ std::string port_pool(Proto proto, uint32_t port) {
 
 std::string host_key(const PortSpec& p) { return p.host_ip ? p.host_ip->str() : "*"; }
 
+// The host address `n` publishes ports on when -p names none (-o host_binding_ipv4). Checked
+// here too: create_network refuses a bad one, but a record may come from another version or an
+// edited store.
+Result<std::optional<IpAddr>> default_host_ip(const Network& n) {
+  std::optional<IpAddr> out;
+  for (const char* k : {"com.docker.network.bridge.host_binding_ipv4", "host_binding_ipv4"})
+    if (auto it = n.options.find(k); it != n.options.end()) {
+      auto ip = IpAddr::parse(it->second);
+      if (!ip || ip->is_v6())
+        return fail(Code::kInvalid, "network {}: option {} '{}' is not an IPv4 address", n.name, k,
+                    it->second);
+      out = *ip;
+    }
+  return out;
+}
+
 }  // namespace
 
 // "" if host port `port` of `p` is free in the store and on the host, else why not.
@@ -39,13 +55,13 @@ Result<std::vector<PortSpec>> Controller::plan_ports(const ConnectRequest& req, 
                                                      std::vector<store::Batch::Addr>& rows) {
   std::vector<PortSpec> out;
   if (req.publish.empty()) return out;
-  if (n.driver != "bridge") return fail(Code::kInvalid, "network {} cannot publish ports", n.name);
-  std::optional<IpAddr> default_ip;
-  for (const char* k : {"com.docker.network.bridge.host_binding_ipv4", "host_binding_ipv4"})
-    if (auto it = n.options.find(k); it != n.options.end()) default_ip = *IpAddr::parse(it->second);
+  if (!registry_.ask(n.driver, &Driver::can_publish))
+    return fail(Code::kInvalid, "network {} cannot publish ports", n.name);
+  auto default_ip = default_host_ip(n);
+  if (!default_ip) return std::unexpected(default_ip.error());
   for (const auto& text : req.publish) {
     auto p = *parse_port_spec(text);  // validated before the lock
-    if (!p.host_ip) p.host_ip = default_ip;
+    if (!p.host_ip) p.host_ip = *default_ip;
     if (p.host_ip && p.host_ip->value() == 0 && !p.host_ip->is_v6()) p.host_ip.reset();
     if (p.host_ip && p.host_ip->is_v6() && !n.ipv6)
       return fail(Code::kInvalid, "-p {}: network {} has no IPv6 (create it with --ipv6)", text,

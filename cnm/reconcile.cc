@@ -1,4 +1,5 @@
-// Controller::doctor and gc: compare the kernel with the store, and repair (DESIGN section 5).
+// Controller::doctor and gc: compare the kernel with the store, and repair (docs/architecture.md
+// section 4).
 #include <algorithm>
 #include <set>
 
@@ -15,7 +16,7 @@ Result<kernel::FirewallChange> Controller::desired_firewall() {
   kernel::FirewallChange c;
   c.bridges.emplace();
   for (const auto& n : *nets) {
-    if (n.driver != "bridge") continue;
+    if (!registry_.ask(n.driver, &Driver::has_bridge)) continue;
     c.add_networks.push_back(drivers::network_rules(n));
     c.bridges->push_back(n.bridge);
     if (n.ipv6) {  // the IPv6 tables are in play only once there is a dual-stack network
@@ -88,8 +89,9 @@ Result<Drift> Controller::doctor() {
   if (!nets) return std::unexpected(nets.error());
   for (const auto& n : *nets) {
     known.insert(n.bridge);
-    if (n.driver == "bridge" && std::none_of(links->begin(), links->end(),
-                                             [&](const auto& l) { return l.name == n.bridge; }))
+    if (registry_.ask(n.driver, &Driver::has_bridge) &&
+        std::none_of(links->begin(), links->end(),
+                     [&](const auto& l) { return l.name == n.bridge; }))
       d.missing_links.push_back(n.bridge);
   }
   auto eps = endpoints({});

@@ -15,16 +15,16 @@ void add_once(std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
-Status add_record_objects(store::Store& store, const std::string& table, const std::string& id,
-                          std::vector<std::string>& links, std::vector<std::string>& netns,
-                          kernel::FirewallChange& fw) {
+Status add_record_objects(store::Store& store, const Registry& drivers, const std::string& table,
+                          const std::string& id, std::vector<std::string>& links,
+                          std::vector<std::string>& netns, kernel::FirewallChange& fw) {
   auto rec = store.get(table.c_str(), id);
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return {};
   if (table == store::kNetworks) {
     auto n = decode_one<Network>(std::move(rec), "network", id);
     if (!n) return std::unexpected(n.error());
-    if (n->driver != "bridge") return {};
+    if (!drivers.ask(n->driver, &Driver::has_bridge)) return {};
     add_once(links, n->bridge);
     add_once(fw.remove_networks, n->id.substr(0, 12));
   } else if (table == store::kEndpoints) {

@@ -8,17 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "cnm/driver.h"
 #include "cnm/error.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/store/store.h"
 
 namespace cnm {
 
-// Appends (without duplicates) what record `id` of `table` owns in the kernel: a bridge
-// network's bridge and firewall chains, an endpoint's host veth end and published-port rules, a
-// sandbox's netns bind mount. A record that is gone adds nothing.
-Status add_record_objects(store::Store& store, const std::string& table, const std::string& id,
-                          std::vector<std::string>& links, std::vector<std::string>& netns,
-                          kernel::FirewallChange& fw);
+// Appends (without duplicates) what record `id` of `table` owns in the kernel: the bridge and
+// firewall chains of a network whose driver has one (`drivers`: Driver::has_bridge), an
+// endpoint's host veth end and published-port rules, a sandbox's netns bind mount. A record that
+// is gone adds nothing.
+Status add_record_objects(store::Store& store, const Registry& drivers, const std::string& table,
+                          const std::string& id, std::vector<std::string>& links,
+                          std::vector<std::string>& netns, kernel::FirewallChange& fw);
 
 }  // namespace cnm

@@ -11,6 +11,9 @@ class BridgeDriver : public cnm::Driver {
   explicit BridgeDriver(const cnm::KernelContext& k) : k_(k) {}
   std::string_view name() const override { return "bridge"; }
   bool uses_ipam() const override { return true; }
+  bool has_bridge() const override { return true; }
+  bool can_publish() const override { return true; }
+  bool routes_default() const override { return true; }
   cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                       const cnm::DriverDefaults& defaults) const override;
   cnm::Status create(cnm::Txn& tx, const cnm::Network& n,

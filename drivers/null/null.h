@@ -11,6 +11,10 @@ class NoopDriver : public cnm::Driver {
   explicit NoopDriver(std::string name) : name_(std::move(name)) {}
   std::string_view name() const override { return name_; }
   bool uses_ipam() const override { return false; }
+  // No bridge, no endpoints: nothing to publish or route.
+  bool has_bridge() const override { return false; }
+  bool can_publish() const override { return false; }
+  bool routes_default() const override { return false; }
   cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                       const cnm::DriverDefaults& defaults) const override;
   cnm::Status create(cnm::Txn&, const cnm::Network&, std::span<const cnm::Network>) override {
