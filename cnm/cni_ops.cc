@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cnm/controller.h"
@@ -14,27 +13,17 @@
 #include "cnm/kernel/netns_view.h"
 #include "cnm/records.h"
 #include "cnm/txn.h"
+#include "cnm/validate.h"
 
 namespace cnm {
 namespace {
 
 std::string cni_key(const std::string& container_id) { return "cni:" + container_id; }
 
-// The spec's rule for container ids: letters, digits, '_', '.', '-', not empty.
-Status validate_container_id(const std::string& id) {
-  bool ok = !id.empty() && id.size() <= 1024 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  });
-  if (!ok) return fail(Code::kInvalid, "invalid container id '{}'", id);
-  return {};
-}
-
 Status validate_cni(const ConnectRequest& r, const std::string& container_id) {
   CNM_TRY(validate_name("network", r.network));
   CNM_TRY(validate_container_id(container_id));
-  if (r.ifname.empty() || r.ifname.size() > 15 ||
-      r.ifname.find_first_of("/: \t\n") != std::string::npos || r.ifname == "." || r.ifname == "..")
-    return fail(Code::kInvalid, "invalid interface name '{}'", r.ifname);
+  CNM_TRY(validate_ifname(r.ifname));
   if (!r.target.starts_with("/")) return fail(Code::kInvalid, "netns '{}' is not a path", r.target);
   for (const auto& [text, v6] : {std::pair{r.ip, false}, std::pair{r.ip6, true}}) {
     if (text.empty()) continue;
@@ -42,15 +31,7 @@ Status validate_cni(const ConnectRequest& r, const std::string& container_id) {
     if (!a || a->is_v6() != v6)
       return fail(Code::kInvalid, "'{}' is not an IPv{} address", text, v6 ? 6 : 4);
   }
-  if (!r.mac.empty()) {
-    unsigned b[6];
-    char extra;
-    if (r.mac.size() != 17 ||
-        std::sscanf(r.mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-                    &b[5], &extra) != 6 ||
-        (b[0] & 1))
-      return fail(Code::kInvalid, "invalid MAC address '{}'", r.mac);
-  }
+  if (!r.mac.empty()) CNM_TRY(validate_mac(r.mac));
   for (const auto& a : r.aliases) CNM_TRY(validate_name("alias", a));
   for (const auto& p : r.publish) CNM_TRY(parse_port_spec(p));
   return {};
@@ -85,35 +66,11 @@ Result<std::vector<Endpoint>> Controller::cni_find(const Network& n,
 
 Result<Endpoint> Controller::cni_add(const ConnectRequest& req, const std::string& container_id) {
   CNM_TRY(validate_cni(req, container_id));
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
-  auto n = network(req.network);
-  if (!n) return std::unexpected(n.error());
-  auto driver = registry_.driver(n->driver, kernel_);
-  if (!driver) return std::unexpected(driver.error());
-  auto dup = cni_find(*n, container_id, req.ifname);
-  if (!dup) return std::unexpected(dup.error());
-  if (!dup->empty())
-    return fail(Code::kConflict, "container {} already has {} on network {}", container_id,
-                req.ifname, n->name);
-  auto t = resolve_target(req.target, true);
-  if (!t && t.error().code == Code::kInvalid) return context("CNI_NETNS", t.error());
-  if (!t) return std::unexpected(t.error());
-  t->key = cni_key(container_id);
-  Hints hints;
-  auto ep = plan_endpoint(req, *n, *t, hints);
-  if (!ep) return std::unexpected(ep.error());
-  ep->container_id = container_id;
-  std::vector<store::Batch::Addr> port_rows;
-  auto ports = plan_ports(req, *n, port_rows);
-  if (!ports) return std::unexpected(ports.error());
-  ep->ports = std::move(*ports);
-  Txn tx(store_, "cni add " + container_id);
-  CNM_TRY((*driver)->join(tx, *n, *ep, routed_gateways(*n, *ep)));
-  record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
-  CNM_TRY(tx.commit());
-  return ep;
+  return attach({.req = req,
+                 .key = cni_key(container_id),
+                 .container_id = container_id,
+                 .txn_label = "cni add " + container_id,
+                 .target_context = "CNI_NETNS"});
 }
 
 Status Controller::cni_del(const std::string& network_name, const std::string& container_id,
@@ -122,14 +79,14 @@ Status Controller::cni_del(const std::string& network_name, const std::string& c
   CNM_TRY(validate_container_id(container_id));
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto n = network(network_name);
   if (!n && n.error().code == Code::kNotFound) return {};  // nothing can be attached to it
   if (!n) return std::unexpected(n.error());
   auto eps = cni_find(*n, container_id, ifname);
   if (!eps) return std::unexpected(eps.error());
   if (eps->empty()) return {};
-  Txn tx(store_, "cni del " + container_id);
+  Txn tx(store_, *lock, "cni del " + container_id);
   CNM_TRY(remove_endpoints(tx, *eps));
   return tx.commit();
 }
@@ -201,7 +158,7 @@ Result<std::vector<Endpoint>> Controller::cni_gc(
   CNM_TRY(validate_name("network", network_name));
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto n = network(network_name);
   if (!n && n.error().code == Code::kNotFound) return std::vector<Endpoint>{};
   if (!n) return std::unexpected(n.error());
@@ -213,7 +170,7 @@ Result<std::vector<Endpoint>> Controller::cni_gc(
     });
   });
   if (eps->empty()) return eps;
-  Txn tx(store_, "cni gc " + n->name);
+  Txn tx(store_, *lock, "cni gc " + n->name);
   CNM_TRY(remove_endpoints(tx, *eps));
   CNM_TRY(tx.commit());
   return eps;
@@ -228,7 +185,11 @@ Status Controller::cni_status() {
     CNM_TRY(store_.intents());
   }
   if (auto l = kernel_.links->list(); !l) return context("netlink", l.error());
-  if (auto fw = kernel_.firewall->dump(); !fw) return context("iptables", fw.error());
+  if (auto fw = kernel_.firewall->dump(); !fw) {
+    auto e = context("iptables", fw.error());
+    e.error().subject = Subject::kFirewall;
+    return e;
+  }
   return {};
 }
 

@@ -11,12 +11,12 @@ namespace cnm {
 Status Controller::container_exited(const std::string& id) {
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto c = container(id);
   if (!c) return std::unexpected(c.error());
   if (c->status == ContainerStatus::kExited) return {};
   int status = read_exit(c->dir);
-  return finish_locked(*c, status < 0 ? SIGKILL : status, status >= 0);
+  return finish_container(*lock, *c, status < 0 ? SIGKILL : status, status >= 0);
 }
 
 Status Controller::stop_container(const std::string& name, int timeout_s) {
@@ -42,7 +42,7 @@ Status Controller::stop_container(const std::string& name, int timeout_s) {
       auto cg = cgroups_for(now->cgroup_version, now->cgroup_parent);
       for (pid_t p : cg->pids(now->id)) kill(p, SIGKILL);
       int status = read_exit(now->dir);
-      CNM_TRY(finish_locked(*now, status < 0 ? SIGKILL : status, true));
+      CNM_TRY(finish_container(*lock, *now, status < 0 ? SIGKILL : status, true));
     }
     return {};
   }
@@ -75,15 +75,15 @@ Status Controller::remove_containers(const std::vector<std::string>& names, bool
     if (c.status != ContainerStatus::kExited) CNM_TRY(stop_container(c.id, 0));
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
-  Txn tx(store_, "rm containers");
+  CNM_TRY(recover(*lock));
+  Txn tx(store_, *lock, "rm containers");
   for (const auto& c : cs) {
     auto now = container(c.id);
     if (!now) {
       if (now.error().code == Code::kNotFound) continue;  // --rm removed it meanwhile
       return std::unexpected(now.error());
     }
-    CNM_TRY(remove_container_locked(tx, *now));
+    CNM_TRY(remove_container(tx, *now));
   }
   return tx.commit();
 }

@@ -17,12 +17,8 @@
 namespace cnm {
 namespace {
 
-nlohmann::json intent_of(const Container& c) {
-  return {{"kind", "container"},
-          {"id", c.id},
-          {"dir", c.dir},
-          {"cgroup_version", c.cgroup_version},
-          {"cgroup_parent", c.cgroup_parent}};
+ContainerIntent intent_of(const Container& c) {
+  return {c.id, c.dir, c.cgroup_version, c.cgroup_parent};
 }
 
 store::Record record_of(const Container& c) {
@@ -100,11 +96,11 @@ Result<Container> Controller::create_container(const RunRequest& r) {
 
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto existing = store_.get(store::kContainers, c.name);
   if (!existing) return std::unexpected(existing.error());
   if (*existing) return fail(Code::kConflict, "container name {} is already in use", c.name);
-  Txn tx(store_, "run " + c.name);
+  Txn tx(store_, *lock, "run " + c.name);
   CNM_TRY(tx.intend(intent_of(c)));
   (void)mkdir((store_.root() + "/containers").c_str(), 0700);
   tx.on_undo([d = c.dir] { (void)remove_tree(d); });
@@ -122,10 +118,11 @@ Result<Container> Controller::create_container(const RunRequest& r) {
   return c;
 }
 
-Status Controller::finish_locked(Container c, int wait_status, bool known) {
+Status Controller::finish_container(const store::WriteLock& lock, Container c, int wait_status,
+                                    bool known) {
   auto eps = endpoints({.name = "container:" + c.id});
   if (!eps) return std::unexpected(eps.error());
-  Txn tx(store_, "container exited " + c.name);
+  Txn tx(store_, lock, "container exited " + c.name);
   if (!c.auto_remove && !eps->empty()) CNM_TRY(remove_endpoints(tx, *eps));
   auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
   c.oom_killed = cg->oom_killed(c.id);
@@ -134,14 +131,14 @@ Status Controller::finish_locked(Container c, int wait_status, bool known) {
   c.finished = now_rfc3339();
   c.pid = 0;
   if (c.auto_remove) {
-    CNM_TRY(remove_container_locked(tx, c));
+    CNM_TRY(remove_container(tx, c));
   } else {
     tx.batch().puts.push_back({store::kContainers, record_of(c)});
   }
   return tx.commit();
 }
 
-Status Controller::remove_container_locked(Txn& tx, const Container& c) {
+Status Controller::remove_container(Txn& tx, const Container& c) {
   CNM_TRY(tx.intend(intent_of(c)));
   CNM_TRY(tx.intend_drop(store::kContainers, c.id));
   auto eps = endpoints({.name = "container:" + c.id});
@@ -152,15 +149,13 @@ Status Controller::remove_container_locked(Txn& tx, const Container& c) {
   return {};
 }
 
-Status Controller::recover_container(const nlohmann::json& o) {
-  auto id = o.value("id", "");
-  auto dir = o.value("dir", "");
+Status Controller::recover_container(const ContainerIntent& o) {
   // Only what this state root made: a 64-hex id and its directory under <root>/containers.
-  if (id.size() != 64 || dir != store_.root() + "/containers/" + id)
-    return fail(Code::kFailed, "recover container: unexpected intent {}", o.dump());
-  auto cg = cgroups_for(o.value("cgroup_version", ""), o.value("cgroup_parent", "netctl"));
-  CNM_TRY(cg->remove(id));
-  return remove_tree(dir);
+  if (o.id.size() != 64 || o.dir != store_.root() + "/containers/" + o.id)
+    return fail(Code::kFailed, "recover container: unexpected intent {}", to_json(o).dump());
+  auto cg = cgroups_for(o.cgroup_version, o.cgroup_parent);
+  CNM_TRY(cg->remove(o.id));
+  return remove_tree(o.dir);
 }
 
 Result<std::vector<std::string>> Controller::container_drift() {
@@ -184,7 +179,7 @@ Result<std::vector<std::string>> Controller::container_drift() {
   return out;
 }
 
-Result<std::vector<std::string>> Controller::reap_containers() {
+Result<std::vector<std::string>> Controller::reap_containers(const store::WriteLock& lock) {
   std::vector<std::string> reaped;
   // Created or running (the status is the record's ref column): one query on every write command.
   std::string exited(container_status_name(ContainerStatus::kExited));
@@ -198,14 +193,14 @@ Result<std::vector<std::string>> Controller::reap_containers() {
     for (pid_t p : cg->pids(c.id)) kill(p, SIGKILL);
     if (c.pid > 0) launcher::wait_gone(c.pid, c.pid_start, 2000);
     int status = read_exit(c.dir);
-    CNM_TRY(finish_locked(c, status < 0 ? SIGKILL : status, true));
+    CNM_TRY(finish_container(lock, c, status < 0 ? SIGKILL : status, true));
     reaped.push_back("container " + c.name + ": supervisor gone, torn down");
   }
   return reaped;
 }
 
-Result<std::vector<std::string>> Controller::gc_containers() {
-  auto reaped = reap_containers();
+Result<std::vector<std::string>> Controller::gc_containers(const store::WriteLock& lock) {
+  auto reaped = reap_containers(lock);
   if (!reaped) return std::unexpected(reaped.error());
   std::vector<std::string> repaired = std::move(*reaped);
   auto cs = list_containers();

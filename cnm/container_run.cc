@@ -160,7 +160,8 @@ Result<int> Controller::run(const RunRequest& req,
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
   auto now = container(c->id);
-  if (now && now->status != ContainerStatus::kExited) CNM_TRY(finish_locked(*now, status, true));
+  if (now && now->status != ContainerStatus::kExited)
+    CNM_TRY(finish_container(*lock, *now, status, true));
   return launcher::exit_code_of(status);
 }
 
@@ -239,7 +240,7 @@ Result<int> Controller::abort_run(const Container& c, pid_t sup, pid_t pid, Erro
   if (!lock) return std::unexpected(lock.error());
   Container gone = c;
   gone.auto_remove = true;
-  if (auto s = finish_locked(gone, SIGKILL, true); !s)
+  if (auto s = finish_container(*lock, gone, SIGKILL, true); !s)
     e.message += fmt::format(" (cleanup: {})", s.error().message);
   return std::unexpected(std::move(e));
 }

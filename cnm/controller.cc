@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "cnm/fw_intent.h"
+#include "cnm/intent.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
@@ -11,6 +11,25 @@
 #include "cnm/records.h"
 
 namespace cnm {
+namespace {
+
+// What one crashed command's intent objects name, gathered to be removed together.
+struct Leftovers {
+  std::vector<std::string> links, netns;
+  kernel::FirewallChange fw;
+  std::vector<ContainerIntent> containers;  // removed last: see container_ops.cc
+};
+
+void collect(Leftovers& u, const LinkIntent& i) { u.links.push_back(i.name); }
+void collect(Leftovers& u, const NetnsIntent& i) { u.netns.push_back(i.path); }
+void collect(Leftovers& u, const FwNetworkIntent& i) {
+  u.fw.remove_networks.push_back(i.id12);
+  u.fw.ipv6 = true;  // the intent does not say whether it was dual-stack
+}
+void collect(Leftovers& u, const FwPortsIntent& i) { u.fw.remove_ports.push_back(i.ports); }
+void collect(Leftovers& u, const ContainerIntent& i) { u.containers.push_back(i); }
+
+}  // namespace
 
 Controller::Controller(Config config, store::Store& store, const Ipam& ipam, KernelContext kernel,
                        Registry registry)
@@ -35,40 +54,31 @@ Status validate_name(std::string_view kind, std::string_view name) {
   return {};
 }
 
-Result<int> Controller::recover() {
-  auto handled = recover_intents();
+Result<int> Controller::recover(const store::WriteLock& lock) {
+  auto handled = recover_intents(lock);
   if (!handled) return handled;
-  auto reaped = reap_containers();
+  auto reaped = reap_containers(lock);
   if (!reaped) return std::unexpected(reaped.error());
   return *handled + static_cast<int>(reaped->size());
 }
 
-Result<int> Controller::recover_intents() {
+Result<int> Controller::recover_intents(const store::WriteLock& /*lock*/) {
   auto intents = store_.intents();
   if (!intents) return std::unexpected(intents.error());
   int handled = 0;
   for (const auto& [id, body] : *intents) {
     auto j = nlohmann::json::parse(body, nullptr, false);
     store::Batch b;
-    std::vector<std::string> links, netns;
-    kernel::FirewallChange fw;
+    Leftovers u;
+    auto& [links, netns, fw, containers] = u;
     std::vector<std::string> dropped;
     std::vector<Endpoint> left;  // endpoints it drops: their namespaces may need a gateway again
-    std::vector<nlohmann::json> containers;  // kind "container": see container_ops.cc
     if (!j.is_discarded()) {
-      for (const auto& o : j.value("objects", nlohmann::json::array())) {
-        auto kind = o.value("kind", "");
-        if (kind == "link") links.push_back(o.value("name", ""));
-        if (kind == "netns") netns.push_back(o.value("path", ""));
-        if (kind == "fw-network") {
-          fw.remove_networks.push_back(o.value("id12", ""));
-          fw.ipv6 = true;  // the intent does not say whether it was dual-stack
-        }
-        // A malformed one cannot be undone here; `netctl gc` removes rules the store lacks.
-        if (kind == "fw-ports")
-          if (auto ports = ports_from_intent(o)) fw.remove_ports.push_back(std::move(*ports));
-        if (kind == "container") containers.push_back(o);
-      }
+      // One that does not parse (malformed, or a kind this version lacks) cannot be undone here;
+      // `netctl gc` removes what the store lacks.
+      for (const auto& o : j.value("objects", nlohmann::json::array()))
+        if (auto intent = parse_intent(o))
+          std::visit([&u](const auto& i) { collect(u, i); }, *intent);
       for (const auto& d : j.value("drop", nlohmann::json::array())) {
         auto table = d.value("table", "");
         for (const char* t :

@@ -19,6 +19,7 @@
 
 namespace cnm {
 class Txn;
+struct ContainerIntent;
 namespace launcher {
 class Plan;
 struct Pipes;
@@ -52,11 +53,24 @@ struct ConnectRequest {
   std::vector<std::string> publish;  // -p specs
 };
 
+// One attach of connect, run (through connect) and CNI ADD: what differs between them.
+struct AttachRequest {
+  const ConnectRequest& req;
+  // The record's target key instead of the resolved one ("cni:<id>" for CNI), or "".
+  std::string key{};
+  // CNI: the container the attachment belongs to; one attachment per (network, id, ifname).
+  std::string container_id{};
+  // Names the transaction ("cni add c1"); "" for "network connect <network>".
+  std::string txn_label{};
+  // Prefixed to, and marks as Subject::kNetns, a target refused as Code::kInvalid ("CNI_NETNS").
+  std::string target_context{};
+};
+
 // A target resolved to a namespace. `key` identifies it in endpoint records.
 struct Target {
   // "sandbox:<id>", "container:<id>", "pid:<N>@<start time>" (a reused pid is another key), or
   // the path.
-  std::string key;
+  std::string key{};
   std::string sandbox_id;  // for sandboxes
   std::string path;        // the namespace's path
   std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
@@ -129,14 +143,14 @@ class Controller {
   // drift, and repairs it by dropping what lost its kernel object (with its rules and addresses)
   // and releasing rows without an owner.
   Status doctor_objects(Drift& d);
-  Status gc_objects(const Drift& d);
+  Status gc_objects(const store::WriteLock& lock, const Drift& d);
 
   // Finishes or undoes what a crashed command left in the intent journal, then finishes containers
-  // whose supervisor died (reap_containers). Called by every write command under the lock; returns
+  // whose supervisor died (reap_containers). Called by every write command under `lock`; returns
   // how many intents and containers were handled.
-  Result<int> recover();
+  Result<int> recover(const store::WriteLock& lock);
   // The intent part of recover(); gc reaps (and reports) dead containers itself.
-  Result<int> recover_intents();
+  Result<int> recover_intents(const store::WriteLock& lock);
 
   // --- CNI plugin operations (cnm/cni_ops.cc) ---
   // CNI attachments are endpoints with target "cni:<container id>" (container_id set), one per
@@ -185,17 +199,17 @@ class Controller {
   Status remove_containers(const std::vector<std::string>& names, bool force);
   // Runs `cmd` inside a running container's namespaces and cgroups; returns its exit code.
   Result<int> exec_container(const ExecRequest& r);
-  // Under the write lock: containers not exited whose supervisor (the shim, or the netctl process
+  // Containers not exited whose supervisor (the shim, or the netctl process
   // running them in the foreground or setting them up) is gone get their cgroup killed and are
   // finished like an exit (endpoints and port rules removed; --rm ones removed). Returns them.
-  Result<std::vector<std::string>> reap_containers();
-  // Under the write lock (from gc): reap_containers, then removes cgroups and container
+  Result<std::vector<std::string>> reap_containers(const store::WriteLock& lock);
+  // From gc: reap_containers, then removes cgroups and container
   // directories no record knows. Returns what it repaired.
-  Result<std::vector<std::string>> gc_containers();
+  Result<std::vector<std::string>> gc_containers(const store::WriteLock& lock);
   // What gc_containers would repair, changing nothing (for doctor).
   Result<std::vector<std::string>> container_drift();
   // Removes what a crashed `run` declared (intent kind "container").
-  Status recover_container(const nlohmann::json& object);
+  Status recover_container(const ContainerIntent& object);
 
   store::Store& store() { return store_; }
   const Config& config() const { return config_; }
@@ -205,7 +219,8 @@ class Controller {
  private:
   Result<std::vector<Pool>> plan_pools(const NetworkCreateRequest& req, const Network& n,
                                        std::span<const Network> existing);
-  Status remove_locked(std::vector<Network> nets);
+  // Removes networks already checked removable, in one transaction.
+  Status remove_checked_networks(const store::WriteLock& lock, std::vector<Network> nets);
   // Removes what a crashed command's intent names: firewall rules, links, namespaces.
   Status recover_objects(const std::vector<std::string>& links,
                          const std::vector<std::string>& netns, kernel::FirewallChange& fw,
@@ -235,6 +250,9 @@ class Controller {
                        const std::function<bool(const Endpoint&)>& gone);
   // (pool, next address): allocation hints for store::Batch::set_hints.
   using Hints = std::vector<std::pair<std::string, std::string>>;
+  // The attach path shared by connect and cni_add (req validated): lock, recover, network,
+  // driver, target, endpoint and ports planned, driver join, record and commit.
+  Result<Endpoint> attach(const AttachRequest& a);
   // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.
   Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t,
                                  Hints& hints);
@@ -268,11 +286,11 @@ class Controller {
   // run -d: the read end of the workload's output pipe and the log file, for the supervisor.
   std::pair<int, int> log_fds_{-1, -1};
   Result<Container> create_container(const RunRequest& req);
-  // Records the exit, removes endpoints (and with auto_remove everything); holds the lock.
-  Status finish_locked(Container c, int wait_status, bool known);
+  // Records the exit, removes endpoints (and with auto_remove everything).
+  Status finish_container(const store::WriteLock& lock, Container c, int wait_status, bool known);
   Status put_container(const Container& c);
   // Removes cgroups, directory and record of an exited container within `tx`.
-  Status remove_container_locked(Txn& tx, const Container& c);
+  Status remove_container(Txn& tx, const Container& c);
   // Moves the held workload into its cgroups, records it running, connects its networks and
   // writes its /etc files.
   Status attach_workload(Container& c, int supervisor, int pid, const RunRequest& r);

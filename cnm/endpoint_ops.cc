@@ -1,7 +1,6 @@
 // Controller::connect and disconnect: endpoints between a network and a namespace.
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,27 +10,10 @@
 #include "cnm/kernel/endpoints.h"
 #include "cnm/records.h"
 #include "cnm/txn.h"
+#include "cnm/validate.h"
 
 namespace cnm {
 namespace {
-
-Status validate_mac(const std::string& mac) {
-  unsigned b[6];
-  char extra;
-  if (mac.size() != 17 || std::sscanf(mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-                                      &b[3], &b[4], &b[5], &extra) != 6)
-    return fail(Code::kInvalid, "invalid MAC address '{}'", mac);
-  if (b[0] & 1) return fail(Code::kInvalid, "MAC address {} is multicast", mac);
-  return {};
-}
-
-Status validate_ifname(const std::string& name) {
-  if (name.empty() || name.size() > 15)
-    return fail(Code::kInvalid, "interface name '{}': must be 1 to 15 characters", name);
-  if (name.find_first_of("/: \t\n") != std::string::npos || name == "." || name == "..")
-    return fail(Code::kInvalid, "interface name '{}': invalid character", name);
-  return {};
-}
 
 Status validate(const ConnectRequest& r) {
   CNM_TRY(validate_name("network", r.network));
@@ -112,23 +94,42 @@ Result<Endpoint> Controller::plan_endpoint(const ConnectRequest& req, const Netw
 
 Result<Endpoint> Controller::connect(const ConnectRequest& req) {
   CNM_TRY(validate(req));
+  return attach({.req = req});
+}
+
+Result<Endpoint> Controller::attach(const AttachRequest& a) {
+  const ConnectRequest& req = a.req;
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto n = network(req.network);
   if (!n) return std::unexpected(n.error());
   auto driver = registry_.driver(n->driver, kernel_);
   if (!driver) return std::unexpected(driver.error());
+  if (!a.container_id.empty()) {
+    auto dup = cni_find(*n, a.container_id, req.ifname);
+    if (!dup) return std::unexpected(dup.error());
+    if (!dup->empty())
+      return fail(Code::kConflict, "container {} already has {} on network {}", a.container_id,
+                  req.ifname, n->name);
+  }
   auto t = resolve_target(req.target, true);
+  if (!t && t.error().code == Code::kInvalid && !a.target_context.empty()) {
+    auto e = context(a.target_context, t.error());
+    e.error().subject = Subject::kNetns;
+    return e;
+  }
   if (!t) return std::unexpected(t.error());
+  if (!a.key.empty()) t->key = a.key;
   Hints hints;
   auto ep = plan_endpoint(req, *n, *t, hints);
   if (!ep) return std::unexpected(ep.error());
+  ep->container_id = a.container_id;
   std::vector<store::Batch::Addr> port_rows;
   auto ports = plan_ports(req, *n, port_rows);
   if (!ports) return std::unexpected(ports.error());
   ep->ports = std::move(*ports);
-  Txn tx(store_, "network connect " + n->name);
+  Txn tx(store_, *lock, a.txn_label.empty() ? "network connect " + n->name : a.txn_label);
   CNM_TRY((*driver)->join(tx, *n, *ep, routed_gateways(*n, *ep)));
   record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
@@ -260,7 +261,7 @@ Status Controller::disconnect(const std::string& network_name, const std::string
   CNM_TRY(validate_name("network", network_name));
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto n = network(network_name);
   if (!n) return std::unexpected(n.error());
   auto t = resolve_target(target, false);
@@ -268,7 +269,7 @@ Status Controller::disconnect(const std::string& network_name, const std::string
   auto eps = target_endpoints(*t, n->id);
   if (!eps) return std::unexpected(eps.error());
   if (eps->empty()) return {};  // not connected: nothing to do
-  Txn tx(store_, "network disconnect " + n->name);
+  Txn tx(store_, *lock, "network disconnect " + n->name);
   CNM_TRY(remove_endpoints(tx, *eps));
   return tx.commit();
 }

@@ -19,9 +19,15 @@ enum class Code : int {
   kConflict = 4,  // name, subnet, address or port already in use
 };
 
+// What an error is about, for a caller that reports some causes apart (the CNI plugin: a
+// namespace that cannot be attached is a bad CNI_NETNS, an unusable firewall a damaged network).
+// Set where the error is made; kAny otherwise.
+enum class Subject : char { kAny, kNetns, kFirewall };
+
 struct Error {
   Code code = Code::kFailed;
   std::string message;  // "doing X: cause"
+  Subject subject = Subject::kAny;
 };
 
 template <class T>

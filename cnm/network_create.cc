@@ -142,7 +142,7 @@ Result<Network> Controller::create_network(const NetworkCreateRequest& req) {
 
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto existing = list_networks();
   if (!existing) return std::unexpected(existing.error());
   for (const auto& e : *existing)
@@ -153,7 +153,7 @@ Result<Network> Controller::create_network(const NetworkCreateRequest& req) {
     if (!pools) return std::unexpected(pools.error());
     n.pools = std::move(*pools);
   }
-  Txn tx(store_, "network create " + n.name);
+  Txn tx(store_, *lock, "network create " + n.name);
   CNM_TRY((*driver)->create(tx, n, *existing));
   tx.batch().puts.push_back({store::kNetworks, {n.id, n.name, "", nlohmann::json(n).dump()}});
   CNM_TRY(tx.commit());

@@ -6,7 +6,8 @@
 
 namespace cnm {
 
-Status Controller::remove_locked(std::vector<Network> nets) {
+Status Controller::remove_checked_networks(const store::WriteLock& lock,
+                                           std::vector<Network> nets) {
   if (nets.empty()) return {};
   auto all = list_networks();
   if (!all) return std::unexpected(all.error());
@@ -31,7 +32,7 @@ Status Controller::remove_locked(std::vector<Network> nets) {
     drivers.emplace_back(std::move(*d), &group);
   }
   // Removal rolls forward: once declared, a crash leaves it to the next command to finish.
-  Txn tx(store_, "network rm");
+  Txn tx(store_, lock, "network rm");
   for (const auto& n : nets) CNM_TRY(tx.intend_drop(store::kNetworks, n.id));
   for (auto& [d, group] : drivers) CNM_TRY(d->plan_remove(tx, *group));
   Status first_error;
@@ -49,7 +50,7 @@ Status Controller::remove_networks(const std::vector<std::string>& names) {
   if (names.empty()) return fail(Code::kInvalid, "network rm: name at least one network");
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   std::vector<Network> nets;
   for (const auto& name : names) {
     auto n = network(name);
@@ -58,13 +59,13 @@ Status Controller::remove_networks(const std::vector<std::string>& names) {
     for (const auto& seen : nets) dup |= seen.id == n->id;
     if (!dup) nets.push_back(std::move(*n));
   }
-  return remove_locked(std::move(nets));
+  return remove_checked_networks(*lock, std::move(nets));
 }
 
 Result<std::vector<std::string>> Controller::prune_networks() {
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto all = list_networks();
   if (!all) return std::unexpected(all.error());
   std::vector<Network> unused;
@@ -77,7 +78,7 @@ Result<std::vector<std::string>> Controller::prune_networks() {
       unused.push_back(std::move(n));
     }
   }
-  CNM_TRY(remove_locked(std::move(unused)));
+  CNM_TRY(remove_checked_networks(*lock, std::move(unused)));
   return names;
 }
 

@@ -110,12 +110,12 @@ Result<Drift> Controller::doctor() {
 Result<Drift> Controller::gc() {
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover_intents());
-  auto containers = gc_containers();  // reaps dead containers and reports them
+  CNM_TRY(recover_intents(*lock));
+  auto containers = gc_containers(*lock);  // reaps dead containers and reports them
   if (!containers) return std::unexpected(containers.error());
   auto d = doctor();
   if (!d) return std::unexpected(d.error());
-  CNM_TRY(gc_objects(*d));
+  CNM_TRY(gc_objects(*lock, *d));
   d->containers.insert(d->containers.begin(), containers->begin(), containers->end());
   if (!d->foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d->foreign_links));
   // Chains of networks the store does not know: remove them by their id12.

@@ -65,7 +65,7 @@ Status Controller::doctor_objects(Drift& d) {
   return {};
 }
 
-Status Controller::gc_objects(const Drift& d) {
+Status Controller::gc_objects(const store::WriteLock& lock, const Drift& d) {
   if (d.missing_netns.empty() && d.dead_endpoints.empty() && d.orphan_addresses.empty()) return {};
   auto od = find_object_drift(*this, kernel_);
   if (!od) return std::unexpected(od.error());
@@ -77,7 +77,7 @@ Status Controller::gc_objects(const Drift& d) {
       if (std::none_of(eps.begin(), eps.end(), [&](const Endpoint& x) { return x.id == e.id; }))
         eps.push_back(std::move(e));
   }
-  Txn tx(store_, "gc");
+  Txn tx(store_, lock, "gc");
   if (!eps.empty()) CNM_TRY(remove_endpoints(tx, eps));
   // The path is left alone: it is gone, or now holds a namespace that is not this sandbox's.
   for (const auto& sb : od->sandboxes) {

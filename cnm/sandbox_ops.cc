@@ -11,7 +11,7 @@ Result<Sandbox> Controller::create_sandbox(const std::string& name) {
   CNM_TRY(validate_name("sandbox", name));
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   auto existing = store_.get(store::kSandboxes, name);
   if (!existing) return std::unexpected(existing.error());
   if (*existing) return fail(Code::kConflict, "sandbox {} already exists", name);
@@ -20,8 +20,8 @@ Result<Sandbox> Controller::create_sandbox(const std::string& name) {
   sb.name = name;
   sb.netns_path = config_.netns_dir + "/" + name;
   sb.created = now_rfc3339();
-  Txn tx(store_, "sandbox create " + name);
-  CNM_TRY(tx.intend({{"kind", "netns"}, {"path", sb.netns_path}}));
+  Txn tx(store_, *lock, "sandbox create " + name);
+  CNM_TRY(tx.intend(NetnsIntent{sb.netns_path}));
   // On failure create() leaves nothing, and an existing path is not ours to remove.
   CNM_TRY(kernel_.namespaces->create(sb.netns_path));
   tx.on_undo([ns = kernel_.namespaces, p = sb.netns_path] { (void)ns->remove(p); });
@@ -39,7 +39,7 @@ Status Controller::remove_sandboxes(const std::vector<std::string>& names, bool 
   for (const auto& n : names) CNM_TRY(validate_name("sandbox", n));
   auto lock = store_.lock();
   if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover());
+  CNM_TRY(recover(*lock));
   std::vector<Sandbox> sbs;
   std::vector<Endpoint> eps;
   for (const auto& name : names) {
@@ -53,11 +53,11 @@ Status Controller::remove_sandboxes(const std::vector<std::string>& names, bool 
     eps.insert(eps.end(), attached->begin(), attached->end());
     sbs.push_back(std::move(*sb));
   }
-  Txn tx(store_, "sandbox rm");
+  Txn tx(store_, *lock, "sandbox rm");
   CNM_TRY(remove_endpoints(tx, eps));
   for (const auto& sb : sbs) {
     CNM_TRY(tx.intend_drop(store::kSandboxes, sb.id));
-    CNM_TRY(tx.intend({{"kind", "netns"}, {"path", sb.netns_path}}));
+    CNM_TRY(tx.intend(NetnsIntent{sb.netns_path}));
   }
   for (const auto& sb : sbs) {
     if (auto r = kernel_.namespaces->remove(sb.netns_path); !r)

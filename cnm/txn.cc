@@ -10,7 +10,7 @@ Status store_step(std::string_view what) { return step_hook ? step_hook(what) : 
 
 void Txn::set_step_hook(StepHook hook) { step_hook = hook; }
 
-Txn::Txn(store::Store& store, std::string command)
+Txn::Txn(store::Store& store, const store::WriteLock& /*lock*/, std::string command)
     : store_(store),
       intent_({{"cmd", std::move(command)},
                {"objects", nlohmann::json::array()},
@@ -28,8 +28,8 @@ Status Txn::write_intent() {
   return {};
 }
 
-Status Txn::intend(nlohmann::json object) {
-  intent_["objects"].push_back(std::move(object));
+Status Txn::intend(const Intent& object) {
+  intent_["objects"].push_back(to_json(object));
   return held_ ? hold_back() : write_intent();
 }
 

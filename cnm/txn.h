@@ -10,21 +10,22 @@
 #include <vector>
 
 #include "cnm/error.h"
+#include "cnm/intent.h"
 #include "cnm/store/store.h"
 
 namespace cnm {
 
 class Txn {
  public:
-  // The caller holds the store's write lock for the life of the Txn.
-  Txn(store::Store& store, std::string command);
+  // `lock` is the store's write lock, held for the life of the Txn.
+  Txn(store::Store& store, const store::WriteLock& lock, std::string command);
   ~Txn();  // rolls back unless committed
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
 
   // Makes durable, before the kernel is touched, that `object` may exist after a crash and must
-  // then be removed: {"kind": "link", "name": "nc-..."}. See Controller::recover for the kinds.
-  Status intend(nlohmann::json object);
+  // then be removed (cnm/intent.h has the kinds; Controller::recover removes them).
+  Status intend(const Intent& object);
   // Makes durable that a crashed command must finish dropping this record (roll-forward of rm).
   Status intend_drop(const char* table, const std::string& id);
   // Between hold() and flush(), intend and intend_drop only collect; flush() makes them durable

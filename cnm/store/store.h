@@ -63,16 +63,26 @@ struct Batch {
   bool empty() const;
 };
 
-// Holds the exclusive writer lock while alive. Released by the kernel if the process dies.
+class Store;
+
+// Holds the exclusive writer lock while alive; released by the kernel if the process dies. Only
+// Store::lock() makes one, and it cannot be copied: a function that writes under the lock takes
+// `const WriteLock&`, so the compiler checks that its caller holds it.
 class WriteLock {
  public:
-  explicit WriteLock(int fd) : fd_(fd) {}
-  WriteLock(WriteLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  WriteLock(WriteLock&& o) noexcept
+      : fd_(std::exchange(o.fd_, -1)), held_(std::exchange(o.held_, nullptr)) {}
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
   WriteLock& operator=(WriteLock&&) = delete;
   ~WriteLock();
 
  private:
+  friend class Store;
+  explicit WriteLock(int fd) : fd_(fd) {}
+
   int fd_;
+  bool* held_ = nullptr;  // the owning Store's flag, cleared on release
 };
 
 class StmtCache;
@@ -87,7 +97,8 @@ class Store {
 
   const std::string& root() const { return root_; }
 
-  // Blocks until this process is the only writer (flock on <root>/lock).
+  // Blocks until this process is the only writer (flock on <root>/lock). While a WriteLock of
+  // this Store is alive, a second call fails (Code::kFailed) instead of waiting on itself forever.
   Result<WriteLock> lock();
 
   // The record whose id or name is `key` (an id prefix of 12+ hex characters matches too).
@@ -135,10 +146,13 @@ class Store {
  private:
   Store(std::string root, sqlite3* db);
   Status exec(const char* sql);
+  // flock(LOCK_EX) on <path>, created when missing; the kernel drops it when the process dies.
+  static Result<WriteLock> lock_file(const std::string& path);
 
   std::string root_;
   sqlite3* db_;
-  int wal_frames_ = 0;  // frames in the WAL after this process's last commit (0: none committed)
+  bool locked_ = false;  // a WriteLock of this Store is alive
+  int wal_frames_ = 0;   // frames in the WAL after this process's last commit (0: none committed)
   std::unique_ptr<StmtCache> stmts_;  // cnm/store/sqlite_util.h
 };
 

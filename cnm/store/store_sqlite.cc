@@ -48,8 +48,9 @@ bool valid_table(const char* t) {
   return false;
 }
 
-// flock(LOCK_EX) on <path>, created when missing; the kernel drops it when the process dies.
-Result<WriteLock> lock_file(const std::string& path) {
+}  // namespace
+
+Result<WriteLock> Store::lock_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return fail(Code::kFailed, "open {}: {}", path, std::strerror(errno));
   WriteLock lock(fd);
@@ -58,8 +59,6 @@ Result<WriteLock> lock_file(const std::string& path) {
   return lock;
 }
 
-}  // namespace
-
 bool Batch::empty() const {
   return puts.empty() && drops.empty() && add_addresses.empty() && release_addresses.empty() &&
          set_hints.empty() && done_intents.empty();
@@ -67,6 +66,7 @@ bool Batch::empty() const {
 
 WriteLock::~WriteLock() {
   if (fd_ >= 0) close(fd_);  // closing the descriptor drops the flock
+  if (held_) *held_ = false;
 }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
@@ -174,7 +174,15 @@ Status Store::exec(const char* sql) {
   return {};
 }
 
-Result<WriteLock> Store::lock() { return lock_file(root_ + "/lock"); }
+Result<WriteLock> Store::lock() {
+  // A second flock on a new descriptor would wait for this process's own lock forever.
+  if (locked_) return fail(Code::kFailed, "write lock already held by this process");
+  auto l = lock_file(root_ + "/lock");
+  if (!l) return l;
+  l->held_ = &locked_;
+  locked_ = true;
+  return l;
+}
 
 Result<std::optional<Record>> Store::get(const char* table, const std::string& key) {
   if (!valid_table(table)) return fail(Code::kFailed, "store: unknown table {}", table);

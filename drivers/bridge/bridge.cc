@@ -1,6 +1,6 @@
 #include "drivers/bridge/bridge.h"
 
-#include "cnm/fw_intent.h"
+#include "cnm/intent.h"
 #include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
@@ -39,7 +39,7 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
                                  std::span<const cnm::Network> others) {
   std::vector<cnm::Prefix> gateways;
   for (const auto& pool : n.pools) gateways.emplace_back(pool.gateway, pool.subnet.len());
-  CNM_TRY(tx.intend({{"kind", "link"}, {"name", n.bridge}}));
+  CNM_TRY(tx.intend(cnm::LinkIntent{n.bridge}));
   CNM_TRY(k_.links->create_bridge(n.bridge, n.mtu, gateways));
   tx.on_undo([links = k_.links, name = n.bridge] {
     std::string names[] = {name};
@@ -55,7 +55,7 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
   auto before = bridges_of(others);
   auto after = before;
   after.push_back(n.bridge);
-  CNM_TRY(tx.intend({{"kind", "fw-network"}, {"id12", id12}}));
+  CNM_TRY(tx.intend(cnm::FwNetworkIntent{id12}));
   cnm::kernel::FirewallChange c;
   c.add_networks.push_back(network_rules(n));
   c.bridges = after;
@@ -79,8 +79,8 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
 
 cnm::Status BridgeDriver::plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) {
   for (const auto& n : nets) {
-    CNM_TRY(tx.intend({{"kind", "fw-network"}, {"id12", n.id.substr(0, 12)}}));
-    CNM_TRY(tx.intend({{"kind", "link"}, {"name", n.bridge}}));
+    CNM_TRY(tx.intend(cnm::FwNetworkIntent{n.id.substr(0, 12)}));
+    CNM_TRY(tx.intend(cnm::LinkIntent{n.bridge}));
   }
   return {};
 }
@@ -119,8 +119,8 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
   cnm::kernel::EndpointPorts ports;
   if (!ep.ports.empty()) ports = endpoint_ports(n, ep);
   tx.hold();
-  CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
-  if (!ep.ports.empty()) CNM_TRY(tx.intend(cnm::ports_intent(ports)));
+  CNM_TRY(tx.intend(cnm::LinkIntent{ep.host_ifname}));
+  if (!ep.ports.empty()) CNM_TRY(tx.intend(cnm::FwPortsIntent{ports}));
   CNM_TRY(tx.flush());
   CNM_TRY(k_.endpoints->attach(spec));
   tx.on_undo([links = k_.links, name = ep.host_ifname] {
@@ -155,8 +155,8 @@ cnm::Status BridgeDriver::forget_flows(const cnm::kernel::EndpointPorts& ports) 
 cnm::Status BridgeDriver::plan_leave(cnm::Txn& tx, const cnm::Network& n,
                                      std::span<const cnm::Endpoint> eps) {
   for (const auto& ep : eps) {
-    if (!ep.ports.empty()) CNM_TRY(tx.intend(cnm::ports_intent(endpoint_ports(n, ep))));
-    CNM_TRY(tx.intend({{"kind", "link"}, {"name", ep.host_ifname}}));
+    if (!ep.ports.empty()) CNM_TRY(tx.intend(cnm::FwPortsIntent{endpoint_ports(n, ep)}));
+    CNM_TRY(tx.intend(cnm::LinkIntent{ep.host_ifname}));
   }
   return {};
 }

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "cnm/runtime.h"
+#include "cnm/validate.h"
 #include "plugins/cni/config.h"
 #include "plugins/cni/result.h"
 
@@ -40,15 +41,12 @@ Error from_cnm(const cnm::Error& e, int not_found = kInvalidConfig) {
 // The variables a command needs (the spec's list), each checked: kInvalidEnvironment otherwise.
 Result<void> check_env(const Env& env, bool needs_netns) {
   if (!env.has_container_id) return bad(kInvalidEnvironment, "CNI_CONTAINERID is not set");
-  if (env.container_id.empty() || env.container_id.size() > 1024 ||
-      !std::all_of(env.container_id.begin(), env.container_id.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-      }))
+  if (!cnm::validate_container_id(env.container_id))
     return bad(kInvalidEnvironment,
                fmt::format("CNI_CONTAINERID '{}' is invalid", env.container_id));
   if (!env.has_ifname) return bad(kInvalidEnvironment, "CNI_IFNAME is not set");
-  if (env.ifname.size() > 15 || env.ifname == "." || env.ifname == ".." ||
-      env.ifname.find_first_of("/: \t\n") != std::string::npos)
+  // An empty name is left to the controller (bad configuration, as before any attach).
+  if (!env.ifname.empty() && !cnm::validate_ifname(env.ifname))
     return bad(kInvalidEnvironment,
                fmt::format("CNI_IFNAME '{}' is not a valid interface name (1-15 characters, no "
                            "'/', ':' or spaces)",
@@ -119,8 +117,7 @@ Result<std::string> cmd_add(Session& s, const Env& env) {
   if (!ep) {
     auto e = from_cnm(ep.error(), kUnknownContainer);
     // A namespace that may not be attached (netctl's own, ...) is a bad CNI_NETNS, not bad config.
-    if (ep.error().code == cnm::Code::kInvalid && ep.error().message.starts_with("CNI_NETNS"))
-      e.code = kInvalidEnvironment;
+    if (ep.error().subject == cnm::Subject::kNetns) e.code = kInvalidEnvironment;
     return std::unexpected(e);
   }
   return make_result(s.conf.cni_version, *n, *ep).dump() + "\n";
@@ -156,7 +153,7 @@ Result<std::string> cmd_status(Session& s) {
       return bad(kNotAvailable, fmt::format("network {}: {}", s.conf.network, n.error().message));
   }
   if (auto st = s.c().cni_status(); !st) {
-    bool fw = st.error().message.starts_with("iptables");
+    bool fw = st.error().subject == cnm::Subject::kFirewall;
     return bad(fw ? kNotAvailableDamaged : kNotAvailable, st.error().message);
   }
   return std::string();

@@ -24,6 +24,13 @@ inline cnm::ConnectRequest connect_req(std::string network, std::string target) 
   return r;
 }
 
+// Controller::recover as a write command runs it: under the store's write lock.
+inline cnm::Result<int> recover_holding_lock(cnm::Controller& c) {
+  auto lock = c.store().lock();
+  if (!lock) return std::unexpected(lock.error());
+  return c.recover(*lock);
+}
+
 struct ControllerFixture {
   std::string root;
   cnm::kernel::StepCounter steps;

@@ -135,7 +135,7 @@ TEST_CASE("a failed removal is finished by the next command") {
   REQUIRE_FALSE(r);
   CHECK(f.intent_count() == 1);
   f.steps.fail_at = 0;
-  auto done = f.ctl->recover();
+  auto done = recover_holding_lock(*f.ctl);
   REQUIRE(done);
   CHECK(*done == 1);
   CHECK(f.links.links.empty());

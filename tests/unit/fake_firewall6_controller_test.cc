@@ -130,7 +130,7 @@ TEST_CASE("recovery finishes a failed dual-stack removal in the IPv6 tables too"
   REQUIRE_FALSE(f.ctl->remove_networks({"a"}));
   CHECK(f.intent_count() == 1);
   f.steps.fail_at = 0;
-  REQUIRE(f.ctl->recover());
+  REQUIRE(recover_holding_lock(*f.ctl));
   CHECK(f.intent_count() == 0);
   CHECK(v6_lines(f.firewall, id) == 0);
   CHECK(v6_lines(f.firewall, "NETCTL-N-" + b->id.substr(0, 12)) > 0);
@@ -149,7 +149,7 @@ TEST_CASE("recovery takes a crashed connect's IPv6 port rules out") {
                            {"objects", {cnm::ports_intent(e)}},
                            {"drop", nlohmann::json::array()}};
   REQUIRE(f.store->add_intent(intent.dump()));
-  REQUIRE(f.ctl->recover());
+  REQUIRE(recover_holding_lock(*f.ctl));
   CHECK(v6_lines(f.firewall, "[fd00:89::9]:80") == 0);
   CHECK(f.firewall.ports.empty());
 }

@@ -14,6 +14,7 @@
 #include "tests/fakes/fake_firewall.h"
 #include "tests/fakes/fake_hostports.h"
 #include "tests/fakes/fake_links.h"
+#include "tests/unit/controller_fixture.h"
 
 using cnm::Code;
 namespace k = cnm::kernel;
@@ -204,7 +205,7 @@ TEST_CASE("every step of a publishing connect, kernel or store, fails cleanly th
     CHECK(r.error().message.find(fmt::format("injected failure at step {}", at)) !=
           std::string::npos);
     // What the rollback could not drop (a failed intent drop) the next command's recovery does.
-    REQUIRE(f.ctl->recover());
+    REQUIRE(recover_holding_lock(*f.ctl));
     CHECK(f.kernel_empty_but_network());
     CHECK(f.store->intents()->empty());
     CHECK(f.store->list(cnm::store::kEndpoints)->empty());
@@ -226,7 +227,7 @@ TEST_CASE("an interrupted sandbox rm and network rm are finished by the next com
     f.plan.at = f.plan.steps + at;
     auto r = f.ctl->remove_sandboxes({"s1"}, true);
     f.plan.at = 0;
-    REQUIRE(f.ctl->recover());
+    REQUIRE(recover_holding_lock(*f.ctl));
     // Either the removal was rolled forward, or it failed before it promised anything and all is
     // as before; a retry then removes everything.
     bool intact = f.store->list(cnm::store::kSandboxes)->size() == 1;
@@ -260,7 +261,7 @@ TEST_CASE("a network rm failed or killed at any step leaves the network whole or
     f.plan.at = f.plan.steps + at;
     auto r = f.ctl->remove_networks({"n1"});
     f.plan.at = 0;
-    REQUIRE(f.ctl->recover());
+    REQUIRE(recover_holding_lock(*f.ctl));
     if (f.store->list(cnm::store::kNetworks)->size() == 1) {
       // Failed before the removal was declared: bridge and rules are still there.
       CHECK(!r);

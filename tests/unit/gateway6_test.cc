@@ -128,7 +128,7 @@ TEST_CASE("a failed IPv6 route fails the disconnect, and the next command's reco
   CHECK(f.endpoints.log.back().starts_with("route /run/netns/s1 eth2 via fd00:94::1 -> "));
   CHECK(f.intent_count() == 1);
   CHECK_FALSE(f.on("e").default_route6);
-  REQUIRE(f.ctl->recover());
+  REQUIRE(recover_holding_lock(*f.ctl));
   CHECK(f.intent_count() == 0);
   CHECK(f.endpoints.log.back() == "route /run/netns/s1 eth2 via fd00:94::1");
   CHECK(f.on("e").default_route6);

@@ -28,7 +28,7 @@ struct Nets : ControllerFixture {
   void recovered_onto_b() {
     CHECK(intent_count() == 1);
     CHECK_FALSE(on("b").default_route);
-    REQUIRE(ctl->recover());
+    REQUIRE(recover_holding_lock(*ctl));
     CHECK(intent_count() == 0);
     CHECK(on("b").default_route);
     CHECK(endpoints.log.back() == "route /run/netns/s1 eth1 via 10.89.0.1");

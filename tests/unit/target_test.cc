@@ -62,6 +62,7 @@ TEST_CASE("netctl's own namespace is refused as an attach target, by pid and by 
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Code::kInvalid);
   CHECK(r.error().message.starts_with("CNI_NETNS: "));
+  CHECK(r.error().subject == cnm::Subject::kNetns);  // the plugin's kInvalidEnvironment
   f.check_untouched();
   // Disconnect is never refused: an endpoint whose namespace is netctl's own by now goes.
   f.namespaces.ids[kTgtProc] = cnm::kernel::NetnsId{.dev = 4, .ino = 55};
