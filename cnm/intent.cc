@@ -11,6 +11,9 @@ template <class... F>
 struct Overload : F... {
   using F::operator()...;
 };
+// Spelled out: clang 16 (the fuzz build) does not deduce an aggregate's template arguments.
+template <class... F>
+Overload(F...) -> Overload<F...>;
 
 // A required string member; throws nlohmann::json::exception when missing or not a string.
 std::string text(const nlohmann::json& o, const char* key) { return o.at(key).get<std::string>(); }
