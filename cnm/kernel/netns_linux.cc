@@ -18,6 +18,7 @@
 
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/netns.h"
+#include "cnm/kernel/proc_stat.h"
 
 namespace cnm::kernel {
 namespace {
@@ -144,17 +145,7 @@ bool read_stat(const Fd& dir, char& state, uint64_t& start) {
   char buf[1024];
   ssize_t n = read(f.get(), buf, sizeof buf - 1);
   if (n <= 0) return false;
-  std::string_view s(buf, static_cast<size_t>(n));
-  size_t at = s.rfind(')');  // the command before it may hold spaces and parentheses
-  if (at == std::string_view::npos || at + 2 >= s.size()) return false;
-  state = s[at + 2];
-  int field = 2;
-  for (size_t i = at + 1; i < s.size(); ++i)
-    if (s[i] == ' ' && ++field == 22) {
-      start = std::strtoull(std::string(s.substr(i + 1, 24)).c_str(), nullptr, 10);
-      return true;
-    }
-  return false;
+  return parse_proc_stat(std::string_view(buf, static_cast<size_t>(n)), state, start);
 }
 
 Result<NetnsId> LinuxNamespaces::identify(const std::string& path) {

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <thread>
 
+#include "cnm/kernel/proc_stat.h"
+
 namespace cnm::launcher {
 namespace {
 
@@ -29,31 +31,23 @@ std::string slurp(const std::string& path) {
   return out;
 }
 
-char state_of(const std::string& stat) {
-  auto close_paren = stat.rfind(')');
-  return close_paren == std::string::npos || close_paren + 2 >= stat.size() ? '?'
-                                                                            : stat[close_paren + 2];
-}
-
 }  // namespace
 
 uint64_t start_time(pid_t pid) {
+  char state = 0;
+  uint64_t start = 0;
   if (pid <= 0) return 0;
-  std::string s = slurp(fmt::format("/proc/{}/stat", pid));
-  auto at = s.rfind(')');
-  if (at == std::string::npos) return 0;
-  // Fields after the command: state is field 3, starttime field 22.
-  int field = 2;
-  for (size_t i = at + 1; i < s.size(); ++i)
-    if (s[i] == ' ' && ++field == 22) return std::strtoull(s.c_str() + i + 1, nullptr, 10);
-  return 0;
+  return kernel::parse_proc_stat(slurp(fmt::format("/proc/{}/stat", pid)), state, start) ? start
+                                                                                         : 0;
 }
 
 bool alive(pid_t pid, uint64_t start) {
-  if (pid <= 0) return false;
-  std::string stat = slurp(fmt::format("/proc/{}/stat", pid));
-  if (stat.empty() || state_of(stat) == 'Z' || state_of(stat) == 'X') return false;
-  return start == 0 || start_time(pid) == start;
+  char state = 0;
+  uint64_t started = 0;
+  if (pid <= 0 ||
+      !kernel::parse_proc_stat(slurp(fmt::format("/proc/{}/stat", pid)), state, started))
+    return false;
+  return state != 'Z' && state != 'X' && (start == 0 || started == start);
 }
 
 bool wait_gone(pid_t pid, uint64_t start, int timeout_ms) {
