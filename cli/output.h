@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
+#include "cnm/model/error.h"
 
 namespace cli {
 

@@ -3,13 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cnm/core/txn.h"
 #include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/fault.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/hostports.h"
 #include "cnm/kernel/links.h"
-#include "cnm/txn.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
 

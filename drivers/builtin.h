@@ -1,7 +1,7 @@
 // The drivers that ship with netctl, registered by name.
 #pragma once
 
-#include "cnm/driver.h"
+#include "cnm/core/driver.h"
 
 namespace drivers {
 

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "cnm/error.h"
-#include "cnm/ipam.h"
-#include "cnm/net.h"
+#include "cnm/model/error.h"
+#include "cnm/model/ipam.h"
+#include "cnm/model/net.h"
 
 namespace ipam {
 

@@ -13,8 +13,48 @@ named=$(grep -rnE --include='*.cc' --include='*.h' \
   'driver(\(\))? *[!=]= *"|"[^"]*" *[!=]= *[A-Za-z0-9_.>()-]*driver\b' cnm cli plugins || true)
 if [ -n "$named" ]; then
   echo "$named" >&2
-  echo "driver names compared outside drivers/ (ask the driver instead, cnm/driver.h)" >&2; exit 1
+  echo "driver names compared outside drivers/ (ask the driver instead, cnm/core/driver.h)" >&2; exit 1
 fi
+# The dependency direction of docs/architecture.md section 2: a folder includes only itself and
+# the layers below it. Layers, bottom first; folders on one line are peers and never include each
+# other. Drivers are reached through cnm/core/driver.h: only the assembly (cnm/runtime.cc) and
+# tests include drivers/.
+layers=(
+  "cnm/model"
+  "cnm/store cnm/kernel ipam"
+  "cnm/launcher"
+  "cnm/core"
+  "drivers"
+  "cnm/network"
+  "cnm/endpoint"
+  "cnm/containers"
+  "cnm/recovery"
+  "cnm/cni"
+  "cnm"
+  "cli plugins"
+)
+folder_of() {  # the layer folder of a path: cnm/endpoint/x.cc -> cnm/endpoint, drivers/b/x -> drivers
+  case "$1" in
+    cnm/*/*) echo "${1%%/*}/$(cut -d/ -f2 <<<"$1")" ;;
+    cnm/*) echo cnm ;;
+    *) echo "${1%%/*}" ;;
+  esac
+}
+declare -A rank
+for i in "${!layers[@]}"; do for f in ${layers[$i]}; do rank[$f]=$i; done; done
+wrong=""
+while IFS=: read -r file inc; do
+  from=$(folder_of "$file"); to=$(folder_of "$inc")
+  [ "$from" = "$to" ] && continue
+  [ -n "${rank[$from]:-}" ] && [ -n "${rank[$to]:-}" ] || continue
+  if [ "$to" = drivers ] && [ "$file" != cnm/runtime.cc ]; then
+    wrong+="$file includes $inc (drivers are reached through cnm/core/driver.h)"$'\n'
+  elif [ "${rank[$to]}" -ge "${rank[$from]}" ]; then
+    wrong+="$file includes $inc ($to is not below $from)"$'\n'
+  fi
+done < <(git ls-files '*.cc' '*.h' | grep -E '^(cnm|drivers|ipam|cli|plugins)/' |
+  xargs grep -HoE '^#include "[^"]+"' | sed -E 's/#include "([^"]+)"/\1/')
+if [ -n "$wrong" ]; then printf '%s' "$wrong" >&2; echo "layering: includes against the direction" >&2; exit 1; fi
 if command -v clang-format >/dev/null; then
   unformatted=$(git ls-files '*.cc' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c warning || true)
   if [ "$unformatted" != 0 ]; then

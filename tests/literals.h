@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "cnm/net.h"
+#include "cnm/model/net.h"
 
 namespace cnm::testing {
 

@@ -3,7 +3,7 @@
 // agree.
 #pragma once
 
-#include "cnm/net.h"
+#include "cnm/model/net.h"
 
 namespace cnm::kernel {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
-#include "cnm/net.h"
-#include "cnm/ports.h"
+#include "cnm/model/error.h"
+#include "cnm/model/net.h"
+#include "cnm/model/ports.h"
 
 namespace cnm::kernel {
 

@@ -14,10 +14,10 @@
 #include <string>
 #include <string_view>
 
-#include "cnm/error.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
+#include "cnm/model/error.h"
 
 namespace cnm::kernel {
 

@@ -64,8 +64,8 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
-#include "cnm/net.h"
+#include "cnm/model/error.h"
+#include "cnm/model/net.h"
 
 namespace cnm::kernel {
 
@@ -128,6 +128,21 @@ struct FirewallChange {
   bool ipv6 = false;
 };
 
+// What differs between a backend's objects and the whole desired state (doctor and gc).
+struct FirewallDrift {
+  // Entries in the backend's own words: for the xtables layout, `iptables -S` lines, those of the
+  // IPv6 tables prefixed "[filter6] " or "[nat6] ".
+  std::vector<std::string> missing, foreign;
+  std::vector<std::string>
+      foreign_networks;     // id12s of networks that have objects but are not wanted
+  bool foreign_v6 = false;  // a foreign entry is in the IPv6 tables
+};
+
+class Firewall;
+// The drift of a backend with the xtables layout above: its dump() against the dump that the
+// in-memory engine renders for `want`.
+Result<FirewallDrift> xtables_drift(Firewall& fw, const FirewallChange& want);
+
 // Not thread-safe (libiptc keeps global state): one call at a time per process.
 class Firewall {
  public:
@@ -144,6 +159,13 @@ class Firewall {
   // then "-A <chain> <rule>" for every rule of a NETCTL chain or jumping into one. Rules netctl
   // writes read exactly as iptables prints them; others show what is understood.
   virtual Result<std::vector<std::string>> dump() = 0;
+  // Compares the backend's objects with `want`, the whole desired state (every network, published
+  // port and bridge; FirewallChange::bridges set). The admin's chain (NETCTL-USER) and the
+  // top-level chains, which stay once made, are never foreign. Changes nothing. The default suits
+  // the xtables layout (iptc, memory); another backend (nftables) overrides it.
+  virtual Result<FirewallDrift> drift(const FirewallChange& want) {
+    return xtables_drift(*this, want);
+  }
 };
 
 // Waits up to 30 s for the xtables lock (iptables itself waits forever).

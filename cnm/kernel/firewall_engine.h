@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/firewall_rules.h"
+#include "cnm/model/error.h"
 
 namespace cnm::kernel::fw {
 

@@ -3,8 +3,8 @@
 
 #include <chrono>
 
-#include "cnm/error.h"
 #include "cnm/kernel/fd.h"
+#include "cnm/model/error.h"
 
 namespace cnm::kernel {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "cnm/kernel/firewall.h"
-#include "cnm/net.h"
+#include "cnm/model/net.h"
 
 namespace cnm::kernel::fw {
 

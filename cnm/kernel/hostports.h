@@ -8,9 +8,9 @@
 #include <string>
 #include <utility>
 
-#include "cnm/error.h"
-#include "cnm/net.h"
-#include "cnm/ports.h"
+#include "cnm/model/error.h"
+#include "cnm/model/net.h"
+#include "cnm/model/ports.h"
 
 namespace cnm::kernel {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
-#include "cnm/net.h"
+#include "cnm/model/error.h"
+#include "cnm/model/net.h"
 
 namespace cnm::kernel {
 

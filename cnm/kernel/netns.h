@@ -10,9 +10,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "cnm/error.h"
 #include "cnm/kernel/fd.h"
 #include "cnm/kernel/nl.h"
+#include "cnm/model/error.h"
 
 namespace cnm::kernel {
 

@@ -16,8 +16,8 @@
 #include <string_view>
 #include <utility>
 
-#include "cnm/error.h"
-#include "cnm/net.h"
+#include "cnm/model/error.h"
+#include "cnm/model/net.h"
 
 namespace cnm::kernel::nl {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cnm/error.h"
+#include "cnm/model/error.h"
 
 namespace cnm::launcher {
 

@@ -3,8 +3,8 @@
 // netctl binary as its executable (cnm/launcher/README.md, "The host binary").
 #pragma once
 
-#include "cnm/error.h"
 #include "cnm/kernel/fd.h"
+#include "cnm/model/error.h"
 
 namespace cnm::launcher {
 

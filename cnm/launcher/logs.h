@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
 #include "cnm/kernel/fd.h"
+#include "cnm/model/error.h"
 
 namespace cnm::launcher {
 

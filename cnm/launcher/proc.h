@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
 #include "cnm/launcher/spawn.h"
+#include "cnm/model/error.h"
 
 namespace cnm::launcher {
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "cnm/error.h"
+#include "cnm/model/error.h"
 
 namespace cnm::launcher {
 

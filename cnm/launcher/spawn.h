@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "cnm/error.h"
+#include "cnm/model/error.h"
 
 namespace cnm::launcher {
 

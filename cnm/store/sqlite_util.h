@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "cnm/error.h"
+#include "cnm/model/error.h"
 
 namespace cnm::store {
 

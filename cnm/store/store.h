@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "cnm/error.h"
+#include "cnm/model/error.h"
 
 struct sqlite3;
 

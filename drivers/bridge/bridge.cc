@@ -1,11 +1,11 @@
 #include "drivers/bridge/bridge.h"
 
-#include "cnm/intent.h"
+#include "cnm/core/intent.h"
+#include "cnm/core/txn.h"
 #include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
-#include "cnm/txn.h"
 #include "drivers/bridge/options.h"
 #include "drivers/bridge/rules.h"
 

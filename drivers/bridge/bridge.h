@@ -1,7 +1,7 @@
 // The bridge driver: one Linux bridge per network with the gateway address(es) on it.
 #pragma once
 
-#include "cnm/driver.h"
+#include "cnm/core/driver.h"
 #include "cnm/kernel/firewall.h"
 
 namespace drivers {
@@ -26,6 +26,17 @@ class BridgeDriver : public cnm::Driver {
   cnm::Status plan_leave(cnm::Txn& tx, const cnm::Network& n,
                          std::span<const cnm::Endpoint> eps) override;
   cnm::Status leave(const cnm::Network& n, std::span<const cnm::Endpoint> eps) override;
+  // -o host_binding_ipv4. Checked here too: create refuses a bad one, but a record may come from
+  // another version or an edited store.
+  cnm::Result<std::optional<cnm::IpAddr>> default_host_ip(const cnm::Network& n) const override;
+  // Links: the bridge "nc-<id12>" (unless -o com.docker.network.bridge.name), and per endpoint
+  // the host end "nv<id12>" of its veth pair.
+  std::string endpoint_link(const std::string& endpoint_id) const override;
+  bool names_link(std::string_view name) const override;
+  void desired(const cnm::Network& n, std::span<const cnm::Endpoint> eps,
+               std::vector<std::string>& links, cnm::kernel::FirewallChange& want) const override;
+  void removal(const cnm::Network& n, const cnm::Endpoint* ep, std::vector<std::string>& links,
+               cnm::kernel::FirewallChange& fw) const override;
 
  private:
   cnm::Status forget_flows(const cnm::kernel::EndpointPorts& ports);

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "cnm/net.h"
+#include "cnm/model/net.h"
 
 namespace drivers {
 namespace {

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "cnm/error.h"
+#include "cnm/model/error.h"
 
 namespace drivers {
 

@@ -1,5 +1,8 @@
 #include "drivers/bridge/rules.h"
 
+#include <algorithm>
+
+#include "drivers/bridge/bridge.h"
 #include "drivers/bridge/options.h"
 
 namespace drivers {
@@ -43,6 +46,66 @@ cnm::kernel::EndpointPorts endpoint_ports(const cnm::Network& n, const cnm::Endp
     out.ports.push_back(m);
   }
   return out;
+}
+
+namespace {
+
+void add_once(std::vector<std::string>& v, const std::string& s) {
+  if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+}  // namespace
+
+cnm::Result<std::optional<cnm::IpAddr>> BridgeDriver::default_host_ip(const cnm::Network& n) const {
+  std::optional<cnm::IpAddr> out;
+  for (const char* k : {"com.docker.network.bridge.host_binding_ipv4", "host_binding_ipv4"})
+    if (auto it = n.options.find(k); it != n.options.end()) {
+      auto ip = cnm::IpAddr::parse(it->second);
+      if (!ip || ip->is_v6())
+        return cnm::fail(cnm::Code::kInvalid, "network {}: option {} '{}' is not an IPv4 address",
+                         n.name, k, it->second);
+      out = *ip;
+    }
+  return out;
+}
+
+std::string BridgeDriver::endpoint_link(const std::string& endpoint_id) const {
+  return "nv" + endpoint_id.substr(0, 12);
+}
+
+bool BridgeDriver::names_link(std::string_view name) const {
+  return name.starts_with("nc-") || name.starts_with("nv");
+}
+
+void BridgeDriver::desired(const cnm::Network& n, std::span<const cnm::Endpoint> eps,
+                           std::vector<std::string>& links,
+                           cnm::kernel::FirewallChange& want) const {
+  links.push_back(n.bridge);
+  want.add_networks.push_back(network_rules(n));
+  if (want.bridges) want.bridges->push_back(n.bridge);
+  if (n.ipv6) {  // the IPv6 tables are in play only once there is a dual-stack network
+    if (!want.bridges6) want.bridges6.emplace();
+    want.bridges6->push_back(n.bridge);
+    want.ipv6 = true;
+  }
+  for (const auto& e : eps) {
+    links.push_back(e.host_ifname);
+    if (!e.ports.empty()) want.add_ports.push_back(endpoint_ports(n, e));
+  }
+}
+
+void BridgeDriver::removal(const cnm::Network& n, const cnm::Endpoint* ep,
+                           std::vector<std::string>& links, cnm::kernel::FirewallChange& fw) const {
+  if (ep == nullptr) {
+    add_once(links, n.bridge);
+    add_once(fw.remove_networks, n.id.substr(0, 12));
+    return;
+  }
+  add_once(links, ep->host_ifname);
+  // Port rules are found by content: the caller's list may hold them already.
+  bool listed = std::any_of(fw.remove_ports.begin(), fw.remove_ports.end(),
+                            [&](const auto& p) { return p.id12 == ep->id.substr(0, 12); });
+  if (!ep->ports.empty() && !listed) fw.remove_ports.push_back(endpoint_ports(n, *ep));
 }
 
 }  // namespace drivers

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "cnm/kernel/firewall.h"
-#include "cnm/model.h"
+#include "cnm/model/model.h"
 
 namespace drivers {
 

@@ -2,7 +2,7 @@
 // host's network namespace; on "null" it has only loopback.
 #pragma once
 
-#include "cnm/driver.h"
+#include "cnm/core/driver.h"
 
 namespace drivers {
 

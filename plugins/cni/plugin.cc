@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cnm/model/validate.h"
 #include "cnm/runtime.h"
-#include "cnm/validate.h"
 #include "plugins/cni/config.h"
 #include "plugins/cni/result.h"
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "cnm/model.h"
+#include "cnm/model/model.h"
 
 namespace cni {
 

@@ -1,11 +1,11 @@
-// libFuzzer target: the YAML config (cnm/config.h parse_config). Any input yields a Config or
+// libFuzzer target: the YAML config (cnm/core/config.h parse_config). Any input yields a Config or
 // Code::kInvalid; an accepted config holds only values the rest of netctl can use.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "cnm/config.h"
+#include "cnm/core/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,11 +1,11 @@
-// libFuzzer target: IP addresses and CIDR prefixes (cnm/net.h). What parses formats back to text
-// that parses to the same value; a strict prefix has no host bits.
+// libFuzzer target: IP addresses and CIDR prefixes (cnm/model/net.h). What parses formats back to
+// text that parses to the same value; a strict prefix has no host bits.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "cnm/net.h"
+#include "cnm/model/net.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,11 +1,11 @@
-// libFuzzer target: -p specifications (cnm/ports.h parse_port_spec). Accepted specs are in range
-// and survive formatting: the text port_spec_str prints describes the same mapping.
+// libFuzzer target: -p specifications (cnm/model/ports.h parse_port_spec). Accepted specs are in
+// range and survive formatting: the text port_spec_str prints describes the same mapping.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "cnm/ports.h"
+#include "cnm/model/ports.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

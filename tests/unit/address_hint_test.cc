@@ -1,10 +1,10 @@
-// Endpoint addresses through the controller with the store's allocation hints (cnm/addresses.cc):
-// the lowest free address whatever the order of connects, disconnects, --ip and releases the hint
-// does not see; and an old (version 1) database gains the hints table.
+// Endpoint addresses through the controller with the store's allocation hints
+// (cnm/endpoint/addresses.cc): the lowest free address whatever the order of connects, disconnects,
+// --ip and releases the hint does not see; and an old (version 1) database gains the hints table.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
-#include "cnm/records.h"
+#include "cnm/core/records.h"
 #include "tests/unit/controller_fixture.h"
 
 namespace {

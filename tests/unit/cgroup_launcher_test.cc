@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cnm/config.h"
+#include "cnm/core/config.h"
 #include "cnm/launcher/spawn.h"
 
 using cnm::launcher::Op;

@@ -1,5 +1,5 @@
 // The YAML config: defaults, pools by family, MTU, root, and errors naming file and line.
-#include "cnm/config.h"
+#include "cnm/core/config.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cnm/model.h"
+#include "cnm/model/model.h"
 
 namespace {
 

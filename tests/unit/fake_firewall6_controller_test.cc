@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cnm/fw_intent.h"
+#include "cnm/core/fw_intent.h"
 #include "tests/unit/controller_fixture.h"
 
 using cnm::Code;

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "cnm/controller.h"
-#include "cnm/txn.h"
+#include "cnm/core/txn.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
 #include "tests/fakes/fake_endpoints.h"

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "cnm/model.h"
+#include "cnm/model/model.h"
 #include "tests/unit/controller_fixture.h"
 
 namespace {

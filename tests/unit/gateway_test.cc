@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string_view>
 
-#include "cnm/txn.h"
+#include "cnm/core/txn.h"
 #include "tests/unit/controller_fixture.h"
 
 namespace {

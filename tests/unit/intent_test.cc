@@ -1,6 +1,6 @@
 // Typed intent objects: each kind writes exactly the journal JSON earlier versions wrote, reads
 // back, and a journal row in that format still recovers.
-#include "cnm/intent.h"
+#include "cnm/core/intent.h"
 
 #include <doctest/doctest.h>
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cnm/ipam.h"
-#include "cnm/net.h"
+#include "cnm/model/ipam.h"
+#include "cnm/model/net.h"
 #include "tests/literals.h"
 
 namespace ipam_test {

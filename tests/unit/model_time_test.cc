@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "cnm/model.h"
+#include "cnm/model/model.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // cnm/net: address and prefix parsing, formatting and arithmetic.
-#include "cnm/net.h"
+#include "cnm/model/net.h"
 
 #include <doctest/doctest.h>
 

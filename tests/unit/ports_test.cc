@@ -1,5 +1,5 @@
 // Parsing of published port specifications.
-#include "cnm/ports.h"
+#include "cnm/model/ports.h"
 
 #include <doctest/doctest.h>
 

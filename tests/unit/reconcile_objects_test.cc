@@ -1,4 +1,4 @@
-// doctor and gc over sandboxes, endpoints and IPAM rows (cnm/reconcile_objects.cc), against the
+// doctor and gc over sandboxes, endpoints and IPAM rows (cnm/recovery/objects.cc), against the
 // fakes: drift made behind netctl's back is reported without any change, then repaired by gc.
 #include <doctest/doctest.h>
 

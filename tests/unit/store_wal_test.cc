@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "cnm/model.h"
+#include "cnm/model/model.h"
 #include "cnm/store/store.h"
 
 namespace {

@@ -1,6 +1,6 @@
-// Target resolution (cnm/target.cc): netctl's own namespace is never attached, a pid is bound to
-// its process start time, a namespace that changes between resolution and attach is not joined;
-// and error lines escape control characters (cnm::printable).
+// Target resolution (cnm/endpoint/target.cc): netctl's own namespace is never attached, a pid is
+// bound to its process start time, a namespace that changes between resolution and attach is not
+// joined; and error lines escape control characters (cnm::printable).
 #include <doctest/doctest.h>
 
 #include <algorithm>

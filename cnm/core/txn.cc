@@ -1,0 +1,84 @@
+#include "cnm/core/txn.h"
+
+#include <ranges>
+
+namespace cnm {
+namespace {
+Txn::StepHook step_hook = nullptr;
+Status store_step(std::string_view what) { return step_hook ? step_hook(what) : Status{}; }
+}  // namespace
+
+void Txn::set_step_hook(StepHook hook) { step_hook = hook; }
+
+Txn::Txn(store::Store& store, const store::WriteLock& /*lock*/, std::string command)
+    : store_(store),
+      intent_({{"cmd", std::move(command)},
+               {"objects", nlohmann::json::array()},
+               {"drop", nlohmann::json::array()}}) {}
+
+Txn::~Txn() { rollback(); }
+
+Status Txn::write_intent() {
+  CNM_TRY(store_step("store: write intent"));
+  auto body = intent_.dump();
+  if (intent_id_ != 0) return store_.update_intent(intent_id_, body);
+  auto id = store_.add_intent(body);
+  if (!id) return std::unexpected(id.error());
+  intent_id_ = *id;
+  return {};
+}
+
+Status Txn::intend(const Intent& object) {
+  intent_["objects"].push_back(to_json(object));
+  return held_ ? hold_back() : write_intent();
+}
+
+Status Txn::intend_drop(const char* table, const std::string& id) {
+  intent_["drop"].push_back({{"table", table}, {"id", id}});
+  return held_ ? hold_back() : write_intent();
+}
+
+Status Txn::hold_back() {
+  pending_ = true;  // flush() writes it
+  return {};
+}
+
+Status Txn::flush() {
+  held_ = false;
+  if (!pending_) return {};
+  pending_ = false;
+  return write_intent();
+}
+
+void Txn::on_undo(std::function<void()> undo) { undos_.push_back(std::move(undo)); }
+
+Status Txn::commit() {
+  if (done_) return fail(Code::kFailed, "transaction already finished");
+  if (intent_id_ != 0) batch_.done_intents.push_back(intent_id_);
+  auto r = store_step("store: commit");
+  if (r) r = store_.apply(batch_);
+  if (!r) {
+    batch_.done_intents.clear();
+    rollback();
+    return r;
+  }
+  done_ = true;
+  undos_.clear();
+  return {};
+}
+
+void Txn::rollback() {
+  if (done_) return;
+  done_ = true;
+  for (auto& undo : std::views::reverse(undos_)) undo();
+  undos_.clear();
+  // An intent that rolls a removal forward stays for the next command's recovery to finish.
+  if (intent_id_ != 0 && intent_["drop"].empty()) {
+    store::Batch b;
+    b.done_intents.push_back(intent_id_);
+    if (store_step("store: drop intent"))
+      (void)store_.apply(b);  // if this fails, the next command's recovery removes the objects
+  }
+}
+
+}  // namespace cnm

@@ -1,0 +1,79 @@
+// Controller: endpoint addresses from a network's pools. An automatic allocation starts at the
+// pool's hint (store::Store::ipam_hint) and asks the store about one candidate at a time, so an
+// attach costs the same next to 10 endpoints as next to 1000; without a usable hint it reads every
+// allocated address of the pool, as the IPAM interface allows. Releases keep the hint right.
+#include <algorithm>
+#include <map>
+
+#include "cnm/core/records.h"
+#include "cnm/core/txn.h"
+#include "cnm/endpoint/endpoint_service.h"
+
+namespace cnm {
+namespace {
+
+// Candidates asked about before falling back to reading the whole pool: a hint is normally exact,
+// and off by a few only after addresses were taken with --ip.
+constexpr int kHintProbes = 8;
+
+std::optional<IpAddr> after(const IpAddr& a) {
+  const u128 top = a.is_v6() ? ~u128{0} : u128{0xffffffff};
+  if (a.value() == top) return std::nullopt;
+  return IpAddr::from_value(a.is_v6(), a.value() + 1);
+}
+
+}  // namespace
+
+Result<IpAddr> EndpointService::allocate_address(const Pool& pool, const std::string& key,
+                                                 const std::optional<IpAddr>& want, Hints& hints) {
+  if (want) {  // exactly that one: the IPAM checks it against the pool and whether it is taken
+    auto owner = store_.address_owner(key, want->str());
+    if (!owner) return std::unexpected(owner.error());
+    std::vector<IpAddr> used;
+    if (!owner->empty()) used.push_back(*want);
+    return ipam_.allocate(pool, used, want);
+  }
+  auto hint = store_.ipam_hint(key);
+  if (!hint) return std::unexpected(hint.error());
+  auto take = [&](const IpAddr& a) -> IpAddr {
+    if (auto next = after(a)) hints.emplace_back(key, next->str());
+    return a;
+  };
+  std::optional<IpAddr> from;
+  if (auto h = IpAddr::parse(*hint)) from = *h;
+  for (int i = 0; from && i < kHintProbes; ++i) {
+    auto c = ipam_.candidate(pool, *from);
+    if (!c) break;  // nothing above the hint: the full read below looks below it too
+    auto owner = store_.address_owner(key, c->str());
+    if (!owner) return std::unexpected(owner.error());
+    if (owner->empty()) return take(*c);
+    from = after(*c);
+  }
+  auto used_text = store_.addresses(key);
+  if (!used_text) return std::unexpected(used_text.error());
+  std::vector<IpAddr> used;
+  used.reserve(used_text->size());
+  for (const auto& u : *used_text)
+    if (auto a = IpAddr::parse(u)) used.push_back(*a);
+  auto a = ipam_.allocate(pool, used, std::nullopt);
+  if (!a) return std::unexpected(a.error());
+  return take(*a);
+}
+
+void EndpointService::lower_hints(Txn& tx, const Network& n, const std::vector<Endpoint>& eps) {
+  for (size_t i = 0; i < n.pools.size(); ++i) {
+    std::optional<IpAddr> lowest;
+    for (const auto& e : eps)
+      if (i < e.addresses.size() && (!lowest || e.addresses[i].addr() < *lowest))
+        lowest = e.addresses[i].addr();
+    if (!lowest) continue;
+    const std::string key = pool_key(n, n.pools[i]);
+    auto hint = store_.ipam_hint(key);
+    if (!hint || hint->empty()) continue;  // unknown stays unknown (the drop forgets it anyway)
+    auto h = IpAddr::parse(*hint);
+    if (!h || h->is_v6() != lowest->is_v6()) continue;
+    tx.batch().set_hints.emplace_back(key, std::min(*h, *lowest).str());
+  }
+}
+
+}  // namespace cnm

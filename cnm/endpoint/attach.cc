@@ -1,0 +1,277 @@
+// EndpointService::connect and disconnect: endpoints between a network and a namespace.
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "cnm/core/records.h"
+#include "cnm/core/txn.h"
+#include "cnm/endpoint/endpoint_service.h"
+#include "cnm/kernel/endpoints.h"
+#include "cnm/model/validate.h"
+
+namespace cnm {
+namespace {
+
+Status validate(const ConnectRequest& r) {
+  CNM_TRY(validate_name("network", r.network));
+  if (r.target.empty()) return fail(Code::kInvalid, "connect: no target given");
+  if (!r.ip.empty()) {
+    auto a = IpAddr::parse(r.ip);
+    if (!a || a->is_v6()) return fail(Code::kInvalid, "--ip '{}' is not an IPv4 address", r.ip);
+  }
+  if (!r.ip6.empty()) {
+    auto a = IpAddr::parse(r.ip6);
+    if (!a || !a->is_v6()) return fail(Code::kInvalid, "--ip6 '{}' is not an IPv6 address", r.ip6);
+  }
+  if (!r.mac.empty()) CNM_TRY(validate_mac(r.mac));
+  if (!r.ifname.empty()) CNM_TRY(validate_ifname(r.ifname));
+  for (const auto& a : r.aliases) CNM_TRY(validate_name("alias", a));
+  for (const auto& p : r.publish) CNM_TRY(parse_port_spec(p));
+  return {};
+}
+
+}  // namespace
+
+Result<Endpoint> EndpointService::plan_endpoint(const ConnectRequest& req, const Network& n,
+                                                const Target& t, Hints& hints) {
+  auto here = endpoints({.ref = t.netns_key});
+  if (!here) return std::unexpected(here.error());
+  Endpoint ep;
+  ep.id = new_id();
+  // As Docker: an internal network gives no gateway; otherwise each family's default route comes
+  // from the first endpoint of the namespace on a network with that family.
+  ep.default_route = !n.internal && n.has_family(false);
+  ep.default_route6 = !n.internal && n.has_family(true);
+  for (const auto& e : *here) {
+    if (e.network_id == n.id)
+      return fail(Code::kConflict, "{} is already connected to network {}", req.target, n.name);
+    if (!req.ifname.empty() && e.ifname == req.ifname)
+      return fail(Code::kConflict, "interface {} already exists in {}", req.ifname, req.target);
+    ep.default_route &= !e.default_route;
+    ep.default_route6 &= !e.default_route6;
+  }
+  ep.ifname = req.ifname;
+  for (int i = 0; ep.ifname.empty(); ++i) {
+    auto candidate = fmt::format("eth{}", i);
+    bool used = false;
+    for (const auto& e : *here) used |= e.ifname == candidate;
+    if (!used) ep.ifname = candidate;
+  }
+  if (!req.ip6.empty() && !(n.pools.size() > 1 && n.pools.back().subnet.is_v6()))
+    return fail(Code::kInvalid, "network {} has no IPv6 subnet for --ip6", n.name);
+  for (const auto& pool : n.pools) {
+    const std::string& want_text = pool.subnet.is_v6() ? req.ip6 : req.ip;
+    std::optional<IpAddr> want;
+    if (!want_text.empty()) want = *IpAddr::parse(want_text);
+    auto addr = allocate_address(pool, pool_key(n, pool), want, hints);
+    if (!addr) return context(fmt::format("network {}", n.name), addr.error());
+    ep.addresses.emplace_back(*addr, pool.subnet.len());
+  }
+  ep.mac = req.mac;
+  if (ep.mac.empty() && !ep.addresses.empty() && !ep.addresses[0].is_v6())
+    ep.mac = mac_from(ep.addresses[0].addr());
+  if (ep.mac.empty())  // no IPv4 address: derive it from the endpoint id instead
+    ep.mac = fmt::format("02:42:{}:{}:{}:{}", ep.id.substr(0, 2), ep.id.substr(2, 2),
+                         ep.id.substr(4, 2), ep.id.substr(6, 2));
+  std::transform(ep.mac.begin(), ep.mac.end(), ep.mac.begin(), ::tolower);
+  auto owner = store_.address_owner(mac_pool(n), ep.mac);
+  if (!owner) return std::unexpected(owner.error());
+  if (!owner->empty())
+    return fail(Code::kConflict, "MAC address {} is already in use on network {}", ep.mac, n.name);
+  ep.network_id = n.id;
+  ep.target = t.key;
+  ep.sandbox_id = t.sandbox_id;
+  ep.netns_path = t.path;
+  ep.netns_key = t.netns_key;
+  ep.aliases = req.aliases;
+  ep.created = now_rfc3339();
+  return ep;
+}
+
+Result<Endpoint> EndpointService::connect(const ConnectRequest& req) {
+  CNM_TRY(validate(req));
+  return attach({.req = req});
+}
+
+Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
+  const ConnectRequest& req = a.req;
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover(*lock));
+  auto n = network(req.network);
+  if (!n) return std::unexpected(n.error());
+  auto driver = registry_.driver(n->driver, kernel_);
+  if (!driver) return std::unexpected(driver.error());
+  if (!a.container_id.empty()) {
+    auto dup = cni_find(*n, a.container_id, req.ifname);
+    if (!dup) return std::unexpected(dup.error());
+    if (!dup->empty())
+      return fail(Code::kConflict, "container {} already has {} on network {}", a.container_id,
+                  req.ifname, n->name);
+  }
+  auto t = resolve_target(req.target, true);
+  if (!t && t.error().code == Code::kInvalid && !a.target_context.empty()) {
+    auto e = context(a.target_context, t.error());
+    e.error().subject = Subject::kNetns;
+    return e;
+  }
+  if (!t) return std::unexpected(t.error());
+  if (!a.key.empty()) t->key = a.key;
+  Hints hints;
+  auto ep = plan_endpoint(req, *n, *t, hints);
+  if (!ep) return std::unexpected(ep.error());
+  ep->container_id = a.container_id;
+  ep->host_ifname = (*driver)->endpoint_link(ep->id);
+  std::vector<store::Batch::Addr> port_rows;
+  auto ports = plan_ports(req, *n, port_rows);
+  if (!ports) return std::unexpected(ports.error());
+  ep->ports = std::move(*ports);
+  Txn tx(store_, *lock, a.txn_label.empty() ? "network connect " + n->name : a.txn_label);
+  CNM_TRY((*driver)->join(tx, *n, *ep, routed_gateways(*n, *ep)));
+  record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
+  CNM_TRY(tx.commit());
+  return ep;
+}
+
+void EndpointService::record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
+                                      std::vector<store::Batch::Addr> port_rows, Hints hints) {
+  auto& b = tx.batch();
+  b.puts.push_back(
+      {store::kEndpoints, {ep.id, ep.target, n.id, nlohmann::json(ep).dump(), ep.netns_key}});
+  for (size_t i = 0; i < n.pools.size(); ++i)
+    b.add_addresses.push_back({pool_key(n, n.pools[i]), ep.addresses[i].addr().str(), ep.id});
+  b.add_addresses.push_back({mac_pool(n), ep.mac, ep.id});
+  for (auto& row : port_rows) {
+    row.owner = ep.id;
+    b.add_addresses.push_back(std::move(row));
+  }
+  for (auto& h : hints) b.set_hints.push_back(std::move(h));
+  if (n.derived_macs_only && !uses_derived_mac(ep)) {  // from now on every attach announces
+    Network changed = n;
+    changed.derived_macs_only = false;
+    b.puts.push_back({store::kNetworks, {n.id, n.name, "", nlohmann::json(changed).dump()}});
+  }
+}
+
+Status EndpointService::remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps) {
+  std::map<std::string, std::vector<Endpoint>> by_network;
+  tx.hold();  // the drops and every network's kernel objects declared in one store write
+  for (const auto& e : eps) {
+    CNM_TRY(tx.intend_drop(store::kEndpoints, e.id));
+    by_network[e.network_id].push_back(e);
+  }
+  std::vector<std::pair<Network, std::unique_ptr<Driver>>> nets;
+  for (const auto& [net_id, group] : by_network) {
+    auto n = network(net_id);
+    if (!n) return std::unexpected(n.error());
+    auto driver = registry_.driver(n->driver, kernel_);
+    if (!driver) return std::unexpected(driver.error());
+    CNM_TRY((*driver)->plan_leave(tx, *n, group));
+    nets.emplace_back(std::move(*n), std::move(*driver));
+  }
+  CNM_TRY(tx.flush());
+  Status first_error;
+  for (auto& [n, driver] : nets)
+    if (auto r = driver->leave(n, by_network[n.id]); !r && first_error) first_error = r;
+  // As with networks, records stay until the kernel objects are gone (the intent is kept).
+  if (!first_error)
+    return context("remove endpoints (the next netctl command retries)", first_error.error());
+  for (const auto& [n, driver] : nets) lower_hints(tx, n, by_network[n.id]);
+  for (const auto& e : eps) tx.batch().drops.push_back({store::kEndpoints, e.id});
+  // A failure here fails the command with the removal done: its intent stays, and the next
+  // command's recovery finishes the drops and elects again.
+  return reelect_gateways(tx.batch(), eps);
+}
+
+Status EndpointService::reelect_gateways(store::Batch& b, const std::vector<Endpoint>& removed) {
+  auto gone = [&](const Endpoint& e) {
+    return std::any_of(removed.begin(), removed.end(), [&](const auto& r) { return r.id == e.id; });
+  };
+  Status first_error;
+  std::map<std::string, std::array<bool, 2>> lost;  // by namespace: IPv4, IPv6
+  for (const auto& r : removed) {
+    if (r.netns_key.empty()) continue;
+    for (bool v6 : {false, true})
+      if (r.routes(v6)) lost[r.netns_key][v6] = true;
+  }
+  for (const auto& [key, families] : lost) {
+    auto st = elect_gateway(b, key, families, gone);
+    if (!st && first_error) first_error = st;
+  }
+  return first_error;
+}
+
+Status EndpointService::elect_gateway(store::Batch& b, const std::string& netns_key,
+                                      std::array<bool, 2> lost,
+                                      const std::function<bool(const Endpoint&)>& gone) {
+  auto here = endpoints({.ref = netns_key});
+  if (!here) return std::unexpected(here.error());
+  std::vector<std::pair<Endpoint, Network>> kept;  // CLI endpoints on outside networks
+  for (const auto& e : *here) {
+    if (gone(e)) continue;
+    for (bool v6 : {false, true})  // still routed (a CNI attachment's route included)
+      if (e.routes(v6)) lost[v6] = false;
+    if (!e.container_id.empty()) continue;
+    auto n = network(e.network_id);
+    if (n && registry_.ask(n->driver, &Driver::routes_default) && !n->internal)
+      kept.emplace_back(e, std::move(*n));
+  }
+  std::sort(kept.begin(), kept.end(),
+            [](const auto& x, const auto& y) { return x.first.created < y.first.created; });
+  std::vector<bool> changed(kept.size());
+  // Whether a candidate's path still names its namespace (a pid's may name another one by now):
+  // asked of the kernel once, whichever families the candidate is tried for.
+  enum class Netns : char { kUnasked, kSame, kOther };
+  std::vector<Netns> netns(kept.size(), Netns::kUnasked);
+  Status first_error;
+  for (bool v6 : {false, true}) {
+    if (!lost[v6]) continue;
+    for (size_t i = 0; i < kept.size(); ++i) {  // the oldest that still has namespace and interface
+      auto& [e, n] = kept[i];
+      if (!n.has_family(v6)) continue;
+      if (netns[i] == Netns::kUnasked) {
+        auto id = kernel_.namespaces->identify(e.netns_path);
+        if (!id && id.error().code != Code::kNotFound) {
+          if (first_error) first_error = std::unexpected(id.error());
+          break;
+        }
+        netns[i] = id && cnm::netns_key(*id) == e.netns_key ? Netns::kSame : Netns::kOther;
+      }
+      if (netns[i] == Netns::kOther) continue;
+      auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, n.gateways(v6));
+      if (!r && r.error().code == Code::kNotFound) continue;
+      if (r) e.routes(v6) = changed[i] = true;
+      if (!r && first_error) first_error = r;
+      break;
+    }
+  }
+  for (size_t i = 0; i < kept.size(); ++i)  // one record per endpoint, both families in it
+    if (changed[i]) {
+      const auto& [e, n] = kept[i];
+      b.puts.push_back(
+          {store::kEndpoints, {e.id, e.target, n.id, nlohmann::json(e).dump(), e.netns_key}});
+    }
+  return first_error;
+}
+
+Status EndpointService::disconnect(const std::string& network_name, const std::string& target) {
+  CNM_TRY(validate_name("network", network_name));
+  auto lock = store_.lock();
+  if (!lock) return std::unexpected(lock.error());
+  CNM_TRY(recover(*lock));
+  auto n = network(network_name);
+  if (!n) return std::unexpected(n.error());
+  auto t = resolve_target(target, false);
+  if (!t) return std::unexpected(t.error());
+  auto eps = target_endpoints(*t, n->id);
+  if (!eps) return std::unexpected(eps.error());
+  if (eps->empty()) return {};  // not connected: nothing to do
+  Txn tx(store_, *lock, "network disconnect " + n->name);
+  CNM_TRY(remove_endpoints(tx, *eps));
+  return tx.commit();
+}
+
+}  // namespace cnm

@@ -1,0 +1,127 @@
+// Endpoints and sandboxes: the one attach path of `network connect`, `run` and CNI ADD, detach,
+// the gateway election, and sandbox create/remove (docs/architecture.md section 3).
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cnm/core/service.h"
+#include "cnm/model/requests.h"
+
+namespace cnm {
+class Txn;
+namespace kernel {
+struct NetnsId;
+}  // namespace kernel
+
+// One attach of connect, run (through connect) and CNI ADD: what differs between them.
+struct AttachRequest {
+  const ConnectRequest& req;
+  // The record's target key instead of the resolved one ("cni:<id>" for CNI), or "".
+  std::string key{};
+  // CNI: the container the attachment belongs to; one attachment per (network, id, ifname).
+  std::string container_id{};
+  // Names the transaction ("cni add c1"); "" for "network connect <network>".
+  std::string txn_label{};
+  // Prefixed to, and marks as Subject::kNetns, a target refused as Code::kInvalid ("CNI_NETNS").
+  std::string target_context{};
+};
+
+// A target resolved to a namespace. `key` identifies it in endpoint records.
+struct Target {
+  // "sandbox:<id>", "container:<id>", "pid:<N>@<start time>" (a reused pid is another key), or
+  // the path.
+  std::string key{};
+  std::string sandbox_id;  // for sandboxes
+  std::string path;        // the namespace's path
+  std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
+  // For disconnect, records of this target under other keys: "pid:<N>" (written before the start
+  // time was part of the key), and with `key_prefix` "pid:<N>@" every record of a pid that no
+  // process has now (all of them are gone).
+  std::vector<std::string> other_keys;
+  std::string key_prefix;
+  // The namespace held open from resolution until the attach is done (kernel::HeldNetns).
+  std::shared_ptr<void> hold;
+};
+
+// The "<dev>:<ino>" key of a namespace in sandbox and endpoint records.
+std::string netns_key(const kernel::NetnsId& id);
+
+// The target key of a CNI attachment: "cni:<container id>".
+inline std::string cni_key(const std::string& container_id) { return "cni:" + container_id; }
+
+class EndpointService : public Service {
+ public:
+  using Service::Service;
+
+  // Joins a network to a namespace: veth pair, addresses, routes. All or nothing.
+  Result<Endpoint> connect(const ConnectRequest& req);
+  // Removes the endpoint of `network` in `target`. Succeeds when there is none (idempotent) and
+  // when the namespace or its process is gone; an unknown network is Code::kNotFound.
+  Status disconnect(const std::string& network, const std::string& target);
+  // The attach path shared by connect and CNI ADD (req validated): lock, recover, network,
+  // driver, target, endpoint and ports planned, driver join, record and commit.
+  Result<Endpoint> attach(const AttachRequest& a);
+  // Declares, removes and drops `eps` within `tx` (which the caller commits).
+  Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
+  // Docker's gateway rule after `removed` left, per family: a namespace that lost the endpoint
+  // holding its IPv4 (IPv6) default route gets one again through the longest-connected endpoint it
+  // keeps on a bridge network with that family that is not internal (record updated in `b`). CNI
+  // attachments are their runtime's: they never get the route this way, but one that held it and
+  // left hands it to a CLI endpoint. A namespace or interface that is gone needs no route; another
+  // failure is returned. Every namespace is tried; the first failure is returned.
+  Status reelect_gateways(store::Batch& b, const std::vector<Endpoint>& removed);
+  // The CNI attachments of network `n` for `container_id` (all of them when "") and `ifname`
+  // (any when "").
+  Result<std::vector<Endpoint>> cni_find(const Network& n, const std::string& container_id,
+                                         const std::string& ifname);
+
+  Result<Sandbox> create_sandbox(const std::string& name);
+  // Removes sandboxes (all must exist); one with endpoints is Code::kConflict unless `force`,
+  // which disconnects them first.
+  Status remove_sandboxes(const std::vector<std::string>& names, bool force);
+
+ private:
+  // (pool, next address): allocation hints for store::Batch::set_hints.
+  using Hints = std::vector<std::pair<std::string, std::string>>;
+  // Resolves a target of connect, run and CNI ADD (`attach`) or of disconnect. For an attach, a
+  // namespace that is gone is Code::kNotFound, a container that is not running Code::kConflict,
+  // and netctl's own namespace (its bridges': /proc/self/ns/net, pid:1 on most hosts, ...)
+  // Code::kInvalid. A pid or a container's workload is bound to its process start time, so a
+  // reused pid never resolves to another process's namespace. Disconnect refuses none of these,
+  // so records can always be removed.
+  Result<Target> resolve_target(const std::string& target, bool attach);
+  // The endpoints of network `network_id` that disconnecting `t` removes: those recorded under its
+  // keys, else those in its namespace.
+  Result<std::vector<Endpoint>> target_endpoints(const Target& t, const std::string& network_id);
+  // One namespace and the families it lost (lost[0] IPv4, lost[1] IPv6): for each, the oldest
+  // candidate whose namespace and interface are still there.
+  Status elect_gateway(store::Batch& b, const std::string& netns_key, std::array<bool, 2> lost,
+                       const std::function<bool(const Endpoint&)>& gone);
+  // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.
+  Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t,
+                                 Hints& hints);
+  // An address of `pool` (store key `key`): `want`, or the lowest free one
+  // (cnm/endpoint/addresses.cc).
+  Result<IpAddr> allocate_address(const Pool& pool, const std::string& key,
+                                  const std::optional<IpAddr>& want, Hints& hints);
+  // Lowers the allocation hints of n's pools to the lowest address `eps` (leaving n) release.
+  void lower_hints(Txn& tx, const Network& n, const std::vector<Endpoint>& eps);
+  // Puts an attached endpoint into tx's batch: its record, its address, MAC and host port rows
+  // (port_rows get it as owner), the allocation hints, and the network's record when this
+  // endpoint ends its derived_macs_only.
+  void record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
+                       std::vector<store::Batch::Addr> port_rows, Hints hints);
+  // Chooses and checks the host ports of req.publish; appends their store rows (owner unset).
+  Result<std::vector<PortSpec>> plan_ports(const ConnectRequest& req, const Network& n,
+                                           std::vector<store::Batch::Addr>& rows);
+  Result<std::string> port_taken(const PortSpec& p, uint32_t port,
+                                 const std::vector<PortSpec>& chosen);
+};
+
+}  // namespace cnm

@@ -1,0 +1,77 @@
+// xtables_drift: doctor's and gc's comparison for the xtables layout (cnm/kernel/firewall.h).
+#include <algorithm>
+#include <set>
+
+#include "cnm/kernel/firewall.h"
+
+namespace cnm::kernel {
+namespace {
+
+// Dump lines keyed by table where lines could be mistaken for each other's: those of the IPv6
+// tables read "[filter6] -A ...", IPv4 ones unprefixed. Table headers go.
+std::set<std::string> keyed(const std::vector<std::string>& dump) {
+  std::set<std::string> out;
+  std::string prefix;
+  for (const auto& l : dump) {
+    if (l.starts_with("*")) {
+      prefix = l.ends_with("6") ? "[" + l.substr(1) + "] " : "";
+      continue;
+    }
+    out.insert(prefix + l);
+  }
+  return out;
+}
+
+// Top-level chains are created on first use and never removed: with no network left (in a
+// family), they and the jumps into them are no drift.
+bool infrastructure(const std::string& l) {
+  static const std::vector<std::string> top = {"NETCTL-USER",        "NETCTL-ISOLATION",
+                                               "NETCTL-FORWARD",     "NETCTL-DNAT",
+                                               "NETCTL-POSTROUTING", "NETCTL-RAW"};
+  std::string line = l.starts_with("[") ? l.substr(l.find("] ") + 2) : l;
+  for (const auto& t : top) {
+    if (line == "-N " + t || line == "-N " + t + "-2") return true;
+    if (!line.starts_with("-A NETCTL") && line.ends_with("-j " + t)) return true;  // a hook
+  }
+  return line.starts_with("-A NETCTL-RAW ");
+}
+
+// The id12 of the per-network chain a line names ("-N NETCTL-M-<id12>", "-j NETCTL-N-<id12>"),
+// or "".
+std::string network_of(const std::string& l) {
+  for (const char* prefix : {"NETCTL-N-", "NETCTL-M-", "NETCTL-I-"})
+    if (auto at = l.find(prefix); at != std::string::npos) {
+      auto id = l.substr(at + 9);
+      return id.substr(0, id.find(' '));
+    }
+  return "";
+}
+
+}  // namespace
+
+Result<FirewallDrift> xtables_drift(Firewall& fw, const FirewallChange& want) {
+  auto mem = make_memory_firewall();
+  CNM_TRY(mem->apply(want));
+  auto expected = mem->dump();
+  if (!expected) return std::unexpected(expected.error());
+  auto actual = fw.dump();
+  if (!actual) return std::unexpected(actual.error());
+  std::set<std::string> have = keyed(*actual), should = keyed(*expected);
+  FirewallDrift d;
+  for (const auto& l : should)
+    if (!have.contains(l)) d.missing.push_back(l);
+  std::set<std::string> wanted_ids;
+  for (const auto& n : want.add_networks) wanted_ids.insert(n.id12);
+  std::set<std::string> stale;
+  for (const auto& l : have) {  // the admin's own chain is theirs
+    if (should.contains(l) || l.find("NETCTL-USER") != std::string::npos || infrastructure(l))
+      continue;
+    d.foreign.push_back(l);
+    d.foreign_v6 = d.foreign_v6 || l.starts_with("[");
+    if (auto id = network_of(l); !id.empty() && !wanted_ids.contains(id)) stale.insert(id);
+  }
+  d.foreign_networks.assign(stale.begin(), stale.end());
+  return d;
+}
+
+}  // namespace cnm::kernel

@@ -1,0 +1,32 @@
+// Networks: create (driver, pools, gateways, the bridge and its firewall chains), remove, prune
+// (docs/architecture.md section 3).
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cnm/core/service.h"
+#include "cnm/model/requests.h"
+
+namespace cnm {
+
+class NetworkService : public Service {
+ public:
+  using Service::Service;
+
+  Result<Network> create_network(const NetworkCreateRequest& req);
+  // Removes every named network or none: all must exist (else Code::kNotFound) and have no
+  // endpoints (else Code::kConflict). Kernel objects go in one batch.
+  Status remove_networks(const std::vector<std::string>& names);
+  // Removes every network without endpoints; returns their names.
+  Result<std::vector<std::string>> prune_networks();
+
+ private:
+  Result<std::vector<Pool>> plan_pools(const NetworkCreateRequest& req, const Network& n,
+                                       std::span<const Network> existing);
+  // Removes networks already checked removable, in one transaction.
+  Status remove_checked_networks(const store::WriteLock& lock, std::vector<Network> nets);
+};
+
+}  // namespace cnm

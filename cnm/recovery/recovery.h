@@ -1,0 +1,71 @@
+// Recovery and reconcile: finishing what a crashed command left (the intent journal), and doctor
+// and gc, which compare the kernel with the store and repair drift (docs/architecture.md section
+// 4).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cnm/containers/container_service.h"
+#include "cnm/core/service.h"
+#include "cnm/endpoint/endpoint_service.h"
+#include "cnm/kernel/firewall.h"
+
+namespace cnm {
+
+// What `doctor` found: differences between the kernel and the store.
+struct Drift {
+  std::vector<std::string> missing_rules, foreign_rules;  // iptables-save lines
+  std::vector<std::string> missing_links, foreign_links;  // device names
+  // Sandboxes whose namespace is gone ("name (path)"), endpoints whose host veth is gone
+  // ("<network> <target> <veth>"), IPAM rows whose owner record is gone ("pool addr owner").
+  std::vector<std::string> missing_netns, dead_endpoints, orphan_addresses;
+  std::vector<std::string> containers;  // gc: containers, cgroups, directories repaired
+  size_t size() const {
+    return missing_rules.size() + foreign_rules.size() + missing_links.size() +
+           foreign_links.size() + missing_netns.size() + dead_endpoints.size() +
+           orphan_addresses.size() + containers.size();
+  }
+  bool empty() const { return size() == 0; }
+};
+
+class Recovery : public Service {
+ public:
+  Recovery(Context& ctx, EndpointService& endpoints, ContainerService& containers)
+      : Service(ctx), endpoints_(endpoints), containers_(containers) {}
+
+  // Compares the kernel with the store; changes nothing.
+  Result<Drift> doctor();
+  // Repairs drift: removes netctl links and rules the store does not know, puts back missing
+  // rules. Returns what it found.
+  Result<Drift> gc();
+  // doctor and gc for sandboxes, endpoints and IPAM rows (cnm/recovery/objects.cc): finds
+  // drift, and repairs it by dropping what lost its kernel object (with its rules and addresses)
+  // and releasing rows without an owner.
+  Status doctor_objects(Drift& d);
+  Status gc_objects(const store::WriteLock& lock, const Drift& d);
+
+  // Finishes or undoes what a crashed command left in the intent journal, then finishes containers
+  // whose supervisor died (reap_containers). Called by every write command under `lock`; returns
+  // how many intents and containers were handled.
+  Result<int> recover(const store::WriteLock& lock);
+  // The intent part of recover(); gc reaps (and reports) dead containers itself.
+  Result<int> recover_intents(const store::WriteLock& lock);
+
+ private:
+  // Removes what a crashed command's intent names: firewall rules, links, namespaces.
+  Status recover_objects(const std::vector<std::string>& links,
+                         const std::vector<std::string>& netns, kernel::FirewallChange& fw,
+                         const std::vector<std::string>& dropped);
+  // What the store asks for in the kernel, as the drivers of its networks name it.
+  struct Desired {
+    std::vector<std::string> links;
+    kernel::FirewallChange fw;
+  };
+  Result<Desired> desired();
+
+  EndpointService& endpoints_;
+  ContainerService& containers_;
+};
+
+}  // namespace cnm
