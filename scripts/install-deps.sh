@@ -6,7 +6,7 @@ pkgs=(
   build-essential g++ cmake ninja-build pkg-config git
   libnl-3-dev libnl-route-3-dev libnl-nf-3-dev libiptc-dev libip4tc-dev libip6tc-dev
   nlohmann-json3-dev libyaml-cpp-dev doctest-dev libsqlite3-dev libcli11-dev libfmt-dev
-  clang-format iproute2 iptables busybox-static curl python3 util-linux procps
+  clang-format iproute2 iptables conntrack busybox-static curl python3 util-linux procps
   # netctl-cni tests: cnitool's build (Debian's libcni), Podman with its CNI backend, the reference
   # CNI plugins (the benchmark's peer)
   golang-go golang-github-appc-cni-dev podman runc conmon containernetworking-plugins

@@ -194,7 +194,9 @@ nc_ network prune >/dev/null
 require_invariants "removing everything"
 [ -z "$(ip -o link show | awk -F': ' '$2 ~ /^(nv|nc-)/')" ] || fail "links left: $(ip -o link show)"
 [ "$(db 'select count(*) from ipam_addresses')" = 0 ] || fail "IPAM rows left"
-left=$( (iptables-legacy-save; ip6tables-legacy-save) | grep -E 'NETCTL-(N|M|I|P|A|H)-' || true)
+# Per-network chains, published ports (one rule each in the shared NETCTL-DNAT), per-bridge rules.
+left=$( (iptables-legacy-save; ip6tables-legacy-save) |
+  grep -E 'NETCTL-(N|M|I)-|^-A NETCTL-DNAT | nc-' || true)
 [ -z "$left" ] || fail "rules left: $left"
 [ -z "$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null | grep -E '^[0-9a-f]{64}$')" ] ||
   fail "container cgroups left"

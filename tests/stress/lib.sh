@@ -149,3 +149,91 @@ ep_ip() {
       e.parent = n.id join sandboxes s on e.name = 'sandbox:' || s.id
       where n.name = '$1' and s.name = '$2'" | cut -d/ -f1
 }
+
+# The kernel state netctl may change, read from the kernel itself (not through netctl), normalised
+# only where it legitimately varies between two equal states:
+# - iptables/ip6tables (legacy, the tables netctl writes): packet/byte counters zeroed; the
+#   per-bridge rules of NETCTL-ISOLATION and NETCTL-ISOLATION-2 sorted where they stand (they are
+#   independent of one another: their order follows the order a command listed the bridges in);
+# - `ip -o link` without carrier (NO-CARRIER, LOWER_UP, the operational state: a bridge's follows
+#   its ports, a while after the last one went), `ip -o addr`, the files of /run/netns;
+# - the container cgroups under $NETCTL_CGROUP_PARENT (v1: memory, cpu, pids; v2: the unified
+#   tree) with their tasks' command names (the parent directory itself is made on first use);
+# - processes in the harness's network namespace (command names and lines), but for the
+#   harness's shell and the snapshot's own subshells;
+# - conntrack (`conntrack -L`, when installed): timeouts and states dropped, and the harness's own
+#   probe flows (ICMP, and TCP from the addresses in $SNAP_PROBE_SRC: by default the LAN
+#   neighbour's) left out: they come and go with every trial's checks, not with netctl.
+kernel_snapshot() {
+  local me=$BASHPID procs
+  procs=$(SNAP_CALLER=$me snapshot_processes)
+  {
+    echo "== iptables"; iptables-legacy-save
+    echo "== ip6tables"; ip6tables-legacy-save
+    echo "== links"; ip -o link show
+    echo "== addresses"; ip -o addr show
+    echo "== netns"; ls -A /run/netns
+    echo "== cgroups"; snapshot_cgroups
+    echo "== processes"; [ -z "$procs" ] || echo "$procs"
+    if command -v conntrack >/dev/null; then echo "== conntrack"; conntrack -L 2>/dev/null; fi
+  } | awk -v probes=" ${SNAP_PROBE_SRC:-198.51.100.2} " "$SNAPSHOT_NORMALISE"
+}
+# One awk over all sections (a process less per section: the harness takes a snapshot per trial).
+# Lines of a sorted group are buffered and printed sorted when the group ends.
+SNAPSHOT_NORMALISE='
+function flush(  i, j, t) {
+  for (i = 2; i <= n; i++) {
+    t = buf[i]
+    for (j = i - 1; j >= 1 && buf[j] > t; j--) buf[j + 1] = buf[j]
+    buf[j + 1] = t
+  }
+  for (i = 1; i <= n; i++) print buf[i]
+  n = 0
+}
+/^== / { flush(); sec = $2; print; next }
+sec ~ /tables$/ {
+  if (/^#/) next
+  gsub(/\[[0-9]+:[0-9]+\]/, "[0:0]")
+  if (/^-A NETCTL-ISOLATION(-2)? -[io] /) {
+    if (n && $2 != chain) flush()
+    chain = $2; buf[++n] = $0; next
+  }
+  flush(); print; next
+}
+sec == "links" {
+  sub(/NO-CARRIER,/, ""); sub(/,LOWER_UP/, ""); sub(/ state [A-Z]+ /, " "); print; next
+}
+sec == "processes" { buf[++n] = $0; next }
+sec == "conntrack" {
+  if ($1 ~ /^(icmp|icmpv6|ipv6-icmp)$/) next
+  if ($1 == "tcp" && index(probes, " " substr($5, 5) " ")) next
+  $3 = ""; if ($4 !~ /=/) $4 = ""; gsub(/ +/, " "); buf[++n] = $0; next
+}
+{ print }
+END { flush() }'
+snapshot_cgroups() {
+  [ -n "${NETCTL_CGROUP_PARENT:-}" ] || return 0
+  local root=/sys/fs/cgroup d p c hs=(memory cpu pids)
+  [ -e "$root/cgroup.controllers" ] && hs=(.)  # v2: one unified tree
+  for h in "${hs[@]}"; do
+    [ -d "$root/$h/$NETCTL_CGROUP_PARENT" ] || continue
+    while read -r d; do
+      echo "$d"
+      while read -r p; do
+        read -r c <"/proc/$p/comm" 2>/dev/null && echo "  task $c"
+      done <"$d/cgroup.procs"
+    done < <(find "$root/$h/$NETCTL_CGROUP_PARENT" -mindepth 1 -type d | sort)
+  done
+}
+snapshot_processes() {
+  local d pid comm args out=() self=" $$ ${SNAP_CALLER:-} $BASHPID "
+  for d in /proc/[0-9]*; do  # builtins only: no process of this loop shows up in the list
+    pid=${d#/proc/}
+    [[ $self == *" $pid "* ]] && continue
+    [ "$d/ns/net" -ef /proc/self/ns/net ] 2>/dev/null || continue
+    read -r comm <"$d/comm" 2>/dev/null || continue
+    mapfile -d '' args <"$d/cmdline" 2>/dev/null || continue
+    out+=("$comm: ${args[*]}")
+  done
+  [ ${#out[@]} = 0 ] || printf '%s\n' "${out[@]}"
+}
