@@ -63,10 +63,46 @@ Status FakeNamespaces::create(const std::string& path) {
 Status FakeNamespaces::remove(const std::string& path) {
   if (!netns.contains(path)) return record("remove " + path, {});  // already gone: removed
   if (steps_->tick()) return record("remove " + path, steps_->injected());
-  netns.erase(path);
-  ids.erase(path);
-  if (on_remove) on_remove(path);
+  std::string home = survivor(path);
+  auto node = netns.extract(path);
+  auto id = ids.extract(path);
+  if (home.empty()) {
+    if (on_remove) on_remove(path);
+  } else {
+    netns[home].merge(node.mapped());
+    ids[home] = id.mapped();
+    if (on_move) on_move(path, home);
+  }
   return record("remove " + path, {});
+}
+
+std::string FakeNamespaces::survivor(const std::string& path) const {
+  auto id = ids.find(path);
+  if (id == ids.end()) return "";  // never identified, so never held
+  for (const auto& [other, other_id] : ids)
+    if (other != path && other_id == id->second && netns.contains(other)) return other;
+  if (pins_.contains(id->second)) return fmt::format("net:[{}]", id->second.ino);
+  return "";
+}
+
+std::shared_ptr<void> FakeNamespaces::pin(NetnsId id) {
+  ++pins_[id];
+  std::weak_ptr<FakeNamespaces*> owner = self_;
+  return std::shared_ptr<void>(new char, [owner, id](void* p) {
+    delete static_cast<char*>(p);
+    if (auto self = owner.lock()) (*self)->unpin(id);
+  });
+}
+
+void FakeNamespaces::unpin(NetnsId id) {
+  if (--pins_[id] > 0) return;
+  pins_.erase(id);
+  std::string detached = fmt::format("net:[{}]", id.ino);
+  auto it = ids.find(detached);
+  if (it == ids.end() || it->second != id) return;
+  netns.erase(detached);
+  ids.erase(it);
+  if (on_remove) on_remove(detached);
 }
 
 Result<NetnsId> FakeNamespaces::identify(const std::string& path) {
@@ -80,7 +116,7 @@ Result<HeldNetns> FakeNamespaces::hold(const std::string& path) {
   auto id = identify(path);
   if (!id) return std::unexpected(id.error());
   if (after_hold) after_hold(path);
-  return HeldNetns{.id = *id, .start = 0, .hold = nullptr};
+  return HeldNetns{.id = *id, .start = 0, .hold = pin(*id)};
 }
 
 Result<HeldNetns> FakeNamespaces::hold_process(int pid, uint64_t start) {
@@ -111,17 +147,14 @@ FakeEndpoints::FakeEndpoints(FakeLinks& links, FakeNamespaces& ns, StepCounter* 
       ns_(ns),
       prev_on_delete_(links.on_delete),
       prev_on_remove_(ns.on_remove),
+      prev_on_move_(ns.on_move),
       steps_(steps != nullptr ? steps : &own_steps_) {
-  // Deleting either end of a veth pair deletes the pair.
+  // Deleting either end of a veth pair deletes the pair, and the routes through it.
   links_.on_delete = [this](const std::string& name) {
-    if (auto it = peers.find(name); it != peers.end()) {
-      if (auto ns_it = ns_.netns.find(it->second.first); ns_it != ns_.netns.end())
-        ns_it->second.erase(it->second.second);
-      peers.erase(it);
-    }
+    forget_peer(name);
     if (prev_on_delete_) prev_on_delete_(name);
   };
-  // A namespace that goes takes its veth peers, and with them their host ends.
+  // A namespace that ends takes its veth peers, and with them their host ends.
   ns_.on_remove = [this](const std::string& path) {
     for (auto it = peers.begin(); it != peers.end();) {
       if (it->second.first != path) {
@@ -129,15 +162,25 @@ FakeEndpoints::FakeEndpoints(FakeLinks& links, FakeNamespaces& ns, StepCounter* 
         continue;
       }
       links_.links.erase(it->first);
+      addresses.erase(it->first);
       it = peers.erase(it);
     }
+    routes.erase(path);
     if (prev_on_remove_) prev_on_remove_(path);
+  };
+  // A namespace that lives on under another path keeps its pairs and routes.
+  ns_.on_move = [this](const std::string& from, const std::string& to) {
+    for (auto& [host, where] : peers)
+      if (where.first == from) where.first = to;
+    if (auto node = routes.extract(from)) routes[to].merge(node.mapped());
+    if (prev_on_move_) prev_on_move_(from, to);
   };
 }
 
 FakeEndpoints::~FakeEndpoints() {
   links_.on_delete = prev_on_delete_;
   ns_.on_remove = prev_on_remove_;
+  ns_.on_move = prev_on_move_;
 }
 
 Status FakeEndpoints::attach(const EndpointSpec& spec) {
@@ -190,23 +233,34 @@ Status FakeEndpoints::create_pair(const EndpointSpec& spec) {
 Status FakeEndpoints::configure(const EndpointSpec& spec) {
   const std::string in = fmt::format("{} in {}", spec.ifname, spec.netns_path);
   if (steps_->tick()) return steps_->injected();  // the peer up
-  std::vector<Prefix> added;
+  std::vector<Prefix>& added = addresses[spec.host_ifname];
   for (const Prefix& p : spec.addresses) {
     if (steps_->tick()) return steps_->injected();
     if (std::find(added.begin(), added.end(), p) != added.end())
       return fail(Code::kConflict, "add address {} to {}: File exists", p.str(), in);
     added.push_back(p);
   }
-  std::set<bool> routed;  // families with a default route
   for (const IpAddr& gw : spec.gateways) {
-    std::string doing = fmt::format("add default route via {} dev {}", gw.str(), in);
     if (steps_->tick()) return steps_->injected();
-    bool on_link = std::any_of(added.begin(), added.end(), [&](const Prefix& p) {
-      return p.is_v6() == gw.is_v6() && Prefix(p.network(), p.len()).contains(gw);
-    });
-    if (!on_link) return fail(Code::kFailed, "{}: Network is unreachable", doing);
-    if (!routed.insert(gw.is_v6()).second) return fail(Code::kConflict, "{}: File exists", doing);
+    CNM_TRY(add_route(spec.netns_path, spec.host_ifname, gw,
+                      fmt::format("add default route via {} dev {}", gw.str(), in)));
   }
+  return {};
+}
+
+Status FakeEndpoints::add_route(const std::string& path, const std::string& host_ifname,
+                                const IpAddr& gw, const std::string& doing) {
+  // An interface the fake did not make (preloaded by a test) has unknown addresses: any gateway.
+  auto known = addresses.find(host_ifname);
+  bool on_link = known == addresses.end() ||
+                 std::any_of(known->second.begin(), known->second.end(), [&](const Prefix& p) {
+                   return p.is_v6() == gw.is_v6() && Prefix(p.network(), p.len()).contains(gw);
+                 });
+  if (!on_link) return fail(Code::kFailed, "{}: Network is unreachable", doing);
+  std::string ifname = host_ifname;
+  if (auto peer = peers.find(host_ifname); peer != peers.end()) ifname = peer->second.second;
+  if (!routes[path].try_emplace(gw.is_v6(), FakeRoute{.ifname = ifname, .via = gw}).second)
+    return fail(Code::kConflict, "{}: File exists", doing);
   return {};
 }
 
@@ -222,16 +276,36 @@ Status FakeEndpoints::add_default_routes(const std::string& netns_path, const st
     st = fail(Code::kNotFound, "find {} in {}: No such device", ifname, netns_path);
   else if (steps_->tick())
     st = steps_->injected();
+  std::string host = ifname;  // the host end of the pair whose peer this is, if the fake made it
+  for (const auto& [h, where] : peers)
+    if (where == std::pair(netns_path, ifname)) host = h;
+  for (size_t i = 0; st && i < gateways.size(); ++i) {
+    std::string doing =
+        fmt::format("add default route via {} dev {} in {}", gateways[i].str(), ifname, netns_path);
+    st = add_route(netns_path, host, gateways[i], doing);
+    if (!st && st.error().code == Code::kConflict) st = {};  // one it has counts as added
+  }
   log.push_back(st ? line : line + " -> " + st.error().message);
   return st;
 }
 
 void FakeEndpoints::remove_pair(const std::string& host_ifname) {
+  if (!peers.contains(host_ifname)) return;
+  forget_peer(host_ifname);
+  links_.links.erase(host_ifname);
+}
+
+// The peer of host end `host_ifname` leaves its namespace, with its addresses and routes.
+void FakeEndpoints::forget_peer(const std::string& host_ifname) {
+  addresses.erase(host_ifname);
   auto it = peers.find(host_ifname);
   if (it == peers.end()) return;
-  if (auto ns_it = ns_.netns.find(it->second.first); ns_it != ns_.netns.end())
-    ns_it->second.erase(it->second.second);
-  links_.links.erase(host_ifname);
+  const auto& [path, ifname] = it->second;
+  if (auto ns_it = ns_.netns.find(path); ns_it != ns_.netns.end()) ns_it->second.erase(ifname);
+  if (auto r = routes.find(path); r != routes.end()) {
+    std::erase_if(r->second, [&](const auto& kv) { return kv.second.ifname == ifname; });
+    if (r->second.empty()) routes.erase(r);
+  }
   peers.erase(it);
 }
 

@@ -39,7 +39,7 @@ struct ControllerFixture {
   cnm::kernel::FakeNamespaces namespaces{&steps};
   cnm::kernel::FakeEndpoints endpoints{links, namespaces, &steps};
   cnm::kernel::FakeFirewall firewall{&steps};
-  cnm::kernel::FakeHostPorts hostports;
+  cnm::kernel::FakeHostPorts hostports{&links};
   cnm::kernel::FakeConntrack conntrack;
   ipam::DefaultIpam ipam;
   std::unique_ptr<cnm::store::Store> store;

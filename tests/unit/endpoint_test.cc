@@ -203,8 +203,16 @@ TEST_CASE("published ports: rules added, conflicts refused, rules gone after dis
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Code::kConflict);
   CHECK(r.error().message.find("pid 1 (init)") != std::string::npos);
+  // An address the host does not have: bind() says EADDRNOTAVAIL, so netctl refuses it.
+  auto not_local = connect_req("n1", "s2");
+  not_local.publish = {"10.0.0.1:8081:81/udp"};
+  auto nl = f.ctl->connect(not_local);
+  REQUIRE_FALSE(nl);
+  CHECK(nl.error().code == Code::kInvalid);
+  CHECK(nl.error().message.find("10.0.0.1 is not an address of this host") != std::string::npos);
+  CHECK(f.endpoint_count() == 1);
   auto udp_other_ip = connect_req("n1", "s2");
-  udp_other_ip.publish = {"10.0.0.1:8081:81/udp", "0:80"};  // another host IP: no conflict
+  udp_other_ip.publish = {"10.88.0.1:8081:81/udp", "0:80"};  // another host IP: no conflict
   auto ok = f.ctl->connect(udp_other_ip);
   REQUIRE(ok);
   CHECK(ok->ports[1].host_port >= 32768);

@@ -174,6 +174,80 @@ TEST_CASE("FakeEndpoints: deleting the host end or the namespace removes the pai
   CHECK(w.links.links.contains("nc-a"));
 }
 
+TEST_CASE("FakeEndpoints: one default route per family and namespace, as the kernel keeps") {
+  World w;
+  REQUIRE(w.eps.attach(spec("nv1", "/run/netns/a")));
+  CHECK(w.eps.routes["/run/netns/a"][false] == FakeRoute{.ifname = "eth0", .via = ip("10.0.0.1")});
+  EndpointSpec second = spec("nv2", "/run/netns/a");
+  second.ifname = "eth1";
+  second.addresses = {pfx("10.0.0.3/24")};
+  second.gateways = {ip("10.0.0.1")};
+  auto again = w.eps.attach(second);  // the kernel's EEXIST
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == Code::kConflict);
+  CHECK(again.error().message ==
+        "add default route via 10.0.0.1 dev eth1 in /run/netns/a: File exists");
+  CHECK_FALSE(w.links.links.contains("nv2"));
+  second.gateways.clear();
+  REQUIRE(w.eps.attach(second));
+  // add_default_routes counts the route the namespace has as added, and leaves it alone.
+  std::vector<IpAddr> gw{ip("10.0.0.1")};
+  REQUIRE(w.eps.add_default_routes("/run/netns/a", "eth1", gw));
+  CHECK(w.eps.routes["/run/netns/a"][false].ifname == "eth0");
+  std::vector<IpAddr> off{ip("10.9.0.1")};
+  auto unreachable = w.eps.add_default_routes("/run/netns/a", "eth1", off);
+  REQUIRE_FALSE(unreachable);
+  CHECK(unreachable.error().code == Code::kFailed);
+  CHECK(unreachable.error().message.ends_with("Network is unreachable"));
+  // The route goes with its interface; then eth1 takes it.
+  REQUIRE(w.links.delete_links(std::vector<std::string>{"nv1"}));
+  CHECK_FALSE(w.eps.routes.contains("/run/netns/a"));  // both of eth0's routes
+  REQUIRE(w.eps.add_default_routes("/run/netns/a", "eth1", gw));
+  CHECK(w.eps.routes["/run/netns/a"][false] == FakeRoute{.ifname = "eth1", .via = ip("10.0.0.1")});
+  second.host_ifname = "nv3";
+  second.ifname = "eth2";
+  second.addresses = {pfx("10.0.0.4/24")};
+  second.gateways = gw;
+  CHECK(w.eps.attach(second).error().code == Code::kConflict);
+}
+
+TEST_CASE("FakeNamespaces: a held namespace outlives its path, with its veth pairs") {
+  World w;
+  REQUIRE(w.eps.attach(spec("nv1", "/run/netns/a")));
+  auto held = w.ns.hold("/run/netns/a");
+  REQUIRE(held);
+  REQUIRE(held->hold);
+  REQUIRE(w.ns.remove("/run/netns/a"));
+  CHECK(w.ns.identify("/run/netns/a").error().code == Code::kNotFound);
+  CHECK(w.links.links.contains("nv1"));  // the kernel keeps the namespace, so the pair stays
+  std::string detached = fmt::format("net:[{}]", held->id.ino);
+  CHECK(w.eps.peers["nv1"].first == detached);
+  CHECK(w.ns.interfaces(detached).value_or(Names{}) == Names{"lo", "eth0"});
+  REQUIRE(w.ns.create("/run/netns/a"));  // a new namespace at the path
+  held->hold.reset();                    // the last reference goes
+  CHECK_FALSE(w.links.links.contains("nv1"));
+  CHECK_FALSE(w.ns.netns.contains(detached));
+  CHECK(w.eps.peers.empty());
+  CHECK(w.ns.interfaces("/run/netns/a").value_or(Names{}) == Names{"lo"});
+}
+
+TEST_CASE("FakeNamespaces: a process in a namespace keeps it after its path goes") {
+  World w;
+  REQUIRE(w.eps.attach(spec("nv1", "/run/netns/a")));
+  auto id = w.ns.identify("/run/netns/a");
+  REQUIRE(id);
+  w.ns.netns["/proc/77/ns/net"] = {"lo", "eth0"};  // `ip netns exec a sleep` as pid 77
+  w.ns.ids["/proc/77/ns/net"] = *id;
+  REQUIRE(w.ns.remove("/run/netns/a"));
+  CHECK(w.links.links.contains("nv1"));
+  CHECK(w.eps.peers["nv1"].first == "/proc/77/ns/net");
+  CHECK(w.eps.routes.contains("/proc/77/ns/net"));
+  REQUIRE(w.ns.remove("/proc/77/ns/net"));  // it exits
+  CHECK_FALSE(w.links.links.contains("nv1"));
+  CHECK(w.eps.routes.empty());
+  CHECK(w.ns.netns.empty());
+}
+
 TEST_CASE("FakeEndpoints restores the hooks it replaced") {
   FakeLinks links;
   FakeNamespaces ns;

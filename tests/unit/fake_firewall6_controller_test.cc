@@ -52,6 +52,7 @@ TEST_CASE("dual-stack networks reach the IPv6 tables; IPv4-only commands never d
 
   REQUIRE(f.ctl->create_sandbox("s1"));
   REQUIRE(f.ctl->create_sandbox("s2"));
+  f.hostports.local.insert(*cnm::IpAddr::parse("2001:db8::1"));  // an address of this host
   auto ep6 = f.ctl->connect(conn("n6", "s1", {"8080:80", "[2001:db8::1]:8443:443"}));
   REQUIRE(ep6);
   CHECK(f.firewall.opened.back() == kBothNats);
