@@ -14,7 +14,7 @@ enum class Group { kAll, kNetwork, kSystem, kContainer };
 
 // The group of the command that `args` (argv) names: its first word that is neither an option nor
 // the value of a global option. kAll when there is none (top-level help) or it names nothing known
-// (CLI11 then reports it against the whole app, as before).
+// (every group is then registered and CLI11 reports it against the whole app).
 Group group_of(std::span<char* const> args) {
   for (size_t i = 1; i < args.size(); ++i) {
     std::string_view a = args[i];

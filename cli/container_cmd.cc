@@ -92,16 +92,14 @@ std::string ps_status(const cnm::Container& k) {
 }
 
 cnm::Status ps(Context& ctx, bool all) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto cs = (*c)->list_containers();
-  if (!cs) return std::unexpected(cs.error());
+  auto c = CNM_VALUE(ctx.controller());
+  auto cs = CNM_VALUE(c->list_containers());
   auto arr = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows{
       {"CONTAINER ID", "NAME", "COMMAND", "STATUS", "PORTS", "NETWORKS"}};
-  for (const auto& k : *cs) {
+  for (const auto& k : cs) {
     if (!all && k.status != cnm::ContainerStatus::kRunning) continue;
-    auto j = container_json(**c, k);
+    auto j = container_json(*c, k);
     std::string cmd, nets, ports;
     for (const auto& a : k.cmd) cmd += (cmd.empty() ? "" : " ") + a;
     for (const auto& [n, _] : j["NetworkSettings"]["Networks"].items())
@@ -120,29 +118,25 @@ cnm::Status ps(Context& ctx, bool all) {
 }
 
 cnm::Status inspect(Context& ctx, const Names& names) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
+  auto c = CNM_VALUE(ctx.controller());
   auto arr = nlohmann::json::array();
   for (const auto& n : names) {
-    auto k = (*c)->container(n);
-    if (!k) return std::unexpected(k.error());
-    arr.push_back(container_json(**c, *k));
+    auto k = CNM_VALUE(c->container(n));
+    arr.push_back(container_json(*c, k));
   }
   print_json(arr);
   return {};
 }
 
 cnm::Status logs(Context& ctx, const std::string& name, bool follow) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto k = (*c)->container(name);
-  if (!k) return std::unexpected(k.error());
-  if (!k->detach)
-    return cnm::fail(cnm::Code::kInvalid, "container {} ran in the foreground: no log", k->name);
-  cnm::launcher::LogReader log(k->dir, cnm::launcher::log_limits(0, k->log_max_file).max_file);
+  auto c = CNM_VALUE(ctx.controller());
+  auto k = CNM_VALUE(c->container(name));
+  if (!k.detach)
+    return cnm::fail(cnm::Code::kInvalid, "container {} ran in the foreground: no log", k.name);
+  cnm::launcher::LogReader log(k.dir, cnm::launcher::log_limits(0, k.log_max_file).max_file);
   log.copy_new(1);
   while (follow) {
-    auto now = (*c)->container(k->id);
+    auto now = c->container(k.id);
     bool done = !now || now->status == cnm::ContainerStatus::kExited;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     log.copy_new(1);
@@ -171,9 +165,8 @@ template <class F>
 auto with(Context& ctx, cnm::Status& status, F f) {
   return [&ctx, &status, f] {
     status = [&]() -> cnm::Status {
-      auto c = ctx.controller();
-      if (!c) return std::unexpected(c.error());
-      return f(**c);
+      auto c = CNM_VALUE(ctx.controller());
+      return f(*c);
     }();
   };
 }
@@ -208,9 +201,8 @@ void add_container_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   e->add_option("command", ex->cmd, "-- CMD [ARG...]")->required();
   one_value_per_option(e);
   e->callback(with(ctx, status, [&ctx, ex](cnm::Controller& c) -> cnm::Status {
-    auto code = c.exec_container(*ex);
-    if (!code) return std::unexpected(code.error());
-    ctx.exit_code = *code;
+    auto code = CNM_VALUE(c.exec_container(*ex));
+    ctx.exit_code = code;
     return {};
   }));
 
@@ -228,9 +220,8 @@ void add_container_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   k->add_option("-s,--signal", *sig, "Signal name or number (default KILL)");
   k->add_option("container", *names, "Containers")->required();
   k->callback(with(ctx, status, [names, sig](cnm::Controller& c) -> cnm::Status {
-    auto n = parse_signal(*sig);
-    if (!n) return std::unexpected(n.error());
-    for (const auto& name : *names) CNM_TRY(c.kill_container(name, *n));
+    auto n = CNM_VALUE(parse_signal(*sig));
+    for (const auto& name : *names) CNM_TRY(c.kill_container(name, n));
     return {};
   }));
 

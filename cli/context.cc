@@ -8,18 +8,15 @@ cnm::Result<cnm::Config> Context::config() {
 }
 
 cnm::Result<std::string> Context::root() {
-  auto c = config();
-  if (!c) return std::unexpected(c.error());
-  return cnm::resolve_root(globals_.root, *c);
+  auto c = CNM_VALUE(config());
+  return cnm::resolve_root(globals_.root, c);
 }
 
 cnm::Result<cnm::Controller*> Context::controller() {
   if (runtime_) return &runtime_->controller();
-  auto c = config();
-  if (!c) return std::unexpected(c.error());
-  auto rt = cnm::Runtime::open(*c, cnm::resolve_root(globals_.root, *c));
-  if (!rt) return std::unexpected(rt.error());
-  runtime_ = std::move(*rt);
+  auto c = CNM_VALUE(config());
+  auto rt = CNM_VALUE(cnm::Runtime::open(c, cnm::resolve_root(globals_.root, c)));
+  runtime_ = std::move(rt);
   return &runtime_->controller();
 }
 

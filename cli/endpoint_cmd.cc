@@ -9,54 +9,45 @@ namespace cli {
 namespace {
 
 cnm::Status connect(Context& ctx, const cnm::ConnectRequest& req) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto ep = (*c)->connect(req);
-  if (!ep) return std::unexpected(ep.error());
-  if (ctx.json()) print_json(endpoint_json(**c, *ep));
+  auto c = CNM_VALUE(ctx.controller());
+  auto ep = CNM_VALUE(c->connect(req));
+  if (ctx.json()) print_json(endpoint_json(*c, ep));
   return {};
 }
 
 cnm::Status disconnect(Context& ctx, const std::string& network, const std::string& target) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  return (*c)->disconnect(network, target);
+  auto c = CNM_VALUE(ctx.controller());
+  return c->disconnect(network, target);
 }
 
 cnm::Result<nlohmann::json> sandbox_json(cnm::Controller& c, const cnm::Sandbox& sb) {
   nlohmann::json j = sb;
-  auto eps = c.endpoints({.name = "sandbox:" + sb.id});
-  if (!eps) return std::unexpected(eps.error());
+  auto eps = CNM_VALUE(c.endpoints({.name = "sandbox:" + sb.id}));
   j["Endpoints"] = nlohmann::json::array();
-  for (const auto& e : *eps) j["Endpoints"].push_back(endpoint_json(c, e));
+  for (const auto& e : eps) j["Endpoints"].push_back(endpoint_json(c, e));
   return j;
 }
 
 cnm::Status sandbox_create(Context& ctx, const std::string& name) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto sb = (*c)->create_sandbox(name);
-  if (!sb) return std::unexpected(sb.error());
+  auto c = CNM_VALUE(ctx.controller());
+  auto sb = CNM_VALUE(c->create_sandbox(name));
   if (ctx.json())
-    print_json(nlohmann::json(*sb));
+    print_json(nlohmann::json(sb));
   else
-    fmt::print("{}\n", sb->id);
+    fmt::print("{}\n", sb.id);
   return {};
 }
 
 cnm::Status sandbox_list(Context& ctx) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto sbs = (*c)->list_sandboxes();
-  if (!sbs) return std::unexpected(sbs.error());
+  auto c = CNM_VALUE(ctx.controller());
+  auto sbs = CNM_VALUE(c->list_sandboxes());
   auto arr = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows{{"SANDBOX ID", "NAME", "NETNS", "ENDPOINTS"}};
-  for (const auto& sb : *sbs) {
-    auto j = sandbox_json(**c, sb);
-    if (!j) return std::unexpected(j.error());
+  for (const auto& sb : sbs) {
+    auto j = CNM_VALUE(sandbox_json(*c, sb));
     rows.push_back(
-        {sb.id.substr(0, 12), sb.name, sb.netns_path, std::to_string((*j)["Endpoints"].size())});
-    arr.push_back(std::move(*j));
+        {sb.id.substr(0, 12), sb.name, sb.netns_path, std::to_string(j["Endpoints"].size())});
+    arr.push_back(std::move(j));
   }
   if (ctx.json())
     print_json(arr);
@@ -66,15 +57,12 @@ cnm::Status sandbox_list(Context& ctx) {
 }
 
 cnm::Status sandbox_inspect(Context& ctx, const std::vector<std::string>& names) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
+  auto c = CNM_VALUE(ctx.controller());
   auto arr = nlohmann::json::array();
   for (const auto& name : names) {
-    auto sb = (*c)->sandbox(name);
-    if (!sb) return std::unexpected(sb.error());
-    auto j = sandbox_json(**c, *sb);
-    if (!j) return std::unexpected(j.error());
-    arr.push_back(std::move(*j));
+    auto sb = CNM_VALUE(c->sandbox(name));
+    auto j = CNM_VALUE(sandbox_json(*c, sb));
+    arr.push_back(std::move(j));
   }
   print_json(arr);
   return {};
@@ -129,9 +117,8 @@ void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   sr->add_option("name", *rm_names, "Sandbox names or IDs")->required();
   sr->callback([&ctx, &status, rm_names, rm_force] {
     status = [&]() -> cnm::Status {
-      auto c = ctx.controller();
-      if (!c) return std::unexpected(c.error());
-      return (*c)->remove_sandboxes(*rm_names, *rm_force);
+      auto c = CNM_VALUE(ctx.controller());
+      return c->remove_sandboxes(*rm_names, *rm_force);
     }();
   });
 }

@@ -36,10 +36,9 @@ cnm::Result<nlohmann::json> network_json(cnm::Controller& c, const cnm::Network&
   nlohmann::json j = n;
   j.erase("DerivedMacsOnly");  // bookkeeping of the announcement, not Docker's
   j["Scope"] = "local";
-  auto eps = c.endpoints({.parent = n.id});
-  if (!eps) return std::unexpected(eps.error());
+  auto eps = CNM_VALUE(c.endpoints({.parent = n.id}));
   auto& containers = j["Containers"] = nlohmann::json::object();
-  for (const auto& e : *eps) containers[e.id] = endpoint_json(c, e);
+  for (const auto& e : eps) containers[e.id] = endpoint_json(c, e);
   return j;
 }
 

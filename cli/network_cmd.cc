@@ -26,46 +26,38 @@ cnm::Result<std::map<std::string, std::string>> key_values(const std::vector<std
 }
 
 cnm::Status create(Context& ctx, CreateArgs& a) {
-  auto opts = key_values(a.opts, "--opt");
-  if (!opts) return std::unexpected(opts.error());
-  auto labels = key_values(a.labels, "--label");
-  if (!labels) return std::unexpected(labels.error());
-  a.req.options = std::move(*opts);
-  a.req.labels = std::move(*labels);
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto n = (*c)->create_network(a.req);
-  if (!n) return std::unexpected(n.error());
+  auto opts = CNM_VALUE(key_values(a.opts, "--opt"));
+  auto labels = CNM_VALUE(key_values(a.labels, "--label"));
+  a.req.options = std::move(opts);
+  a.req.labels = std::move(labels);
+  auto c = CNM_VALUE(ctx.controller());
+  auto n = CNM_VALUE(c->create_network(a.req));
   if (ctx.json()) {
-    auto j = network_json(**c, *n);
-    if (!j) return std::unexpected(j.error());
-    print_json(*j);
+    auto j = CNM_VALUE(network_json(*c, n));
+    print_json(j);
   } else
-    fmt::print("{}\n", n->id);
+    fmt::print("{}\n", n.id);
   return {};
 }
 
 cnm::Status list(Context& ctx, bool quiet) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto nets = (*c)->list_networks();
-  if (!nets) return std::unexpected(nets.error());
+  auto c = CNM_VALUE(ctx.controller());
+  auto nets = CNM_VALUE(c->list_networks());
   if (ctx.json()) {
     auto arr = nlohmann::json::array();
-    for (const auto& n : *nets) {
-      auto j = network_json(**c, n);
-      if (!j) return std::unexpected(j.error());
-      arr.push_back(std::move(*j));
+    for (const auto& n : nets) {
+      auto j = CNM_VALUE(network_json(*c, n));
+      arr.push_back(std::move(j));
     }
     print_json(arr);
     return {};
   }
   if (quiet) {
-    for (const auto& n : *nets) fmt::print("{}\n", n.id.substr(0, 12));
+    for (const auto& n : nets) fmt::print("{}\n", n.id.substr(0, 12));
     return {};
   }
   std::vector<std::vector<std::string>> rows{{"NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE"}};
-  for (const auto& n : *nets) {
+  for (const auto& n : nets) {
     std::string subnets;
     for (const auto& p : n.pools) subnets += (subnets.empty() ? "" : ",") + p.subnet.str();
     rows.push_back({n.id.substr(0, 12), n.name, n.driver, subnets, n.bridge});
@@ -75,39 +67,33 @@ cnm::Status list(Context& ctx, bool quiet) {
 }
 
 cnm::Status network_inspect(Context& ctx, const std::vector<std::string>& names) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
+  auto c = CNM_VALUE(ctx.controller());
   auto arr = nlohmann::json::array();
   for (const auto& name : names) {
-    auto n = (*c)->network(name);
-    if (!n) return std::unexpected(n.error());
-    auto j = network_json(**c, *n);
-    if (!j) return std::unexpected(j.error());
-    arr.push_back(std::move(*j));
+    auto n = CNM_VALUE(c->network(name));
+    auto j = CNM_VALUE(network_json(*c, n));
+    arr.push_back(std::move(j));
   }
   print_json(arr);
   return {};
 }
 
 cnm::Status remove(Context& ctx, const std::vector<std::string>& names) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  CNM_TRY((*c)->remove_networks(names));
+  auto c = CNM_VALUE(ctx.controller());
+  CNM_TRY(c->remove_networks(names));
   for (const auto& n : names) fmt::print("{}\n", n);
   return {};
 }
 
 cnm::Status prune(Context& ctx) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto names = (*c)->prune_networks();
-  if (!names) return std::unexpected(names.error());
+  auto c = CNM_VALUE(ctx.controller());
+  auto names = CNM_VALUE(c->prune_networks());
   if (ctx.json()) {
-    print_json({{"NetworksDeleted", *names}});
+    print_json({{"NetworksDeleted", names}});
     return {};
   }
-  if (!names->empty()) fmt::print("Deleted Networks:\n");
-  for (const auto& n : *names) fmt::print("{}\n", n);
+  if (!names.empty()) fmt::print("Deleted Networks:\n");
+  for (const auto& n : names) fmt::print("{}\n", n);
   return {};
 }
 

@@ -32,19 +32,17 @@ void add_run_command(CLI::App& app, Context& ctx, cnm::Status& status) {
   one_value_per_option(r);
   r->callback([&ctx, &status, req] {
     status = [&]() -> cnm::Status {
-      auto c = ctx.controller();
-      if (!c) return std::unexpected(c.error());
+      auto c = CNM_VALUE(ctx.controller());
       bool json = ctx.json();
-      auto code = (*c)->run(*req, [&](const cnm::Container& k) {
+      auto code = CNM_VALUE(c->run(*req, [&](const cnm::Container& k) {
         if (!k.detach) return;
         if (json)
           print_json({{"Id", k.id}, {"Name", k.name}});
         else
           fmt::print("{}\n", k.id);
         std::fflush(stdout);
-      });
-      if (!code) return std::unexpected(code.error());
-      ctx.exit_code = *code;
+      }));
+      ctx.exit_code = code;
       return {};
     }();
   });

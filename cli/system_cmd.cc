@@ -10,25 +10,19 @@ namespace cli {
 namespace {
 
 cnm::Status info(Context& ctx) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto nets = (*c)->list_networks();
-  if (!nets) return std::unexpected(nets.error());
-  auto addrs = (*c)->store().address_count();
-  if (!addrs) return std::unexpected(addrs.error());
-  auto drivers = (*c)->registry().driver_names();
+  auto c = CNM_VALUE(ctx.controller());
+  auto nets = CNM_VALUE(c->list_networks());
+  auto addrs = CNM_VALUE(c->store().address_count());
+  auto drivers = c->registry().driver_names();
   nlohmann::json pools = nlohmann::json::array();
-  for (const auto& p : (*c)->config().pools_v4)
+  for (const auto& p : c->config().pools_v4)
     pools.push_back({{"Base", p.base.str()}, {"Size", p.size}});
-  for (const auto& p : (*c)->config().pools_v6)
+  for (const auto& p : c->config().pools_v6)
     pools.push_back({{"Base", p.base.str()}, {"Size", p.size}});
-  nlohmann::json j = {{"Version", NETCTL_VERSION},
-                      {"Root", (*c)->store().root()},
-                      {"Networks", nets->size()},
-                      {"AllocatedAddresses", *addrs},
-                      {"Drivers", drivers},
-                      {"DefaultAddressPools", pools},
-                      {"DefaultMTU", (*c)->config().mtu}};
+  nlohmann::json j = {{"Version", NETCTL_VERSION},    {"Root", c->store().root()},
+                      {"Networks", nets.size()},      {"AllocatedAddresses", addrs},
+                      {"Drivers", drivers},           {"DefaultAddressPools", pools},
+                      {"DefaultMTU", c->config().mtu}};
   if (ctx.json()) {
     print_json(j);
     return {};
@@ -36,8 +30,8 @@ cnm::Status info(Context& ctx) {
   fmt::print(
       "Version: {}\nRoot: {}\nNetworks: {}\nAllocated addresses: {}\nDrivers: {}\nDefault MTU: {}\n"
       "Default address pools:\n",
-      NETCTL_VERSION, (*c)->store().root(), nets->size(), *addrs, fmt::join(drivers, " "),
-      (*c)->config().mtu);
+      NETCTL_VERSION, c->store().root(), nets.size(), addrs, fmt::join(drivers, " "),
+      c->config().mtu);
   for (const auto& p : pools)
     fmt::print("  {} size {}\n", p["Base"].get<std::string>(), p["Size"].get<int>());
   return {};
@@ -68,19 +62,17 @@ void print_drift(const cnm::Drift& d) {
 
 // doctor: exit 1 on drift; gc: prints what it repaired.
 cnm::Status reconcile(Context& ctx, bool repair) {
-  auto c = ctx.controller();
-  if (!c) return std::unexpected(c.error());
-  auto d = repair ? (*c)->gc() : (*c)->doctor();
-  if (!d) return std::unexpected(d.error());
+  auto c = CNM_VALUE(ctx.controller());
+  auto d = CNM_VALUE(repair ? c->gc() : c->doctor());
   if (ctx.json())
-    print_json(drift_json(*d));
-  else if (d->empty())
+    print_json(drift_json(d));
+  else if (d.empty())
     fmt::print("{}\n", repair ? "nothing to repair" : "no drift");
   else
-    print_drift(*d);
-  if (!repair && !d->empty())
+    print_drift(d);
+  if (!repair && !d.empty())
     return cnm::fail(cnm::Code::kFailed,
-                     "doctor: {} difference(s) between the kernel and the store", d->size());
+                     "doctor: {} difference(s) between the kernel and the store", d.size());
   return {};
 }
 

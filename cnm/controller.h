@@ -112,7 +112,7 @@ class Controller {
   EndpointService ep_{ctx_};
   ContainerService ctr_{ctx_, net_, ep_};
   Recovery rec_{ctx_, ep_, ctr_};
-  CniService cni_{ctx_, net_, ep_, rec_};
+  CniService cni_{ctx_, net_, ep_};
 };
 
 }  // namespace cnm

@@ -70,16 +70,14 @@ int end_process(Runtime* rt, int code) {
 Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::string& root) {
   if (root.empty() || root[0] != '/')
     return fail(Code::kInvalid, "state root '{}' must be an absolute path", root);
-  auto faults = kernel::fault_plan_from_env();
-  if (!faults) return std::unexpected(faults.error());
-  auto s = store::Store::open(root);
-  if (!s) return std::unexpected(s.error());
+  auto faults = CNM_VALUE(kernel::fault_plan_from_env());
+  auto s = CNM_VALUE(store::Store::open(root));
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->root_ = root;
   rt->parts_ = std::make_unique<Parts>();
   auto& p = *rt->parts_;
-  p.store = std::move(*s);
-  if (*faults) wrap_with_faults(p, *faults);
+  p.store = std::move(s);
+  if (faults) wrap_with_faults(p, faults);
   p.ipam = std::make_unique<ipam::DefaultIpam>(config.pools_v4, config.pools_v6);
   rt->controller_ = std::make_unique<Controller>(
       config, *p.store, *p.ipam,

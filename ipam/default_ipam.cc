@@ -51,9 +51,8 @@ cnm::Result<IpAddr> pick_gateway(const Prefix& s, const std::optional<IpAddr>& g
 cnm::Result<cnm::Pool> build_pool(const Prefix& s, const cnm::PoolRequest& req) {
   cnm::Pool pool;
   pool.subnet = s;
-  auto gw = pick_gateway(s, req.gateway);
-  if (!gw) return std::unexpected(std::move(gw).error());
-  pool.gateway = *gw;
+  auto gw = CNM_VALUE(pick_gateway(s, req.gateway));
+  pool.gateway = gw;
   if (req.ip_range) {
     const Prefix& r = *req.ip_range;
     if (!s.contains(r))
@@ -195,8 +194,7 @@ cnm::Result<cnm::Pool> DefaultIpam::request_pool(const cnm::PoolRequest& req,
   if (req.subnet) {
     const Prefix& s = *req.subnet;
     CNM_TRY(check_subnet(s, req.v6));
-    auto pool = build_pool(s, req);
-    if (!pool) return pool;
+    auto pool = CNM_VALUE(build_pool(s, req));
     for (const Prefix& n : networks) {
       if (n.addr().valid() && s.overlaps(n))
         return fail(Code::kConflict, "subnet {} overlaps network subnet {}", s.str(), n.str());
@@ -206,9 +204,8 @@ cnm::Result<cnm::Pool> DefaultIpam::request_pool(const cnm::PoolRequest& req,
   if (req.gateway || req.ip_range || !req.aux.empty())
     return fail(Code::kInvalid, "a gateway, ip range or aux address needs an explicit {} subnet",
                 family(req.v6));
-  auto s = choose_subnet(req.v6 ? v6_pools_ : v4_pools_, req.v6, networks, host);
-  if (!s) return std::unexpected(std::move(s).error());
-  return build_pool(*s, req);
+  auto s = CNM_VALUE(choose_subnet(req.v6 ? v6_pools_ : v4_pools_, req.v6, networks, host));
+  return build_pool(s, req);
 }
 
 cnm::Result<IpAddr> DefaultIpam::allocate(const cnm::Pool& pool, std::span<const IpAddr> used,

@@ -28,8 +28,7 @@ layers=(
   "cnm/network"
   "cnm/endpoint"
   "cnm/containers"
-  "cnm/recovery"
-  "cnm/cni"
+  "cnm/recovery cnm/cni"
   "cnm"
   "cli plugins"
 )

@@ -62,61 +62,41 @@ Status CniService::cni_del(const std::string& network_name, const std::string& c
                            const std::string& ifname) {
   CNM_TRY(validate_name("network", network_name));
   CNM_TRY(validate_container_id(container_id));
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
   auto n = network(network_name);
   if (!n && n.error().code == Code::kNotFound) return {};  // nothing can be attached to it
   if (!n) return std::unexpected(n.error());
-  auto eps = endpoints_.cni_find(*n, container_id, ifname);
-  if (!eps) return std::unexpected(eps.error());
-  if (eps->empty()) return {};
-  Txn tx(store_, *lock, "cni del " + container_id);
-  CNM_TRY(endpoints_.remove_endpoints(tx, *eps));
+  auto eps = CNM_VALUE(endpoints_.cni_find(*n, container_id, ifname));
+  if (eps.empty()) return {};
+  Txn tx(store_, lock, "cni del " + container_id);
+  CNM_TRY(endpoints_.remove_endpoints(tx, eps));
   return tx.commit();
 }
 
 Result<std::string> CniService::cni_verify(const Network& n, const Endpoint& ep,
                                            const std::string& netns) {
   for (size_t i = 0; i < n.pools.size() && i < ep.addresses.size(); ++i) {
-    auto owner = store_.address_owner(pool_key(n, n.pools[i]), ep.addresses[i].addr().str());
-    if (!owner) return std::unexpected(owner.error());
-    if (*owner != ep.id)
+    auto owner =
+        CNM_VALUE(store_.address_owner(pool_key(n, n.pools[i]), ep.addresses[i].addr().str()));
+    if (owner != ep.id)
       return fmt::format("IPAM: {} is not allocated to this attachment", ep.addresses[i].str());
   }
-  auto host = kernel_.links->get(ep.host_ifname);
-  if (!host) return std::unexpected(host.error());
-  auto bridge = kernel_.links->get(n.bridge);
-  if (!bridge) return std::unexpected(bridge.error());
-  if (!*host) return fmt::format("host interface {} is missing", ep.host_ifname);
-  if (!*bridge || (*host)->master != (*bridge)->index || !(*host)->up)
-    return fmt::format("host interface {} is not up on bridge {}", ep.host_ifname, n.bridge);
-  auto id = kernel_.namespaces->identify(netns);
-  if (!id) return std::unexpected(id.error());
-  if (netns_key(*id) != ep.netns_key)
+  auto driver = CNM_VALUE(registry_.driver(n.driver, kernel_));
+  if (auto why = CNM_VALUE(driver->check_endpoint(n, ep)); !why.empty()) return why;
+  auto id = CNM_VALUE(kernel_.namespaces->identify(netns));
+  if (netns_key(id) != ep.netns_key)
     return fmt::format("{} is not the namespace the attachment was made in", netns);
-  auto in = kernel::view_interface(netns, ep.ifname);
-  if (!in) return std::unexpected(in.error());
-  if (in->mac != ep.mac) return fmt::format("{}: MAC {} instead of {}", ep.ifname, in->mac, ep.mac);
-  if (!in->up) return fmt::format("{} is down", ep.ifname);
+  auto in = CNM_VALUE(kernel::view_interface(netns, ep.ifname));
+  if (in.mac != ep.mac) return fmt::format("{}: MAC {} instead of {}", ep.ifname, in.mac, ep.mac);
+  if (!in.up) return fmt::format("{} is down", ep.ifname);
   for (const auto& a : ep.addresses)
-    if (std::find(in->addresses.begin(), in->addresses.end(), a) == in->addresses.end())
+    if (std::find(in.addresses.begin(), in.addresses.end(), a) == in.addresses.end())
       return fmt::format("{}: address {} is missing", ep.ifname, a.str());
   for (const auto& p : n.pools)
     if (ep.routes(p.subnet.is_v6()) &&
-        std::find(in->gateways.begin(), in->gateways.end(), p.gateway) == in->gateways.end())
+        std::find(in.gateways.begin(), in.gateways.end(), p.gateway) == in.gateways.end())
       return fmt::format("{}: no default route via {}", ep.ifname, p.gateway.str());
-  auto drift = recovery_.doctor();
-  if (!drift) return std::unexpected(drift.error());
-  // The network's rules name its id; a published port's DNAT names the endpoint's address.
-  auto ours = [&](const std::string& r) {
-    if (r.find(n.id.substr(0, 12)) != std::string::npos) return true;
-    return std::any_of(ep.addresses.begin(), ep.addresses.end(), [&](const Prefix& a) {
-      return r.find("--to-destination " + a.addr().str() + ":") != std::string::npos;
-    });
-  };
-  for (const auto& r : drift->missing_rules)
-    if (ours(r)) return fmt::format("firewall rule missing: {}", r);
   return std::string();
 }
 
@@ -124,39 +104,34 @@ Result<Endpoint> CniService::cni_check(const std::string& network_name,
                                        const std::string& container_id, const std::string& ifname,
                                        const std::string& netns) {
   CNM_TRY(validate_container_id(container_id));
-  auto n = network(network_name);
-  if (!n) return std::unexpected(n.error());
-  auto eps = endpoints_.cni_find(*n, container_id, ifname);
-  if (!eps) return std::unexpected(eps.error());
-  if (eps->empty())
+  auto n = CNM_VALUE(network(network_name));
+  auto eps = CNM_VALUE(endpoints_.cni_find(n, container_id, ifname));
+  if (eps.empty())
     return fail(Code::kNotFound, "container {} has no {} on network {}", container_id, ifname,
-                n->name);
-  auto why = cni_verify(*n, eps->front(), netns);
-  if (!why) return std::unexpected(why.error());
-  if (!why->empty()) return fail(Code::kFailed, "check {}: {}", container_id, *why);
-  return eps->front();
+                n.name);
+  auto why = CNM_VALUE(cni_verify(n, eps.front(), netns));
+  if (!why.empty()) return fail(Code::kFailed, "check {}: {}", container_id, why);
+  return eps.front();
 }
 
 Result<std::vector<Endpoint>> CniService::cni_gc(
     const std::string& network_name,
     const std::vector<std::pair<std::string, std::string>>& valid) {
   CNM_TRY(validate_name("network", network_name));
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
   auto n = network(network_name);
   if (!n && n.error().code == Code::kNotFound) return std::vector<Endpoint>{};
   if (!n) return std::unexpected(n.error());
-  auto eps = endpoints_.cni_find(*n, "", "");
-  if (!eps) return std::unexpected(eps.error());
-  std::erase_if(*eps, [&](const Endpoint& e) {
+  auto eps = CNM_VALUE(endpoints_.cni_find(*n, "", ""));
+  std::erase_if(eps, [&](const Endpoint& e) {
     return std::any_of(valid.begin(), valid.end(), [&](const auto& v) {
       return v.first == e.container_id && (v.second.empty() || v.second == e.ifname);
     });
   });
-  if (eps->empty()) return eps;
-  Txn tx(store_, *lock, "cni gc " + n->name);
-  CNM_TRY(endpoints_.remove_endpoints(tx, *eps));
+  if (eps.empty()) return eps;
+  Txn tx(store_, lock, "cni gc " + n->name);
+  CNM_TRY(endpoints_.remove_endpoints(tx, eps));
   CNM_TRY(tx.commit());
   return eps;
 }
@@ -165,8 +140,7 @@ Status CniService::cni_status() {
   if (access(store_.root().c_str(), W_OK) != 0)
     return fail(Code::kFailed, "state root {} is not writable", store_.root());
   {
-    auto lock = store_.lock();
-    if (!lock) return std::unexpected(lock.error());
+    auto lock = CNM_VALUE(store_.lock());
     CNM_TRY(store_.intents());
   }
   if (auto l = kernel_.links->list(); !l) return context("netlink", l.error());

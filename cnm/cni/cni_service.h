@@ -9,14 +9,13 @@
 #include "cnm/core/service.h"
 #include "cnm/endpoint/endpoint_service.h"
 #include "cnm/network/network_service.h"
-#include "cnm/recovery/recovery.h"
 
 namespace cnm {
 
 class CniService : public Service {
  public:
-  CniService(Context& ctx, NetworkService& networks, EndpointService& endpoints, Recovery& recovery)
-      : Service(ctx), networks_(networks), endpoints_(endpoints), recovery_(recovery) {}
+  CniService(Context& ctx, NetworkService& networks, EndpointService& endpoints)
+      : Service(ctx), networks_(networks), endpoints_(endpoints) {}
 
   // CNI attachments are endpoints with target "cni:<container id>" (container_id set), one per
   // (network, container id, ifname); they are found by that key even when the namespace is gone.
@@ -50,7 +49,6 @@ class CniService : public Service {
 
   NetworkService& networks_;
   EndpointService& endpoints_;
-  Recovery& recovery_;
 };
 
 }  // namespace cnm

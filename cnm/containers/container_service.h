@@ -54,8 +54,6 @@ class ContainerService : public Service {
  private:
   NetworkService& networks_;
   EndpointService& endpoints_;
-  // run -d: the read end of the workload's output pipe and the log file, for the supervisor.
-  std::pair<int, int> log_fds_{-1, -1};
   Result<Container> create_container(const RunRequest& req);
   // Records the exit, removes endpoints (and with auto_remove everything).
   Status finish_container(const store::WriteLock& lock, Container c, int wait_status, bool known);
@@ -67,9 +65,10 @@ class ContainerService : public Service {
   Status attach_workload(Container& c, int supervisor, int pid, const RunRequest& r);
   // The ids of the networks a run joins; none named: netctl0, created on first use.
   Result<std::vector<std::string>> run_networks(std::vector<std::string> names);
-  // Clones the held workload: as our child, or for -d as the child of a forked supervisor.
+  // Clones the held workload: as our child, or for -d as the child of a forked supervisor, which
+  // gets `log_fds` (run -d: the read end of the workload's output pipe and the log file).
   Status start_workload(const Container& c, const launcher::Plan& plan, launcher::Pipes& pipes,
-                        int& supervisor, int& pid);
+                        std::pair<int, int> log_fds, int& supervisor, int& pid);
   // Kills what a failed run started and removes the container; returns `e`.
   Result<int> abort_run(const Container& c, int supervisor, int pid, Error e);
 };

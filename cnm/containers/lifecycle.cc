@@ -36,8 +36,7 @@ Status make_dirs(const Container& c) {
 }  // namespace
 
 Status ContainerService::put_container(const Container& c) {
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
+  auto lock = CNM_VALUE(store_.lock());
   store::Batch b;
   b.puts.push_back({store::kContainers, record_of(c)});
   return store_.apply(b);
@@ -67,32 +66,27 @@ Result<Container> ContainerService::create_container(const RunRequest& r) {
   c.detach = r.detach;
   c.auto_remove = r.auto_remove;
   if (c.detach) {  // validate_run checked the options
-    auto logs = launcher::parse_log_opts(r.log_opt);
-    if (!logs) return std::unexpected(logs.error());
-    c.log_max_size = logs->max_size;
-    c.log_max_file = logs->max_file;
+    auto logs = CNM_VALUE(launcher::parse_log_opts(r.log_opt));
+    c.log_max_size = logs.max_size;
+    c.log_max_file = logs.max_file;
   }
   c.cap_add = r.cap_add;
   c.cap_drop = r.cap_drop;
-  auto seccomp = seccomp_option(r.security_opt);
-  if (!seccomp) return std::unexpected(seccomp.error());
-  c.seccomp = std::move(*seccomp);
+  auto seccomp = CNM_VALUE(seccomp_option(r.security_opt));
+  c.seccomp = std::move(seccomp);
   c.dir = store_.root() + "/containers/" + c.id;
-  auto parent = launcher::cgroup_parent(config_.cgroup_parent);
-  if (!parent) return std::unexpected(parent.error());
-  c.cgroup_parent = *parent;
+  auto parent = CNM_VALUE(launcher::cgroup_parent(config_.cgroup_parent));
+  c.cgroup_parent = parent;
   auto cg = launcher::make_cgroups(kCgroupRoot, c.cgroup_parent);
   c.cgroup_version = cg->version();
   c.supervisor = getpid();
   c.supervisor_start = launcher::start_time(c.supervisor);
 
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
-  auto existing = store_.get(store::kContainers, c.name);
-  if (!existing) return std::unexpected(existing.error());
-  if (*existing) return fail(Code::kConflict, "container name {} is already in use", c.name);
-  Txn tx(store_, *lock, "run " + c.name);
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
+  auto existing = CNM_VALUE(store_.get(store::kContainers, c.name));
+  if (existing) return fail(Code::kConflict, "container name {} is already in use", c.name);
+  Txn tx(store_, lock, "run " + c.name);
   CNM_TRY(tx.intend(intent_of(c)));
   (void)mkdir((store_.root() + "/containers").c_str(), 0700);
   tx.on_undo([d = c.dir] { (void)remove_tree(d); });
@@ -112,10 +106,9 @@ Result<Container> ContainerService::create_container(const RunRequest& r) {
 
 Status ContainerService::finish_container(const store::WriteLock& lock, Container c,
                                           int wait_status, bool known) {
-  auto eps = endpoints({.name = "container:" + c.id});
-  if (!eps) return std::unexpected(eps.error());
+  auto eps = CNM_VALUE(endpoints({.name = "container:" + c.id}));
   Txn tx(store_, lock, "container exited " + c.name);
-  if (!c.auto_remove && !eps->empty()) CNM_TRY(endpoints_.remove_endpoints(tx, *eps));
+  if (!c.auto_remove && !eps.empty()) CNM_TRY(endpoints_.remove_endpoints(tx, eps));
   auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
   c.oom_killed = cg->oom_killed(c.id);
   c.status = ContainerStatus::kExited;
@@ -133,9 +126,8 @@ Status ContainerService::finish_container(const store::WriteLock& lock, Containe
 Status ContainerService::remove_container(Txn& tx, const Container& c) {
   CNM_TRY(tx.intend(intent_of(c)));
   CNM_TRY(tx.intend_drop(store::kContainers, c.id));
-  auto eps = endpoints({.name = "container:" + c.id});
-  if (!eps) return std::unexpected(eps.error());
-  if (!eps->empty()) CNM_TRY(endpoints_.remove_endpoints(tx, *eps));
+  auto eps = CNM_VALUE(endpoints({.name = "container:" + c.id}));
+  if (!eps.empty()) CNM_TRY(endpoints_.remove_endpoints(tx, eps));
   CNM_TRY(recover_container(intent_of(c)));
   tx.batch().drops.push_back({store::kContainers, c.id});
   return {};
@@ -152,17 +144,15 @@ Status ContainerService::recover_container(const ContainerIntent& o) {
 
 Result<std::vector<std::string>> ContainerService::container_drift() {
   std::vector<std::string> out;
-  auto cs = list_containers();
-  if (!cs) return std::unexpected(cs.error());
+  auto cs = CNM_VALUE(list_containers());
   std::set<std::string> known;
-  for (const auto& c : *cs) {
+  for (const auto& c : cs) {
     known.insert(c.id);
     if (c.status != ContainerStatus::kExited && !launcher::alive(c.supervisor, c.supervisor_start))
       out.push_back("container " + c.name + ": supervisor gone");
   }
-  auto parent = launcher::cgroup_parent(config_.cgroup_parent);
-  if (!parent) return std::unexpected(parent.error());
-  for (const auto& id : launcher::make_cgroups(kCgroupRoot, *parent)->list())
+  auto parent = CNM_VALUE(launcher::cgroup_parent(config_.cgroup_parent));
+  for (const auto& id : launcher::make_cgroups(kCgroupRoot, parent)->list())
     if (id.size() == 64 && !known.contains(id)) out.push_back("cgroup " + id + ": no container");
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(store_.root() + "/containers", ec))
@@ -175,10 +165,9 @@ Result<std::vector<std::string>> ContainerService::reap_containers(const store::
   std::vector<std::string> reaped;
   // Created or running (the status is the record's ref column): one query on every write command.
   std::string exited(container_status_name(ContainerStatus::kExited));
-  auto cs =
-      decode_all<Container>(store_.list(store::kContainers, {.ref_not = exited}), "containers");
-  if (!cs) return std::unexpected(cs.error());
-  for (const auto& c : *cs) {
+  auto cs = CNM_VALUE(
+      decode_all<Container>(store_.list(store::kContainers, {.ref_not = exited}), "containers"));
+  for (const auto& c : cs) {
     if (launcher::alive(c.supervisor, c.supervisor_start)) continue;
     // The workload dies with its cgroup; the network is torn down as on an exit.
     auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
@@ -192,16 +181,13 @@ Result<std::vector<std::string>> ContainerService::reap_containers(const store::
 }
 
 Result<std::vector<std::string>> ContainerService::gc_containers(const store::WriteLock& lock) {
-  auto reaped = reap_containers(lock);
-  if (!reaped) return std::unexpected(reaped.error());
-  std::vector<std::string> repaired = std::move(*reaped);
-  auto cs = list_containers();
-  if (!cs) return std::unexpected(cs.error());
+  auto reaped = CNM_VALUE(reap_containers(lock));
+  std::vector<std::string> repaired = std::move(reaped);
+  auto cs = CNM_VALUE(list_containers());
   std::set<std::string> known;
-  for (const auto& c : *cs) known.insert(c.id);
-  auto parent = launcher::cgroup_parent(config_.cgroup_parent);
-  if (!parent) return std::unexpected(parent.error());
-  auto cg = launcher::make_cgroups(kCgroupRoot, *parent);
+  for (const auto& c : cs) known.insert(c.id);
+  auto parent = CNM_VALUE(launcher::cgroup_parent(config_.cgroup_parent));
+  auto cg = launcher::make_cgroups(kCgroupRoot, parent);
   for (const auto& id : cg->list())
     if (id.size() == 64 && !known.contains(id)) {
       CNM_TRY(cg->remove(id));

@@ -80,12 +80,11 @@ Status write_text(const std::string& path, const std::string& text) {
 }
 
 Result<launcher::SpawnSpec> spawn_spec(const Container& c, const std::string& cache_dir) {
-  auto s = process_spec(c, cache_dir);
-  if (!s) return s;
-  s->hostname = c.hostname;
-  s->dir = c.dir;
-  s->rootfs = c.rootfs;
-  if (c.rootfs.empty()) s->host_ro = host_dirs(c.dir);
+  auto s = CNM_VALUE(process_spec(c, cache_dir));
+  s.hostname = c.hostname;
+  s.dir = c.dir;
+  s.rootfs = c.rootfs;
+  if (c.rootfs.empty()) s.host_ro = host_dirs(c.dir);
   return s;
 }
 
@@ -104,9 +103,8 @@ Result<std::vector<std::string>> ContainerService::run_networks(std::vector<std:
   }
   std::vector<std::string> ids;
   for (const auto& name : names) {
-    auto n = network(name);
-    if (!n) return std::unexpected(n.error());
-    ids.push_back(n->id);
+    auto n = CNM_VALUE(network(name));
+    ids.push_back(n.id);
   }
   return ids;
 }
@@ -115,59 +113,55 @@ Result<int> ContainerService::run(const RunRequest& req,
                                   const std::function<void(const Container&)>& started) {
   CNM_TRY(validate_run(req));
   RunRequest r = req;
-  auto nets = run_networks(req.networks);
-  if (!nets) return std::unexpected(nets.error());
-  r.networks = std::move(*nets);
+  auto nets = CNM_VALUE(run_networks(req.networks));
+  r.networks = std::move(nets);
   BlockForwarded blocked;
-  auto c = create_container(r);
-  if (!c) return std::unexpected(c.error());
-  auto spec = spawn_spec(*c, store_.root() + "/seccomp");
-  if (!spec) return std::unexpected(spec.error());
+  auto c = CNM_VALUE(create_container(r));
+  auto spec = CNM_VALUE(spawn_spec(c, store_.root() + "/seccomp"));
   // -d: the workload writes into a pipe; the supervisor copies it into the log.
   Fds fds;
-  if (c->detach) {
-    fds.log = open((c->dir + "/log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (c.detach) {
+    fds.log = open((c.dir + "/log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     fds.null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int out[2];
     if (fds.log < 0 || fds.null < 0 || pipe2(out, O_CLOEXEC) != 0)
       return abort_run(
-          *c, 0, 0,
-          fail(Code::kFailed, "run -d: log of {}: {}", c->id, std::strerror(errno)).error());
+          c, 0, 0,
+          fail(Code::kFailed, "run -d: log of {}: {}", c.id, std::strerror(errno)).error());
     fds.out_r = out[0];
     fds.out_w = out[1];
-    spec->stdin_fd = fds.null;
-    spec->stdout_fd = spec->stderr_fd = fds.out_w;
-    log_fds_ = {fds.out_r, fds.log};
+    spec.stdin_fd = fds.null;
+    spec.stdout_fd = spec.stderr_fd = fds.out_w;
   }
   auto pipes = launcher::Pipes::make();
-  if (!pipes) return abort_run(*c, 0, 0, pipes.error());
+  if (!pipes) return abort_run(c, 0, 0, pipes.error());
   auto dmz = launcher::sealed_dmz();
-  if (!dmz) return abort_run(*c, 0, 0, dmz.error());
-  spec->dmz_fd = dmz->get();
-  spec->report_fd = pipes->err_w;
-  launcher::Plan plan(*spec);
+  if (!dmz) return abort_run(c, 0, 0, dmz.error());
+  spec.dmz_fd = dmz->get();
+  spec.report_fd = pipes->err_w;
+  launcher::Plan plan(spec);
   pid_t sup = 0, pid = 0;
-  if (auto s = start_workload(*c, plan, *pipes, sup, pid); !s)
-    return abort_run(*c, 0, 0, s.error());
+  if (auto s = start_workload(c, plan, *pipes, {fds.out_r, fds.log}, sup, pid); !s)
+    return abort_run(c, 0, 0, s.error());
   fds.close_all();
-  if (auto s = attach_workload(*c, sup, pid, r); !s) {
+  if (auto s = attach_workload(c, sup, pid, r); !s) {
     pipes->close_all();
-    return abort_run(*c, sup, pid, s.error());
+    return abort_run(c, sup, pid, s.error());
   }
-  if (auto s = launcher::release(plan, *pipes); !s) return abort_run(*c, sup, pid, s.error());
-  if (started) started(*c);
-  if (c->detach) return 0;
+  if (auto s = launcher::release(plan, *pipes); !s) return abort_run(c, sup, pid, s.error());
+  if (started) started(c);
+  if (c.detach) return 0;
   int status = wait_forwarding(pid);
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  auto now = container(c->id);
+  auto lock = CNM_VALUE(store_.lock());
+  auto now = container(c.id);
   if (now && now->status != ContainerStatus::kExited)
-    CNM_TRY(finish_container(*lock, *now, status, true));
+    CNM_TRY(finish_container(lock, *now, status, true));
   return launcher::exit_code_of(status);
 }
 
 Status ContainerService::start_workload(const Container& c, const launcher::Plan& plan,
-                                        launcher::Pipes& pipes, int& sup, int& pid) {
+                                        launcher::Pipes& pipes, std::pair<int, int> log_fds,
+                                        int& sup, int& pid) {
   if (!c.detach) {
     pid = launcher::clone_workload(plan, pipes);
     if (pid < 0) return fail(Code::kFailed, "start container: clone: {}", std::strerror(-pid));
@@ -185,8 +179,7 @@ Status ContainerService::start_workload(const Container& c, const launcher::Plan
       {(self.parent_path() / "netctl-shim").string(), "--log", c.dir + "/log",
        std::to_string(logs.max_size), std::to_string(logs.max_file), c.dir + "/exit", self.string(),
        "--root", store_.root(), "container-exited", c.id},
-      log_fds_.first, log_fds_.second);
-  log_fds_ = {-1, -1};  // ours are closed by the caller
+      log_fds.first, log_fds.second);  // ours: closed by the caller
   if (!d) return std::unexpected(d.error());
   sup = d->supervisor;
   pid = d->workload;
@@ -213,9 +206,8 @@ Status ContainerService::attach_workload(Container& c, pid_t sup, pid_t pid, con
       cr.ip = r.ip;
       cr.publish = r.publish;
     }
-    auto ep = endpoints_.connect(cr);
-    if (!ep) return std::unexpected(ep.error());
-    for (const auto& a : ep->addresses)
+    auto ep = CNM_VALUE(endpoints_.connect(cr));
+    for (const auto& a : ep.addresses)
       if (!a.is_v6()) ips.push_back(a.addr().str());
   }
   // Addresses live in the endpoint records (inspect and ps read them there): no store write here.
@@ -237,11 +229,10 @@ Result<int> ContainerService::abort_run(const Container& c, pid_t sup, pid_t pid
     kill(pid, SIGKILL);
     if (sup <= 0) waitpid(pid, nullptr, 0);
   }
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
+  auto lock = CNM_VALUE(store_.lock());
   Container gone = c;
   gone.auto_remove = true;
-  if (auto s = finish_container(*lock, gone, SIGKILL, true); !s)
+  if (auto s = finish_container(lock, gone, SIGKILL, true); !s)
     e.message += fmt::format(" (cleanup: {})", s.error().message);
   return std::unexpected(std::move(e));
 }

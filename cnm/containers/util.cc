@@ -1,4 +1,4 @@
-// Helpers for the container operations (container_util.h).
+// Helpers for the container operations (cnm/containers/util.h).
 #include "cnm/containers/util.h"
 
 #include <unistd.h>
@@ -122,12 +122,10 @@ Result<launcher::SpawnSpec> process_spec(const Container& c, const std::string& 
     s.uid = static_cast<uid_t>(std::stoul(user.substr(0, colon)));
     if (colon != std::string::npos) s.gid = static_cast<gid_t>(std::stoul(user.substr(colon + 1)));
   }
-  auto caps = launcher::capability_set(c.cap_add, c.cap_drop);
-  if (!caps) return std::unexpected(caps.error());
-  s.caps = *caps;
-  auto prog = launcher::seccomp_for(c.seccomp, s.caps, cache_dir);
-  if (!prog) return std::unexpected(prog.error());
-  s.seccomp = std::move(prog->insns);
+  auto caps = CNM_VALUE(launcher::capability_set(c.cap_add, c.cap_drop));
+  s.caps = caps;
+  auto prog = CNM_VALUE(launcher::seccomp_for(c.seccomp, s.caps, cache_dir));
+  s.seccomp = std::move(prog.insns);
   return s;
 }
 

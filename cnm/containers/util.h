@@ -1,4 +1,4 @@
-// Private to cnm/: helpers shared by the container operations (container_*.cc).
+// Private to cnm/: helpers shared by the container operations (cnm/containers/*.cc).
 #pragma once
 
 #include <memory>

@@ -105,6 +105,11 @@ class Driver {
   virtual void desired(const Network& /*n*/, std::span<const Endpoint> /*eps*/,
                        std::vector<std::string>& /*links*/,
                        kernel::FirewallChange& /*want*/) const {}
+  // What is wrong with endpoint `ep` of `n` on the host side (its links, its firewall state), as
+  // one message; "" if nothing (CNI CHECK).
+  virtual Result<std::string> check_endpoint(const Network& /*n*/, const Endpoint& /*ep*/) {
+    return std::string();
+  }
   // What removing the record of network `n` (with `ep`: of its endpoint `ep`) removes from the
   // kernel: appends its links and adds its firewall removals to `fw`.
   virtual void removal(const Network& /*n*/, const Endpoint* /*ep*/,

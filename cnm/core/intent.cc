@@ -52,9 +52,8 @@ Result<Intent> parse_intent(const nlohmann::json& o) {
     if (kind == "netns") return NetnsIntent{text(o, "path")};
     if (kind == "fw-network") return FwNetworkIntent{text(o, "id12")};
     if (kind == "fw-ports") {
-      auto ports = ports_from_intent(o);
-      if (!ports) return std::unexpected(ports.error());
-      return FwPortsIntent{std::move(*ports)};
+      auto ports = CNM_VALUE(ports_from_intent(o));
+      return FwPortsIntent{std::move(ports)};
     }
     // The cgroup members default as recovery always read them.
     if (kind == "container")

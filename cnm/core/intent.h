@@ -1,6 +1,6 @@
 // The kernel objects a transaction may leave behind after a crash, as typed values. Each is
 // written into the intent journal as one JSON object with a "kind" key; recovery reads them back
-// and removes what they name (Controller::recover_intents).
+// and removes what they name (Recovery::recover_intents).
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>

@@ -13,9 +13,8 @@ Service::Service(Context& ctx)
       registry_(ctx.registry) {}
 
 Result<store::WriteLock> Service::write() {
-  auto lock = store_.lock();
-  if (!lock) return lock;
-  CNM_TRY(recover(*lock));
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
   return lock;
 }
 

@@ -22,9 +22,8 @@ Status Txn::write_intent() {
   CNM_TRY(store_step("store: write intent"));
   auto body = intent_.dump();
   if (intent_id_ != 0) return store_.update_intent(intent_id_, body);
-  auto id = store_.add_intent(body);
-  if (!id) return std::unexpected(id.error());
-  intent_id_ = *id;
+  auto id = CNM_VALUE(store_.add_intent(body));
+  intent_id_ = id;
   return {};
 }
 

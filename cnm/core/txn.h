@@ -24,7 +24,7 @@ class Txn {
   Txn& operator=(const Txn&) = delete;
 
   // Makes durable, before the kernel is touched, that `object` may exist after a crash and must
-  // then be removed (cnm/core/intent.h has the kinds; Controller::recover removes them).
+  // then be removed (cnm/core/intent.h has the kinds; Recovery::recover removes them).
   Status intend(const Intent& object);
   // Makes durable that a crashed command must finish dropping this record (roll-forward of rm).
   Status intend_drop(const char* table, const std::string& id);

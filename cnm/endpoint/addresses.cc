@@ -1,4 +1,4 @@
-// Controller: endpoint addresses from a network's pools. An automatic allocation starts at the
+// EndpointService: endpoint addresses from a network's pools. An automatic allocation starts at the
 // pool's hint (store::Store::ipam_hint) and asks the store about one candidate at a time, so an
 // attach costs the same next to 10 endpoints as next to 1000; without a usable hint it reads every
 // allocated address of the pool, as the IPAM interface allows. Releases keep the hint right.
@@ -27,37 +27,32 @@ std::optional<IpAddr> after(const IpAddr& a) {
 Result<IpAddr> EndpointService::allocate_address(const Pool& pool, const std::string& key,
                                                  const std::optional<IpAddr>& want, Hints& hints) {
   if (want) {  // exactly that one: the IPAM checks it against the pool and whether it is taken
-    auto owner = store_.address_owner(key, want->str());
-    if (!owner) return std::unexpected(owner.error());
+    auto owner = CNM_VALUE(store_.address_owner(key, want->str()));
     std::vector<IpAddr> used;
-    if (!owner->empty()) used.push_back(*want);
+    if (!owner.empty()) used.push_back(*want);
     return ipam_.allocate(pool, used, want);
   }
-  auto hint = store_.ipam_hint(key);
-  if (!hint) return std::unexpected(hint.error());
+  auto hint = CNM_VALUE(store_.ipam_hint(key));
   auto take = [&](const IpAddr& a) -> IpAddr {
     if (auto next = after(a)) hints.emplace_back(key, next->str());
     return a;
   };
   std::optional<IpAddr> from;
-  if (auto h = IpAddr::parse(*hint)) from = *h;
+  if (auto h = IpAddr::parse(hint)) from = *h;
   for (int i = 0; from && i < kHintProbes; ++i) {
     auto c = ipam_.candidate(pool, *from);
     if (!c) break;  // nothing above the hint: the full read below looks below it too
-    auto owner = store_.address_owner(key, c->str());
-    if (!owner) return std::unexpected(owner.error());
-    if (owner->empty()) return take(*c);
+    auto owner = CNM_VALUE(store_.address_owner(key, c->str()));
+    if (owner.empty()) return take(*c);
     from = after(*c);
   }
-  auto used_text = store_.addresses(key);
-  if (!used_text) return std::unexpected(used_text.error());
+  auto used_text = CNM_VALUE(store_.addresses(key));
   std::vector<IpAddr> used;
-  used.reserve(used_text->size());
-  for (const auto& u : *used_text)
+  used.reserve(used_text.size());
+  for (const auto& u : used_text)
     if (auto a = IpAddr::parse(u)) used.push_back(*a);
-  auto a = ipam_.allocate(pool, used, std::nullopt);
-  if (!a) return std::unexpected(a.error());
-  return take(*a);
+  auto a = CNM_VALUE(ipam_.allocate(pool, used, std::nullopt));
+  return take(a);
 }
 
 void EndpointService::lower_hints(Txn& tx, const Network& n, const std::vector<Endpoint>& eps) {

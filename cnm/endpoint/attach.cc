@@ -37,15 +37,14 @@ Status validate(const ConnectRequest& r) {
 
 Result<Endpoint> EndpointService::plan_endpoint(const ConnectRequest& req, const Network& n,
                                                 const Target& t, Hints& hints) {
-  auto here = endpoints({.ref = t.netns_key});
-  if (!here) return std::unexpected(here.error());
+  auto here = CNM_VALUE(endpoints({.ref = t.netns_key}));
   Endpoint ep;
   ep.id = new_id();
   // As Docker: an internal network gives no gateway; otherwise each family's default route comes
   // from the first endpoint of the namespace on a network with that family.
   ep.default_route = !n.internal && n.has_family(false);
   ep.default_route6 = !n.internal && n.has_family(true);
-  for (const auto& e : *here) {
+  for (const auto& e : here) {
     if (e.network_id == n.id)
       return fail(Code::kConflict, "{} is already connected to network {}", req.target, n.name);
     if (!req.ifname.empty() && e.ifname == req.ifname)
@@ -57,7 +56,7 @@ Result<Endpoint> EndpointService::plan_endpoint(const ConnectRequest& req, const
   for (int i = 0; ep.ifname.empty(); ++i) {
     auto candidate = fmt::format("eth{}", i);
     bool used = false;
-    for (const auto& e : *here) used |= e.ifname == candidate;
+    for (const auto& e : here) used |= e.ifname == candidate;
     if (!used) ep.ifname = candidate;
   }
   if (!req.ip6.empty() && !(n.pools.size() > 1 && n.pools.back().subnet.is_v6()))
@@ -77,9 +76,8 @@ Result<Endpoint> EndpointService::plan_endpoint(const ConnectRequest& req, const
     ep.mac = fmt::format("02:42:{}:{}:{}:{}", ep.id.substr(0, 2), ep.id.substr(2, 2),
                          ep.id.substr(4, 2), ep.id.substr(6, 2));
   std::transform(ep.mac.begin(), ep.mac.end(), ep.mac.begin(), ::tolower);
-  auto owner = store_.address_owner(mac_pool(n), ep.mac);
-  if (!owner) return std::unexpected(owner.error());
-  if (!owner->empty())
+  auto owner = CNM_VALUE(store_.address_owner(mac_pool(n), ep.mac));
+  if (!owner.empty())
     return fail(Code::kConflict, "MAC address {} is already in use on network {}", ep.mac, n.name);
   ep.network_id = n.id;
   ep.target = t.key;
@@ -98,19 +96,15 @@ Result<Endpoint> EndpointService::connect(const ConnectRequest& req) {
 
 Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   const ConnectRequest& req = a.req;
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
-  auto n = network(req.network);
-  if (!n) return std::unexpected(n.error());
-  auto driver = registry_.driver(n->driver, kernel_);
-  if (!driver) return std::unexpected(driver.error());
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
+  auto n = CNM_VALUE(network(req.network));
+  auto driver = CNM_VALUE(registry_.driver(n.driver, kernel_));
   if (!a.container_id.empty()) {
-    auto dup = cni_find(*n, a.container_id, req.ifname);
-    if (!dup) return std::unexpected(dup.error());
-    if (!dup->empty())
+    auto dup = CNM_VALUE(cni_find(n, a.container_id, req.ifname));
+    if (!dup.empty())
       return fail(Code::kConflict, "container {} already has {} on network {}", a.container_id,
-                  req.ifname, n->name);
+                  req.ifname, n.name);
   }
   auto t = resolve_target(req.target, true);
   if (!t && t.error().code == Code::kInvalid && !a.target_context.empty()) {
@@ -121,17 +115,14 @@ Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   if (!t) return std::unexpected(t.error());
   if (!a.key.empty()) t->key = a.key;
   Hints hints;
-  auto ep = plan_endpoint(req, *n, *t, hints);
-  if (!ep) return std::unexpected(ep.error());
-  ep->container_id = a.container_id;
-  ep->host_ifname = (*driver)->endpoint_link(ep->id);
+  auto ep = CNM_VALUE(plan_endpoint(req, n, *t, hints));
+  ep.container_id = a.container_id;
+  ep.host_ifname = driver->endpoint_link(ep.id);
   std::vector<store::Batch::Addr> port_rows;
-  auto ports = plan_ports(req, *n, port_rows);
-  if (!ports) return std::unexpected(ports.error());
-  ep->ports = std::move(*ports);
-  Txn tx(store_, *lock, a.txn_label.empty() ? "network connect " + n->name : a.txn_label);
-  CNM_TRY((*driver)->join(tx, *n, *ep, routed_gateways(*n, *ep)));
-  record_endpoint(tx, *n, *ep, std::move(port_rows), std::move(hints));
+  ep.ports = CNM_VALUE(plan_ports(req, n, port_rows));
+  Txn tx(store_, lock, a.txn_label.empty() ? "network connect " + n.name : a.txn_label);
+  CNM_TRY(driver->join(tx, n, ep, routed_gateways(n, ep)));
+  record_endpoint(tx, n, ep, std::move(port_rows), std::move(hints));
   CNM_TRY(tx.commit());
   return ep;
 }
@@ -149,7 +140,7 @@ void EndpointService::record_endpoint(Txn& tx, const Network& n, const Endpoint&
     b.add_addresses.push_back(std::move(row));
   }
   for (auto& h : hints) b.set_hints.push_back(std::move(h));
-  if (n.derived_macs_only && !uses_derived_mac(ep)) {  // from now on every attach announces
+  if (n.derived_macs_only && !uses_derived_mac(ep)) {  // every later attach announces
     Network changed = n;
     changed.derived_macs_only = false;
     b.puts.push_back({store::kNetworks, {n.id, n.name, "", nlohmann::json(changed).dump()}});
@@ -165,12 +156,10 @@ Status EndpointService::remove_endpoints(Txn& tx, const std::vector<Endpoint>& e
   }
   std::vector<std::pair<Network, std::unique_ptr<Driver>>> nets;
   for (const auto& [net_id, group] : by_network) {
-    auto n = network(net_id);
-    if (!n) return std::unexpected(n.error());
-    auto driver = registry_.driver(n->driver, kernel_);
-    if (!driver) return std::unexpected(driver.error());
-    CNM_TRY((*driver)->plan_leave(tx, *n, group));
-    nets.emplace_back(std::move(*n), std::move(*driver));
+    auto n = CNM_VALUE(network(net_id));
+    auto driver = CNM_VALUE(registry_.driver(n.driver, kernel_));
+    CNM_TRY(driver->plan_leave(tx, n, group));
+    nets.emplace_back(std::move(n), std::move(driver));
   }
   CNM_TRY(tx.flush());
   Status first_error;
@@ -207,10 +196,9 @@ Status EndpointService::reelect_gateways(store::Batch& b, const std::vector<Endp
 Status EndpointService::elect_gateway(store::Batch& b, const std::string& netns_key,
                                       std::array<bool, 2> lost,
                                       const std::function<bool(const Endpoint&)>& gone) {
-  auto here = endpoints({.ref = netns_key});
-  if (!here) return std::unexpected(here.error());
+  auto here = CNM_VALUE(endpoints({.ref = netns_key}));
   std::vector<std::pair<Endpoint, Network>> kept;  // CLI endpoints on outside networks
-  for (const auto& e : *here) {
+  for (const auto& e : here) {
     if (gone(e)) continue;
     for (bool v6 : {false, true})  // still routed (a CNI attachment's route included)
       if (e.routes(v6)) lost[v6] = false;
@@ -259,18 +247,14 @@ Status EndpointService::elect_gateway(store::Batch& b, const std::string& netns_
 
 Status EndpointService::disconnect(const std::string& network_name, const std::string& target) {
   CNM_TRY(validate_name("network", network_name));
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
-  auto n = network(network_name);
-  if (!n) return std::unexpected(n.error());
-  auto t = resolve_target(target, false);
-  if (!t) return std::unexpected(t.error());
-  auto eps = target_endpoints(*t, n->id);
-  if (!eps) return std::unexpected(eps.error());
-  if (eps->empty()) return {};  // not connected: nothing to do
-  Txn tx(store_, *lock, "network disconnect " + n->name);
-  CNM_TRY(remove_endpoints(tx, *eps));
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
+  auto n = CNM_VALUE(network(network_name));
+  auto t = CNM_VALUE(resolve_target(target, false));
+  auto eps = CNM_VALUE(target_endpoints(t, n.id));
+  if (eps.empty()) return {};  // not connected: nothing to do
+  Txn tx(store_, lock, "network disconnect " + n.name);
+  CNM_TRY(remove_endpoints(tx, eps));
   return tx.commit();
 }
 

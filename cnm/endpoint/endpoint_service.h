@@ -40,9 +40,9 @@ struct Target {
   std::string sandbox_id;  // for sandboxes
   std::string path;        // the namespace's path
   std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
-  // For disconnect, records of this target under other keys: "pid:<N>" (written before the start
-  // time was part of the key), and with `key_prefix` "pid:<N>@" every record of a pid that no
-  // process has now (all of them are gone).
+  // For disconnect, records of this target under other keys: "pid:<N>" (the key form without the
+  // start time, which older records carry), and with `key_prefix` "pid:<N>@" every record of a pid
+  // that no process has now (all of them are gone).
   std::vector<std::string> other_keys;
   std::string key_prefix;
   // The namespace held open from resolution until the attach is done (kernel::HeldNetns).

@@ -1,4 +1,4 @@
-// Controller sandbox commands: named network namespaces under the config's netns_dir.
+// EndpointService sandbox commands: named network namespaces under the config's netns_dir.
 #include <nlohmann/json.hpp>
 
 #include "cnm/core/txn.h"
@@ -10,25 +10,22 @@ namespace cnm {
 
 Result<Sandbox> EndpointService::create_sandbox(const std::string& name) {
   CNM_TRY(validate_name("sandbox", name));
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
-  auto existing = store_.get(store::kSandboxes, name);
-  if (!existing) return std::unexpected(existing.error());
-  if (*existing) return fail(Code::kConflict, "sandbox {} already exists", name);
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
+  auto existing = CNM_VALUE(store_.get(store::kSandboxes, name));
+  if (existing) return fail(Code::kConflict, "sandbox {} already exists", name);
   Sandbox sb;
   sb.id = new_id();
   sb.name = name;
   sb.netns_path = config_.netns_dir + "/" + name;
   sb.created = now_rfc3339();
-  Txn tx(store_, *lock, "sandbox create " + name);
+  Txn tx(store_, lock, "sandbox create " + name);
   CNM_TRY(tx.intend(NetnsIntent{sb.netns_path}));
   // On failure create() leaves nothing, and an existing path is not ours to remove.
   CNM_TRY(kernel_.namespaces->create(sb.netns_path));
   tx.on_undo([ns = kernel_.namespaces, p = sb.netns_path] { (void)ns->remove(p); });
-  auto id = kernel_.namespaces->identify(sb.netns_path);
-  if (!id) return std::unexpected(id.error());
-  sb.netns_key = netns_key(*id);
+  auto id = CNM_VALUE(kernel_.namespaces->identify(sb.netns_path));
+  sb.netns_key = netns_key(id);
   tx.batch().puts.push_back(
       {store::kSandboxes, {sb.id, sb.name, "", nlohmann::json(sb).dump(), sb.netns_key}});
   CNM_TRY(tx.commit());
@@ -38,23 +35,20 @@ Result<Sandbox> EndpointService::create_sandbox(const std::string& name) {
 Status EndpointService::remove_sandboxes(const std::vector<std::string>& names, bool force) {
   if (names.empty()) return fail(Code::kInvalid, "sandbox rm: name at least one sandbox");
   for (const auto& n : names) CNM_TRY(validate_name("sandbox", n));
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
   std::vector<Sandbox> sbs;
   std::vector<Endpoint> eps;
   for (const auto& name : names) {
-    auto sb = sandbox(name);
-    if (!sb) return std::unexpected(sb.error());
-    auto attached = endpoints({.name = "sandbox:" + sb->id});
-    if (!attached) return std::unexpected(attached.error());
-    if (!attached->empty() && !force)
+    auto sb = CNM_VALUE(sandbox(name));
+    auto attached = CNM_VALUE(endpoints({.name = "sandbox:" + sb.id}));
+    if (!attached.empty() && !force)
       return fail(Code::kConflict, "sandbox {} has {} endpoint(s); disconnect them or use --force",
-                  sb->name, attached->size());
-    eps.insert(eps.end(), attached->begin(), attached->end());
-    sbs.push_back(std::move(*sb));
+                  sb.name, attached.size());
+    eps.insert(eps.end(), attached.begin(), attached.end());
+    sbs.push_back(std::move(sb));
   }
-  Txn tx(store_, *lock, "sandbox rm");
+  Txn tx(store_, lock, "sandbox rm");
   CNM_TRY(remove_endpoints(tx, eps));
   for (const auto& sb : sbs) {
     CNM_TRY(tx.intend_drop(store::kSandboxes, sb.id));

@@ -46,13 +46,12 @@ Result<Target> EndpointService::resolve_target(const std::string& target, bool a
   Target t;
   Result<kernel::HeldNetns> ns = fail(Code::kNotFound, "{} has no namespace", target);
   if (target.starts_with("pid:")) {
-    auto p = parse_pid_target(target);
-    if (!p) return std::unexpected(p.error());
-    t.path = fmt::format("/proc/{}/ns/net", p->pid);
-    ns = kernel_.namespaces->hold_process(p->pid, p->start);
-    t.key = pid_key(p->pid, ns ? ns->start : p->start);
-    if (p->start == 0 && ns) t.other_keys.push_back(pid_key(p->pid, 0));
-    if (p->start == 0 && !ns) t.key_prefix = t.key + "@";
+    auto p = CNM_VALUE(parse_pid_target(target));
+    t.path = fmt::format("/proc/{}/ns/net", p.pid);
+    ns = kernel_.namespaces->hold_process(p.pid, p.start);
+    t.key = pid_key(p.pid, ns ? ns->start : p.start);
+    if (p.start == 0 && ns) t.other_keys.push_back(pid_key(p.pid, 0));
+    if (p.start == 0 && !ns) t.key_prefix = t.key + "@";
   } else if (target.starts_with("/")) {
     if (target.find("/../") != std::string::npos || target.ends_with("/.."))
       return fail(Code::kInvalid, "invalid namespace path '{}'", target);
@@ -90,9 +89,8 @@ Result<Target> EndpointService::resolve_target(const std::string& target, bool a
   t.netns_key = netns_key(ns->id);
   t.hold = std::move(ns->hold);
   if (attach) {
-    auto own = kernel_.namespaces->own();
-    if (!own) return std::unexpected(own.error());
-    if (*own == ns->id)
+    auto own = CNM_VALUE(kernel_.namespaces->own());
+    if (own == ns->id)
       return fail(Code::kInvalid, "target {} is netctl's own network namespace", target);
   }
   return t;
@@ -100,18 +98,16 @@ Result<Target> EndpointService::resolve_target(const std::string& target, bool a
 
 Result<std::vector<Endpoint>> EndpointService::target_endpoints(const Target& t,
                                                                 const std::string& network_id) {
-  auto eps = endpoints({.name = t.key, .parent = network_id});
-  if (!eps) return std::unexpected(eps.error());
+  auto eps = CNM_VALUE(endpoints({.name = t.key, .parent = network_id}));
   auto add = [&](const store::Filter& f, const std::string& prefix) -> Status {
-    auto more = endpoints(f);
-    if (!more) return std::unexpected(more.error());
-    for (auto& e : *more)
-      if (e.target.starts_with(prefix)) eps->push_back(std::move(e));
+    auto more = CNM_VALUE(endpoints(f));
+    for (auto& e : more)
+      if (e.target.starts_with(prefix)) eps.push_back(std::move(e));
     return {};
   };
   for (const auto& k : t.other_keys) CNM_TRY(add({.name = k, .parent = network_id}, k));
   if (!t.key_prefix.empty()) CNM_TRY(add({.parent = network_id}, t.key_prefix));
-  if (eps->empty() && !t.netns_key.empty())
+  if (eps.empty() && !t.netns_key.empty())
     return endpoints({.parent = network_id, .ref = t.netns_key});
   return eps;
 }
@@ -121,9 +117,8 @@ Result<std::vector<Endpoint>> EndpointService::cni_find(const Network& n,
                                                         const std::string& ifname) {
   store::Filter f{.parent = n.id};
   if (!container_id.empty()) f.name = cni_key(container_id);
-  auto eps = endpoints(f);
-  if (!eps) return std::unexpected(eps.error());
-  std::erase_if(*eps, [&](const Endpoint& e) {
+  auto eps = CNM_VALUE(endpoints(f));
+  std::erase_if(eps, [&](const Endpoint& e) {
     return !e.target.starts_with("cni:") || (!ifname.empty() && e.ifname != ifname);
   });
   return eps;

@@ -250,15 +250,12 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
   if (!host_) return std::unexpected(host_.error());
   if (!inet_) return std::unexpected(inet_.error());
   CNM_TRY(check(spec));
-  auto mac = parse_mac(spec.mac);
-  if (!mac) return std::unexpected(mac.error());
-  auto netns = open_netns(spec.netns_path);
-  if (!netns) return std::unexpected(netns.error());
-  CNM_TRY(same_netns(*netns, spec));
-  SocketOpener inner(*netns, spec.netns_path);  // meanwhile, on a thread of its own
-  auto master = bridge_index(spec.bridge);
-  if (!master) return std::unexpected(master.error());
-  CNM_TRY(create_pair(spec, *netns, *master, mac->get()));
+  auto mac = CNM_VALUE(parse_mac(spec.mac));
+  auto netns = CNM_VALUE(open_netns(spec.netns_path));
+  CNM_TRY(same_netns(netns, spec));
+  SocketOpener inner(netns, spec.netns_path);  // meanwhile, on a thread of its own
+  auto master = CNM_VALUE(bridge_index(spec.bridge));
+  CNM_TRY(create_pair(spec, netns, master, mac.get()));
   // A bridge port needs no IPv6 of its own: without it the host end adds no link-local address
   // and routes, so the host's IPv6 routing table does not grow with every endpoint (the kernel
   // walks that table whenever a link goes up or down). No carrier yet, so nothing was configured.
@@ -275,7 +272,7 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
     }
   }
   auto inside = inner.get();
-  Status st = inside ? plumb(*inside, *netns, spec) : Status(std::unexpected(inside.error()));
+  Status st = inside ? plumb(*inside, netns, spec) : Status(std::unexpected(inside.error()));
   if (!st) delete_pair(spec.host_ifname);
   return st;
 }
@@ -283,11 +280,10 @@ Status LinuxEndpoints::attach(const EndpointSpec& spec) {
 Status LinuxEndpoints::plumb(NetnsSockets& inside, const Fd& netns, const EndpointSpec& spec) {
   bool v6 = false;
   for (const Prefix& p : spec.addresses) v6 |= p.is_v6();
-  auto index = peer_up(inside, spec, v6);
-  if (!index) return std::unexpected(index.error());
+  auto index = CNM_VALUE(peer_up(inside, spec, v6));
   if (v6) CNM_TRY(set_ndisc_notify(netns, spec));
   await_port(spec.host_ifname);
-  return configure_peer(inside, spec, *index);
+  return configure_peer(inside, spec, index);
 }
 
 // The bridge enables a port asynchronously (linkwatch) once it has carrier, and drops what arrives
@@ -307,16 +303,14 @@ void LinuxEndpoints::await_port(const std::string& host_ifname) {
 
 Status LinuxEndpoints::add_default_routes(const std::string& netns_path, const std::string& ifname,
                                           std::span<const IpAddr> gateways) {
-  auto netns = open_netns(netns_path);
-  if (!netns) return std::unexpected(netns.error());
-  auto inside = sockets_in(*netns, netns_path);
-  if (!inside) return std::unexpected(inside.error());
-  auto index = ifindex_of(inside->inet, ifname);
+  auto netns = CNM_VALUE(open_netns(netns_path));
+  auto inside = CNM_VALUE(sockets_in(netns, netns_path));
+  auto index = ifindex_of(inside.inet, ifname);
   if (!index)
     return fail(index.error() == ENODEV ? Code::kNotFound : Code::kFailed, "find {} in {}: {}",
                 ifname, netns_path, std::strerror(index.error()));
   for (const IpAddr& gw : gateways) {
-    Outcome o = add_default_route(inside->route, *index, gw);
+    Outcome o = add_default_route(inside.route, *index, gw);
     bool there = o.sys == EEXIST || (o.sys == 0 && o.nle == NLE_EXIST);
     if (!o && !there)
       return std::unexpected(o.error(

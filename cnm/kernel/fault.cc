@@ -47,9 +47,8 @@ Result<FaultPlan*> fault_plan_from_env() {
   if ((at == nullptr || *at == '\0') && !trace) return nullptr;
   static FaultPlan plan;
   if (at != nullptr && *at != '\0') {
-    auto p = parse_fault_plan(at, trace);
-    if (!p) return std::unexpected(p.error());
-    plan = *p;
+    auto p = CNM_VALUE(parse_fault_plan(at, trace));
+    plan = p;
   } else {
     plan = FaultPlan{.trace = true};
   }

@@ -1,4 +1,4 @@
-// Fault injection in real runs (issue 7): NETCTL_FAIL_AT=<k>[:fail|:kill] makes the k-th mutating
+// Fault injection in real runs: NETCTL_FAIL_AT=<k>[:fail|:kill] makes the k-th mutating
 // kernel or store step of a command fail with Code::kFailed (the command undoes and exits 1) or
 // SIGKILL the process just before it (the crash harness reaches every step boundary that way).
 // NETCTL_FAIL_TRACE=1 prints "netctl: step N: <what>" on stderr for every step.

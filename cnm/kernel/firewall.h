@@ -31,31 +31,30 @@
 //                           -s 127.0.0.0/8 -o br -j MASQUERADE (localhost access, always);
 //                           -s subnet -o br -m conntrack --ctstate DNAT -j MASQUERADE (hairpin)
 // Per published port (one mapping of an endpoint): ONE entry, in the shared nat chain, and no
-// other table touched. (A chain per endpoint in three tables cost ~13 entries per endpoint, and
-// the kernel copies and checks every entry of a table whenever it is rewritten: at 1000
-// endpoints a publish cost 5x what it did at 10.)
+// other table touched. (A chain per endpoint in three tables would cost ~13 entries per endpoint,
+// and the kernel copies and checks every entry of a table whenever it is rewritten: at 1000
+// endpoints a publish would cost 5x what it does at 10.)
 //   nat    NETCTL-DNAT:        [-d hostip] -p P --dport HP[:HPend] -j DNAT --to-destination
 //                              CIP:CP[-CPend/HP] (DNAT rev 2: a range maps port by port)
 // The rule is identified by its content (the host port is unique per address and protocol), so
-// removing an endpoint's ports needs its mappings, which the caller keeps. What a per-port rule
-// used to do is done per network: the N chain accepts whatever went through a published port's
-// DNAT (from outside, and from the same bridge also with icc off; a neighbour routing straight to
-// the subnet reaches nothing, published container ports included), and the M chain masquerades
-// DNATed traffic from the network's own subnet (hairpin: a container reaching a published port
-// of its own network, itself included, sees the gateway as the source, as with Docker's default
-// userland proxy).
-// IPv6 (dual-stack networks: NetworkRules::subnet6, EndpointPorts::container_ip6): the same layout
-// in the ip6tables filter and nat tables, with the IPv6 subnet and address, minus what only
-// exists for 127.0.0.1 access (IPv6 has no route_localnet: [::1] is not DNATed anywhere useful):
-// no `-s 127.0.0.0/8` MASQUERADE and no raw guard (the kernel itself drops packets for ::1 that
-// arrive on any interface but lo). Isolation there lists the dual-stack bridges
-// (FirewallChange::bridges6). A port maps in the family of its host address; one without a host
-// address maps in both (IPv6 only when the endpoint has an IPv6 address).
-// Needs from the caller (not done here): ip_forward; route_localnet=1 on the bridge for localhost
-// access; hairpin mode on a bridge port for a container to reach itself through its published
-// port (br_netfilter DNATs the frame on the bridge and sends it back out of the port it came in
-// on); net.bridge.bridge-nf-call-iptables=1 (the default) for icc off and hairpin between
-// containers of one bridge; net.ipv6.conf.all.forwarding=1 and bridge-nf-call-ip6tables=1 for IPv6.
+// removing an endpoint's ports needs its mappings, which the caller keeps. Filtering and hairpin
+// NAT of published ports are per network, not per port: the N chain accepts whatever went through a
+// published port's DNAT (from outside, and from the same bridge also with icc off; a neighbour
+// routing straight to the subnet reaches nothing, published container ports included), and the M
+// chain masquerades DNATed traffic from the network's own subnet (hairpin: a container reaching a
+// published port of its own network, itself included, sees the gateway as the source, as with
+// Docker's default userland proxy). IPv6 (dual-stack networks: NetworkRules::subnet6,
+// EndpointPorts::container_ip6): the same layout in the ip6tables filter and nat tables, with the
+// IPv6 subnet and address, minus what only exists for 127.0.0.1 access (IPv6 has no route_localnet:
+// [::1] is not DNATed anywhere useful): no `-s 127.0.0.0/8` MASQUERADE and no raw guard (the kernel
+// itself drops packets for ::1 that arrive on any interface but lo). Isolation there lists the
+// dual-stack bridges (FirewallChange::bridges6). A port maps in the family of its host address; one
+// without a host address maps in both (IPv6 only when the endpoint has an IPv6 address). Needs from
+// the caller (not done here): ip_forward; route_localnet=1 on the bridge for localhost access;
+// hairpin mode on a bridge port for a container to reach itself through its published port
+// (br_netfilter DNATs the frame on the bridge and sends it back out of the port it came in on);
+// net.bridge.bridge-nf-call-iptables=1 (the default) for icc off and hairpin between containers of
+// one bridge; net.ipv6.conf.all.forwarding=1 and bridge-nf-call-ip6tables=1 for IPv6.
 #pragma once
 
 #include <cstdint>

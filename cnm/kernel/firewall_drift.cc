@@ -52,14 +52,18 @@ std::string network_of(const std::string& l) {
 Result<FirewallDrift> xtables_drift(Firewall& fw, const FirewallChange& want) {
   auto mem = make_memory_firewall();
   CNM_TRY(mem->apply(want));
-  auto expected = mem->dump();
-  if (!expected) return std::unexpected(expected.error());
-  auto actual = fw.dump();
-  if (!actual) return std::unexpected(actual.error());
-  std::set<std::string> have = keyed(*actual), should = keyed(*expected);
+  auto expected = CNM_VALUE(mem->dump());
+  auto actual = CNM_VALUE(fw.dump());
+  std::set<std::string> have = keyed(actual), should = keyed(expected);
+  // The top-level chains and hooks are made with the first network of a family: before it, on a
+  // fresh host, their absence is no drift.
+  bool wants4 = !want.add_networks.empty() || !want.add_ports.empty();
+  bool wants6 = std::any_of(want.add_networks.begin(), want.add_networks.end(),
+                            [](const NetworkRules& n) { return n.subnet6.has_value(); });
   FirewallDrift d;
   for (const auto& l : should)
-    if (!have.contains(l)) d.missing.push_back(l);
+    if (!have.contains(l) && (!infrastructure(l) || (l.starts_with("[") ? wants6 : wants4)))
+      d.missing.push_back(l);
   std::set<std::string> wanted_ids;
   for (const auto& n : want.add_networks) wanted_ids.insert(n.id12);
   std::set<std::string> stale;

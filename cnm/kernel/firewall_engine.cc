@@ -18,10 +18,9 @@ bool ours(const std::string& chain) { return chain.starts_with(std::string(kPref
 
 // Deletes every rule of `chain` that jumps to `target`, last first so indexes stay valid.
 Status erase_jumps(TableEditor& t, const std::string& chain, const std::string& target) {
-  auto targets = t.targets(chain);
-  if (!targets) return std::unexpected(targets.error());
-  for (size_t i = targets->size(); i-- > 0;) {
-    if ((*targets)[i] == target) CNM_TRY(t.erase(chain, i));
+  auto targets = CNM_VALUE(t.targets(chain));
+  for (size_t i = targets.size(); i-- > 0;) {
+    if (targets[i] == target) CNM_TRY(t.erase(chain, i));
   }
   return {};
 }
@@ -31,9 +30,8 @@ Status sync_rules(TableEditor& t, const ChainSpec& s) {
   if (!t.has_chain(s.name)) {
     CNM_TRY(t.create_chain(s.name));
   } else {
-    auto have = t.rules(s.name);
-    if (!have) return std::unexpected(have.error());
-    if (*have == s.rules) return {};
+    auto have = CNM_VALUE(t.rules(s.name));
+    if (have == s.rules) return {};
     CNM_TRY(t.flush(s.name));
   }
   for (const Rule& r : s.rules) CNM_TRY(t.append(s.name, r));
@@ -41,10 +39,9 @@ Status sync_rules(TableEditor& t, const ChainSpec& s) {
 }
 
 Status ensure_jump(TableEditor& t, const ChainSpec& s) {
-  auto targets = t.targets(s.parent);
-  if (!targets) return std::unexpected(targets.error());
-  if (std::find(targets->begin(), targets->end(), s.name) != targets->end()) return {};
-  return t.insert(s.parent, jump(s.name), jump_index(*targets, s.name));
+  auto targets = CNM_VALUE(t.targets(s.parent));
+  if (std::find(targets.begin(), targets.end(), s.name) != targets.end()) return {};
+  return t.insert(s.parent, jump(s.name), jump_index(targets, s.name));
 }
 
 // Removes a chain with every jump into it; a missing chain is already removed.
@@ -52,9 +49,8 @@ Status remove_chain(TableEditor& t, const ChainSpec& s) {
   if (!t.has_chain(s.name)) return {};
   CNM_TRY(t.flush(s.name));
   if (!s.parent.empty()) CNM_TRY(erase_jumps(t, s.parent, s.name));
-  auto refs = t.references(s.name);
-  if (!refs) return std::unexpected(refs.error());
-  if (*refs > 0) {  // someone (an admin?) jumps to it from elsewhere
+  auto refs = CNM_VALUE(t.references(s.name));
+  if (refs > 0) {  // someone (an admin?) jumps to it from elsewhere
     for (const std::string& chain : t.chains()) CNM_TRY(erase_jumps(t, chain, s.name));
   }
   return t.delete_chain(s.name);
@@ -63,15 +59,12 @@ Status remove_chain(TableEditor& t, const ChainSpec& s) {
 // A hook is in place when its jumps are where they must be; otherwise every jump to its targets
 // is taken out of the built-in chain and the jumps go in at the top.
 Status ensure_hook(TableEditor& t, const Hook& h) {
-  auto have = t.rules(h.builtin);
-  if (!have) return std::unexpected(have.error());
+  auto have = CNM_VALUE(t.rules(h.builtin));
   bool ok = true;
   if (h.at_top) {
-    ok =
-        have->size() >= h.jumps.size() && std::equal(h.jumps.begin(), h.jumps.end(), have->begin());
+    ok = have.size() >= h.jumps.size() && std::equal(h.jumps.begin(), h.jumps.end(), have.begin());
   } else {
-    for (const Rule& j : h.jumps)
-      ok = ok && std::find(have->begin(), have->end(), j) != have->end();
+    for (const Rule& j : h.jumps) ok = ok && std::find(have.begin(), have.end(), j) != have.end();
   }
   if (ok) return {};
   for (const Rule& j : h.jumps) CNM_TRY(erase_jumps(t, h.builtin, j.target));
@@ -106,30 +99,27 @@ Status sync_flat(TableEditor& t, const std::string& chain, const std::vector<Rul
     for (const Rule& r : gone) {
       if (contains(keep, r)) continue;
       for (;;) {  // duplicates too
-        auto erased = t.erase_rule(chain, r);
-        if (!erased) return std::unexpected(erased.error());
-        if (!*erased) break;
+        auto erased = CNM_VALUE(t.erase_rule(chain, r));
+        if (!erased) break;
       }
     }
     for (const Rule& r : keep) {
-      auto held = t.holds(chain, r);
-      if (!held) return std::unexpected(held.error());
-      if (!*held) CNM_TRY(t.append(chain, r));
+      auto held = CNM_VALUE(t.holds(chain, r));
+      if (!held) CNM_TRY(t.append(chain, r));
     }
     return {};
   }
-  auto have = t.rules(chain);
-  if (!have) return std::unexpected(have.error());
-  for (size_t i = have->size(); i-- > 0;) {
-    const Rule& r = (*have)[i];
+  auto have = CNM_VALUE(t.rules(chain));
+  for (size_t i = have.size(); i-- > 0;) {
+    const Rule& r = have[i];
     if (contains(keep, r)) continue;
     if (contains(gone, r) || (exact && r.target == kind)) {
       CNM_TRY(t.erase(chain, i));
-      have->erase(have->begin() + static_cast<std::ptrdiff_t>(i));
+      have.erase(have.begin() + static_cast<std::ptrdiff_t>(i));
     }
   }
   for (const Rule& r : keep)
-    if (!contains(*have, r)) CNM_TRY(t.append(chain, r));
+    if (!contains(have, r)) CNM_TRY(t.append(chain, r));
   return {};
 }
 
@@ -170,9 +160,8 @@ Status dump_table(TableEditor& t, const std::string& label, std::vector<std::str
     if (ours(c)) out.push_back("-N " + c);
   }
   for (const std::string& c : chains) {
-    auto rules = t.rules(c);
-    if (!rules) return std::unexpected(rules.error());
-    for (const Rule& r : *rules) {
+    auto rules = CNM_VALUE(t.rules(c));
+    for (const Rule& r : rules) {
       if (ours(c) || ours(r.target)) out.push_back(fmt::format("-A {} {}", c, render(r)));
     }
   }
@@ -201,17 +190,15 @@ Tables family_tables(const AllTables& t, Family f) {
 }  // namespace
 
 Result<bool> TableEditor::holds(const std::string& chain, const Rule& r) {
-  auto have = rules(chain);
-  if (!have) return std::unexpected(have.error());
-  return contains(*have, r);
+  auto have = CNM_VALUE(rules(chain));
+  return contains(have, r);
 }
 
 Result<bool> TableEditor::erase_rule(const std::string& chain, const Rule& r) {
-  auto have = rules(chain);
-  if (!have) return std::unexpected(have.error());
-  auto it = std::find(have->begin(), have->end(), r);
-  if (it == have->end()) return false;
-  CNM_TRY(erase(chain, static_cast<size_t>(it - have->begin())));
+  auto have = CNM_VALUE(rules(chain));
+  auto it = std::find(have.begin(), have.end(), r);
+  if (it == have.end()) return false;
+  CNM_TRY(erase(chain, static_cast<size_t>(it - have.begin())));
   return true;
 }
 
@@ -242,13 +229,12 @@ Status restore(TableEditor& now, TableEditor& before) {
   std::vector<ChainSpec> wanted;
   for (const std::string& c : before.chains()) {
     if (!restorable(c)) continue;
-    auto rules = before.rules(c);
-    if (!rules) return std::unexpected(rules.error());
-    for (const Rule& r : *rules) {
+    auto rules = CNM_VALUE(before.rules(c));
+    for (const Rule& r : rules) {
       if (!r.other.empty())
         return fail(Code::kFailed, "restore chain {}: cannot rebuild \"{}\"", c, render(r));
     }
-    wanted.push_back({Table::kFilter, c, std::move(*rules), ""});
+    wanted.push_back({Table::kFilter, c, std::move(rules), ""});
     if (!now.has_chain(c)) CNM_TRY(now.create_chain(c));  // before any rule jumps to it
   }
   for (const ChainSpec& s : wanted) CNM_TRY(sync_rules(now, s));

@@ -62,9 +62,8 @@ Result<Opened> open_tables(std::array<bool, fw::kTableSlots> which) {
   for (Family f : fw::kFamilies) {
     for (Table t : fw::kTables) {
       if (!which[fw::slot(f, t)]) continue;
-      auto table = open_table(f, t);
-      if (!table) return std::unexpected(table.error());
-      out[fw::slot(f, t)] = std::move(*table);
+      auto table = CNM_VALUE(open_table(f, t));
+      out[fw::slot(f, t)] = std::move(table);
     }
   }
   return out;
@@ -78,10 +77,9 @@ fw::AllTables editors(const Opened& o) {
 
 // Puts a committed table back to `before` (a handle opened before the commit).
 Status put_back(IptcTable& before) {
-  auto now = open_table(before.family(), before.table());
-  if (!now) return std::unexpected(now.error());
-  CNM_TRY(fw::restore(**now, before));
-  return (*now)->commit();
+  auto now = CNM_VALUE(open_table(before.family(), before.table()));
+  CNM_TRY(fw::restore(*now, before));
+  return now->commit();
 }
 
 // Commits the changed tables in order. The kernel replaces one table at a time, so before the
@@ -94,9 +92,8 @@ Status commit_all(Opened& tables) {
   }
   std::vector<std::unique_ptr<IptcTable>> before;
   for (size_t i = 0; i + 1 < changed.size(); ++i) {
-    auto copy = open_table(changed[i]->family(), changed[i]->table());
-    if (!copy) return std::unexpected(copy.error());
-    before.push_back(std::move(*copy));
+    auto copy = CNM_VALUE(open_table(changed[i]->family(), changed[i]->table()));
+    before.push_back(std::move(copy));
   }
   for (size_t i = 0; i < changed.size(); ++i) {
     Status st = changed[i]->commit();
@@ -114,18 +111,15 @@ class IptcFirewall final : public Firewall {
  public:
   Status apply(const FirewallChange& c) override {
     CNM_TRY(fw::validate(c));
-    auto lock = XtablesLock::take();
-    if (!lock) return std::unexpected(lock.error());
-    auto tables = open_tables(fw::tables_for(c));
-    if (!tables) return std::unexpected(tables.error());
-    CNM_TRY(fw::build(c, editors(*tables)));
-    return commit_all(*tables);
+    auto lock = CNM_VALUE(XtablesLock::take());
+    auto tables = CNM_VALUE(open_tables(fw::tables_for(c)));
+    CNM_TRY(fw::build(c, editors(tables)));
+    return commit_all(tables);
   }
 
   Result<std::vector<std::string>> dump() override {
-    auto tables = open_tables(every_table());
-    if (!tables) return std::unexpected(tables.error());
-    return fw::dump(editors(*tables));
+    auto tables = CNM_VALUE(open_tables(every_table()));
+    return fw::dump(editors(tables));
   }
 };
 

@@ -129,8 +129,8 @@ void add_route_prefixes(nl_cache* cache, std::vector<Prefix>& out) {
 
 class LinuxLinks final : public Links {
  public:
-  // By reference: a by-value parameter made GCC 12 warn (maybe-uninitialized, a false positive
-  // about the moved socket) once this file shared a unity batch with others.
+  // By rvalue reference: with a by-value parameter GCC 12 can report a false maybe-uninitialized
+  // on the moved socket.
   explicit LinuxLinks(Result<nl::Socket>&& sock) : sock_(std::move(sock)) {}
 
   Status create_bridge(const std::string& name, unsigned mtu,
@@ -283,22 +283,19 @@ Result<std::optional<LinkInfo>> LinuxLinks::get(const std::string& name) {
   nl::LinkPtr link(raw);
   if (o.missing()) return std::nullopt;
   if (!o) return std::unexpected(o.error(fmt::format("get link {}", name)));
-  auto addrs = addr_cache();
-  if (!addrs) return std::unexpected(addrs.error());
+  auto addrs = CNM_VALUE(addr_cache());
   LinkInfo info = to_info(link.get());
-  info.addresses = std::move(addresses_by_link(addrs->get())[info.index]);
+  info.addresses = std::move(addresses_by_link(addrs.get())[info.index]);
   return info;
 }
 
 Result<std::vector<LinkInfo>> LinuxLinks::list() {
   if (!sock_) return std::unexpected(sock_.error());
-  auto links = link_cache();
-  if (!links) return std::unexpected(links.error());
-  auto addrs = addr_cache();
-  if (!addrs) return std::unexpected(addrs.error());
-  auto by_link = addresses_by_link(addrs->get());
+  auto links = CNM_VALUE(link_cache());
+  auto addrs = CNM_VALUE(addr_cache());
+  auto by_link = addresses_by_link(addrs.get());
   std::vector<LinkInfo> out;
-  for (nl_object* o = nl_cache_get_first(links->get()); o != nullptr; o = nl_cache_get_next(o)) {
+  for (nl_object* o = nl_cache_get_first(links.get()); o != nullptr; o = nl_cache_get_next(o)) {
     out.push_back(to_info(reinterpret_cast<rtnl_link*>(o)));
     out.back().addresses = std::move(by_link[out.back().index]);
   }
@@ -308,10 +305,9 @@ Result<std::vector<LinkInfo>> LinuxLinks::list() {
 
 Result<std::vector<Prefix>> LinuxLinks::used_prefixes() {
   if (!sock_) return std::unexpected(sock_.error());
-  auto addrs = addr_cache();
-  if (!addrs) return std::unexpected(addrs.error());
+  auto addrs = CNM_VALUE(addr_cache());
   std::vector<Prefix> out;
-  for (auto& [index, list] : addresses_by_link(addrs->get())) {
+  for (auto& [index, list] : addresses_by_link(addrs.get())) {
     for (const Prefix& p : list) {
       Prefix subnet(p.network(), p.len());
       if (!is_ambient(subnet)) out.push_back(subnet);

@@ -72,9 +72,8 @@ Status make_netns_at(const std::string& path) {
   // thread-self: /proc/self/ns/net is the main thread's namespace, not this thread's.
   if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
     return fail(Code::kFailed, "bind mount: {}", errno_text());
-  auto sock = nl::Socket::open();
-  if (!sock) return std::unexpected(sock.error());
-  return set_lo_up(*sock);
+  auto sock = CNM_VALUE(nl::Socket::open());
+  return set_lo_up(sock);
 }
 
 class LinuxNamespaces final : public Namespaces {
@@ -132,9 +131,8 @@ Result<NetnsId> id_of(const Fd& fd, const std::string& path) {
 }
 
 Result<HeldNetns> held(Fd fd, const std::string& path, uint64_t start) {
-  auto id = id_of(fd, path);
-  if (!id) return std::unexpected(id.error());
-  return HeldNetns{*id, start, std::make_shared<Fd>(std::move(fd))};
+  auto id = CNM_VALUE(id_of(fd, path));
+  return HeldNetns{id, start, std::make_shared<Fd>(std::move(fd))};
 }
 
 // State (field 3) and start time (field 22) of the process whose /proc directory is `dir`; false
@@ -149,15 +147,13 @@ bool read_stat(const Fd& dir, char& state, uint64_t& start) {
 }
 
 Result<NetnsId> LinuxNamespaces::identify(const std::string& path) {
-  auto fd = open_netns(path);
-  if (!fd) return std::unexpected(fd.error());
-  return id_of(*fd, path);
+  auto fd = CNM_VALUE(open_netns(path));
+  return id_of(fd, path);
 }
 
 Result<HeldNetns> LinuxNamespaces::hold(const std::string& path) {
-  auto fd = open_netns(path);
-  if (!fd) return std::unexpected(fd.error());
-  return held(std::move(*fd), path, 0);
+  auto fd = CNM_VALUE(open_netns(path));
+  return held(std::move(fd), path, 0);
 }
 
 // /proc/N is opened once and everything else is read through that directory descriptor: it stays
@@ -195,13 +191,11 @@ Result<HeldNetns> LinuxNamespaces::hold_process(int pid, uint64_t start) {
 Result<NetnsId> LinuxNamespaces::own() { return identify("/proc/self/ns/net"); }
 
 Result<std::vector<std::string>> LinuxNamespaces::interfaces(const std::string& path) {
-  auto fd = open_netns(path);
-  if (!fd) return std::unexpected(fd.error());
-  auto socks = sockets_in(*fd, path);
-  if (!socks) return std::unexpected(socks.error());
+  auto fd = CNM_VALUE(open_netns(path));
+  auto socks = CNM_VALUE(sockets_in(fd, path));
   nl_cache* raw = nullptr;
   nl::Outcome o =
-      socks->route.call([&](nl_sock* s) { return rtnl_link_alloc_cache(s, AF_UNSPEC, &raw); });
+      socks.route.call([&](nl_sock* s) { return rtnl_link_alloc_cache(s, AF_UNSPEC, &raw); });
   nl::CachePtr cache(raw);
   if (!o) return std::unexpected(o.error(fmt::format("list links in {}", path)));
   std::vector<std::pair<int, std::string>> links;
@@ -228,11 +222,9 @@ std::unexpected<Error> not_a_netns(const std::string& path, const struct stat& s
 Result<NetnsSockets> open_sockets_in(int netns, const std::string& path) {
   if (setns(netns, CLONE_NEWNET) != 0)
     return fail(Code::kFailed, "enter network namespace {}: {}", path, errno_text());
-  auto route = nl::Socket::open();
-  if (!route) return std::unexpected(route.error());
-  auto inet = open_inet_socket();
-  if (!inet) return std::unexpected(inet.error());
-  return NetnsSockets{std::move(*route), std::move(*inet)};
+  auto route = CNM_VALUE(nl::Socket::open());
+  auto inet = CNM_VALUE(open_inet_socket());
+  return NetnsSockets{std::move(route), std::move(inet)};
 }
 
 }  // namespace

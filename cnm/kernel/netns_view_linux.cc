@@ -59,12 +59,10 @@ Status read_gateways(nl::Socket& sock, int index, IfaceView& out, const std::str
 }  // namespace
 
 Result<IfaceView> view_interface(const std::string& netns_path, const std::string& ifname) {
-  auto fd = open_netns(netns_path);
-  if (!fd) return std::unexpected(fd.error());
-  auto socks = sockets_in(*fd, netns_path);
-  if (!socks) return std::unexpected(socks.error());
+  auto fd = CNM_VALUE(open_netns(netns_path));
+  auto socks = CNM_VALUE(sockets_in(fd, netns_path));
   nl::LinkPtr link;
-  nl::Outcome o = nl::get_link(socks->route, ifname, link);
+  nl::Outcome o = nl::get_link(socks.route, ifname, link);
   if (o.missing() || (o && !link))
     return fail(Code::kNotFound, "interface {} not found in {}", ifname, netns_path);
   if (!o) return std::unexpected(o.error(fmt::format("get link {} in {}", ifname, netns_path)));
@@ -74,8 +72,8 @@ Result<IfaceView> view_interface(const std::string& netns_path, const std::strin
   v.mtu = rtnl_link_get_mtu(link.get());
   v.up = (rtnl_link_get_flags(link.get()) & IFF_UP) != 0;
   int index = rtnl_link_get_ifindex(link.get());
-  CNM_TRY(read_addresses(socks->route, index, v, netns_path));
-  CNM_TRY(read_gateways(socks->route, index, v, netns_path));
+  CNM_TRY(read_addresses(socks.route, index, v, netns_path));
+  CNM_TRY(read_gateways(socks.route, index, v, netns_path));
   return v;
 }
 

@@ -97,13 +97,11 @@ std::optional<int> cap_number(std::string_view name) {
 
 Result<uint64_t> capability_set(const std::vector<std::string>& add,
                                 const std::vector<std::string>& drop) {
-  auto added = mask_of(add);
-  if (!added) return std::unexpected(added.error());
-  auto dropped = mask_of(drop);
-  if (!dropped) return std::unexpected(dropped.error());
-  if (std::ranges::any_of(add, is_all)) return all_caps() & ~*dropped;
-  if (std::ranges::any_of(drop, is_all)) return *added;
-  return (kDefaultCaps & ~*dropped) | *added;
+  auto added = CNM_VALUE(mask_of(add));
+  auto dropped = CNM_VALUE(mask_of(drop));
+  if (std::ranges::any_of(add, is_all)) return all_caps() & ~dropped;
+  if (std::ranges::any_of(drop, is_all)) return added;
+  return (kDefaultCaps & ~dropped) | added;
 }
 
 std::string cap_list(uint64_t caps) {

@@ -56,18 +56,16 @@ Result<kernel::Fd> open_process(pid_t pid, uint64_t start) {
 
 Result<int> exec_in(pid_t pid, uint64_t start, const std::vector<std::string>& procs,
                     SpawnSpec spec) {
-  auto pidfd = open_process(pid, start);
-  if (!pidfd) return std::unexpected(pidfd.error());
-  auto dmz = sealed_dmz();
-  if (!dmz) return std::unexpected(dmz.error());
-  spec.dmz_fd = dmz->get();
+  auto pidfd = CNM_VALUE(open_process(pid, start));
+  auto dmz = CNM_VALUE(sealed_dmz());
+  spec.dmz_fd = dmz.get();
   spec.fork_first = true;
   Plan plan(spec);
   std::vector<const char*> proc_paths;
   for (const auto& p : procs) proc_paths.push_back(p.c_str());
   pid_t child = fork();
   if (child < 0) return fail(Code::kFailed, "exec: fork: {}", std::strerror(errno));
-  if (child == 0) join_and_exec(plan, pidfd->get(), proc_paths);
+  if (child == 0) join_and_exec(plan, pidfd.get(), proc_paths);
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }

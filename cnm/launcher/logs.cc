@@ -73,13 +73,11 @@ Result<LogLimits> parse_log_opts(const std::vector<std::string>& opts) {
     if (eq == std::string::npos || value.empty())
       return fail(Code::kInvalid, "invalid --log-opt '{}': use max-size=SIZE or max-file=N", o);
     if (key == "max-size") {
-      auto n = parse_log_size(value);
-      if (!n) return std::unexpected(n.error());
-      l.max_size = *n;
+      auto n = CNM_VALUE(parse_log_size(value));
+      l.max_size = n;
     } else if (key == "max-file") {
-      auto n = parse_log_files(value);
-      if (!n) return std::unexpected(n.error());
-      l.max_file = *n;
+      auto n = CNM_VALUE(parse_log_files(value));
+      l.max_file = n;
     } else {
       return fail(Code::kInvalid, "unknown --log-opt '{}': use max-size or max-file", key);
     }

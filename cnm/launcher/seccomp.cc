@@ -194,9 +194,8 @@ Result<SeccompProgram> compile(const sc::Profile& p, uint64_t caps) {
   // profile. Not for tiny filters (libseccomp < 2.5.4 lost the default action without rules).
   if (names > 8) seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (auto [rule, action] : rules) CNM_TRY(add_rule(*rule, action, ctx.get()));
-  auto insns = export_bpf(ctx.get());
-  if (!insns) return std::unexpected(insns.error());
-  return SeccompProgram{std::move(*insns), false};
+  auto insns = CNM_VALUE(export_bpf(ctx.get()));
+  return SeccompProgram{std::move(insns), false};
 }
 
 int load_seccomp(const SeccompProgram& program) {

@@ -90,9 +90,8 @@ Result<SeccompProgram> seccomp_for(const std::string& spec, uint64_t caps,
   if (spec == "unconfined") return SeccompProgram{{}, true};
   std::optional<seccomp::Profile> profile;
   if (!spec.empty()) {
-    auto parsed = seccomp::parse_profile(spec);
-    if (!parsed) return std::unexpected(parsed.error());
-    profile = std::move(*parsed);
+    auto parsed = CNM_VALUE(seccomp::parse_profile(spec));
+    profile = std::move(parsed);
   }
   if (cache_dir.empty()) return compile(profile ? *profile : seccomp::default_profile(), caps);
   // The default is named by its tables, so that a hit never builds it.

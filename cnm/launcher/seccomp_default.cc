@@ -1,6 +1,6 @@
 // The default seccomp profile: the effect of Docker's default (moby/profiles seccomp v0.2.3, as
-// moby vendors it in May 2026), written as groups of system call names. Calls outside every group
-// fail with EPERM; io_uring_* among them (Docker blocks them since 2023).
+// moby vendors it), written as groups of system call names. Calls outside every group fail with
+// EPERM; io_uring_* among them, as in Docker's profile.
 #include <errno.h>
 #include <sched.h>
 

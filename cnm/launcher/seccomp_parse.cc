@@ -71,19 +71,17 @@ Result<std::vector<std::string>> strings_at(const json* j, const std::string& wh
   if (!j) return out;
   if (!j->is_array()) return bad(where, "not an array");
   for (size_t i = 0; i < j->size(); ++i) {
-    auto s = string_at((*j)[i], fmt::format("{}[{}]", where, i));
-    if (!s) return std::unexpected(s.error());
-    out.push_back(std::move(*s));
+    auto s = CNM_VALUE(string_at((*j)[i], fmt::format("{}[{}]", where, i)));
+    out.push_back(std::move(s));
   }
   return out;
 }
 
 Result<Action> action_at(const json& j, const std::string& where) {
-  auto s = string_at(j, where);
-  if (!s) return std::unexpected(s.error());
+  auto s = CNM_VALUE(string_at(j, where));
   for (const auto& [name, a] : kActions)
-    if (name == *s) return a;
-  return bad(where, fmt::format("unknown action '{}'", printable(*s)));
+    if (name == s) return a;
+  return bad(where, fmt::format("unknown action '{}'", printable(s)));
 }
 
 Status check_arch(const std::string& name, const std::string& where) {
@@ -96,19 +94,16 @@ Result<Filter> filter_at(const json* j, const std::string& where) {
   Filter f;
   if (!j) return f;
   if (!j->is_object()) return bad(where, "not an object");
-  auto caps = strings_at(field(*j, "caps"), where + ".caps");
-  if (!caps) return std::unexpected(caps.error());
-  auto arches = strings_at(field(*j, "arches"), where + ".arches");
-  if (!arches) return std::unexpected(arches.error());
-  f.caps = std::move(*caps);
-  f.arches = std::move(*arches);
+  auto caps = CNM_VALUE(strings_at(field(*j, "caps"), where + ".caps"));
+  auto arches = CNM_VALUE(strings_at(field(*j, "arches"), where + ".arches"));
+  f.caps = std::move(caps);
+  f.arches = std::move(arches);
   if (const json* k = field(*j, "minKernel")) {
-    auto s = string_at(*k, where + ".minKernel");
-    if (!s) return std::unexpected(s.error());
+    auto s = CNM_VALUE(string_at(*k, where + ".minKernel"));
     unsigned major = 0, minor = 0;
     char extra = 0;
-    if (s->empty() || sscanf(s->c_str(), "%u.%u%c", &major, &minor, &extra) != 2)
-      return bad(where + ".minKernel", fmt::format("'{}' is not <major>.<minor>", printable(*s)));
+    if (s.empty() || sscanf(s.c_str(), "%u.%u%c", &major, &minor, &extra) != 2)
+      return bad(where + ".minKernel", fmt::format("'{}' is not <major>.<minor>", printable(s)));
     f.min_kernel = {{major, minor}};
   }
   return f;
@@ -121,80 +116,68 @@ Result<ArgCond> arg_at(const json& j, const std::string& where) {
   const json* op = field(j, "op");
   if (!op) return bad(where, "op is missing");
   if (index) {  // absent: argument 0, as Go decodes it
-    auto i = number_at(*index, where + ".index", 5);
-    if (!i) return std::unexpected(i.error());
-    a.index = static_cast<unsigned>(*i);
+    auto i = CNM_VALUE(number_at(*index, where + ".index", 5));
+    a.index = static_cast<unsigned>(i);
   }
   for (auto [key, out] : {std::pair{"value", &a.value}, std::pair{"valueTwo", &a.value_two}}) {
     if (const json* v = field(j, key)) {
-      auto n = number_at(*v, fmt::format("{}.{}", where, key), UINT64_MAX);
-      if (!n) return std::unexpected(n.error());
-      *out = *n;
+      auto n = CNM_VALUE(number_at(*v, fmt::format("{}.{}", where, key), UINT64_MAX));
+      *out = n;
     }
   }
-  auto name = string_at(*op, where + ".op");
-  if (!name) return std::unexpected(name.error());
+  auto name = CNM_VALUE(string_at(*op, where + ".op"));
   for (const auto& [n, o] : kOps)
-    if (n == *name) {
+    if (n == name) {
       a.op = o;
       return a;
     }
-  return bad(where + ".op", fmt::format("unknown op '{}'", printable(*name)));
+  return bad(where + ".op", fmt::format("unknown op '{}'", printable(name)));
 }
 
 Result<std::optional<uint32_t>> errno_at(const json& obj, const char* key,
                                          const std::string& where) {
   const json* j = field(obj, key);
   if (!j) return std::optional<uint32_t>();
-  auto n = number_at(*j, where.empty() ? key : where + "." + key, 0xffff);
-  if (!n) return std::unexpected(n.error());
-  return std::optional<uint32_t>(static_cast<uint32_t>(*n));
+  auto n = CNM_VALUE(number_at(*j, where.empty() ? key : where + "." + key, 0xffff));
+  return std::optional<uint32_t>(static_cast<uint32_t>(n));
 }
 
 Result<Rule> rule_at(const json& j, const std::string& where) {
   if (!j.is_object()) return bad(where, "not an object");
   Rule r;
-  auto names = strings_at(field(j, "names"), where + ".names");
-  if (!names) return std::unexpected(names.error());
-  r.names = std::move(*names);
+  auto names = CNM_VALUE(strings_at(field(j, "names"), where + ".names"));
+  r.names = std::move(names);
   if (const json* name = field(j, "name")) {
     if (!r.names.empty()) return bad(where, "both name and names");
-    auto s = string_at(*name, where + ".name");
-    if (!s) return std::unexpected(s.error());
-    r.names.push_back(std::move(*s));
+    auto s = CNM_VALUE(string_at(*name, where + ".name"));
+    r.names.push_back(std::move(s));
   }
   if (r.names.empty()) return bad(where, "no system call names");
   const json* action = field(j, "action");
   if (!action) return bad(where, "action is missing");
-  auto a = action_at(*action, where + ".action");
-  if (!a) return std::unexpected(a.error());
-  r.action = *a;
-  auto e = errno_at(j, "errnoRet", where);
-  if (!e) return std::unexpected(e.error());
-  r.errno_ret = *e;
+  auto a = CNM_VALUE(action_at(*action, where + ".action"));
+  r.action = a;
+  auto e = CNM_VALUE(errno_at(j, "errnoRet", where));
+  r.errno_ret = e;
   if (const json* args = field(j, "args")) {
     if (!args->is_array()) return bad(where + ".args", "not an array");
     for (size_t i = 0; i < args->size(); ++i) {
-      auto c = arg_at((*args)[i], fmt::format("{}.args[{}]", where, i));
-      if (!c) return std::unexpected(c.error());
-      r.args.push_back(*c);
+      auto c = CNM_VALUE(arg_at((*args)[i], fmt::format("{}.args[{}]", where, i)));
+      r.args.push_back(c);
     }
   }
-  auto inc = filter_at(field(j, "includes"), where + ".includes");
-  if (!inc) return std::unexpected(inc.error());
-  auto exc = filter_at(field(j, "excludes"), where + ".excludes");
-  if (!exc) return std::unexpected(exc.error());
-  r.includes = std::move(*inc);
-  r.excludes = std::move(*exc);
+  auto inc = CNM_VALUE(filter_at(field(j, "includes"), where + ".includes"));
+  auto exc = CNM_VALUE(filter_at(field(j, "excludes"), where + ".excludes"));
+  r.includes = std::move(inc);
+  r.excludes = std::move(exc);
   return r;
 }
 
 Status arches_at(const json& root, Profile& p) {
-  auto list = strings_at(field(root, "architectures"), "architectures");
-  if (!list) return std::unexpected(list.error());
-  for (size_t i = 0; i < list->size(); ++i)
-    CNM_TRY(check_arch((*list)[i], fmt::format("architectures[{}]", i)));
-  p.architectures = std::move(*list);
+  auto list = CNM_VALUE(strings_at(field(root, "architectures"), "architectures"));
+  for (size_t i = 0; i < list.size(); ++i)
+    CNM_TRY(check_arch(list[i], fmt::format("architectures[{}]", i)));
+  p.architectures = std::move(list);
   const json* map = field(root, "archMap");
   if (!map) return {};
   if (!map->is_array()) return bad("archMap", "not an array");
@@ -203,20 +186,18 @@ Status arches_at(const json& root, Profile& p) {
     std::string where = fmt::format("archMap[{}]", i);
     const json& m = (*map)[i];
     if (!m.is_object() || !field(m, "architecture")) return bad(where, "no architecture");
-    auto arch = string_at(m["architecture"], where + ".architecture");
-    if (!arch) return std::unexpected(arch.error());
-    auto subs = strings_at(field(m, "subArchitectures"), where + ".subArchitectures");
-    if (!subs) return std::unexpected(subs.error());
+    auto arch = CNM_VALUE(string_at(m["architecture"], where + ".architecture"));
+    auto subs = CNM_VALUE(strings_at(field(m, "subArchitectures"), where + ".subArchitectures"));
     // Only the native entry is used: the others may name architectures this libseccomp predates
     // (Docker's own profile lists SCMP_ARCH_LOONGARCH64).
-    if (arch_token(*arch) == seccomp_arch_native()) {
-      for (size_t k = 0; k < subs->size(); ++k)
-        CNM_TRY(check_arch((*subs)[k], fmt::format("{}.subArchitectures[{}]", where, k)));
-    } else if (!arch->starts_with("SCMP_ARCH_")) {
+    if (arch_token(arch) == seccomp_arch_native()) {
+      for (size_t k = 0; k < subs.size(); ++k)
+        CNM_TRY(check_arch(subs[k], fmt::format("{}.subArchitectures[{}]", where, k)));
+    } else if (!arch.starts_with("SCMP_ARCH_")) {
       return bad(where + ".architecture",
-                 fmt::format("unknown architecture '{}'", printable(*arch)));
+                 fmt::format("unknown architecture '{}'", printable(arch)));
     }
-    p.arch_map.push_back({std::move(*arch), std::move(*subs)});
+    p.arch_map.push_back({std::move(arch), std::move(subs)});
   }
   return {};
 }
@@ -236,19 +217,16 @@ Result<Profile> parse_profile(std::string_view text) {
   Profile p;
   const json* def = field(root, "defaultAction");
   if (!def) return fail(Code::kInvalid, "seccomp profile: defaultAction is missing");
-  auto a = action_at(*def, "defaultAction");
-  if (!a) return std::unexpected(a.error());
-  p.default_action = *a;
-  auto e = errno_at(root, "defaultErrnoRet", "");
-  if (!e) return std::unexpected(e.error());
-  p.default_errno = *e;
+  auto a = CNM_VALUE(action_at(*def, "defaultAction"));
+  p.default_action = a;
+  auto e = CNM_VALUE(errno_at(root, "defaultErrnoRet", ""));
+  p.default_errno = e;
   CNM_TRY(arches_at(root, p));
   if (const json* calls = field(root, "syscalls")) {
     if (!calls->is_array()) return bad("syscalls", "not an array");
     for (size_t i = 0; i < calls->size(); ++i) {
-      auto r = rule_at((*calls)[i], fmt::format("syscalls[{}]", i));
-      if (!r) return std::unexpected(r.error());
-      p.rules.push_back(std::move(*r));
+      auto r = CNM_VALUE(rule_at((*calls)[i], fmt::format("syscalls[{}]", i)));
+      p.rules.push_back(std::move(r));
     }
   }
   return p;

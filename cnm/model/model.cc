@@ -138,7 +138,7 @@ void from_json(const nlohmann::json& j, Endpoint& e) {
   j.at("DefaultRoute").get_to(e.default_route);
   if (auto v6 = j.find("DefaultRoute6"); v6 != j.end()) {
     v6->get_to(e.default_route6);
-  } else {  // written before one holder per family: DefaultRoute meant every family it has
+  } else {  // a record without DefaultRoute6: its DefaultRoute holds every family it has
     bool any = e.default_route;
     e.default_route = e.default_route6 = false;
     for (const auto& a : e.addresses) e.routes(a.is_v6()) = any;

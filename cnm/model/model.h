@@ -30,8 +30,9 @@ struct Network {
   std::string bridge;  // kernel device name (bridge driver), "" otherwise
   // True while every endpoint that ever joined used the MAC derived from its IPv4 address (Docker's
   // 02:42:<IPv4>) and no IPv6 address: an address handed out again then comes back with the same
-  // MAC, no neighbour can hold another one for it, and attach sends no announcement. Records
-  // written before this field existed read as false (always announce).
+  // MAC, no neighbour can hold another one for it, and attach sends no announcement. A record
+  // without this field reads as false (always announce), the safe answer when its history is
+  // unknown.
   bool derived_macs_only = false;
 
   bool has_family(bool v6) const {

@@ -22,13 +22,11 @@ Result<std::pair<uint16_t, uint16_t>> parse_range(std::string_view spec, std::st
       return bad(spec, fmt::format("'{}' is not a port number (1-65535)", t));
     return static_cast<uint16_t>(v);
   };
-  auto first = num(text.substr(0, dash));
-  if (!first) return std::unexpected(first.error());
-  if (dash == std::string_view::npos) return std::pair<uint16_t, uint16_t>{*first, 1};
-  auto last = num(text.substr(dash + 1));
-  if (!last) return std::unexpected(last.error());
-  if (*last < *first || *first == 0) return bad(spec, fmt::format("range '{}' is backwards", text));
-  return std::pair<uint16_t, uint16_t>{*first, static_cast<uint16_t>(*last - *first + 1)};
+  auto first = CNM_VALUE(num(text.substr(0, dash)));
+  if (dash == std::string_view::npos) return std::pair<uint16_t, uint16_t>{first, 1};
+  auto last = CNM_VALUE(num(text.substr(dash + 1)));
+  if (last < first || first == 0) return bad(spec, fmt::format("range '{}' is backwards", text));
+  return std::pair<uint16_t, uint16_t>{first, static_cast<uint16_t>(last - first + 1)};
 }
 
 }  // namespace
@@ -76,17 +74,15 @@ Result<PortSpec> parse_port_spec(std::string_view spec) {
     if (!ip) return bad(spec, fmt::format("'{}' is not an IP address", host_ip));
     out.host_ip = *ip;
   }
-  auto c = parse_range(spec, port, false);
-  if (!c) return std::unexpected(c.error());
-  out.port = c->first;
-  out.count = c->second;
+  auto c = CNM_VALUE(parse_range(spec, port, false));
+  out.port = c.first;
+  out.count = c.second;
   if (!host_port.empty()) {
-    auto h = parse_range(spec, host_port, true);
-    if (!h) return std::unexpected(h.error());
-    if (h->first != 0 && h->second != out.count)
+    auto h = CNM_VALUE(parse_range(spec, host_port, true));
+    if (h.first != 0 && h.second != out.count)
       return bad(spec, "host and container port ranges differ in length");
-    if (h->first == 0 && h->second != 1) return bad(spec, "host port 0 cannot start a range");
-    out.host_port = h->first;
+    if (h.first == 0 && h.second != 1) return bad(spec, "host port 0 cannot start a range");
+    out.host_port = h.first;
   }
   if (out.host_port != 0 && out.host_port + out.count - 1 > 65535)
     return bad(spec, "host port range passes 65535");

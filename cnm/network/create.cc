@@ -26,48 +26,41 @@ Result<PoolRequest*> owner_of(std::vector<PoolRequest>& reqs, const IpAddr& a,
 Result<std::vector<PoolRequest>> parse_pools(const NetworkCreateRequest& req) {
   std::vector<PoolRequest> reqs;
   for (const auto& s : req.subnets) {
-    auto p = Prefix::parse(s);
-    if (!p) return std::unexpected(p.error());
-    if (p->is_v6() && !req.ipv6)
+    auto p = CNM_VALUE(Prefix::parse(s));
+    if (p.is_v6() && !req.ipv6)
       return fail(Code::kInvalid, "subnet {} is IPv6: add --ipv6 to enable IPv6", s);
     for (const auto& r : reqs)
-      if (r.v6 == p->is_v6())
+      if (r.v6 == p.is_v6())
         return fail(Code::kInvalid, "only one IPv{} subnet per network is supported",
-                    p->is_v6() ? 6 : 4);
+                    p.is_v6() ? 6 : 4);
     PoolRequest r;
-    r.v6 = p->is_v6();
-    r.subnet = *p;
+    r.v6 = p.is_v6();
+    r.subnet = p;
     reqs.push_back(std::move(r));
   }
   for (const auto& g : req.gateways) {
-    auto a = IpAddr::parse(g);
-    if (!a) return std::unexpected(a.error());
-    auto r = owner_of(reqs, *a, "gateway", g);
-    if (!r) return std::unexpected(r.error());
-    if ((*r)->gateway)
-      return fail(Code::kInvalid, "more than one gateway for subnet {}", (*r)->subnet->str());
-    (*r)->gateway = *a;
+    auto a = CNM_VALUE(IpAddr::parse(g));
+    auto r = CNM_VALUE(owner_of(reqs, a, "gateway", g));
+    if (r->gateway)
+      return fail(Code::kInvalid, "more than one gateway for subnet {}", r->subnet->str());
+    r->gateway = a;
   }
   for (const auto& s : req.ip_ranges) {
-    auto p = Prefix::parse(s);
-    if (!p) return std::unexpected(p.error());
-    auto r = owner_of(reqs, p->addr(), "ip-range", s);
-    if (!r) return std::unexpected(r.error());
-    if (!(*r)->subnet->contains(*p))
+    auto p = CNM_VALUE(Prefix::parse(s));
+    auto r = CNM_VALUE(owner_of(reqs, p.addr(), "ip-range", s));
+    if (!r->subnet->contains(p))
       return fail(Code::kInvalid, "ip-range {} is outside the subnet", s);
-    if ((*r)->ip_range)
-      return fail(Code::kInvalid, "more than one ip-range for subnet {}", (*r)->subnet->str());
-    (*r)->ip_range = *p;
+    if (r->ip_range)
+      return fail(Code::kInvalid, "more than one ip-range for subnet {}", r->subnet->str());
+    r->ip_range = p;
   }
   for (const auto& kv : req.aux) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
       return fail(Code::kInvalid, "aux-address '{}': expected NAME=IP", kv);
-    auto a = IpAddr::parse(kv.substr(eq + 1));
-    if (!a) return std::unexpected(a.error());
-    auto r = owner_of(reqs, *a, "aux-address", kv);
-    if (!r) return std::unexpected(r.error());
-    (*r)->aux[kv.substr(0, eq)] = *a;
+    auto a = CNM_VALUE(IpAddr::parse(kv.substr(eq + 1)));
+    auto r = CNM_VALUE(owner_of(reqs, a, "aux-address", kv));
+    r->aux[kv.substr(0, eq)] = a;
   }
   bool has_v4 = false, has_v6 = false;
   for (const auto& r : reqs) (r.v6 ? has_v6 : has_v4) = true;
@@ -85,21 +78,20 @@ Result<std::vector<PoolRequest>> parse_pools(const NetworkCreateRequest& req) {
 Result<std::vector<Pool>> NetworkService::plan_pools(const NetworkCreateRequest& req,
                                                      const Network&,
                                                      std::span<const Network> existing) {
-  auto reqs = parse_pools(req);
-  if (!reqs) return std::unexpected(reqs.error());
+  auto reqs = CNM_VALUE(parse_pools(req));
   std::vector<Prefix> taken;
   for (const auto& n : existing)
     for (const auto& p : n.pools) taken.push_back(p.subnet);
   std::vector<Prefix> host;
   bool any_auto = false;
-  for (const auto& r : *reqs) any_auto |= !r.subnet;
+  for (const auto& r : reqs) any_auto |= !r.subnet;
   if (any_auto) {
     auto h = kernel_.links->used_prefixes();
     if (!h) return context("read host routes", h.error());
     host = std::move(*h);
   }
   std::vector<Pool> pools;
-  for (const auto& r : *reqs) {
+  for (const auto& r : reqs) {
     auto pool = ipam_.request_pool(r, taken, host);
     if (!pool) {
       if (pool.error().code == Code::kConflict && r.subnet)
@@ -117,13 +109,12 @@ Result<std::vector<Pool>> NetworkService::plan_pools(const NetworkCreateRequest&
 
 Result<Network> NetworkService::create_network(const NetworkCreateRequest& req) {
   CNM_TRY(validate_name("network", req.name));
-  auto driver = registry_.driver(req.driver, kernel_);
-  if (!driver) return std::unexpected(driver.error());
-  if (!(*driver)->uses_ipam() &&
+  auto driver = CNM_VALUE(registry_.driver(req.driver, kernel_));
+  if (!driver->uses_ipam() &&
       !(req.subnets.empty() && req.gateways.empty() && req.ip_ranges.empty() && req.aux.empty()))
     return fail(Code::kInvalid, "driver {} takes no subnet, gateway, ip-range or aux-address",
                 req.driver);
-  if (!(*driver)->uses_ipam() && req.ipv6)
+  if (!driver->uses_ipam() && req.ipv6)
     return fail(Code::kInvalid, "driver {} takes no --ipv6", req.driver);
   if (req.mtu != 0 && (req.mtu < 68 || req.mtu > 65535))
     return fail(Code::kInvalid, "mtu {} is out of range (68-65535)", req.mtu);
@@ -139,24 +130,21 @@ Result<Network> NetworkService::create_network(const NetworkCreateRequest& req) 
   n.labels = req.labels;
   n.derived_macs_only = true;  // no endpoint yet
   // Input that needs no state is checked before the lock, so bad input never waits.
-  if ((*driver)->uses_ipam()) CNM_TRY(parse_pools(req));
-  CNM_TRY((*driver)->prepare(n, {}, DriverDefaults{config_.mtu}));
+  if (driver->uses_ipam()) CNM_TRY(parse_pools(req));
+  CNM_TRY(driver->prepare(n, {}, DriverDefaults{config_.mtu}));
 
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
-  auto existing = list_networks();
-  if (!existing) return std::unexpected(existing.error());
-  for (const auto& e : *existing)
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
+  auto existing = CNM_VALUE(list_networks());
+  for (const auto& e : existing)
     if (e.name == n.name) return fail(Code::kConflict, "network {} already exists", n.name);
-  CNM_TRY((*driver)->prepare(n, *existing, DriverDefaults{config_.mtu}));
-  if ((*driver)->uses_ipam()) {
-    auto pools = plan_pools(req, n, *existing);
-    if (!pools) return std::unexpected(pools.error());
-    n.pools = std::move(*pools);
+  CNM_TRY(driver->prepare(n, existing, DriverDefaults{config_.mtu}));
+  if (driver->uses_ipam()) {
+    auto pools = CNM_VALUE(plan_pools(req, n, existing));
+    n.pools = std::move(pools);
   }
-  Txn tx(store_, *lock, "network create " + n.name);
-  CNM_TRY((*driver)->create(tx, n, *existing));
+  Txn tx(store_, lock, "network create " + n.name);
+  CNM_TRY(driver->create(tx, n, existing));
   tx.batch().puts.push_back({store::kNetworks, {n.id, n.name, "", nlohmann::json(n).dump()}});
   CNM_TRY(tx.commit());
   return n;

@@ -9,27 +9,24 @@ namespace cnm {
 Status NetworkService::remove_checked_networks(const store::WriteLock& lock,
                                                std::vector<Network> nets) {
   if (nets.empty()) return {};
-  auto all = list_networks();
-  if (!all) return std::unexpected(all.error());
+  auto all = CNM_VALUE(list_networks());
   std::vector<Network> remaining;
-  for (auto& n : *all) {
+  for (auto& n : all) {
     bool going = false;
     for (const auto& g : nets) going |= g.id == n.id;
     if (!going) remaining.push_back(std::move(n));
   }
   for (const auto& n : nets) {
-    auto eps = store_.list(store::kEndpoints, {.parent = n.id});
-    if (!eps) return std::unexpected(eps.error());
-    if (!eps->empty())
-      return fail(Code::kConflict, "network {} has {} active endpoint(s)", n.name, eps->size());
+    auto eps = CNM_VALUE(store_.list(store::kEndpoints, {.parent = n.id}));
+    if (!eps.empty())
+      return fail(Code::kConflict, "network {} has {} active endpoint(s)", n.name, eps.size());
   }
   std::map<std::string, std::vector<Network>> by_driver;
   for (auto& n : nets) by_driver[n.driver].push_back(n);
   std::vector<std::pair<std::unique_ptr<Driver>, std::vector<Network>*>> drivers;
   for (auto& [name, group] : by_driver) {
-    auto d = registry_.driver(name, kernel_);
-    if (!d) return std::unexpected(d.error());
-    drivers.emplace_back(std::move(*d), &group);
+    auto d = CNM_VALUE(registry_.driver(name, kernel_));
+    drivers.emplace_back(std::move(d), &group);
   }
   // Removal rolls forward: once declared, a crash leaves it to the next command to finish.
   Txn tx(store_, lock, "network rm");
@@ -48,37 +45,32 @@ Status NetworkService::remove_checked_networks(const store::WriteLock& lock,
 
 Status NetworkService::remove_networks(const std::vector<std::string>& names) {
   if (names.empty()) return fail(Code::kInvalid, "network rm: name at least one network");
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
   std::vector<Network> nets;
   for (const auto& name : names) {
-    auto n = network(name);
-    if (!n) return std::unexpected(n.error());
+    auto n = CNM_VALUE(network(name));
     bool dup = false;
-    for (const auto& seen : nets) dup |= seen.id == n->id;
-    if (!dup) nets.push_back(std::move(*n));
+    for (const auto& seen : nets) dup |= seen.id == n.id;
+    if (!dup) nets.push_back(std::move(n));
   }
-  return remove_checked_networks(*lock, std::move(nets));
+  return remove_checked_networks(lock, std::move(nets));
 }
 
 Result<std::vector<std::string>> NetworkService::prune_networks() {
-  auto lock = store_.lock();
-  if (!lock) return std::unexpected(lock.error());
-  CNM_TRY(recover(*lock));
-  auto all = list_networks();
-  if (!all) return std::unexpected(all.error());
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
+  auto all = CNM_VALUE(list_networks());
   std::vector<Network> unused;
   std::vector<std::string> names;
-  for (auto& n : *all) {
-    auto eps = store_.list(store::kEndpoints, {.parent = n.id});
-    if (!eps) return std::unexpected(eps.error());
-    if (eps->empty()) {
+  for (auto& n : all) {
+    auto eps = CNM_VALUE(store_.list(store::kEndpoints, {.parent = n.id}));
+    if (eps.empty()) {
       names.push_back(n.name);
       unused.push_back(std::move(n));
     }
   }
-  CNM_TRY(remove_checked_networks(*lock, std::move(unused)));
+  CNM_TRY(remove_checked_networks(lock, std::move(unused)));
   return names;
 }
 

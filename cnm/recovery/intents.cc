@@ -32,18 +32,15 @@ void collect(Leftovers& u, const ContainerIntent& i) { u.containers.push_back(i)
 }  // namespace
 
 Result<int> Recovery::recover(const store::WriteLock& lock) {
-  auto handled = recover_intents(lock);
-  if (!handled) return handled;
-  auto reaped = containers_.reap_containers(lock);
-  if (!reaped) return std::unexpected(reaped.error());
-  return *handled + static_cast<int>(reaped->size());
+  auto handled = CNM_VALUE(recover_intents(lock));
+  auto reaped = CNM_VALUE(containers_.reap_containers(lock));
+  return handled + static_cast<int>(reaped.size());
 }
 
 Result<int> Recovery::recover_intents(const store::WriteLock& /*lock*/) {
-  auto intents = store_.intents();
-  if (!intents) return std::unexpected(intents.error());
+  auto intents = CNM_VALUE(store_.intents());
   int handled = 0;
-  for (const auto& [id, body] : *intents) {
+  for (const auto& [id, body] : intents) {
     auto j = nlohmann::json::parse(body, nullptr, false);
     store::Batch b;
     Leftovers u;
@@ -87,10 +84,9 @@ Status Recovery::recover_objects(const std::vector<std::string>& links,
                                  const std::vector<std::string>& dropped) {
   if (!fw.remove_networks.empty()) {
     // Isolation is rewritten from the networks that stay: not those the intent created or drops.
-    auto nets = list_networks();
-    if (!nets) return std::unexpected(nets.error());
+    auto nets = CNM_VALUE(list_networks());
     std::vector<std::string> bridges, bridges6;
-    for (const auto& n : *nets) {
+    for (const auto& n : nets) {
       bool gone = std::find(dropped.begin(), dropped.end(), n.id) != dropped.end() ||
                   std::find(links.begin(), links.end(), n.bridge) != links.end();
       if (gone || !registry_.ask(n.driver, &Driver::has_bridge)) continue;

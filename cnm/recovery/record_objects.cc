@@ -21,22 +21,19 @@ Status add_record_objects(store::Store& store, const Registry& drivers, const st
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return {};
   if (table == store::kNetworks) {
-    auto n = decode_one<Network>(std::move(rec), "network", id);
-    if (!n) return std::unexpected(n.error());
-    if (auto d = drivers.describe(n->driver)) d->removal(*n, nullptr, links, fw);
+    auto n = CNM_VALUE(decode_one<Network>(std::move(rec), "network", id));
+    if (auto d = drivers.describe(n.driver)) d->removal(n, nullptr, links, fw);
   } else if (table == store::kEndpoints) {
-    auto e = decode_one<Endpoint>(std::move(rec), "endpoint", id);
-    if (!e) return std::unexpected(e.error());
-    add_once(links, e->host_ifname);  // the record names it
+    auto e = CNM_VALUE(decode_one<Endpoint>(std::move(rec), "endpoint", id));
+    add_once(links, e.host_ifname);  // the record names it
     // The driver names its other objects (port rules, found by content). A network already gone
     // leaves them to `netctl gc`, which removes DNATs the store does not know.
     auto n =
-        decode_one<Network>(store.get(store::kNetworks, e->network_id), "network", e->network_id);
-    if (auto d = n ? drivers.describe(n->driver) : nullptr) d->removal(*n, &*e, links, fw);
+        decode_one<Network>(store.get(store::kNetworks, e.network_id), "network", e.network_id);
+    if (auto d = n ? drivers.describe(n->driver) : nullptr) d->removal(*n, &e, links, fw);
   } else if (table == store::kSandboxes) {
-    auto s = decode_one<Sandbox>(std::move(rec), "sandbox", id);
-    if (!s) return std::unexpected(s.error());
-    add_once(netns, s->netns_path);
+    auto s = CNM_VALUE(decode_one<Sandbox>(std::move(rec), "sandbox", id));
+    add_once(netns, s.netns_path);
   }
   // Containers: the launcher's namespaces and cgroups are its own (cnm/launcher).
   return {};

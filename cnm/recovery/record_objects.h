@@ -1,8 +1,8 @@
 // Private to cnm/: the kernel objects a record stands for, so recovery can remove them when it
 // rolls a removal forward. A removal writes "drop record X" and then, in later intent writes, the
-// objects to remove; a crash between those writes left a drop without its objects, and recovery
-// dropped the record but leaked the bridge, veth, rules or netns mount (found by the fault sweep
-// in tests/unit/fault_test.cc). Reading the record before dropping it closes that window.
+// objects to remove; a crash between those writes leaves a drop without its objects. Recovery
+// reads the record before dropping it, so the bridge, veth, rules or netns mount still go (the
+// fault sweep in tests/unit/fault_test.cc crashes at each of those writes).
 #pragma once
 
 #include <string>

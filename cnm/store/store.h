@@ -129,7 +129,7 @@ class Store {
   // WAL frames (pages) after which finish() starts the WAL over: up to ~1 MiB that each new process
   // reads, against a checkpoint (3 fsyncs of what was written since the last one) every ~20
   // commands. With 64 (every ~6) one attach in 5 waited ~4 ms for those fsyncs here; with 256 the
-  // median attach at N=100 is ~3% lower and p90 ~25% (tests/bench/README.md, 2026-11-29 05:45).
+  // median attach at N=100 is ~3% lower and p90 ~25% (tests/bench/README.md).
   static constexpr int kCheckpointFrames = 256;
   // Within one process that writes a lot (gc, rm of many networks): copy back every this many
   // frames, as SQLite's own auto-checkpoint would, so its WAL stays bounded until finish().

@@ -81,9 +81,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   std::optional<WriteLock> init;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
-    auto l = lock_file(root + "/init.lock");
-    if (!l) return std::unexpected(l.error());
-    init.emplace(std::move(*l));
+    auto l = CNM_VALUE(lock_file(root + "/init.lock"));
+    init.emplace(std::move(l));
   }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
@@ -122,9 +121,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   auto have = version();
   if (!have) return std::unexpected(have.error());
   if (*have != kSchemaVersion && !init) {  // another process may be setting it up: wait, look again
-    auto l = lock_file(root + "/init.lock");
-    if (!l) return std::unexpected(l.error());
-    init.emplace(std::move(*l));
+    auto l = CNM_VALUE(lock_file(root + "/init.lock"));
+    init.emplace(std::move(l));
     have = version();
     if (!have) return std::unexpected(have.error());
   }
@@ -177,9 +175,8 @@ Status Store::exec(const char* sql) {
 Result<WriteLock> Store::lock() {
   // A second flock on a new descriptor would wait for this process's own lock forever.
   if (locked_) return fail(Code::kFailed, "write lock already held by this process");
-  auto l = lock_file(root_ + "/lock");
-  if (!l) return l;
-  l->held_ = &locked_;
+  auto l = CNM_VALUE(lock_file(root_ + "/lock"));
+  l.held_ = &locked_;
   locked_ = true;
   return l;
 }

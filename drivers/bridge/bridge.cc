@@ -24,14 +24,13 @@ std::vector<std::string> bridges_of(std::span<const cnm::Network> nets, bool v6_
 
 cnm::Status BridgeDriver::prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                                   const cnm::DriverDefaults& defaults) const {
-  auto opts = parse_bridge_options(n.options);
-  if (!opts) return std::unexpected(opts.error());
-  n.bridge = opts->name.empty() ? default_bridge_name(n.id) : opts->name;
+  auto opts = CNM_VALUE(parse_bridge_options(n.options));
+  n.bridge = opts.name.empty() ? default_bridge_name(n.id) : opts.name;
   for (const auto& other : existing)
     if (other.bridge == n.bridge)
       return cnm::fail(cnm::Code::kConflict, "bridge {} is already used by network {}", n.bridge,
                        other.name);
-  if (n.mtu == 0) n.mtu = opts->mtu.value_or(defaults.mtu);
+  if (n.mtu == 0) n.mtu = opts.mtu.value_or(defaults.mtu);
   return {};
 }
 
@@ -146,8 +145,7 @@ cnm::Status BridgeDriver::forget_flows(const cnm::kernel::EndpointPorts& ports) 
   for (const auto& m : ports.ports) {
     if (m.proto == cnm::kernel::Proto::kTcp) continue;
     auto proto = m.proto == cnm::kernel::Proto::kUdp ? cnm::Proto::kUdp : cnm::Proto::kSctp;
-    if (auto r = k_.conntrack->forget(proto, m.host_ip, m.host_port, m.count); !r)
-      return std::unexpected(r.error());
+    CNM_TRY(k_.conntrack->forget(proto, m.host_ip, m.host_port, m.count));
   }
   return {};
 }

@@ -26,6 +26,8 @@ class BridgeDriver : public cnm::Driver {
   cnm::Status plan_leave(cnm::Txn& tx, const cnm::Network& n,
                          std::span<const cnm::Endpoint> eps) override;
   cnm::Status leave(const cnm::Network& n, std::span<const cnm::Endpoint> eps) override;
+  // The host end up on the bridge, and every rule of the network and of ep's ports in place.
+  cnm::Result<std::string> check_endpoint(const cnm::Network& n, const cnm::Endpoint& ep) override;
   // -o host_binding_ipv4. Checked here too: create refuses a bad one, but a record may come from
   // another version or an edited store.
   cnm::Result<std::optional<cnm::IpAddr>> default_host_ip(const cnm::Network& n) const override;

@@ -48,13 +48,11 @@ cnm::Result<BridgeOptions> parse_bridge_options(const std::map<std::string, std:
         return cnm::fail(cnm::Code::kInvalid, "bridge name '{}': invalid character", value);
       o.name = value;
     } else if (k == "icc") {
-      auto b = parse_bool(key, value);
-      if (!b) return std::unexpected(b.error());
-      o.icc = *b;
+      auto b = CNM_VALUE(parse_bool(key, value));
+      o.icc = b;
     } else if (k == "masquerade") {
-      auto b = parse_bool(key, value);
-      if (!b) return std::unexpected(b.error());
-      o.masquerade = *b;
+      auto b = CNM_VALUE(parse_bool(key, value));
+      o.masquerade = b;
     } else if (k == "host_binding_ipv4") {
       auto a = cnm::IpAddr::parse(value);
       if (!a || a->is_v6())

@@ -221,11 +221,10 @@ Result<CniConfig> parse_config_unchecked(std::string_view stdin_json) {
   if (!conf.is_object()) return bad(kDecodeFailure, "network configuration is not a JSON object");
   CniConfig c;
   for (auto [key, out] : {std::pair{"cniVersion", &c.cni_version}, std::pair{"name", &c.name}}) {
-    auto v = member(conf, key, json::value_t::string);
-    if (!v) return std::unexpected(v.error());
-    if (*v == nullptr)
+    auto v = CNM_VALUE(member(conf, key, json::value_t::string));
+    if (v == nullptr)
       return bad(kInvalidConfig, fmt::format("invalid configuration: no \"{}\"", key));
-    *out = (*v)->get<std::string>();
+    *out = v->get<std::string>();
   }
   const auto& sv = supported_versions();
   if (std::find(sv.begin(), sv.end(), c.cni_version) == sv.end())
@@ -234,9 +233,8 @@ Result<CniConfig> parse_config_unchecked(std::string_view stdin_json) {
   c.network = c.name;
   for (auto [key, out] :
        {std::pair{"network", &c.network}, std::pair{"stateRoot", &c.state_root}}) {
-    auto v = member(conf, key, json::value_t::string);
-    if (!v) return std::unexpected(v.error());
-    if (*v != nullptr) *out = (*v)->get<std::string>();
+    auto v = CNM_VALUE(member(conf, key, json::value_t::string));
+    if (v != nullptr) *out = v->get<std::string>();
   }
   if (auto st = cnm::validate_name("network", c.network); !st)
     return bad(kInvalidConfig, "invalid configuration: " + st.error().message);

@@ -45,7 +45,8 @@ Result<void> check_env(const Env& env, bool needs_netns) {
     return bad(kInvalidEnvironment,
                fmt::format("CNI_CONTAINERID '{}' is invalid", env.container_id));
   if (!env.has_ifname) return bad(kInvalidEnvironment, "CNI_IFNAME is not set");
-  // An empty name is left to the controller (bad configuration, as before any attach).
+  // An empty name is left to the controller: ADD rejects it as bad configuration before attaching
+  // anything; DEL and CHECK match every interface of the container.
   if (!env.ifname.empty() && !cnm::validate_ifname(env.ifname))
     return bad(kInvalidEnvironment,
                fmt::format("CNI_IFNAME '{}' is not a valid interface name (1-15 characters, no "
@@ -100,17 +101,15 @@ Result<cnm::Network> the_network(Session& s, bool create) {
 }
 
 Result<std::string> cmd_add(Session& s, const Env& env) {
-  auto args = parse_cni_args(env.args);
-  if (!args) return std::unexpected(args.error());
-  auto n = the_network(s, true);
-  if (!n) return std::unexpected(n.error());
+  auto args = CNM_VALUE(parse_cni_args(env.args));
+  auto n = CNM_VALUE(the_network(s, true));
   cnm::ConnectRequest r;
-  r.network = n->name;
+  r.network = n.name;
   r.target = env.netns;
   r.ifname = env.ifname;
-  r.ip = s.conf.ip.empty() ? args->ip : s.conf.ip;
-  r.ip6 = s.conf.ip6.empty() ? args->ip6 : s.conf.ip6;
-  r.mac = s.conf.mac.empty() ? args->mac : s.conf.mac;
+  r.ip = s.conf.ip.empty() ? args.ip : s.conf.ip;
+  r.ip6 = s.conf.ip6.empty() ? args.ip6 : s.conf.ip6;
+  r.mac = s.conf.mac.empty() ? args.mac : s.conf.mac;
   r.aliases = s.conf.aliases;
   r.publish = s.conf.publish;
   auto ep = s.c().cni_add(r, env.container_id);
@@ -120,7 +119,7 @@ Result<std::string> cmd_add(Session& s, const Env& env) {
     if (ep.error().subject == cnm::Subject::kNetns) e.code = kInvalidEnvironment;
     return std::unexpected(e);
   }
-  return make_result(s.conf.cni_version, *n, *ep).dump() + "\n";
+  return make_result(s.conf.cni_version, n, *ep).dump() + "\n";
 }
 
 Result<std::string> cmd_del(Session& s, const Env& env) {
@@ -182,23 +181,19 @@ Result<std::string> dispatch(const Env& env, std::string_view in, std::string& v
     return bad(kInvalidEnvironment, fmt::format("CNI_COMMAND '{}' is not ADD, DEL, CHECK, GC, "
                                                 "STATUS or VERSION",
                                                 cmd));
-  auto conf = parse_config(in);
-  if (!conf) return std::unexpected(conf.error());
-  version = conf->cni_version;
+  auto conf = CNM_VALUE(parse_config(in));
+  version = conf.cni_version;
   const char* min = cmd == "CHECK" ? "0.4.0" : (cmd == "GC" || cmd == "STATUS") ? "1.1.0" : "0.1.0";
   if (compare_versions(version, min) < 0)
     return bad(kIncompatibleVersion, fmt::format("{} needs cniVersion {} or later", cmd, min));
-  if (cmd == "ADD" || cmd == "DEL" || cmd == "CHECK") {
-    if (auto st = check_env(env, cmd != "DEL"); !st) return std::unexpected(st.error());
-  }
-  auto s = open_session(std::move(*conf), cmd == "STATUS" ? kNotAvailable : 0);
-  if (!s) return std::unexpected(s.error());
-  auto r = cmd == "ADD"     ? cmd_add(*s, env)
-           : cmd == "DEL"   ? cmd_del(*s, env)
-           : cmd == "CHECK" ? cmd_check(*s, env)
-           : cmd == "GC"    ? cmd_gc(*s)
-                            : cmd_status(*s);
-  if (keep != nullptr) *keep = std::move(s->rt);
+  if (cmd == "ADD" || cmd == "DEL" || cmd == "CHECK") CNM_TRY(check_env(env, cmd != "DEL"));
+  auto s = CNM_VALUE(open_session(std::move(conf), cmd == "STATUS" ? kNotAvailable : 0));
+  auto r = cmd == "ADD"     ? cmd_add(s, env)
+           : cmd == "DEL"   ? cmd_del(s, env)
+           : cmd == "CHECK" ? cmd_check(s, env)
+           : cmd == "GC"    ? cmd_gc(s)
+                            : cmd_status(s);
+  if (keep != nullptr) *keep = std::move(s.rt);
   return r;
 }
 
