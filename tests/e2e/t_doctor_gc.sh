@@ -14,14 +14,22 @@ for _ in $(seq 50); do ip netns exec web ss -ltn | grep ':80 ' >/dev/null && bre
 [ "$(ask 8080)" = up ] || fail "published port does not answer"
 nc_ doctor >/dev/null || fail "doctor reports drift on a clean state"
 
-# The admin's own rule in NETCTL-USER must survive everything below.
-iptables-legacy -A NETCTL-USER -s 203.0.113.9/32 -j DROP
-iptables-legacy -F; iptables-legacy -t nat -F
+# The admin's own rule in NETCTL-USER must survive everything below: every other filter chain and
+# the whole nat table are flushed.
+admin_rule='-A NETCTL-USER -s 203.0.113.9/32 -j DROP'
+user_rules() { iptables-legacy -S NETCTL-USER | grep -v '^-N'; }
+iptables-legacy $admin_rule
+for c in INPUT FORWARD OUTPUT $(iptables-legacy -S | awk '$1 == "-N" && $2 != "NETCTL-USER" {print $2}'); do
+  iptables-legacy -F "$c"
+done
+iptables-legacy -t nat -F
+[ "$(user_rules)" = "$admin_rule" ] || fail "NETCTL-USER before doctor: $(user_rules)"
 [ -z "$(ask 8080)" ] || fail "port answered with flushed tables?"
 before=$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')
 expect_rc 1 nc_ doctor
 # With --format json: the drift document, then the error document ({"error", "code"}).
-out=$(nc_ --format json doctor 2>/dev/null || true)
+rc=0; out=$(nc_ --format json doctor 2>/dev/null) || rc=$?
+[ "$rc" = 1 ] || fail "doctor --format json exited $rc on drift, want 1"
 echo "$out" | python3 -c '
 import json,sys; t=sys.stdin.read(); d,end=json.JSONDecoder().raw_decode(t)
 e=json.loads(t[end:]); assert not d["Clean"] and d["MissingRules"] and e["code"]==1, (d, e)' ||
@@ -35,6 +43,9 @@ iptables-legacy -A NETCTL-FORWARD -j NETCTL-N-0123456789ab
 nc_ gc >/dev/null
 nc_ doctor >/dev/null || { nc_ doctor; fail "drift after gc"; }
 [ "$(ask 8080)" = up ] || fail "published port not restored by gc"
+[ "$(user_rules)" = "$admin_rule" ] || fail "the admin's NETCTL-USER rule did not survive: $(user_rules)"
+iptables-legacy -S FORWARD | grep -- '-A FORWARD -j NETCTL-USER' >/dev/null ||
+  fail "gc did not restore the jump to NETCTL-USER"
 ip link show nc-0123456789ab 2>/dev/null && fail "stray bridge not removed"
 iptables-legacy-save | grep NETCTL-N-0123456789ab >/dev/null && fail "stray chain not removed"
 echo ok

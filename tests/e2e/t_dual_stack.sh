@@ -52,7 +52,7 @@ nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift on a clean dual-stack
 ip6tables-legacy -t nat -F NETCTL-DNAT
 [ -z "$(ask nb 2001:db8:100::1 8080)" ] || fail "port answered with a flushed nat6 chain?"
 expect_rc 1 nc_ doctor
-out=$(nc_ doctor 2>/dev/null || true)
+out=$(stdout_of 1 nc_ doctor)
 echo "$out" | grep -F 'missing rule: [nat6] -A NETCTL-DNAT -p tcp -m tcp --dport 8080' >/dev/null ||
   fail "doctor does not name the IPv6 rule: $out"
 nc_ gc >/dev/null

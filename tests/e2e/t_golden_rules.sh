@@ -1,7 +1,12 @@
 # The full rule set per scenario, compared with golden files (ids and names normalised, counters
-# dropped). Regenerate after an intended change: GOLDEN_UPDATE=1 tests/e2e/run.sh build/netctl
+# dropped). Regenerate after an intended change, run alone:
+#   GOLDEN_UPDATE=1 NETCTL=build/netctl FIXTURES=netns-fixtures bash tests/e2e/t_golden_rules.sh
+# That mode only writes: it compares nothing, so it always ends in failure (exit 3) after writing,
+# and refuses to run under CI. Review the diff, then run again without it.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 golden=$(cd "$(dirname "$0")" && pwd)/golden
+update=${GOLDEN_UPDATE:-}
+case "${CI:-}" in 1 | true) [ -z "$update" ] || fail "GOLDEN_UPDATE is not allowed under CI" ;; esac
 # iptables-legacy-save without comments and counters; network/endpoint ids become N1, N2, E1, ...
 rules() {
   local ids map="" i=0 id
@@ -15,7 +20,7 @@ rules() {
   fi
 }
 check() { # NAME: compare the current rules with golden/NAME.rules
-  if [ -n "${GOLDEN_UPDATE:-}" ]; then rules >"$golden/$1.rules"; return; fi
+  if [ -n "$update" ]; then rules >"$golden/$1.rules" || fail "writing golden/$1.rules"; return; fi
   diff -u "$golden/$1.rules" <(rules) >&2 || fail "rules differ from golden/$1.rules"
 }
 nc_ network create --subnet 10.88.0.0/24 plain >/dev/null
@@ -53,4 +58,8 @@ nc_ sandbox rm --force s2
 nc_ network rm dual >/dev/null
 ip6tables-legacy-save | grep -E 'fd00:92|NETCTL-[NIM]-' >/dev/null && fail "IPv6 rules left behind"
 nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift after the dual-stack network went"; }
+if [ -n "$update" ]; then
+  echo "GOLDEN_UPDATE: rewrote $golden/*.rules and compared nothing; review the diff" >&2
+  exit 3
+fi
 echo ok

@@ -36,11 +36,12 @@ expect_rc 3 nc_ network inspect nosuch
 expect_rc 2 nc_ network frobnicate
 expect_rc 2 nc_ --format yaml network ls
 # The malformed config error names the file and the line.
-err=$(nc_ --config "$cfg" network ls 2>&1 >/dev/null || true)
+err=$(stderr_of 2 nc_ --config "$cfg" network ls)
 echo "$err" | grep "$cfg: line [0-9]" >/dev/null || fail "config error lacks file/line: $err"
 # --format json puts the error on stdout as well.
-out=$(nc_ --format json network rm nosuch 2>/dev/null || true)
-echo "$out" | python3 -c 'import json,sys; e=json.load(sys.stdin); assert e["code"]==3 and "nosuch" in e["error"], e'
+out=$(stdout_of 3 nc_ --format json network rm nosuch)
+echo "$out" | python3 -c 'import json,sys; e=json.load(sys.stdin); assert e["code"]==3 and "nosuch" in e["error"], e' ||
+  fail "json error of network rm: $out"
 
 after=$(snapshot)
 [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") >&2; fail "state changed"; }

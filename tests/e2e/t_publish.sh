@@ -29,7 +29,14 @@ done
 [ "$(ask web 198.51.100.1 8080)" = hello80 ] || fail "the container -> its own port (hairpin)"
 [ "$(ask host 127.0.0.1 8081)" = hello81 ] || fail "127.0.0.1:8081 from the host"
 [ -z "$(ask nb 198.51.100.1 8081)" ] || fail "127.0.0.1-bound port answered the neighbour"
-ip -n nb route add 127.0.0.0/8 via 198.51.100.1 2>/dev/null || true
+# The neighbour sends to 127.0.0.1 through the host: its loopback address goes (and with it the
+# local table's 127/8 routes, which win over any other) and route_localnet lets 127/8 leave eth0.
+# Checked before the attempt, which otherwise only asks the neighbour's own loopback.
+ip netns exec nb sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
+ip -n nb addr del 127.0.0.1/8 dev lo
+ip -n nb route add 127.0.0.0/8 via 198.51.100.1 dev eth0
+ip -n nb route get 127.0.0.1 | grep 'via 198.51.100.1 dev eth0' >/dev/null ||
+  fail "neighbour does not route 127.0.0.1 to the host: $(ip -n nb route get 127.0.0.1 2>&1)"
 [ -z "$(ask nb 127.0.0.1 8081)" ] || fail "neighbour reached 127.0.0.1:8081 through the host"
 
 # Egress is masqueraded: the neighbour sees the host's address.
@@ -49,7 +56,7 @@ sleep 0.2
 rules=$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')
 nc_ sandbox create s3 >/dev/null
 expect_rc 4 nc_ network connect -p 8080:80 n1 s3
-err=$(nc_ network connect -p 8090:80 n1 s3 2>&1 >/dev/null || true)
+err=$(stderr_of 4 nc_ network connect -p 8090:80 n1 s3)
 echo "$err" | grep 'in use by pid' >/dev/null || fail "holder not named: $err"
 expect_rc 2 nc_ network connect -p 80:0 n1 s3
 [ "$rules" = "$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')" ] || fail "rules changed"

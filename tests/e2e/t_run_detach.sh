@@ -59,7 +59,7 @@ kill -9 "$sup"
 sleep 0.2
 [ "$(curl -s -m 2 http://127.0.0.1:8085/)" = hello-from-rootfs ] || fail "workload died with its supervisor"
 expect_rc 1 nc_ doctor
-out=$(nc_ doctor 2>/dev/null || true)
+out=$(stdout_of 1 nc_ doctor)
 grep 'container d3: supervisor gone' <<<"$out" >/dev/null || fail "doctor did not report d3: $out"
 nc_ gc | grep 'container d3' >/dev/null || fail "gc did not report d3"
 nc_ doctor >/dev/null || fail "doctor reports drift after gc: $(nc_ doctor 2>&1)"

@@ -45,6 +45,12 @@ void mkdir_p(const std::string& path) {
   }
 }
 
+// A wait status as a shell reports it: the exit code, or 128+N if killed by signal N.
+int exit_code(int status) {
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
 }  // namespace
 
 FreshNetns::FreshNetns() {
@@ -52,22 +58,30 @@ FreshNetns::FreshNetns() {
   set_lo_up();
 }
 
-std::string sh(const std::string& cmd) {
+ShResult sh_status(const std::string& cmd) {
   FILE* f = popen(cmd.c_str(), "r");
   if (f == nullptr) die("popen " + cmd);
-  std::string out;
+  ShResult r;
   char buf[4096];
   size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  pclose(f);
-  return out;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
+  int status = pclose(f);
+  if (status == -1) die("pclose " + cmd);
+  r.rc = exit_code(status);
+  return r;
+}
+
+std::string sh(const std::string& cmd) {
+  ShResult r = sh_status(cmd);
+  if (r.rc != 0)
+    throw std::runtime_error("`" + cmd + "` exited " + std::to_string(r.rc) + ", output: " + r.out);
+  return r.out;
 }
 
 int sh_rc(const std::string& cmd) {
   int status = std::system(cmd.c_str());
   if (status == -1) die("system " + cmd);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  return exit_code(status);
 }
 
 void isolate_process() {

@@ -14,9 +14,19 @@ struct FreshNetns {
   FreshNetns();
 };
 
+// What a command printed on stdout and its exit status (128+N if killed by signal N).
+struct ShResult {
+  std::string out;
+  int rc = 0;
+};
+
 // Runs `cmd` with /bin/sh in the current namespaces and returns its stdout (stderr passes
-// through). Throws std::runtime_error if the shell cannot be started.
+// through). Throws std::runtime_error if the shell cannot be started or `cmd` exits non-zero, so
+// a check of the output never reads what a failed command left behind.
 std::string sh(const std::string& cmd);
+
+// Like sh() for a command whose failure is an expected outcome: the caller checks `rc`.
+ShResult sh_status(const std::string& cmd);
 
 // Runs `cmd` with /bin/sh and returns its exit status (128+N if killed by signal N).
 int sh_rc(const std::string& cmd);

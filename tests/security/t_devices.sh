@@ -5,7 +5,7 @@
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/../e2e/lib.sh"
 source "$(dirname "$0")/../e2e/lib_run.sh"
 devroot=/sys/fs/cgroup/devices
-[ -d "$devroot" ] || { echo "skip: no cgroup v1 devices hierarchy at $devroot"; exit 0; }
+[ -d "$devroot" ] || skip "no cgroup v1 devices hierarchy at $devroot"
 
 # r NAME 'CMD': prints "NAME: ok", or "NAME: " and the text after the last ": " of its error
 # (the errno's message). Nothing here writes to a device outside the list.

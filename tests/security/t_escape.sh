@@ -42,6 +42,7 @@ done'
 "$NC" run -d --name victim --rootfs "$R" -- /bin/sh -c "$attack" >/dev/null
 dir=$(inspect 'c["Dir"]' victim)
 for _ in $(seq 50); do [ -e "$dir/upper/ready" ] && break; sleep 0.1; done
+[ -e "$dir/upper/ready" ] || fail "the attacking PID 1 did not start"
 # Asked to run /proc/self/exe (directly, and as a script's interpreter), with a FIFO as its config
 # so that a host netctl would block inside the container.
 printf '#!/proc/self/exe --config=/fifo\n' >"$dir/upper/evil"; chmod 755 "$dir/upper/evil"

@@ -43,20 +43,20 @@ cni DEL c1 <"$NETCTL_ROOT/max.json" >/dev/null || fail "DEL"
 # CLI: one stderr line with the escaped forms, no raw control byte; the JSON error alike.
 bad=$'bad\nname\x1b[31m'
 expect_rc 3 nc_ network inspect "$bad"
-err=$(nc_ network inspect "$bad" 2>&1 >/dev/null || true)
+err=$(stderr_of 3 nc_ network inspect "$bad")
 [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || fail "error is not one line: $err"
 grep -F 'bad\nname\x1b[31m' <<<"$err" >/dev/null || fail "no escaped name in: $err"
 LC_ALL=C grep -q $'\x1b' <<<"$err" && fail "raw ESC in: $err"
-out=$(nc_ --format json network inspect "$bad" 2>/dev/null || true)
+out=$(stdout_of 3 nc_ --format json network inspect "$bad")
 python3 -c '
 import json,sys; e=json.loads(sys.argv[1])
 assert "bad\\nname\\x1b[31m" in e["error"] and not any(ord(c) < 32 for c in e["error"]), e' "$out" ||
   fail "JSON error: $out"
 expect_rc 2 nc_ network connect n1 $'pid:1\r\x07'
-err=$(nc_ network connect n1 $'/run/netns/\x1b]0;title\x07' 2>&1 >/dev/null || true)
+err=$(stderr_of 3 nc_ network connect n1 $'/run/netns/\x1b]0;title\x07')
 grep -F '\x1b]0;title\x07' <<<"$err" >/dev/null || fail "path not escaped: $err"
 # Not UTF-8: the JSON error still comes out.
-out=$(nc_ --format json network inspect $'\xff\xfe' 2>/dev/null || true)
+out=$(stdout_of 3 nc_ --format json network inspect $'\xff\xfe')
 python3 -c 'import json,sys; assert json.loads(sys.argv[1])["code"] == 3' "$out" ||
   fail "JSON error for a name that is not UTF-8: $out"
 

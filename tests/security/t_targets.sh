@@ -11,7 +11,7 @@ before=$(snapshot)
 # The script's shell runs in the throwaway host's namespace, netctl's own (pid 1 does not here).
 for t in "pid:$$" /proc/self/ns/net "/proc/$$/ns/net"; do
   expect_rc 2 nc_ network connect n1 "$t"
-  err=$(nc_ network connect n1 "$t" 2>&1 >/dev/null || true)
+  err=$(stderr_of 2 nc_ network connect n1 "$t")
   [ "$err" = "netctl: target $t is netctl's own network namespace" ] || fail "message for $t: $err"
 done
 # Also through a bind mount of it, the way a sandbox path looks.

@@ -118,6 +118,10 @@ struct EpRef : k::Endpoints {
                                  std::span<const cnm::IpAddr> gws) override {
     return f.add_default_routes(ns, ifname, gws);
   }
+  cnm::Result<std::vector<k::DefaultRouteView>> default_routes(const std::string& ns,
+                                                               const std::string& key) override {
+    return f.default_routes(ns, key);
+  }
 };
 struct FwRef : k::Firewall {
   k::Firewall& f;
@@ -135,6 +139,12 @@ std::unique_ptr<I> FaultFixture::borrow(F& f) {
   if constexpr (std::is_same_v<I, k::Firewall>) return std::make_unique<FwRef>(f);
 }
 
+// The fewest steps each sweep below must cover (what the commands take today): a sweep over fewer
+// would pass without having failed the steps it means to.
+constexpr int kConnectSteps = 4;
+constexpr int kSandboxRmSteps = 7;
+constexpr int kNetworkRmSteps = 6;
+
 cnm::NetworkCreateRequest net_req() {
   cnm::NetworkCreateRequest r;
   r.name = "n1";
@@ -148,6 +158,27 @@ cnm::ConnectRequest conn_req() {
   r.target = "s1";
   r.publish = {"8080:80"};
   return r;
+}
+
+// Sets up the state a sweep starts from: n1, sandbox s1 connected to it with a published port.
+void fault_connected(FaultFixture& f) {
+  REQUIRE(f.ctl->create_network(net_req()));
+  REQUIRE(f.ctl->create_sandbox("s1"));
+  REQUIRE(f.ctl->connect(conn_req()));
+}
+
+// The steps `op` takes without a failure on a fresh fixture after `setup`: the length of a sweep
+// over it, which must be at least `at_least` so that a sweep never passes by injecting nothing.
+template <class Setup, class Op>
+int fault_sweep_length(Setup setup, Op op, int at_least) {
+  FaultFixture f;
+  setup(f);
+  int before = f.plan.steps;
+  REQUIRE(op(f));
+  int steps = f.plan.steps - before;
+  CAPTURE(steps);
+  REQUIRE(steps >= at_least);
+  return steps;
 }
 
 }  // namespace
@@ -192,7 +223,7 @@ TEST_CASE("every step of a publishing connect, kernel or store, fails cleanly th
     total = f.plan.steps;
   }
   // the intent write (link and fw-ports in one), attach, firewall apply, commit at least
-  REQUIRE(total - before >= 4);
+  REQUIRE(total - before >= kConnectSteps);
   for (int at = before + 1; at <= total; ++at) {
     CAPTURE(at);
     FaultFixture f;
@@ -218,14 +249,15 @@ TEST_CASE("every step of a publishing connect, kernel or store, fails cleanly th
 }
 
 TEST_CASE("an interrupted sandbox rm and network rm are finished by the next command") {
-  for (int at = 1; at <= 10; ++at) {
+  auto rm = [](FaultFixture& f) { return f.ctl->remove_sandboxes({"s1"}, true); };
+  const int steps = fault_sweep_length(fault_connected, rm, kSandboxRmSteps);
+  for (int at = 1; at <= steps; ++at) {
     CAPTURE(at);
     FaultFixture f;
-    REQUIRE(f.ctl->create_network(net_req()));
-    REQUIRE(f.ctl->create_sandbox("s1"));
-    REQUIRE(f.ctl->connect(conn_req()));
+    fault_connected(f);
     f.plan.at = f.plan.steps + at;
-    auto r = f.ctl->remove_sandboxes({"s1"}, true);
+    auto r = rm(f);
+    CHECK(f.plan.steps >= f.plan.at);  // the failure was injected
     f.plan.at = 0;
     REQUIRE(recover_holding_lock(*f.ctl));
     // Either the removal was rolled forward, or it failed before it promised anything and all is
@@ -254,12 +286,16 @@ TEST_CASE("an interrupted sandbox rm and network rm are finished by the next com
 }
 
 TEST_CASE("a network rm failed or killed at any step leaves the network whole or gone") {
-  for (int at = 1; at <= 8; ++at) {
+  auto setup = [](FaultFixture& f) { REQUIRE(f.ctl->create_network(net_req())); };
+  auto rm = [](FaultFixture& f) { return f.ctl->remove_networks({"n1"}); };
+  const int steps = fault_sweep_length(setup, rm, kNetworkRmSteps);
+  for (int at = 1; at <= steps; ++at) {
     CAPTURE(at);
     FaultFixture f;
-    REQUIRE(f.ctl->create_network(net_req()));
+    setup(f);
     f.plan.at = f.plan.steps + at;
-    auto r = f.ctl->remove_networks({"n1"});
+    auto r = rm(f);
+    CHECK(f.plan.steps >= f.plan.at);  // the failure was injected
     f.plan.at = 0;
     REQUIRE(recover_holding_lock(*f.ctl));
     if (f.store->list(cnm::store::kNetworks)->size() == 1) {
