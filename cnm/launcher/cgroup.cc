@@ -286,7 +286,12 @@ std::unique_ptr<Cgroups> make_cgroups_v2(std::string root, std::string parent) {
 }
 
 std::unique_ptr<Cgroups> make_cgroups(const std::string& root, const std::string& parent) {
-  if (read_file(root + "/cgroup.controllers").find("memory") != std::string::npos)
+  // The unified hierarchy is the one mounted there, whatever controllers it offers (a host whose
+  // v1 hierarchies hold them still places, kills and removes through it); a test's tree of plain
+  // directories says v2 by listing the memory controller.
+  struct statfs fs {};
+  bool unified = statfs(root.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+  if (unified || read_file(root + "/cgroup.controllers").find("memory") != std::string::npos)
     return make_cgroups_v2(root, parent);
   return make_cgroups_v1(root, parent);
 }
