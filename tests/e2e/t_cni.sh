@@ -31,7 +31,8 @@ assert any(e["Name"]=="cni:"+sys.argv[1] and e.get("ContainerID")==sys.argv[1] a
   else
     "$CNITOOL" check "$conf" "/run/netns/$ns" "$cid" || fail "check ($v) of a good attachment failed"
     ip -n "$ns" route del default
-    "$CNITOOL" check "$conf" "/run/netns/$ns" "$cid" 2>/dev/null && fail "check ($v) missed the lost route"
+    err=$("$CNITOOL" check "$conf" "/run/netns/$ns" "$cid" 2>&1) && fail "check ($v) missed the lost route"
+    grep -F "no default route via 10.88.0.1" <<<"$err" >/dev/null || fail "check ($v) failed otherwise: $err"
     ip -n "$ns" route add default via 10.88.0.1
     "$CNITOOL" check "$conf" "/run/netns/$ns" "$cid" || fail "check ($v) after repair failed"
   fi

@@ -29,7 +29,8 @@ CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check with a port"
 rule=$(iptables-legacy -t nat -S NETCTL-DNAT | grep -- '--dport 8080 -j DNAT')
 read -r -a del <<<"${rule/#-A/-D}"
 iptables-legacy -t nat "${del[@]}"
-CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 2>/dev/null && fail "check missed the lost DNAT rule"
+err=$(CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 2>&1) && fail "check missed the lost DNAT rule"
+grep -F "firewall rule missing: -A NETCTL-DNAT" <<<"$err" >/dev/null || fail "check failed otherwise: $err"
 nc_ gc >/dev/null  # puts the rule back
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check after netctl gc"
 CAP_ARGS=$port "$CNITOOL" del web /run/netns/s1 c1 || fail "del"
