@@ -161,10 +161,11 @@ ep_ip() {
 #   tree) with their tasks' command names (the parent directory itself is made on first use);
 # - processes in the harness's network namespace (command names and lines), but for the
 #   harness's shell and the snapshot's own subshells;
-# - conntrack (`conntrack -L`, when installed): timeouts and states dropped, and the harness's own
+# - conntrack (`conntrack -L`; the tool is required: scripts/install-deps.sh installs it): timeouts and states dropped, and the harness's own
 #   probe flows (ICMP, and TCP from the addresses in $SNAP_PROBE_SRC: by default the LAN
 #   neighbour's) left out: they come and go with every trial's checks, not with netctl.
 kernel_snapshot() {
+  command -v conntrack >/dev/null || { echo "kernel_snapshot: conntrack is not installed" >&2; return 1; }
   local me=$BASHPID procs
   procs=$(SNAP_CALLER=$me snapshot_processes)
   {
@@ -175,7 +176,7 @@ kernel_snapshot() {
     echo "== netns"; ls -A /run/netns
     echo "== cgroups"; snapshot_cgroups
     echo "== processes"; [ -z "$procs" ] || echo "$procs"
-    if command -v conntrack >/dev/null; then echo "== conntrack"; conntrack -L 2>/dev/null; fi
+    echo "== conntrack"; conntrack -L 2>/dev/null
   } | awk -v probes=" ${SNAP_PROBE_SRC:-198.51.100.2} " "$SNAPSHOT_NORMALISE"
 }
 # One awk over all sections (a process less per section: the harness takes a snapshot per trial).
