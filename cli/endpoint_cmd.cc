@@ -81,6 +81,11 @@ void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   c->add_option("--ifname", req->ifname, "Interface name inside (default eth0, eth1, ...)");
   c->add_option("-p,--publish", req->publish,
                 "[HOSTIP:][HOSTPORT[-END]:]PORT[-END][/tcp|udp|sctp]");
+  c->add_flag("--default-route", req->default_route,
+              "Take the default route of each family of the network (as Docker's highest "
+              "--gw-priority); refused (exit 4) where the target has one: netctl never replaces "
+              "a route. Without it, a family already routed (by netctl or another tool) is left "
+              "alone");
   c->add_option("network", req->network, "Network name or ID")->required();
   c->add_option("target", req->target, "Sandbox, pid:N or namespace path")->required();
   c->callback([&ctx, &status, req] { status = connect(ctx, *req); });

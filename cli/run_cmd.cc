@@ -10,7 +10,11 @@ void add_run_command(CLI::App& app, Context& ctx, cnm::Status& status) {
   auto req = std::make_shared<cnm::RunRequest>();
   auto* r = app.add_subcommand("run", "Run a command in a new container");
   r->add_option("--name", req->name, "Container name");
-  r->add_option("--network,--net", req->networks, "Network to join (default netctl0)");
+  r->add_option("--network,--net", req->networks,
+                "Network to join, repeatable (default netctl0). The first with a family that is "
+                "not internal gives that family's default route: the order is Docker's "
+                "--gw-priority (a new container has no other route, so run needs no "
+                "--default-route)");
   r->add_option("--ip", req->ip, "IPv4 address on the first network");
   r->add_option("-p,--publish", req->publish, "Publish a port: [HOSTIP:][HOSTPORT:]PORT[/proto]");
   r->add_option("--hostname", req->hostname, "Host name (default: the short id)");

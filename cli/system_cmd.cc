@@ -38,15 +38,11 @@ cnm::Status info(Context& ctx) {
 }
 
 nlohmann::json drift_json(const cnm::Drift& d) {
-  return {{"MissingRules", d.missing_rules},
-          {"ForeignRules", d.foreign_rules},
-          {"MissingLinks", d.missing_links},
-          {"ForeignLinks", d.foreign_links},
-          {"MissingNetns", d.missing_netns},
-          {"DeadEndpoints", d.dead_endpoints},
-          {"OrphanAddresses", d.orphan_addresses},
-          {"Containers", d.containers},
-          {"Clean", d.empty()}};
+  return {{"MissingRules", d.missing_rules},       {"ForeignRules", d.foreign_rules},
+          {"MissingLinks", d.missing_links},       {"ForeignLinks", d.foreign_links},
+          {"MissingNetns", d.missing_netns},       {"DeadEndpoints", d.dead_endpoints},
+          {"OrphanAddresses", d.orphan_addresses}, {"Containers", d.containers},
+          {"PendingIntents", d.pending_intents},   {"Clean", d.empty()}};
 }
 
 void print_drift(const cnm::Drift& d) {
@@ -58,9 +54,10 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.dead_endpoints) fmt::print("endpoint without veth: {}\n", l);
   for (const auto& l : d.orphan_addresses) fmt::print("address without owner: {}\n", l);
   for (const auto& l : d.containers) fmt::print("container drift: {}\n", l);
+  for (const auto& l : d.pending_intents) fmt::print("pending intent: {}\n", l);
 }
 
-// doctor: exit 1 on drift; gc: prints what it repaired.
+// doctor: exit 1 on drift; gc: prints what it repaired, exit 1 if journal rows are left.
 cnm::Status reconcile(Context& ctx, bool repair) {
   auto c = CNM_VALUE(ctx.controller());
   auto d = CNM_VALUE(repair ? c->gc() : c->doctor());
@@ -73,6 +70,9 @@ cnm::Status reconcile(Context& ctx, bool repair) {
   if (!repair && !d.empty())
     return cnm::fail(cnm::Code::kFailed,
                      "doctor: {} difference(s) between the kernel and the store", d.size());
+  if (repair && !d.pending_intents.empty())
+    return cnm::fail(cnm::Code::kFailed, "gc: {} intent(s) could not be finished",
+                     d.pending_intents.size());
   return {};
 }
 

@@ -22,6 +22,29 @@ struct Span {
   u128 last;
 };
 
+// Address ranges no network may overlap: IPv4 "this network", loopback, multicast and the
+// reserved class E; IPv6 unspecified, loopback and multicast. A bridge there would take over
+// addresses the host stack treats specially (127.0.0.1 on a bridge, a multicast gateway).
+struct ReservedRange {
+  std::string_view prefix;
+  std::string_view what;
+};
+constexpr ReservedRange kReserved[] = {
+    {"0.0.0.0/8", "\"this network\""}, {"127.0.0.0/8", "loopback"}, {"224.0.0.0/4", "multicast"},
+    {"240.0.0.0/4", "reserved"},       {"::/128", "unspecified"},   {"::1/128", "loopback"},
+    {"ff00::/8", "multicast"},
+};
+
+// Code::kInvalid "<what> overlaps the loopback range 127.0.0.0/8" if `p` overlaps a reserved range.
+cnm::Status check_unreserved(const Prefix& p, std::string_view what) {
+  for (const auto& r : kReserved) {
+    auto range = Prefix::parse(r.prefix);
+    if (range && range->is_v6() == p.is_v6() && p.overlaps(*range))
+      return fail(Code::kInvalid, "{} overlaps the {} range {}", what, r.what, r.prefix);
+  }
+  return {};
+}
+
 cnm::Status check_subnet(const Prefix& s, bool v6) {
   if (!s.addr().valid() || s.is_v6() != v6)
     return fail(Code::kInvalid, "subnet {} is not an {} subnet", s.str(), family(v6));
@@ -31,7 +54,7 @@ cnm::Status check_subnet(const Prefix& s, bool v6) {
   if (s.len() > max_len(v6))
     return fail(Code::kInvalid, "subnet {} is too small: the longest {} prefix allowed is /{}",
                 s.str(), family(v6), max_len(v6));
-  return {};
+  return check_unreserved(s, fmt::format("subnet {}", s.str()));
 }
 
 cnm::Result<IpAddr> pick_gateway(const Prefix& s, const std::optional<IpAddr>& gw) {
@@ -73,7 +96,7 @@ cnm::Result<cnm::Pool> build_pool(const Prefix& s, const cnm::PoolRequest& req) 
 
 bool usable_pool(const cnm::AddressPoolBase& p, bool v6) {
   return is_subnet(p.base) && p.base.is_v6() == v6 && p.size >= p.base.len() &&
-         p.size <= max_len(v6);
+         p.size <= max_len(v6) && check_unreserved(p.base, "").has_value();
 }
 
 // The prefixes of one family an automatic choice must avoid, sorted and merged so that both the
@@ -180,6 +203,7 @@ cnm::Status check_pools(std::span<const cnm::AddressPoolBase> pools, bool v6) {
     if (p.size < p.base.len() || p.size > max_len(v6))
       return fail(Code::kInvalid, "{}: size must be between /{} and /{}", what, p.base.len(),
                   max_len(v6));
+    CNM_TRY(check_unreserved(p.base, what));
   }
   return {};
 }

@@ -19,7 +19,8 @@ std::vector<cnm::AddressPoolBase> docker_default_pools();
 
 // Checks a configured pool list before it is handed to DefaultIpam: every base must be a subnet
 // (no host bits) of the given family, and `size` must lie between the base length and the largest
-// usable subnet length (30 for IPv4, 126 for IPv6). Bad entries are Code::kInvalid.
+// usable subnet length (30 for IPv4, 126 for IPv6), and no base may overlap a reserved range (see
+// request_pool). Bad entries are Code::kInvalid.
 cnm::Status check_pools(std::span<const cnm::AddressPoolBase> pools, bool v6);
 
 class DefaultIpam : public cnm::Ipam {
@@ -36,7 +37,9 @@ class DefaultIpam : public cnm::Ipam {
   std::string_view name() const override { return "default"; }
 
   // See cnm::Ipam. Explicit subnets must match req.v6, be no longer than /30 (/126) and overlap no
-  // network of the same family; they may overlap host routes. An automatic choice is the first
+  // network of the same family; they may overlap host routes. A subnet overlapping a reserved range
+  // (0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4, 240.0.0.0/4, ::/128, ::1/128, ff00::/8) is
+  // Code::kInvalid, checked before any conflict. An automatic choice is the first
   // pool subnet overlapping neither a network nor a host prefix (default routes, length 0, are
   // ignored); time is O(k log k) in the number of those prefixes, whatever the pool sizes.
   // Gateway, ip_range and aux without a subnet are Code::kInvalid (Docker rejects them too).

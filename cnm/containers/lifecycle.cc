@@ -89,15 +89,15 @@ Result<Container> ContainerService::create_container(const RunRequest& r) {
   Txn tx(store_, lock, "run " + c.name);
   CNM_TRY(tx.intend(intent_of(c)));
   (void)mkdir((store_.root() + "/containers").c_str(), 0700);
-  tx.on_undo([d = c.dir] { (void)remove_tree(d); });
+  tx.on_undo(intent_of(c), [d = c.dir] { return remove_tree(d); });
   CNM_TRY(make_dirs(c));
   launcher::Limits l;
   if (c.memory) l.memory = c.memory;
   if (c.cpus > 0) l.cpus = c.cpus;
   if (c.pids_limit) l.pids = c.pids_limit;
   CNM_TRY(cg->create(c.id, l));
-  tx.on_undo([v = c.cgroup_version, p = c.cgroup_parent, id = c.id] {
-    (void)cgroups_for(v, p)->remove(id);
+  tx.on_undo(intent_of(c), [v = c.cgroup_version, p = c.cgroup_parent, id = c.id] {
+    return cgroups_for(v, p)->remove(id);
   });
   tx.batch().puts.push_back({store::kContainers, record_of(c)});
   CNM_TRY(tx.commit());

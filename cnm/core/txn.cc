@@ -1,5 +1,6 @@
 #include "cnm/core/txn.h"
 
+#include <algorithm>
 #include <ranges>
 
 namespace cnm {
@@ -16,7 +17,7 @@ Txn::Txn(store::Store& store, const store::WriteLock& /*lock*/, std::string comm
                {"objects", nlohmann::json::array()},
                {"drop", nlohmann::json::array()}}) {}
 
-Txn::~Txn() { rollback(); }
+Txn::~Txn() { (void)rollback(); }
 
 Status Txn::write_intent() {
   CNM_TRY(store_step("store: write intent"));
@@ -49,7 +50,9 @@ Status Txn::flush() {
   return write_intent();
 }
 
-void Txn::on_undo(std::function<void()> undo) { undos_.push_back(std::move(undo)); }
+void Txn::on_undo(const Intent& object, std::function<Status()> undo) {
+  undos_.push_back({to_json(object), std::move(undo)});
+}
 
 Status Txn::commit() {
   if (done_) return fail(Code::kFailed, "transaction already finished");
@@ -58,7 +61,7 @@ Status Txn::commit() {
   if (r) r = store_.apply(batch_);
   if (!r) {
     batch_.done_intents.clear();
-    rollback();
+    (void)rollback();
     return r;
   }
   done_ = true;
@@ -66,18 +69,38 @@ Status Txn::commit() {
   return {};
 }
 
-void Txn::rollback() {
-  if (done_) return;
+Status Txn::rollback() {
+  if (done_) return {};
   done_ = true;
-  for (auto& undo : std::views::reverse(undos_)) undo();
-  undos_.clear();
-  // An intent that rolls a removal forward stays for the next command's recovery to finish.
-  if (intent_id_ != 0 && intent_["drop"].empty()) {
-    store::Batch b;
-    b.done_intents.push_back(intent_id_);
-    if (store_step("store: drop intent"))
-      (void)store_.apply(b);  // if this fails, the next command's recovery removes the objects
+  Status first;
+  auto failed = nlohmann::json::array();
+  for (auto& undo : std::views::reverse(undos_)) {
+    auto r = undo.run();
+    if (r) continue;
+    if (first) first = context("undo", r.error());
+    if (std::find(failed.begin(), failed.end(), undo.object) == failed.end())
+      failed.push_back(undo.object);
   }
+  undos_.clear();
+  if (intent_id_ == 0) return first;
+  // An intent that rolls a removal forward stays for the next command's recovery to finish.
+  if (!intent_["drop"].empty()) return first;
+  if (!failed.empty()) {
+    (void)keep_for_recovery(failed);
+    return first;
+  }
+  store::Batch b;
+  b.done_intents.push_back(intent_id_);
+  if (store_step("store: drop intent"))
+    (void)store_.apply(b);  // if this fails, the next command's recovery removes the objects
+  return first;
+}
+
+// Narrows the intent to the objects whose undo failed: the others are gone, and their names may
+// be reused. If this write fails the intent keeps naming them all, as after a crash.
+Status Txn::keep_for_recovery(const nlohmann::json& failed) {
+  intent_["objects"] = failed;
+  return write_intent();
 }
 
 }  // namespace cnm

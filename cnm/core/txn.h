@@ -32,8 +32,10 @@ class Txn {
   // in one store write. Nothing may touch the kernel before the flush.
   void hold() { held_ = true; }
   Status flush();
-  // Registers how to undo a kernel change that succeeded; undos run in reverse on rollback.
-  void on_undo(std::function<void()> undo);
+  // Registers how to undo a kernel change that succeeded, and the intent object (already declared
+  // with intend) naming what it made. Undos run in reverse on rollback; when some fail, the intent
+  // stays, naming exactly their objects, for the next command's recovery to retry.
+  void on_undo(const Intent& object, std::function<Status()> undo);
 
   store::Batch& batch() { return batch_; }
 
@@ -45,18 +47,24 @@ class Txn {
 
   // Applies the batch and drops the intent in one store transaction.
   Status commit();
-  // Runs the undos in reverse, then drops the intent unless it rolls a removal forward.
-  // Idempotent.
-  void rollback();
+  // Runs the undos in reverse, then drops the intent unless it rolls a removal forward or an undo
+  // failed (then the first undo error is returned). Idempotent.
+  Status rollback();
 
  private:
   Status hold_back();
   Status write_intent();
+  Status keep_for_recovery(const nlohmann::json& failed);
+
+  struct Undo {
+    nlohmann::json object;  // to_json of the Intent it reverses
+    std::function<Status()> run;
+  };
 
   store::Store& store_;
   nlohmann::json intent_;
   int64_t intent_id_ = 0;
-  std::vector<std::function<void()>> undos_;
+  std::vector<Undo> undos_;
   store::Batch batch_;
   bool done_ = false;
   bool held_ = false, pending_ = false;

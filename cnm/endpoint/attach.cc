@@ -37,7 +37,7 @@ Status validate(const ConnectRequest& r) {
 
 Result<Endpoint> EndpointService::plan_endpoint(const ConnectRequest& req, const Network& n,
                                                 const Target& t, Hints& hints) {
-  auto here = CNM_VALUE(endpoints({.ref = t.netns_key}));
+  const auto& here = t.here;  // live records only: a stale one was an ended namespace's
   Endpoint ep;
   ep.id = new_id();
   // As Docker: an internal network gives no gateway; otherwise each family's default route comes
@@ -65,7 +65,10 @@ Result<Endpoint> EndpointService::plan_endpoint(const ConnectRequest& req, const
     const std::string& want_text = pool.subnet.is_v6() ? req.ip6 : req.ip;
     std::optional<IpAddr> want;
     if (!want_text.empty()) want = *IpAddr::parse(want_text);
-    auto addr = allocate_address(pool, pool_key(n, pool), want, hints);
+    // The MAC will be derived from the first IPv4 address: skip those whose MAC someone took.
+    const bool derive_mac = req.mac.empty() && ep.addresses.empty() && !pool.subnet.is_v6();
+    auto addr = allocate_address(pool, pool_key(n, pool), want, hints,
+                                 derive_mac ? mac_pool(n) : std::string());
     if (!addr) return context(fmt::format("network {}", n.name), addr.error());
     ep.addresses.emplace_back(*addr, pool.subnet.len());
   }
@@ -116,6 +119,7 @@ Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   if (!a.key.empty()) t->key = a.key;
   Hints hints;
   auto ep = CNM_VALUE(plan_endpoint(req, n, *t, hints));
+  CNM_TRY(plan_routes(req, n, *t, ep));
   ep.container_id = a.container_id;
   ep.host_ifname = driver->endpoint_link(ep.id);
   std::vector<store::Batch::Addr> port_rows;
@@ -123,6 +127,7 @@ Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   Txn tx(store_, lock, a.txn_label.empty() ? "network connect " + n.name : a.txn_label);
   CNM_TRY(driver->join(tx, n, ep, routed_gateways(n, ep)));
   record_endpoint(tx, n, ep, std::move(port_rows), std::move(hints));
+  CNM_TRY(drop_stale(tx, std::move(t->stale)));
   CNM_TRY(tx.commit());
   return ep;
 }
@@ -229,6 +234,10 @@ Status EndpointService::elect_gateway(store::Batch& b, const std::string& netns_
         netns[i] = id && cnm::netns_key(*id) == e.netns_key ? Netns::kSame : Netns::kOther;
       }
       if (netns[i] == Netns::kOther) continue;
+      auto elsewhere = routed_elsewhere(e, v6);  // another tool's route there is left alone
+      if (!elsewhere && elsewhere.error().code == Code::kNotFound) continue;
+      if (!elsewhere && first_error) first_error = std::unexpected(elsewhere.error());
+      if (!elsewhere || *elsewhere) break;
       auto r = kernel_.endpoints->add_default_routes(e.netns_path, e.ifname, n.gateways(v6));
       if (!r && r.error().code == Code::kNotFound) continue;
       if (r) e.routes(v6) = changed[i] = true;

@@ -47,6 +47,10 @@ struct Target {
   std::string key_prefix;
   // The namespace held open from resolution until the attach is done (kernel::HeldNetns).
   std::shared_ptr<void> hold;
+  // Attach: the endpoint records of this namespace (`here`), and `stale` ones of an ended
+  // namespace the kernel gave the same "<dev>:<ino>" (nsfs reuses a freed inode number), which
+  // the attach drops in its own transaction.
+  std::vector<Endpoint> here, stale;
 };
 
 // The "<dev>:<ino>" key of a namespace in sandbox and endpoint records.
@@ -73,8 +77,9 @@ class EndpointService : public Service {
   // holding its IPv4 (IPv6) default route gets one again through the longest-connected endpoint it
   // keeps on a bridge network with that family that is not internal (record updated in `b`). CNI
   // attachments are their runtime's: they never get the route this way, but one that held it and
-  // left hands it to a CLI endpoint. A namespace or interface that is gone needs no route; another
-  // failure is returned. Every namespace is tried; the first failure is returned.
+  // left hands it to a CLI endpoint. A family the namespace has a default route for out of another
+  // interface (another tool's) is left alone. A namespace or interface that is gone needs no route;
+  // another failure is returned. Every namespace is tried; the first failure is returned.
   Status reelect_gateways(store::Batch& b, const std::vector<Endpoint>& removed);
   // The CNI attachments of network `n` for `container_id` (all of them when "") and `ifname`
   // (any when "").
@@ -97,8 +102,20 @@ class EndpointService : public Service {
   // so records can always be removed.
   Result<Target> resolve_target(const std::string& target, bool attach);
   // The endpoints of network `network_id` that disconnecting `t` removes: those recorded under its
-  // keys, else those in its namespace.
+  // keys, else the live ones in its namespace (records_in).
   Result<std::vector<Endpoint>> target_endpoints(const Target& t, const std::string& network_id);
+  // Whether endpoint record `e` belongs to a namespace that exists: its host link is there (a veth
+  // pair ends with its namespace), or, without one, its path still names its namespace.
+  Result<bool> endpoint_alive(const Endpoint& e);
+  // The endpoint records under namespace key `netns_key`: those of the namespace that has it now
+  // (`live`) and those of an ended one that had it (`stale`).
+  struct KeyRecords {
+    std::vector<Endpoint> live, stale;
+  };
+  Result<KeyRecords> records_in(const std::string& netns_key);
+  // Removes `stale` records (Target::stale) within `tx`, with their IPAM rows and kernel objects;
+  // their default routes ended with their namespace and are not handed on.
+  Status drop_stale(Txn& tx, std::vector<Endpoint> stale);
   // One namespace and the families it lost (lost[0] IPv4, lost[1] IPv6): for each, the oldest
   // candidate whose namespace and interface are still there.
   Status elect_gateway(store::Batch& b, const std::string& netns_key, std::array<bool, 2> lost,
@@ -106,11 +123,22 @@ class EndpointService : public Service {
   // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.
   Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t,
                                  Hints& hints);
-  // An address of `pool` (store key `key`): `want`, or the lowest free one
-  // (cnm/endpoint/addresses.cc).
+  // The default routes `ep` gives its namespace, from plan_endpoint's and what the kernel has
+  // there (cnm/endpoint/routes.cc): a family the namespace already has a default route for, from
+  // any tool, is left alone; req.default_route takes every family of the network and refuses
+  // (Code::kConflict) a namespace that has one already, Code::kInvalid a network that gives none.
+  Status plan_routes(const ConnectRequest& req, const Network& n, const Target& t, Endpoint& ep);
+  // Whether e's namespace has a default route of that family out of another interface than e's
+  // (Code::kNotFound: the namespace is gone).
+  Result<bool> routed_elsewhere(const Endpoint& e, bool v6);
+  // An address of `pool` (store key `key`): `want`, or the lowest free one; with `mac_key` (a
+  // network's MAC rows) the lowest free one whose derived MAC (mac_from) is free there too, so a
+  // --mac taken by another endpoint only moves the choice on (cnm/endpoint/addresses.cc).
   Result<IpAddr> allocate_address(const Pool& pool, const std::string& key,
-                                  const std::optional<IpAddr>& want, Hints& hints);
-  // Lowers the allocation hints of n's pools to the lowest address `eps` (leaving n) release.
+                                  const std::optional<IpAddr>& want, Hints& hints,
+                                  const std::string& mac_key = {});
+  // Lowers the allocation hints of n's pools to the lowest address `eps` (leaving n) release: their
+  // addresses, and the IPv4 addresses whose derived MAC they held.
   void lower_hints(Txn& tx, const Network& n, const std::vector<Endpoint>& eps);
   // Puts an attached endpoint into tx's batch: its record, its address, MAC and host port rows
   // (port_rows get it as owner), the allocation hints, and the network's record when this

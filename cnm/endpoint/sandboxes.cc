@@ -23,7 +23,8 @@ Result<Sandbox> EndpointService::create_sandbox(const std::string& name) {
   CNM_TRY(tx.intend(NetnsIntent{sb.netns_path}));
   // On failure create() leaves nothing, and an existing path is not ours to remove.
   CNM_TRY(kernel_.namespaces->create(sb.netns_path));
-  tx.on_undo([ns = kernel_.namespaces, p = sb.netns_path] { (void)ns->remove(p); });
+  tx.on_undo(NetnsIntent{sb.netns_path},
+             [ns = kernel_.namespaces, p = sb.netns_path] { return ns->remove(p); });
   auto id = CNM_VALUE(kernel_.namespaces->identify(sb.netns_path));
   sb.netns_key = netns_key(id);
   tx.batch().puts.push_back(

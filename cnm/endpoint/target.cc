@@ -6,6 +6,7 @@
 #include "cnm/core/records.h"
 #include "cnm/endpoint/endpoint_service.h"
 #include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/links.h"
 #include "cnm/model/validate.h"
 
 namespace cnm {
@@ -92,8 +93,39 @@ Result<Target> EndpointService::resolve_target(const std::string& target, bool a
     auto own = CNM_VALUE(kernel_.namespaces->own());
     if (own == ns->id)
       return fail(Code::kInvalid, "target {} is netctl's own network namespace", target);
+    auto recs = CNM_VALUE(records_in(t.netns_key));
+    t.here = std::move(recs.live);
+    t.stale = std::move(recs.stale);
   }
   return t;
+}
+
+Result<bool> EndpointService::endpoint_alive(const Endpoint& e) {
+  if (!e.host_ifname.empty()) {  // a veth pair ends with either namespace
+    auto link = CNM_VALUE(kernel_.links->get(e.host_ifname));
+    return link.has_value();
+  }
+  auto id = kernel_.namespaces->identify(e.netns_path);
+  if (!id && id.error().code != Code::kNotFound) return std::unexpected(id.error());
+  return id && netns_key(*id) == e.netns_key;
+}
+
+Result<EndpointService::KeyRecords> EndpointService::records_in(const std::string& netns_key) {
+  KeyRecords out;
+  if (netns_key.empty()) return out;
+  auto eps = CNM_VALUE(endpoints({.ref = netns_key}));
+  for (auto& e : eps) {
+    bool alive = CNM_VALUE(endpoint_alive(e));
+    (alive ? out.live : out.stale).push_back(std::move(e));
+  }
+  return out;
+}
+
+Status EndpointService::drop_stale(Txn& tx, std::vector<Endpoint> stale) {
+  if (stale.empty()) return {};
+  // Their routes ended with their namespace: nothing to hand on to the one that has the key now.
+  for (auto& e : stale) e.default_route = e.default_route6 = false;
+  return remove_endpoints(tx, stale);
 }
 
 Result<std::vector<Endpoint>> EndpointService::target_endpoints(const Target& t,
@@ -107,9 +139,11 @@ Result<std::vector<Endpoint>> EndpointService::target_endpoints(const Target& t,
   };
   for (const auto& k : t.other_keys) CNM_TRY(add({.name = k, .parent = network_id}, k));
   if (!t.key_prefix.empty()) CNM_TRY(add({.parent = network_id}, t.key_prefix));
-  if (eps.empty() && !t.netns_key.empty())
-    return endpoints({.parent = network_id, .ref = t.netns_key});
-  return eps;
+  if (!eps.empty() || t.netns_key.empty()) return eps;
+  // Only those of the namespace that has the key now: a stale record is another (ended) target's.
+  auto recs = CNM_VALUE(records_in(t.netns_key));
+  std::erase_if(recs.live, [&](const Endpoint& e) { return e.network_id != network_id; });
+  return std::move(recs.live);
 }
 
 Result<std::vector<Endpoint>> EndpointService::cni_find(const Network& n,

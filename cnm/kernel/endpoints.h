@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cnm/kernel/netns_view.h"
 #include "cnm/model/error.h"
 #include "cnm/model/net.h"
 
@@ -82,6 +83,11 @@ class Endpoints {
   // counts as added. A namespace or interface that is gone is Code::kNotFound.
   virtual Status add_default_routes(const std::string& netns_path, const std::string& ifname,
                                     std::span<const IpAddr> gateways) = 0;
+  // The default routes (main table, any metric or type) inside the namespace at `netns_path`,
+  // which must still be the namespace `netns_key` ("" any); one that is gone is Code::kNotFound.
+  // Changes nothing.
+  virtual Result<std::vector<DefaultRouteView>> default_routes(const std::string& netns_path,
+                                                               const std::string& netns_key) = 0;
 };
 
 std::unique_ptr<Namespaces> make_linux_namespaces();

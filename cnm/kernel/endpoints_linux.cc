@@ -136,11 +136,12 @@ Outcome announce(nl::Socket& sock, const Fd& inet, const std::string& ifname, rt
 }
 
 // Writes "1" to /proc/sys/net/ipv6/conf/<ifname>/<knob> of the current namespace. A kernel
-// without IPv6 has no such file: nothing to switch, not an error.
+// without IPv6, or a link without it (MTU below 1280), has no such directory: nothing to switch.
 Status ipv6_conf_on(const std::string& ifname, const char* knob) {
-  auto key = fmt::format("/proc/sys/net/ipv6/conf/{}/{}", ifname, knob);
+  auto dir = fmt::format("/proc/sys/net/ipv6/conf/{}", ifname);
+  auto key = fmt::format("{}/{}", dir, knob);
   Fd fd(open(key.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid() && errno == ENOENT && access("/proc/sys/net/ipv6", F_OK) != 0) return {};
+  if (!fd.valid() && errno == ENOENT && access(dir.c_str(), F_OK) != 0) return {};
   if (!fd.valid() || write(fd.get(), "1", 1) != 1)
     return fail(Code::kFailed, "set {}: {}", key, std::strerror(errno));
   return {};
@@ -232,6 +233,10 @@ class LinuxEndpoints final : public Endpoints {
   Status attach(const EndpointSpec& spec) override;
   Status add_default_routes(const std::string& netns_path, const std::string& ifname,
                             std::span<const IpAddr> gateways) override;
+  Result<std::vector<DefaultRouteView>> default_routes(const std::string& netns_path,
+                                                       const std::string& netns_key) override {
+    return view_default_routes(netns_path, netns_key);
+  }
 
  private:
   Result<int> bridge_index(const std::string& bridge);

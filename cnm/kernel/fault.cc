@@ -134,6 +134,10 @@ class FaultEndpoints : public Endpoints {
     CNM_TRY(p_->step("default route via " + ifname + " in " + netns_path));
     return in_->add_default_routes(netns_path, ifname, gateways);
   }
+  Result<std::vector<DefaultRouteView>> default_routes(const std::string& netns_path,
+                                                       const std::string& netns_key) override {
+    return in_->default_routes(netns_path, netns_key);
+  }
 
  private:
   std::unique_ptr<Endpoints> in_;

@@ -151,12 +151,14 @@ class Firewall {
   // ports, an id listed twice) is Code::kInvalid before anything is touched.
   // libiptc errors are Code::kFailed "<doing> in <table> table: <cause>" or "commit nat table:
   // <cause>". On failure no table is changed: nothing is committed, or a table committed before a
-  // later table's commit failed is put back.
+  // later table's commit failed is put back. On a host without IPv6 tables (no IPv6, no
+  // ip6tables) the IPv6 part of a removal is nothing to do; one that adds IPv6 rules fails.
   virtual Status apply(const FirewallChange& c) = 0;
   // The netctl rules like `iptables -S` per table: "*filter", "*nat", "*raw", then the IPv6 tables
   // like `ip6tables -S` under "*filter6" and "*nat6"; "-N <chain>" for every NETCTL chain,
   // then "-A <chain> <rule>" for every rule of a NETCTL chain or jumping into one. Rules netctl
-  // writes read exactly as iptables prints them; others show what is understood.
+  // writes read exactly as iptables prints them; others show what is understood. A host without
+  // IPv6 tables has no "*filter6" or "*nat6".
   virtual Result<std::vector<std::string>> dump() = 0;
   // Compares the backend's objects with `want`, the whole desired state (every network, published
   // port and bridge; FirewallChange::bridges set). The admin's chain (NETCTL-USER) and the

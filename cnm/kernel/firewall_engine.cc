@@ -249,7 +249,8 @@ Result<std::vector<std::string>> dump(const AllTables& t) {
   std::vector<std::string> out;
   for (Family f : kFamilies) {
     for (Table table : kTables) {
-      if (f == Family::kV6 && table == Table::kRaw) continue;  // netctl has nothing there
+      if (f == Family::kV6 && table == Table::kRaw) continue;          // netctl has nothing there
+      if (f == Family::kV6 && t[slot(f, table)] == nullptr) continue;  // a host without IPv6
       CNM_TRY(dump_table(*t[slot(f, table)], table_label(f, table), out));
     }
   }

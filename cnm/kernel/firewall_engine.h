@@ -69,7 +69,8 @@ Status restore(TableEditor& now, TableEditor& before);
 
 // Per table "*<label>" (filter, nat, raw, filter6, nat6), then "-N <chain>" for every netctl
 // chain, then "-A <chain> <rule>" for every rule of a netctl chain and every rule elsewhere that
-// jumps into one. Every table but raw6 must be there.
+// jumps into one. Every IPv4 table must be there; a null IPv6 one (a host without IPv6) is
+// skipped.
 Result<std::vector<std::string>> dump(const AllTables& t);
 
 }  // namespace cnm::kernel::fw

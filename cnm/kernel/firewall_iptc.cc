@@ -3,8 +3,11 @@
 // concerns (IPv6 ones only when it has IPv6 in it), build the whole change into the handles
 // (firewall_engine.cc), then commit the tables that changed. Any failure before the commits frees
 // the handles: nothing changed. If a commit fails after other tables were committed, those are
-// put back as they were.
+// put back as they were. A host without IPv6 tables (ipv6.disable=1, no ip6tables) holds no IPv6
+// rules: removals and dumps skip those tables, a change that adds IPv6 rules fails.
 #include <libiptc/libiptc.h>
+
+#include <optional>
 
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/firewall_iptc_table.h"
@@ -46,8 +49,6 @@ struct Api4 {
   static fw::Rule decode(const ipt_entry* e, const char* target) { return fw::decode(e, target); }
 };
 
-using Opened = std::array<std::unique_ptr<IptcTable>, fw::kTableSlots>;
-
 // Every table slot but raw6, which netctl never uses.
 std::array<bool, fw::kTableSlots> every_table() {
   std::array<bool, fw::kTableSlots> all{};
@@ -56,22 +57,55 @@ std::array<bool, fw::kTableSlots> every_table() {
   return all;
 }
 
-// Opens the tables `which` selects (each one read costs a copy of the whole table).
+// The tables `which` selects (each one read costs a copy of the whole table). A host without
+// IPv6 or without ip6tables has no IPv6 tables: their slots stay null, `v6_missing` says why.
+struct Opened {
+  std::array<std::unique_ptr<IptcTable>, fw::kTableSlots> slots;
+  std::optional<Error> v6_missing;
+};
+
 Result<Opened> open_tables(std::array<bool, fw::kTableSlots> which) {
   Opened out;
   for (Family f : fw::kFamilies) {
     for (Table t : fw::kTables) {
       if (!which[fw::slot(f, t)]) continue;
-      auto table = CNM_VALUE(open_table(f, t));
-      out[fw::slot(f, t)] = std::move(table);
+      auto table = open_table(f, t);
+      if (!table && table.error().code == Code::kNotFound) {
+        if (!out.v6_missing) out.v6_missing = table.error();
+        continue;
+      }
+      if (!table) return std::unexpected(table.error());
+      out.slots[fw::slot(f, t)] = std::move(*table);
     }
   }
   return out;
 }
 
+// True when `c` would put anything into the IPv6 tables: a dual-stack network, IPv6 port rules
+// or IPv6 isolation between dual-stack bridges. Removals are not: an absent table holds nothing.
+bool adds_ipv6(const FirewallChange& c) {
+  FirewallChange v6 = fw::project(c, Family::kV6);
+  return !v6.add_networks.empty() || !v6.add_ports.empty() || (v6.bridges && !v6.bridges->empty());
+}
+
+// `c` without its IPv6 part (nothing of it adds), for a host that has no IPv6 tables.
+FirewallChange without_ipv6(const FirewallChange& c) {
+  FirewallChange out = c;
+  out.ipv6 = false;
+  out.bridges6.reset();
+  std::vector<EndpointPorts> removals;
+  for (EndpointPorts e : c.remove_ports) {
+    e.container_ip6.reset();
+    std::erase_if(e.ports, [](const PortMapping& m) { return m.host_ip && m.host_ip->is_v6(); });
+    if (!e.ports.empty()) removals.push_back(std::move(e));
+  }
+  out.remove_ports = std::move(removals);
+  return out;
+}
+
 fw::AllTables editors(const Opened& o) {
   fw::AllTables out{};
-  for (size_t i = 0; i < o.size(); ++i) out[i] = o[i].get();
+  for (size_t i = 0; i < o.slots.size(); ++i) out[i] = o.slots[i].get();
   return out;
 }
 
@@ -87,7 +121,7 @@ Status put_back(IptcTable& before) {
 // iptables run changed it), to put it back should a later commit fail.
 Status commit_all(Opened& tables) {
   std::vector<IptcTable*> changed;
-  for (auto& t : tables) {
+  for (auto& t : tables.slots) {
     if (t && t->changed()) changed.push_back(t.get());
   }
   std::vector<std::unique_ptr<IptcTable>> before;
@@ -113,7 +147,13 @@ class IptcFirewall final : public Firewall {
     CNM_TRY(fw::validate(c));
     auto lock = CNM_VALUE(XtablesLock::take());
     auto tables = CNM_VALUE(open_tables(fw::tables_for(c)));
-    CNM_TRY(fw::build(c, editors(tables)));
+    if (!tables.v6_missing) {
+      CNM_TRY(fw::build(c, editors(tables)));
+    } else if (adds_ipv6(c)) {
+      return fail(Code::kFailed, "this host has no IPv6 firewall: {}", tables.v6_missing->message);
+    } else {
+      CNM_TRY(fw::build(without_ipv6(c), editors(tables)));
+    }
     return commit_all(tables);
   }
 

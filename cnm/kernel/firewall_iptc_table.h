@@ -45,10 +45,16 @@ class IptcTableOf final : public IptcTable {
  public:
   using EntryT = typename Api::EntryT;
 
+  // An IPv6 table the kernel does not have fails with Code::kNotFound: no IPv6 at all
+  // (EAFNOSUPPORT, ipv6.disable=1), no ip6_tables (ENOPROTOOPT) or no such table (ENOENT).
   static Result<std::unique_ptr<IptcTable>> open(fw::Table t) {
     xtc_handle* h = Api::init(fw::table_name(t));
-    if (h == nullptr)
-      return fail(Code::kFailed, "open {} table: {}", label(t), Api::strerror(errno));
+    if (h == nullptr) {
+      int err = errno;
+      bool absent = err == EAFNOSUPPORT || err == ENOPROTOOPT || err == ENOENT;
+      Code code = Api::kFamily == fw::Family::kV6 && absent ? Code::kNotFound : Code::kFailed;
+      return fail(code, "open {} table: {}", label(t), Api::strerror(err));
+    }
     return std::unique_ptr<IptcTable>(new IptcTableOf(t, h));
   }
   ~IptcTableOf() override { Api::free(h_); }

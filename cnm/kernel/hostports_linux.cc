@@ -65,6 +65,8 @@ class LinuxHostPorts final : public HostPorts {
     if (!s.valid()) {
       if (proto == cnm::Proto::kSctp && (errno == EPROTONOSUPPORT || errno == ESOCKTNOSUPPORT))
         return std::string();  // no SCTP in this kernel: nobody can hold the port
+      if (v6 && errno == EAFNOSUPPORT)
+        return fail(Code::kInvalid, "host address {}: this host has no IPv6", ip->str());
       return fail(Code::kFailed, "probe port {}/{}: {}", port, proto_name(proto),
                   std::strerror(errno));
     }

@@ -4,6 +4,12 @@
 #include <linux/rtnetlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rtnl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "cnm/kernel/netns.h"
 #include "cnm/kernel/netns_view.h"
@@ -56,7 +62,56 @@ Status read_gateways(nl::Socket& sock, int index, IfaceView& out, const std::str
   return {};
 }
 
+// The name of link `index` in the namespace of `inet`; "" if it has none (gone meanwhile).
+std::string name_of(const Fd& inet, int index) {
+  ifreq req{};
+  req.ifr_ifindex = index;
+  if (ioctl(inet.get(), SIOCGIFNAME, &req) != 0) return "";
+  return std::string(req.ifr_name, strnlen(req.ifr_name, sizeof req.ifr_name));
+}
+
+DefaultRouteView describe_route(rtnl_route* r, const Fd& inet) {
+  DefaultRouteView v;
+  v.v6 = rtnl_route_get_family(r) == AF_INET6;
+  char type[32];
+  v.type = nl_rtntype2str(rtnl_route_get_type(r), type, sizeof type);
+  if (rtnl_route_get_nnexthops(r) < 1) return v;
+  rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+  if (int index = rtnl_route_nh_get_ifindex(nh); index > 0) v.ifname = name_of(inet, index);
+  if (nl_addr* gw = rtnl_route_nh_get_gateway(nh); gw != nullptr)
+    if (auto ip = nl::to_ip(gw)) v.via = *ip;
+  return v;
+}
+
 }  // namespace
+
+Result<std::vector<DefaultRouteView>> view_default_routes(const std::string& netns_path,
+                                                          const std::string& netns_key) {
+  auto fd = CNM_VALUE(open_netns(netns_path));
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0)
+    return fail(Code::kFailed, "stat network namespace {}: {}", netns_path, std::strerror(errno));
+  if (!netns_key.empty() && fmt::format("{}:{}", st.st_dev, st.st_ino) != netns_key)
+    return fail(Code::kNotFound, "network namespace {} is gone (another one is at that path now)",
+                netns_path);
+  auto socks = CNM_VALUE(sockets_in(fd, netns_path));
+  nl_cache* raw = nullptr;
+  nl::Outcome o =
+      socks.route.call([&](nl_sock* s) { return rtnl_route_alloc_cache(s, AF_UNSPEC, 0, &raw); });
+  nl::CachePtr cache(raw);
+  if (!o) return std::unexpected(o.error(fmt::format("list routes in {}", netns_path)));
+  std::vector<DefaultRouteView> out;
+  for (nl_object* obj = nl_cache_get_first(raw); obj != nullptr; obj = nl_cache_get_next(obj)) {
+    auto* r = reinterpret_cast<rtnl_route*>(obj);
+    nl_addr* dst = rtnl_route_get_dst(r);
+    int family = rtnl_route_get_family(r);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (family != AF_INET && family != AF_INET6) ||
+        (dst != nullptr && nl_addr_get_prefixlen(dst) != 0))
+      continue;
+    out.push_back(describe_route(r, socks.inet));
+  }
+  return out;
+}
 
 Result<IfaceView> view_interface(const std::string& netns_path, const std::string& ifname) {
   auto fd = CNM_VALUE(open_netns(netns_path));

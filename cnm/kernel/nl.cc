@@ -82,7 +82,9 @@ Outcome no_link_local(Socket& sock, rtnl_link* link) {
   if (!change) return out_of_memory();
   if (int rc = rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE); rc < 0)
     return Outcome{-rc, 0, ""};
-  return sock.call([&](nl_sock* s) { return rtnl_link_change(s, link, change.get(), 0); });
+  Outcome o = sock.call([&](nl_sock* s) { return rtnl_link_change(s, link, change.get(), 0); });
+  if (!o && (o.sys == EAFNOSUPPORT || o.nle == NLE_AF_NOSUPPORT)) return Outcome{};
+  return o;
 }
 
 Outcome add_address(Socket& sock, int ifindex, const Prefix& p) {

@@ -89,6 +89,8 @@ Outcome get_link(Socket& sock, const std::string& name, LinkPtr& out);
 
 // Sets IPv6 address generation of `link` to "none": it gets no link-local address, so it sends no
 // router solicitations or MLD reports (which a bridge floods to every port) and adds no route.
+// A link without IPv6 (a kernel booted with ipv6.disable=1, an MTU below 1280) has nothing to turn
+// off: the kernel's EAFNOSUPPORT is success.
 Outcome no_link_local(Socket& sock, rtnl_link* link);
 
 // Adds address/len to link `ifindex` (NLM_F_EXCL): IPv4 with its broadcast address, IPv6 without

@@ -28,6 +28,9 @@ struct ConnectRequest {
   std::string ip, ip6, mac, ifname;
   std::vector<std::string> aliases;
   std::vector<std::string> publish;  // -p specs
+  // --default-route: this endpoint must give the namespace its default route in each family of
+  // the network; a namespace that already has one is refused (cnm/endpoint/README.md).
+  bool default_route = false;
 };
 
 }  // namespace cnm

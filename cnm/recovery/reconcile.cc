@@ -45,12 +45,14 @@ Result<Drift> Recovery::doctor() {
   CNM_TRY(doctor_objects(d));
   auto containers = CNM_VALUE(containers_.container_drift());
   d.containers = std::move(containers);
+  CNM_TRY(doctor_intents(d));
   return d;
 }
 
 Result<Drift> Recovery::gc() {
   auto lock = CNM_VALUE(store_.lock());
-  CNM_TRY(recover_intents(lock));
+  // Rows it cannot finish stay, and doctor() below lists them.
+  CNM_TRY(recover_intents(lock, true));
   // Reaps dead containers and reports them.
   auto containers = CNM_VALUE(containers_.gc_containers(lock));
   auto d = CNM_VALUE(doctor());

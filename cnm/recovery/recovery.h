@@ -3,6 +3,7 @@
 // 4).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,13 @@ struct Drift {
   // ("<network> <target> <veth>"), IPAM rows whose owner record is gone ("pool addr owner").
   std::vector<std::string> missing_netns, dead_endpoints, orphan_addresses;
   std::vector<std::string> containers;  // gc: containers, cgroups, directories repaired
+  // Journal rows not finished ("<id> (<command>): <objects>[; pending|parked after N failed
+  // attempt(s): <error>]"): gc could not finish them either.
+  std::vector<std::string> pending_intents;
   size_t size() const {
     return missing_rules.size() + foreign_rules.size() + missing_links.size() +
            foreign_links.size() + missing_netns.size() + dead_endpoints.size() +
-           orphan_addresses.size() + containers.size();
+           orphan_addresses.size() + containers.size() + pending_intents.size();
   }
   bool empty() const { return size() == 0; }
 };
@@ -45,14 +49,24 @@ class Recovery : public Service {
   Status doctor_objects(Drift& d);
   Status gc_objects(const store::WriteLock& lock, const Drift& d);
 
-  // Finishes or undoes what a crashed command left in the intent journal, then finishes containers
-  // whose supervisor died (reap_containers). Called by every write command under `lock`; returns
-  // how many intents and containers were handled.
+  // Finishes or undoes what a crashed command (or a failed undo) left in the intent journal, then
+  // finishes containers whose supervisor died (reap_containers). Called by every write command
+  // under `lock`; returns how many intents and containers were handled.
   Result<int> recover(const store::WriteLock& lock);
-  // The intent part of recover(); gc reaps (and reports) dead containers itself.
-  Result<int> recover_intents(const store::WriteLock& lock);
+  // How many write commands try an intent row and fail with its error before it is parked: later
+  // commands go on without it, doctor lists it, and gc keeps retrying it.
+  static constexpr int kRecoverAttempts = 3;
+  // The intent part of recover(); gc reaps (and reports) dead containers itself. Every row is
+  // tried; one that fails stays with its attempt count and error, and the first such error is
+  // returned after the others were tried. `parked_too` (gc) also retries parked rows and returns
+  // no row's error: doctor_intents reports what is left.
+  Result<int> recover_intents(const store::WriteLock& lock, bool parked_too = false);
+  // Lists the journal rows still there in d.pending_intents.
+  Status doctor_intents(Drift& d);
 
  private:
+  // Finishes one journal row: removes what it names, drops its records and the row.
+  Status recover_intent(int64_t id, const nlohmann::json& j);
   // Removes what a crashed command's intent names: firewall rules, links, namespaces.
   Status recover_objects(const std::vector<std::string>& links,
                          const std::vector<std::string>& netns, kernel::FirewallChange& fw,

@@ -22,8 +22,27 @@ std::vector<std::string> bridges_of(std::span<const cnm::Network> nets, bool v6_
   return out;
 }
 
+namespace {
+
+// A dual-stack bridge needs IPv6 on the host: a kernel booted with ipv6.disable=1 has no
+// /proc/sys/net/ipv6, and with default.disable_ipv6=1 the new bridge would refuse its IPv6 address.
+cnm::Status host_has_ipv6(cnm::kernel::Sysctl& sysctl) {
+  const char* key = "net/ipv6/conf/default/disable_ipv6";
+  auto off = sysctl.get(key);
+  if (!off)
+    return cnm::fail(cnm::Code::kInvalid, "--ipv6: this host has no IPv6 ({})",
+                     off.error().message);
+  if (*off != "0")
+    return cnm::fail(cnm::Code::kInvalid, "--ipv6: IPv6 is disabled on this host ({}={})",
+                     "net.ipv6.conf.default.disable_ipv6", *off);
+  return {};
+}
+
+}  // namespace
+
 cnm::Status BridgeDriver::prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                                   const cnm::DriverDefaults& defaults) const {
+  if (n.ipv6) CNM_TRY(host_has_ipv6(*k_.sysctl));
   auto opts = CNM_VALUE(parse_bridge_options(n.options));
   n.bridge = opts.name.empty() ? default_bridge_name(n.id) : opts.name;
   for (const auto& other : existing)
@@ -40,9 +59,9 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
   for (const auto& pool : n.pools) gateways.emplace_back(pool.gateway, pool.subnet.len());
   CNM_TRY(tx.intend(cnm::LinkIntent{n.bridge}));
   CNM_TRY(k_.links->create_bridge(n.bridge, n.mtu, gateways));
-  tx.on_undo([links = k_.links, name = n.bridge] {
+  tx.on_undo(cnm::LinkIntent{n.bridge}, [links = k_.links, name = n.bridge] {
     std::string names[] = {name};
-    (void)links->delete_links(names);
+    return links->delete_links(names);
   });
   // Forwarding is a host setting, turned on like Docker does and never turned off again: other
   // networks and the admin may rely on it. route_localnet belongs to the bridge and goes with it:
@@ -65,13 +84,13 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
     c.bridges6->push_back(n.bridge);
   }
   CNM_TRY(k_.firewall->apply(c));
-  tx.on_undo([fw = k_.firewall, id12, before, before6] {
+  tx.on_undo(cnm::FwNetworkIntent{id12}, [fw = k_.firewall, id12, before, before6] {
     cnm::kernel::FirewallChange undo;
     undo.remove_networks.push_back(id12);
     undo.bridges = before;
     undo.bridges6 = before6;
     undo.ipv6 = before6.has_value();
-    (void)fw->apply(undo);
+    return fw->apply(undo);
   });
   return {};
 }
@@ -122,18 +141,18 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
   if (!ep.ports.empty()) CNM_TRY(tx.intend(cnm::FwPortsIntent{ports}));
   CNM_TRY(tx.flush());
   CNM_TRY(k_.endpoints->attach(spec));
-  tx.on_undo([links = k_.links, name = ep.host_ifname] {
+  tx.on_undo(cnm::LinkIntent{ep.host_ifname}, [links = k_.links, name = ep.host_ifname] {
     std::string names[] = {name};
-    (void)links->delete_links(names);
+    return links->delete_links(names);
   });
   if (ep.ports.empty()) return {};
   cnm::kernel::FirewallChange c;
   c.add_ports.push_back(ports);
   CNM_TRY(k_.firewall->apply(c));
-  tx.on_undo([fw = k_.firewall, ports] {
+  tx.on_undo(cnm::FwPortsIntent{ports}, [fw = k_.firewall, ports] {
     cnm::kernel::FirewallChange undo;
     undo.remove_ports.push_back(ports);
-    (void)fw->apply(undo);
+    return fw->apply(undo);
   });
   return forget_flows(ports);
 }

@@ -289,6 +289,22 @@ Status FakeEndpoints::add_default_routes(const std::string& netns_path, const st
   return st;
 }
 
+Result<std::vector<DefaultRouteView>> FakeEndpoints::default_routes(const std::string& netns_path,
+                                                                    const std::string& netns_key) {
+  if (!ns_.netns.contains(netns_path))
+    return fail(Code::kNotFound, "network namespace {} not found", netns_path);
+  auto id = ns_.ids.find(netns_path);
+  if (!netns_key.empty() && id != ns_.ids.end() &&
+      fmt::format("{}:{}", id->second.dev, id->second.ino) != netns_key)
+    return fail(Code::kNotFound, "network namespace {} is gone (another one is at that path now)",
+                netns_path);
+  std::vector<DefaultRouteView> out;
+  if (auto it = routes.find(netns_path); it != routes.end())
+    for (const auto& [v6, r] : it->second)
+      out.push_back(DefaultRouteView{.v6 = v6, .ifname = r.ifname, .via = r.via});
+  return out;
+}
+
 void FakeEndpoints::remove_pair(const std::string& host_ifname) {
   if (!peers.contains(host_ifname)) return;
   forget_peer(host_ifname);

@@ -116,6 +116,9 @@ class FakeEndpoints : public Endpoints {
   // One kernel step; logs "route /run/netns/a eth1 via 10.0.0.1 [via fd00::1]".
   Status add_default_routes(const std::string& netns_path, const std::string& ifname,
                             std::span<const IpAddr> gateways) override;
+  // Not a step: the routes of `routes[netns_path]`, IPv4 first.
+  Result<std::vector<DefaultRouteView>> default_routes(const std::string& netns_path,
+                                                       const std::string& netns_key) override;
 
  private:
   Status create_pair(const EndpointSpec& spec);

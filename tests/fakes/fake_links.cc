@@ -123,7 +123,9 @@ Result<std::vector<Prefix>> FakeLinks::used_prefixes() {
   return out;
 }
 
-FakeSysctl::FakeSysctl(StepCounter* steps) : steps_(steps != nullptr ? steps : &own_steps_) {}
+FakeSysctl::FakeSysctl(StepCounter* steps) : steps_(steps != nullptr ? steps : &own_steps_) {
+  values["net/ipv6/conf/default/disable_ipv6"] = "0";  // a host with IPv6
+}
 
 Status FakeSysctl::set(const std::string& key, const std::string& value) {
   std::string line = fmt::format("set {}={}", key, value);

@@ -63,8 +63,9 @@ class FakeLinks : public Links {
   StepCounter* steps_;
 };
 
-// In-memory sysctl values by key ("net/ipv4/ip_forward"). set() is a kernel step; get() of a key
-// never set fails like a missing /proc/sys file.
+// In-memory sysctl values by key ("net/ipv4/ip_forward"), of a host with IPv6 at first
+// (net/ipv6/conf/default/disable_ipv6=0). set() is a kernel step; get() of a key never set fails
+// like a missing /proc/sys file.
 class FakeSysctl : public Sysctl {
  public:
   explicit FakeSysctl(StepCounter* steps = nullptr);

@@ -108,7 +108,8 @@ TEST_CASE("explicit subnet: overlap with a network conflicts, with host routes i
   auto r = d.request_pool(req("10.1.0.0/16"), nets, {});
   CHECK(code_of(r) == Code::kConflict);
   CHECK(message_of(r) == "subnet 10.1.0.0/16 overlaps network subnet 10.0.0.0/8");
-  CHECK(code_of(d.request_pool(req("0.0.0.0/0"), nets, {})) == Code::kConflict);
+  CHECK(code_of(d.request_pool(req("0.0.0.0/0"), nets, {})) == Code::kInvalid);  // reserved
+  CHECK(code_of(d.request_pool(req("8.0.0.0/5"), nets, {})) == Code::kConflict);
   CHECK(code_of(d.request_pool(req("fd00::/48", true), nets, {})) == Code::kConflict);
   CHECK(d.request_pool(req("11.0.0.0/8"), nets, {}).has_value());
   CHECK(d.request_pool(req("fd01::/64", true), nets, {}).has_value());
@@ -301,17 +302,62 @@ TEST_CASE("huge pools: skipping is arithmetic, not one subnet at a time") {
   DefaultIpam big({}, {{cidr("fd00::/16"), 64}});
   CHECK(big.request_pool(req("", true), cidrs({"fd00::/17"}), {})->subnet.str() ==
         "fd00:8000::/64");
-  // The top of the address space: no overflow when a span ends at the last address.
-  DefaultIpam top({}, {{cidr("ffff::/16"), 64}});
-  CHECK(top.request_pool(req("", true), cidrs({"ffff::/17"}), {})->subnet.str() ==
-        "ffff:8000::/64");
-  CHECK(code_of(top.request_pool(req("", true), cidrs({"ffff::/16"}), {})) == Code::kConflict);
-  CHECK(code_of(top.request_pool(req("", true), cidrs({"ffff:0:0:1::/64", "ffff::/17"}),
-                                 cidrs({"ffff:8000::/17"}))) == Code::kConflict);
+  // The end of a pool (the top of the address space is reserved), and no overflow when a span
+  // ends at the last address.
+  DefaultIpam top({}, {{cidr("feff::/16"), 64}});
+  CHECK(top.request_pool(req("", true), cidrs({"feff::/17"}), {})->subnet.str() ==
+        "feff:8000::/64");
+  CHECK(code_of(top.request_pool(req("", true), cidrs({"feff::/16"}), {})) == Code::kConflict);
+  CHECK(code_of(top.request_pool(req("", true), cidrs({"fe00::/7"}), {})) == Code::kConflict);
+  CHECK(code_of(top.request_pool(req("", true), cidrs({"feff:0:0:1::/64", "feff::/17"}),
+                                 cidrs({"feff:8000::/17"}))) == Code::kConflict);
   // A v4 /8 carved into /24s with all but the last taken.
   DefaultIpam d4({{cidr("10.0.0.0/8"), 24}});
   std::vector<Prefix> v4;
   for (uint32_t i = 0; i < 65535; ++i) v4.emplace_back(cnm::IpAddr::v4(0x0a000000 | i << 8), 24);
   CHECK(choose(d4, v4) == "10.255.255.0/24");
   CHECK(Clock::now() - t0 < std::chrono::seconds(5));
+}
+
+TEST_CASE("reserved ranges are refused as subnets and skipped as pools") {
+  DefaultIpam d;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"127.0.0.0/8", "subnet 127.0.0.0/8 overlaps the loopback range 127.0.0.0/8"},
+      {"127.5.0.0/16", "subnet 127.5.0.0/16 overlaps the loopback range 127.0.0.0/8"},
+      {"0.0.0.0/8", "subnet 0.0.0.0/8 overlaps the \"this network\" range 0.0.0.0/8"},
+      {"0.0.0.0/0", "subnet 0.0.0.0/0 overlaps the \"this network\" range 0.0.0.0/8"},
+      {"224.0.0.0/4", "subnet 224.0.0.0/4 overlaps the multicast range 224.0.0.0/4"},
+      {"239.1.0.0/24", "subnet 239.1.0.0/24 overlaps the multicast range 224.0.0.0/4"},
+      {"240.0.0.0/4", "subnet 240.0.0.0/4 overlaps the reserved range 240.0.0.0/4"},
+      {"255.255.255.0/24", "subnet 255.255.255.0/24 overlaps the reserved range 240.0.0.0/4"},
+      {"::/64", "subnet ::/64 overlaps the unspecified range ::/128"},
+      {"ff00::/8", "subnet ff00::/8 overlaps the multicast range ff00::/8"},
+      {"ff02::/64", "subnet ff02::/64 overlaps the multicast range ff00::/8"},
+      {"8000::/1", "subnet 8000::/1 overlaps the multicast range ff00::/8"},
+  };
+  for (const auto& [subnet, message] : cases) {
+    CAPTURE(subnet);
+    auto r = d.request_pool(req(subnet, subnet.find(':') != std::string::npos), {}, {});
+    CHECK(code_of(r) == Code::kInvalid);
+    CHECK(message_of(r) == message);
+  }
+  // ::1/128 and ::/128 themselves are too small anyway; a /126 around ::1 is reserved.
+  CHECK(message_of(d.request_pool(req("::/126", true), {}, {})) ==
+        "subnet ::/126 overlaps the unspecified range ::/128");
+  // Neighbours are fine.
+  for (const char* ok : {"1.0.0.0/8", "126.0.0.0/8", "128.0.0.0/8", "223.255.255.0/24"})
+    CHECK(d.request_pool(req(ok), {}, {}).has_value());
+  for (const char* ok : {"::4/126", "fe80::/64", "feff::/16", "2001:db8::/64"})
+    CHECK(d.request_pool(req(ok, true), {}, {}).has_value());
+  // Configured pools: refused by check_pools, skipped when handed to DefaultIpam anyway.
+  using Pools = std::vector<cnm::AddressPoolBase>;
+  CHECK(message_of(ipam::check_pools(Pools{{cidr("127.0.0.0/8"), 24}}, false)) ==
+        "default address pool 127.0.0.0/8 size 24 overlaps the loopback range 127.0.0.0/8");
+  CHECK(code_of(ipam::check_pools(Pools{{cidr("0.0.0.0/0"), 24}}, false)) == Code::kInvalid);
+  CHECK(code_of(ipam::check_pools(Pools{{cidr("ff00::/16"), 64}}, true)) == Code::kInvalid);
+  DefaultIpam skipping(
+      {{cidr("127.0.0.0/8"), 24}, {cidr("224.0.0.0/8"), 24}, {cidr("10.9.0.0/16"), 24}},
+      {{cidr("ff00::/16"), 64}});
+  CHECK(choose(skipping, {}) == "10.9.0.0/24");
+  CHECK(code_of(skipping.request_pool(req("", true), {}, {})) == Code::kConflict);
 }
