@@ -1,6 +1,7 @@
 #include "drivers/bridge/rules.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "drivers/bridge/bridge.h"
 #include "drivers/bridge/options.h"
@@ -73,8 +74,16 @@ std::string BridgeDriver::endpoint_link(const std::string& endpoint_id) const {
   return "nv" + endpoint_id.substr(0, 12);
 }
 
+// Exactly the names this driver makes from ids: "nc-" or "nv" and 12 lowercase hex digits. A user's
+// "nc-mybridge" or a VPN's "nvpn0" only look alike.
 bool BridgeDriver::names_link(std::string_view name) const {
-  return name.starts_with("nc-") || name.starts_with("nv");
+  auto id12 = [](std::string_view s) {
+    return s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) {
+             return std::isxdigit(c) && !std::isupper(c);
+           });
+  };
+  return (name.starts_with("nc-") && id12(name.substr(3))) ||
+         (name.starts_with("nv") && id12(name.substr(2)));
 }
 
 void BridgeDriver::desired(const cnm::Network& n, std::span<const cnm::Endpoint> eps,
