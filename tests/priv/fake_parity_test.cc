@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -256,6 +257,41 @@ TEST_CASE("parity: host ports are probed only on addresses of this host") {
       {"any: free", "bridge address: free", "loopback: free", "loopback6: free",
        "not local: code 2", "not local udp: code 2", "not local6: code 2", "occupied: held",
        "occupied on the bridge: held", "occupied, udp: free"});
+}
+
+TEST_CASE("parity: bridges are made once, listed with their addresses, deleted idempotently") {
+  run_on_both(
+      [](ParitySide& w) {
+        std::vector<Prefix> addr{pfx("198.51.100.1/24")};
+        w.note("create", w.links->create_bridge("nc-parlk", 1400, addr));
+        w.note("create again", w.links->create_bridge("nc-parlk", 1400, addr));
+        auto l = w.links->get("nc-parlk");
+        REQUIRE(l);
+        REQUIRE(l->has_value());
+        const LinkInfo& b = **l;
+        w.out.push_back(fmt::format("get: {} mtu {} up {} {}", b.kind, b.mtu, b.up,
+                                    b.addresses.empty() ? "-" : b.addresses[0].str()));
+        auto all = w.links->list();
+        REQUIRE(all);
+        bool listed = std::any_of(all->begin(), all->end(),
+                                  [](const LinkInfo& x) { return x.name == "nc-parlk"; });
+        w.out.push_back(fmt::format("listed: {}", listed));
+        auto used = w.links->used_prefixes();
+        REQUIRE(used);
+        bool subnet = std::any_of(used->begin(), used->end(), [](const Prefix& p) {
+          return p.str() == "198.51.100.0/24" || p.str() == "198.51.100.1/24";
+        });
+        w.out.push_back(fmt::format("used prefix: {}", subnet));
+        std::vector<std::string> names{"nc-parlk", "nc-parnone"};
+        w.note("delete with a missing one", w.links->delete_links(names));
+        w.note("delete again", w.links->delete_links(names));
+        auto gone = w.links->get("nc-parlk");
+        REQUIRE(gone);
+        w.out.push_back(fmt::format("after delete: {}", gone->has_value() ? "there" : "gone"));
+      },
+      {"create: ok", "create again: code 4", "get: bridge mtu 1400 up true 198.51.100.1/24",
+       "listed: true", "used prefix: true", "delete with a missing one: ok", "delete again: ok",
+       "after delete: gone"});
 }
 
 }  // namespace
