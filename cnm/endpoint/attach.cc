@@ -123,7 +123,7 @@ Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   ep.container_id = a.container_id;
   ep.host_ifname = driver->endpoint_link(ep.id);
   std::vector<store::Batch::Addr> port_rows;
-  ep.ports = CNM_VALUE(plan_ports(req, n, port_rows));
+  ep.ports = CNM_VALUE(plan_ports(req, n, *driver, port_rows));
   Txn tx(store_, lock, a.txn_label.empty() ? "network connect " + n.name : a.txn_label);
   CNM_TRY(driver->join(tx, n, ep, routed_gateways(n, ep)));
   record_endpoint(tx, n, ep, std::move(port_rows), std::move(hints));

@@ -145,8 +145,10 @@ class EndpointService : public Service {
   // endpoint ends its derived_macs_only.
   void record_endpoint(Txn& tx, const Network& n, const Endpoint& ep,
                        std::vector<store::Batch::Addr> port_rows, Hints hints);
-  // Chooses and checks the host ports of req.publish; appends their store rows (owner unset).
+  // Chooses and checks the host ports of req.publish on `n` (whose driver is `driver`); appends
+  // their store rows (owner unset).
   Result<std::vector<PortSpec>> plan_ports(const ConnectRequest& req, const Network& n,
+                                           const Driver& driver,
                                            std::vector<store::Batch::Addr>& rows);
   Result<std::string> port_taken(const PortSpec& p, uint32_t port,
                                  const std::vector<PortSpec>& chosen);

@@ -34,13 +34,12 @@ Result<std::string> EndpointService::port_taken(const PortSpec& p, uint32_t port
 }
 
 Result<std::vector<PortSpec>> EndpointService::plan_ports(const ConnectRequest& req,
-                                                          const Network& n,
+                                                          const Network& n, const Driver& driver,
                                                           std::vector<store::Batch::Addr>& rows) {
   std::vector<PortSpec> out;
   if (req.publish.empty()) return out;
-  if (!registry_.ask(n.driver, &Driver::can_publish))
-    return fail(Code::kInvalid, "network {} cannot publish ports", n.name);
-  auto default_ip = CNM_VALUE(registry_.describe(n.driver)->default_host_ip(n));
+  if (!driver.can_publish()) return fail(Code::kInvalid, "network {} cannot publish ports", n.name);
+  auto default_ip = CNM_VALUE(driver.default_host_ip(n));
   for (const auto& text : req.publish) {
     auto p = *parse_port_spec(text);  // validated before the lock
     if (!p.host_ip) p.host_ip = default_ip;
