@@ -14,7 +14,13 @@ nc_ network connect -p 8082:80 n1 b >/dev/null
 nc_ network connect -p 8083:80 n1 c >/dev/null
 nc_ doctor >/dev/null || fail "doctor not clean at the start"
 
+a_veth=$(db "select json_extract(body,'\$.HostIfName') from endpoints where name like
+  'sandbox:' || (select id from sandboxes where name = 'a')")
 umount /run/netns/a && rm /run/netns/a                             # a's namespace is gone
+# The kernel frees a namespace (and so a's veth pair) in a workqueue after the last reference
+# drops: under load the host end can outlive the unmount by a moment.
+for _ in $(seq 100); do ip link show "$a_veth" >/dev/null 2>&1 || break; sleep 0.05; done
+ip link show "$a_veth" >/dev/null 2>&1 && fail "a's veth $a_veth outlived its namespace by 5 s"
 ip link del "$(db "select json_extract(body,'\$.HostIfName') from endpoints where name like
   'sandbox:' || (select id from sandboxes where name = 'b')")"      # b's veth is gone
 db "insert into ipam_addresses values('ports/tcp','9999','0123456789abcdef')"  # no owner
