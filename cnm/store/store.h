@@ -96,6 +96,10 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const std::string& root() const { return root_; }
+  // This root's id: 8 lowercase hex digits, random, made with the schema and never changed. It
+  // marks what this root makes in shared kernel space (link groups, firewall chains, cgroup
+  // names), so that two roots on one host each touch only their own.
+  Result<std::string> root_id();
 
   // Blocks until this process is the only writer (flock on <root>/lock). While a WriteLock of
   // this Store is alive, a second call fails (Code::kFailed) instead of waiting on itself forever.
@@ -150,6 +154,7 @@ class Store {
   static Result<WriteLock> lock_file(const std::string& path);
 
   std::string root_;
+  std::string root_id_;  // cached by root_id()
   sqlite3* db_;
   bool locked_ = false;  // a WriteLock of this Store is alive
   int wal_frames_ = 0;   // frames in the WAL after this process's last commit (0: none committed)

@@ -14,9 +14,10 @@
 namespace cnm::store {
 namespace {
 
-// 1: the first layout, without ipam_hints; 2: ipam_hints. Opening a version 1 file adds what is
-// missing (every statement is IF NOT EXISTS) and keeps its tables as they are.
-constexpr int kSchemaVersion = 2;
+// 1: the first layout, without ipam_hints; 2: ipam_hints; 3: meta (the root id). Opening an older
+// file adds what is missing (every statement is IF NOT EXISTS or OR IGNORE) and keeps its tables as
+// they are.
+constexpr int kSchemaVersion = 3;
 
 // Every page a write touches is a WAL frame that each later process reads until a checkpoint, and
 // checkpoints cost fsyncs: so keyed tables are WITHOUT ROWID (the key's index is the table: one
@@ -40,6 +41,8 @@ CREATE TABLE IF NOT EXISTS ipam_addresses(pool TEXT NOT NULL, addr TEXT NOT NULL
 CREATE INDEX IF NOT EXISTS ipam_owner ON ipam_addresses(owner);
 CREATE TABLE IF NOT EXISTS intents(id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ipam_hints(pool TEXT PRIMARY KEY, next TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta VALUES('root_id', lower(hex(randomblob(4))));
 )";
 
 bool valid_table(const char* t) {
@@ -273,6 +276,17 @@ Result<std::string> Store::ipam_hint(const std::string& pool) {
   if (rc != SQLITE_ROW)
     return fail(Code::kFailed, "read allocation hint of {}: {}", pool, st.error());
   return st.text(0);
+}
+
+Result<std::string> Store::root_id() {
+  if (!root_id_.empty()) return root_id_;
+  Stmt st(*stmts_, "SELECT value FROM meta WHERE key='root_id'");
+  if (st.step() != SQLITE_ROW) return fail(Code::kFailed, "read root id: {}", st.error());
+  std::string id = st.text(0);
+  if (id.size() != 8 || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return fail(Code::kFailed, "store {}: root id \"{}\" is not 8 lowercase hex digits", root_, id);
+  root_id_ = id;
+  return id;
 }
 
 Result<int64_t> Store::add_intent(const std::string& body) {
