@@ -47,12 +47,12 @@ build/netctl exec client -- wget -qO- "http://$web_ip/"
 echo "+ netctl exec web -- ps                       (PID 1 is httpd; nothing of the host)"
 build/netctl exec web -- ps
 n network inspect demo | head -30
-echo "+ iptables-legacy -t nat -S NETCTL-DNAT"; iptables-legacy -t nat -S NETCTL-DNAT
+echo "+ iptables-legacy -t nat -S | grep DNAT"; iptables-legacy -t nat -S | grep DNAT
 n stop -t 1 web client
 n rm web client
 n network rm demo
-echo "+ ip -br link; iptables-legacy -t nat -S NETCTL-DNAT   (nothing of the demo left)"
+echo "+ ip -br link; iptables-legacy -t nat -S | grep DNAT   (nothing of the demo left)"
 ip -br link
-iptables-legacy -t nat -S NETCTL-DNAT
+iptables-legacy -t nat -S | grep DNAT
 [ -z "$(ip -br link show type veth | grep -v '^nb-lan')" ] || { echo "demo: veths left" >&2; exit 1; }
 echo "demo: ok"

@@ -7,6 +7,9 @@
 
 namespace cnm::testing {
 
+// The state root the firewall tests write as (a Store::root_id()).
+inline constexpr const char* kRootId = "0a1b2c3d";
+
 inline kernel::NetworkRules net(const char* id, const char* bridge, const char* subnet,
                                 const char* subnet6 = nullptr) {
   kernel::NetworkRules n{id, bridge, cidr(subnet), true, true, false};

@@ -3,7 +3,9 @@
 // (libiptc, legacy tables; IPv4 through libip4tc, IPv6 through libip6tc: firewall_iptc6.cc) and the
 // same engine over in-memory tables (firewall_memory.cc).
 //
-// Layout (firewall_plan.cc builds it; `netctl_priv` checks it with real traffic). Top-level chains,
+// Layout (firewall_plan.cc builds it; `netctl_priv` checks it with real traffic). Several state
+// roots may share one host: each root (its id `r`: 8 lowercase hex digits, Store::root_id()) owns
+// its own chains, and the shared top-level chains hold one jump per root. Top-level chains,
 // created on first use and never removed; every apply puts back, in the tables it reads (see
 // FirewallChange), the jumps that went missing:
 //   filter FORWARD     -> NETCTL-USER, NETCTL-ISOLATION, NETCTL-FORWARD: the first three rules,
@@ -14,12 +16,28 @@
 //   raw    PREROUTING  -> NETCTL-RAW: -d 127.0.0.0/8 ! -i lo -j DROP (the guard: with
 //                         route_localnet on a bridge, containers could otherwise reach the host's
 //                         127.0.0.1 services; rewritten by every apply that reads raw)
-// Isolation, rewritten from FirewallChange::bridges in two stages (2n rules for n bridges):
-//   NETCTL-ISOLATION:   -i br ! -o br -j NETCTL-ISOLATION-2, per bridge
-//   NETCTL-ISOLATION-2: -m conntrack --ctstate DNAT -j RETURN (published ports are reachable from
-//                       every network, as from any host); -o br -j DROP, per bridge
+// Per root, created on first use with their jump; a per-root chain goes with its jump when an
+// apply that removes something leaves it empty (S and T together), so a root with no network, no
+// published port and no bridge has nothing left:
+//   filter NETCTL-ISOLATION   -j NETCTL-S-<r>
+//   filter NETCTL-S-<r>:      -i br ! -o br -j NETCTL-T-<r>, per bridge of r
+//   filter NETCTL-T-<r>:      -m conntrack --ctstate DNAT -j RETURN (published ports are reachable
+//                             from every network, as from any host); -o br -j DROP, per bridge
+//                             (both rewritten from FirewallChange::bridges: 2n+1 rules, n bridges)
+//   filter NETCTL-FORWARD     -j NETCTL-F-<r>; NETCTL-F-<r>: the jumps to r's N and I chains
+//   nat    NETCTL-DNAT        -j NETCTL-D-<r>; NETCTL-D-<r>: r's published ports (below)
+//   nat    NETCTL-POSTROUTING -j NETCTL-P-<r>; NETCTL-P-<r>: the jumps to r's M chains
+// A root touches only its per-root chains, the per-network chains it owns (those its F or P chain
+// jumps to, or its change names) and its own jumps in the shared chains: other roots' jumps and
+// anything else in a shared chain are left alone, and drift() does not report them. Isolation
+// holds between the bridges of one root only: traffic between bridges of DIFFERENT roots is not
+// dropped by the isolation chains. The I chains (below) still drop unpublished inbound traffic
+// from outside netctl's bridges, but a root whose F chain comes first in NETCTL-FORWARD ACCEPTs
+// its own bridges' outbound traffic (N chain) before another root's I chain sees it: containers of
+// different roots can reach each other. Roots that must not reach each other need separate hosts
+// or the admin's rules in NETCTL-USER.
 // Per network (id12: 1 to 12 letters or digits, the first 12 hex of its id), each jumped to once
-// from NETCTL-FORWARD (every N jump before every I jump) or NETCTL-POSTROUTING:
+// from its root's NETCTL-F-<r> (every N jump before every I jump) or NETCTL-P-<r>:
 //   filter NETCTL-N-<id12>: -o br -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT;
 //                           internal: -i br ! -o br -j DROP, ! -i br -o br -j DROP;
 //                           otherwise -i br ! -o br -j ACCEPT; icc on: -i br -o br -j ACCEPT;
@@ -30,11 +48,11 @@
 //   nat    NETCTL-M-<id12>: -s subnet ! -o br -j MASQUERADE (unless internal or masquerade off);
 //                           -s 127.0.0.0/8 -o br -j MASQUERADE (localhost access, always);
 //                           -s subnet -o br -m conntrack --ctstate DNAT -j MASQUERADE (hairpin)
-// Per published port (one mapping of an endpoint): ONE entry, in the shared nat chain, and no
+// Per published port (one mapping of an endpoint): ONE entry, in the root's nat chain, and no
 // other table touched. (A chain per endpoint in three tables would cost ~13 entries per endpoint,
 // and the kernel copies and checks every entry of a table whenever it is rewritten: at 1000
 // endpoints a publish would cost 5x what it does at 10.)
-//   nat    NETCTL-DNAT:        [-d hostip] -p P --dport HP[:HPend] -j DNAT --to-destination
+//   nat    NETCTL-D-<r>:       [-d hostip] -p P --dport HP[:HPend] -j DNAT --to-destination
 //                              CIP:CP[-CPend/HP] (DNAT rev 2: a range maps port by port)
 // The rule is identified by its content (the host port is unique per address and protocol), so
 // removing an endpoint's ports needs its mappings, which the caller keeps. Filtering and hairpin
@@ -113,10 +131,10 @@ struct FirewallChange {
   std::vector<std::string> remove_networks{};  // id12s; missing chains count as removed
   std::vector<EndpointPorts> add_ports{};
   std::vector<EndpointPorts> remove_ports{};  // as they were added; missing rules count as removed
-  // add_ports lists every published port there is: any other DNAT rule in NETCTL-DNAT goes (gc:
-  // ports the store does not know).
+  // add_ports lists every published port of this root: any other DNAT rule in the root's
+  // NETCTL-D-<r> goes (gc: ports the store does not know); other roots' rules stay.
   bool exact_ports = false;
-  // Every netctl bridge after the change, for the isolation rules; unset: isolation unchanged.
+  // Every bridge of this root after the change, for its isolation rules; unset: unchanged.
   std::optional<std::vector<std::string>> bridges{};
   // The bridges of dual-stack networks after the change, for the IPv6 isolation rules; unset:
   // unchanged.
@@ -127,28 +145,31 @@ struct FirewallChange {
   bool ipv6 = false;
 };
 
-// What differs between a backend's objects and the whole desired state (doctor and gc).
+// What differs between a backend's objects and the whole desired state (doctor and gc), for what
+// the backend's root owns (other roots' objects are neither missing nor foreign).
 struct FirewallDrift {
   // Entries in the backend's own words: for the xtables layout, `iptables -S` lines, those of the
   // IPv6 tables prefixed "[filter6] " or "[nat6] ".
   std::vector<std::string> missing, foreign;
   std::vector<std::string>
-      foreign_networks;     // id12s of networks that have objects but are not wanted
+      foreign_networks;     // id12s of this root's networks that have objects but are not wanted
   bool foreign_v6 = false;  // a foreign entry is in the IPv6 tables
 };
 
 class Firewall;
 // The drift of a backend with the xtables layout above: its dump() against the dump that the
-// in-memory engine renders for `want`.
+// in-memory engine renders for `want` with the backend's root_id(), limited to what that root owns.
 Result<FirewallDrift> xtables_drift(Firewall& fw, const FirewallChange& want);
 
 // Not thread-safe (libiptc keeps global state): one call at a time per process.
 class Firewall {
  public:
   virtual ~Firewall() = default;
-  // Applies `c`. Bad input (ids, names, addresses of the wrong family, an IPv6 host address for an
-  // endpoint without container_ip6, port 0, count 0, ranges past 65535, an endpoint without
-  // ports, an id listed twice) is Code::kInvalid before anything is touched.
+  // The root whose chains this firewall writes (8 lowercase hex digits).
+  virtual const std::string& root_id() const = 0;
+  // Applies `c` as this root's change. Bad input (ids, names, addresses of the wrong family, an
+  // IPv6 host address for an endpoint without container_ip6, port 0, count 0, ranges past 65535, an
+  // endpoint without ports, an id listed twice) is Code::kInvalid before anything is touched.
   // libiptc errors are Code::kFailed "<doing> in <table> table: <cause>" or "commit nat table:
   // <cause>". On failure no table is changed: nothing is committed, or a table committed before a
   // later table's commit failed is put back. On a host without IPv6 tables (no IPv6, no
@@ -169,10 +190,15 @@ class Firewall {
   }
 };
 
+// Firewalls of root `root_id` (8 lowercase hex digits, Store::root_id()); with any other id,
+// apply() and dump() fail with Code::kInvalid and change nothing.
 // Waits up to 30 s for the xtables lock (iptables itself waits forever).
-std::unique_ptr<Firewall> make_iptc_firewall();
+std::unique_ptr<Firewall> make_iptc_firewall(const std::string& root_id);
 // The same engine over in-memory tables (no kernel): renders what a set of changes should leave,
 // for `netctl doctor`; tests wrap it in FakeFirewall (tests/fakes/fake_firewall.h).
-std::unique_ptr<Firewall> make_memory_firewall();
+std::unique_ptr<Firewall> make_memory_firewall(const std::string& root_id);
+// Another root's firewall over the same in-memory tables as `mem` (made by make_memory_firewall):
+// several roots on one host, for tests. Null when `mem` is no in-memory firewall.
+std::unique_ptr<Firewall> memory_firewall_sharing(Firewall& mem, const std::string& root_id);
 
 }  // namespace cnm::kernel

@@ -1,6 +1,11 @@
-// xtables_drift: doctor's and gc's comparison for the xtables layout (cnm/kernel/firewall.h).
+// xtables_drift: doctor's and gc's comparison for the xtables layout (cnm/kernel/firewall.h),
+// limited to what the firewall's root owns.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "cnm/kernel/firewall.h"
 
@@ -18,6 +23,31 @@ std::set<std::string> keyed(const std::vector<std::string>& dump) {
       continue;
     }
     out.insert(prefix + l);
+  }
+  return out;
+}
+
+// A keyed line taken apart: its table prefix ("" or "[filter6] "), the chain it makes or adds
+// to, and the target of an "-A" line.
+struct DumpLine {
+  std::string prefix, chain, target;
+};
+
+DumpLine parse_line(const std::string& l) {
+  DumpLine out;
+  std::string line = l;
+  if (l.starts_with("[")) {
+    size_t end = l.find("] ") + 2;
+    out.prefix = l.substr(0, end);
+    line = l.substr(end);
+  }
+  std::string rest = line.substr(std::min(line.size(), size_t{3}));  // after "-N " or "-A "
+  out.chain = rest.substr(0, rest.find(' '));
+  if (line.starts_with("-A ")) {
+    if (auto at = line.rfind(" -j "); at != std::string::npos) {
+      std::string t = line.substr(at + 4);
+      out.target = t.substr(0, t.find(' '));
+    }
   }
   return out;
 }
@@ -47,10 +77,40 @@ std::string network_of(const std::string& l) {
   return "";
 }
 
+// What one root owns among dump lines: its own chains, its jumps into them from the shared
+// chains, and the per-network chains its F or P chain jumps to (in the dump or in the desired
+// state).
+class Owned {
+ public:
+  Owned(const std::string& root, const std::set<std::string>& have,
+        const std::set<std::string>& should) {
+    for (char kind : {'S', 'T', 'F', 'D', 'P'})
+      mine_.insert(fmt::format("NETCTL-{}-{}", kind, root));
+    for (const auto* lines : {&have, &should}) {
+      for (const auto& l : *lines) {
+        DumpLine d = parse_line(l);
+        bool from_root = d.chain == fmt::format("NETCTL-F-{}", root) ||
+                         d.chain == fmt::format("NETCTL-P-{}", root);
+        if (from_root && !d.target.empty()) networks_.insert(d.prefix + d.target);
+      }
+    }
+  }
+  bool owns(const std::string& l) const {
+    DumpLine d = parse_line(l);
+    return mine_.contains(d.chain) || mine_.contains(d.target) ||
+           networks_.contains(d.prefix + d.chain);
+  }
+  // The keyed per-network chains the root's own chains jump to.
+  const std::set<std::string>& networks() const { return networks_; }
+
+ private:
+  std::set<std::string> mine_, networks_;
+};
+
 }  // namespace
 
 Result<FirewallDrift> xtables_drift(Firewall& fw, const FirewallChange& want) {
-  auto mem = make_memory_firewall();
+  auto mem = make_memory_firewall(fw.root_id());
   CNM_TRY(mem->apply(want));
   auto expected = CNM_VALUE(mem->dump());
   auto actual = CNM_VALUE(fw.dump());
@@ -66,9 +126,11 @@ Result<FirewallDrift> xtables_drift(Firewall& fw, const FirewallChange& want) {
       d.missing.push_back(l);
   std::set<std::string> wanted_ids;
   for (const auto& n : want.add_networks) wanted_ids.insert(n.id12);
+  Owned owned(fw.root_id(), have, should);
   std::set<std::string> stale;
-  for (const auto& l : have) {  // the admin's own chain is theirs
-    if (should.contains(l) || l.find("NETCTL-USER") != std::string::npos || infrastructure(l))
+  for (const auto& l : have) {  // the admin's own chain is theirs, other roots' are theirs
+    if (should.contains(l) || l.find("NETCTL-USER") != std::string::npos || infrastructure(l) ||
+        !owned.owns(l))
       continue;
     d.foreign.push_back(l);
     d.foreign_v6 = d.foreign_v6 || l.starts_with("[");

@@ -48,7 +48,7 @@ Status ensure_jump(TableEditor& t, const ChainSpec& s) {
 Status remove_chain(TableEditor& t, const ChainSpec& s) {
   if (!t.has_chain(s.name)) return {};
   CNM_TRY(t.flush(s.name));
-  if (!s.parent.empty()) CNM_TRY(erase_jumps(t, s.parent, s.name));
+  if (!s.parent.empty() && t.has_chain(s.parent)) CNM_TRY(erase_jumps(t, s.parent, s.name));
   auto refs = CNM_VALUE(t.references(s.name));
   if (refs > 0) {  // someone (an admin?) jumps to it from elsewhere
     for (const std::string& chain : t.chains()) CNM_TRY(erase_jumps(t, chain, s.name));
@@ -123,8 +123,17 @@ Status sync_flat(TableEditor& t, const std::string& chain, const std::vector<Rul
   return {};
 }
 
-Status sync_ports(const FirewallChange& c, const Tables& t) {
+// A root's chain (its parent a shared top-level chain): created with its jump when missing.
+Status ensure_root_chain(TableEditor& t, const ChainSpec& s) {
+  if (!t.has_chain(s.name)) CNM_TRY(t.create_chain(s.name));
+  return ensure_jump(t, s);
+}
+
+Status sync_ports(const FirewallChange& c, const Tables& t, const RootChains& root) {
   if (c.add_ports.empty() && c.remove_ports.empty() && !c.exact_ports) return {};
+  TableEditor& nat = of(t, Table::kNat);
+  if (c.add_ports.empty() && !nat.has_chain(root.dnat)) return {};  // none of the root's to go
+  if (!c.add_ports.empty()) CNM_TRY(ensure_root_chain(nat, {Table::kNat, root.dnat, {}, kDnat}));
   std::vector<Rule> gone, keep;
   auto collect = [](std::vector<Rule>& into, const std::vector<EndpointPorts>& eps) {
     for (const EndpointPorts& e : eps) {
@@ -134,7 +143,77 @@ Status sync_ports(const FirewallChange& c, const Tables& t) {
   };
   collect(gone, c.remove_ports);
   collect(keep, c.add_ports);
-  return sync_flat(of(t, Table::kNat), kDnat, gone, keep, c.exact_ports, "DNAT");
+  return sync_flat(nat, root.dnat, gone, keep, c.exact_ports, "DNAT");
+}
+
+// Whether a chain of another root of the same kind as `s.parent` (this root's F or P chain)
+// jumps to network chain `s` and this root's does not: then it is that root's network.
+Result<bool> theirs(TableEditor& t, const ChainSpec& s) {
+  std::string kind = s.parent.substr(0, s.parent.rfind('-') + 1);  // "NETCTL-F-"
+  bool mine = false, other = false;
+  for (const std::string& chain : t.chains()) {
+    if (!chain.starts_with(kind) || chain.size() != s.parent.size()) continue;
+    auto targets = CNM_VALUE(t.targets(chain));
+    bool jumps = std::find(targets.begin(), targets.end(), s.name) != targets.end();
+    if (chain == s.parent) {
+      mine = jumps;
+    } else {
+      other = other || jumps;
+    }
+  }
+  return other && !mine;
+}
+
+Status remove_network(const Tables& t, const std::string& id, const RootChains& root) {
+  for (const ChainSpec& s : network_chain_names(id, root)) {
+    TableEditor& table = of(t, s.table);
+    if (!table.has_chain(s.name)) continue;
+    auto other = CNM_VALUE(theirs(table, s));
+    if (!other) CNM_TRY(remove_chain(table, s));
+  }
+  return {};
+}
+
+// The root's T and S chains rewritten for its bridges, with the jump to S.
+Status sync_isolation(TableEditor& t, const std::vector<std::string>& bridges,
+                      const RootChains& root) {
+  if (bridges.empty() && !t.has_chain(root.isolation) && !t.has_chain(root.isolation2)) return {};
+  for (const ChainSpec& s : isolation_chains(bridges, root)) CNM_TRY(sync_rules(t, s));
+  return ensure_jump(t, {Table::kFilter, root.isolation, {}, kIsolation});
+}
+
+// Removes a group of the root's chains (and their jumps) when all of them are empty or missing.
+Status prune_group(TableEditor& t, const std::vector<ChainSpec>& chains) {
+  bool any = false;
+  for (const ChainSpec& s : chains) {
+    if (!t.has_chain(s.name)) continue;
+    auto targets = CNM_VALUE(t.targets(s.name));
+    if (!targets.empty()) return {};
+    any = true;
+  }
+  if (!any) return {};
+  for (const ChainSpec& s : chains) CNM_TRY(remove_chain(t, s));
+  return {};
+}
+
+// After a change that removes something, the root's chains it left empty go with their jumps
+// (S and T together), so the tables hold what a render of the same state (xtables_drift) holds.
+Status prune(const FirewallChange& c, const Tables& t, const RootChains& root) {
+  bool removes = !c.remove_networks.empty() || !c.remove_ports.empty() || c.exact_ports ||
+                 c.bridges.has_value();
+  if (!removes) return {};
+  if (has(t, Table::kFilter)) {
+    TableEditor& filter = of(t, Table::kFilter);
+    CNM_TRY(prune_group(filter, {{Table::kFilter, root.forward, {}, kForward}}));
+    CNM_TRY(prune_group(filter, {{Table::kFilter, root.isolation, {}, kIsolation},
+                                 {Table::kFilter, root.isolation2, {}, root.isolation}}));
+  }
+  if (has(t, Table::kNat)) {
+    TableEditor& nat = of(t, Table::kNat);
+    CNM_TRY(prune_group(nat, {{Table::kNat, root.postrouting, {}, kPostrouting}}));
+    CNM_TRY(prune_group(nat, {{Table::kNat, root.dnat, {}, kDnat}}));
+  }
+  return {};
 }
 
 // Brings an object's chains to `wanted` and removes those of its `owned` chains it no longer
@@ -169,18 +248,19 @@ Status dump_table(TableEditor& t, const std::string& label, std::vector<std::str
 }
 
 // One family's part of a change (project()) into that family's tables.
-Status build_family(const FirewallChange& c, Family f, const Tables& t) {
+Status build_family(const FirewallChange& c, Family f, const Tables& t, const RootChains& root) {
   CNM_TRY(ensure_top(t, f));
-  for (const std::string& id : c.remove_networks) {
-    for (const ChainSpec& s : network_chain_names(id)) CNM_TRY(remove_chain(of(t, s.table), s));
+  for (const std::string& id : c.remove_networks) CNM_TRY(remove_network(t, id, root));
+  CNM_TRY(sync_ports(c, t, root));
+  if (!c.add_networks.empty()) {
+    CNM_TRY(ensure_root_chain(of(t, Table::kFilter), {Table::kFilter, root.forward, {}, kForward}));
+    CNM_TRY(
+        ensure_root_chain(of(t, Table::kNat), {Table::kNat, root.postrouting, {}, kPostrouting}));
   }
-  CNM_TRY(sync_ports(c, t));
   for (const NetworkRules& n : c.add_networks)
-    CNM_TRY(add_object(t, network_chains(n), network_chain_names(n.id12)));
-  if (c.bridges) {
-    for (const ChainSpec& s : isolation_chains(*c.bridges)) CNM_TRY(sync_rules(of(t, s.table), s));
-  }
-  return {};
+    CNM_TRY(add_object(t, network_chains(n, root), network_chain_names(n.id12, root)));
+  if (c.bridges) CNM_TRY(sync_isolation(of(t, Table::kFilter), *c.bridges, root));
+  return prune(c, t, root);
 }
 
 Tables family_tables(const AllTables& t, Family f) {
@@ -211,14 +291,16 @@ std::array<bool, kTableSlots> tables_for(const FirewallChange& c) {
   return out;
 }
 
-Status build(const FirewallChange& c, const AllTables& t) {
+Status build(const FirewallChange& c, const std::string& root_id, const AllTables& t) {
+  CNM_TRY(check_root_id(root_id));
+  RootChains root = root_chains(root_id);
   for (Family f : kFamilies) {
     std::array<bool, 3> used = tables_of(c, f);
     if (std::none_of(used.begin(), used.end(), [](bool u) { return u; })) continue;
     if (f == Family::kV4 && ipv4_as_is(c)) {  // the common case: no copy
-      CNM_TRY(build_family(c, f, family_tables(t, f)));
+      CNM_TRY(build_family(c, f, family_tables(t, f), root));
     } else {
-      CNM_TRY(build_family(project(c, f), f, family_tables(t, f)));
+      CNM_TRY(build_family(project(c, f), f, family_tables(t, f), root));
     }
   }
   return {};

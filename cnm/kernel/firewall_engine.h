@@ -54,13 +54,15 @@ using AllTables = std::array<TableEditor*, kTableSlots>;
 // puts back). IPv6 ones only for the part of `c` that has IPv6 in it (project()).
 std::array<bool, kTableSlots> tables_for(const FirewallChange& c);
 
-// Builds validated `c` into `t` (nothing is committed; the tables of tables_for(c) must be
-// there), family by family: makes sure the top-level chains and the built-in hooks of those
-// tables exist, removes the chains (and every jump into them) of removed networks, takes out
-// removed ports' rules and adds the missing ones of added ports, brings each added network's
-// chains to their wanted rules (a chain that already holds exactly them is left alone) with one
-// jump each, then rewrites isolation.
-Status build(const FirewallChange& c, const AllTables& t);
+// Builds validated `c` into `t` as root `root_id`'s change (nothing is committed; the tables of
+// tables_for(c) must be there), family by family: makes sure the top-level chains and the
+// built-in hooks of those tables exist, removes the chains (and every jump into them) of removed
+// networks unless another root's chain jumps to them, takes out removed ports' rules and adds
+// the missing ones of added ports in the root's D chain, brings each added network's chains to
+// their wanted rules (a chain that already holds exactly them is left alone) with one jump each
+// from the root's F or P chain, rewrites the root's isolation, then (after a removal) drops the
+// root's chains left empty, with their jumps. A bad root id is Code::kInvalid.
+Status build(const FirewallChange& c, const std::string& root_id, const AllTables& t);
 
 // Makes netctl's chains (all but NETCTL-USER, which netctl never writes) in `now` hold what they
 // hold in `before`, an earlier copy of the same table: undoes a committed table when a later

@@ -8,6 +8,8 @@
 #include <libiptc/libiptc.h>
 
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/firewall_iptc_table.h"
@@ -143,24 +145,32 @@ Status commit_all(Opened& tables) {
 
 class IptcFirewall final : public Firewall {
  public:
+  explicit IptcFirewall(std::string root_id) : root_id_(std::move(root_id)) {}
+  const std::string& root_id() const override { return root_id_; }
+
   Status apply(const FirewallChange& c) override {
+    CNM_TRY(fw::check_root_id(root_id_));
     CNM_TRY(fw::validate(c));
     auto lock = CNM_VALUE(XtablesLock::take());
     auto tables = CNM_VALUE(open_tables(fw::tables_for(c)));
     if (!tables.v6_missing) {
-      CNM_TRY(fw::build(c, editors(tables)));
+      CNM_TRY(fw::build(c, root_id_, editors(tables)));
     } else if (adds_ipv6(c)) {
       return fail(Code::kFailed, "this host has no IPv6 firewall: {}", tables.v6_missing->message);
     } else {
-      CNM_TRY(fw::build(without_ipv6(c), editors(tables)));
+      CNM_TRY(fw::build(without_ipv6(c), root_id_, editors(tables)));
     }
     return commit_all(tables);
   }
 
   Result<std::vector<std::string>> dump() override {
+    CNM_TRY(fw::check_root_id(root_id_));
     auto tables = CNM_VALUE(open_tables(every_table()));
     return fw::dump(editors(tables));
   }
+
+ private:
+  std::string root_id_;
 };
 
 }  // namespace
@@ -170,6 +180,8 @@ Result<std::unique_ptr<IptcTable>> open_table(Family f, Table t) {
   return IptcTableOf<Api4>::open(t);
 }
 
-std::unique_ptr<Firewall> make_iptc_firewall() { return std::make_unique<IptcFirewall>(); }
+std::unique_ptr<Firewall> make_iptc_firewall(const std::string& root_id) {
+  return std::make_unique<IptcFirewall>(root_id);
+}
 
 }  // namespace cnm::kernel

@@ -145,28 +145,51 @@ class MemTables {
 
 namespace {
 
+struct Shared {
+  std::unique_ptr<fw::MemTables> tables = std::make_unique<fw::MemTables>();
+};
+
 class MemoryFirewall final : public Firewall {
  public:
+  explicit MemoryFirewall(std::string root_id, std::shared_ptr<Shared> shared = nullptr)
+      : root_id_(std::move(root_id)),
+        shared_(shared ? std::move(shared) : std::make_shared<Shared>()) {}
+  const std::string& root_id() const override { return root_id_; }
   // Only the tables libiptc would read are built into; a failure leaves the tables as they were.
   Status apply(const FirewallChange& c) override {
+    CNM_TRY(fw::check_root_id(root_id_));
     CNM_TRY(fw::validate(c));
-    auto work = std::make_unique<fw::MemTables>(*tables_);
+    auto work = std::make_unique<fw::MemTables>(*shared_->tables);
     fw::AllTables editors = work->editors();
     std::array<bool, fw::kTableSlots> used = fw::tables_for(c);
     for (size_t i = 0; i < editors.size(); ++i)
       if (!used[i]) editors[i] = nullptr;
-    CNM_TRY(fw::build(c, editors));
-    tables_ = std::move(work);
+    CNM_TRY(fw::build(c, root_id_, editors));
+    shared_->tables = std::move(work);
     return {};
   }
-  Result<std::vector<std::string>> dump() override { return fw::dump(tables_->editors()); }
+  Result<std::vector<std::string>> dump() override {
+    CNM_TRY(fw::check_root_id(root_id_));
+    return fw::dump(shared_->tables->editors());
+  }
+  // The tables, shared by the firewalls of memory_firewall_sharing().
+  std::shared_ptr<Shared> shared() const { return shared_; }
 
  private:
-  std::unique_ptr<fw::MemTables> tables_ = std::make_unique<fw::MemTables>();
+  std::string root_id_;
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace
 
-std::unique_ptr<Firewall> make_memory_firewall() { return std::make_unique<MemoryFirewall>(); }
+std::unique_ptr<Firewall> make_memory_firewall(const std::string& root_id) {
+  return std::make_unique<MemoryFirewall>(root_id);
+}
+
+std::unique_ptr<Firewall> memory_firewall_sharing(Firewall& mem, const std::string& root_id) {
+  auto* m = dynamic_cast<MemoryFirewall*>(&mem);
+  if (m == nullptr) return nullptr;
+  return std::make_unique<MemoryFirewall>(root_id, m->shared());
+}
 
 }  // namespace cnm::kernel

@@ -203,6 +203,19 @@ std::array<bool, 3> tables_of(const FirewallChange& c, Family f) {
   return {all, all || ports, all && !v6};
 }
 
+Status check_root_id(const std::string& root_id) {
+  bool ok = root_id.size() == 8 && std::all_of(root_id.begin(), root_id.end(), [](char ch) {
+              return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+            });
+  if (ok) return {};
+  return fail(Code::kInvalid, "firewall root id \"{}\": must be 8 lowercase hex digits", root_id);
+}
+
+RootChains root_chains(const std::string& root_id) {
+  return {chain_name('S', root_id), chain_name('T', root_id), chain_name('F', root_id),
+          chain_name('D', root_id), chain_name('P', root_id)};
+}
+
 std::string chain_name(char kind, const std::string& id12) {
   return fmt::format("{}-{}-{}", kPrefix, kind, id12);
 }
@@ -213,9 +226,9 @@ Rule jump(const std::string& chain) {
   return r;
 }
 
-std::vector<ChainSpec> network_chains(const NetworkRules& n) {
+std::vector<ChainSpec> network_chains(const NetworkRules& n, const RootChains& r) {
   const std::string& br = n.bridge;
-  ChainSpec fwd{Table::kFilter, chain_name('N', n.id12), {}, kForward};
+  ChainSpec fwd{Table::kFilter, chain_name('N', n.id12), {}, r.forward};
   Rule established = iface_rule("", false, br, false, "ACCEPT");
   established.ctstate = kCtRelated | kCtEstablished;
   fwd.rules.push_back(established);
@@ -232,7 +245,7 @@ std::vector<ChainSpec> network_chains(const NetworkRules& n) {
   published.ctstate = kCtDnat;
   fwd.rules.push_back(published);
 
-  ChainSpec masq{Table::kNat, chain_name('M', n.id12), {}, kPostrouting};
+  ChainSpec masq{Table::kNat, chain_name('M', n.id12), {}, r.postrouting};
   if (!n.internal && n.masquerade) {
     Rule out = iface_rule("", false, br, true, "MASQUERADE");
     out.src = Prefix(n.subnet.network(), n.subnet.len());
@@ -261,7 +274,7 @@ std::vector<ChainSpec> network_chains(const NetworkRules& n) {
   if (!n.icc) tail.push_back(iface_rule(br, false, br, false, "DROP"));
   std::vector<ChainSpec> out{std::move(fwd), std::move(masq)};
   if (!tail.empty())
-    out.push_back({Table::kFilter, chain_name('I', n.id12), std::move(tail), kForward});
+    out.push_back({Table::kFilter, chain_name('I', n.id12), std::move(tail), r.forward});
   return out;
 }
 
@@ -284,17 +297,18 @@ std::vector<Rule> port_rules(const EndpointPorts& e) {
   return out;
 }
 
-std::vector<ChainSpec> network_chain_names(const std::string& id12) {
-  return {{Table::kFilter, chain_name('N', id12), {}, kForward},
-          {Table::kFilter, chain_name('I', id12), {}, kForward},
-          {Table::kNat, chain_name('M', id12), {}, kPostrouting}};
+std::vector<ChainSpec> network_chain_names(const std::string& id12, const RootChains& r) {
+  return {{Table::kFilter, chain_name('N', id12), {}, r.forward},
+          {Table::kFilter, chain_name('I', id12), {}, r.forward},
+          {Table::kNat, chain_name('M', id12), {}, r.postrouting}};
 }
 
 std::vector<ChainSpec> top_chains(Family f) {
-  std::vector<ChainSpec> out{
-      {Table::kFilter, kUserChain, {}, ""},  {Table::kFilter, kIsolation, {}, ""},
-      {Table::kFilter, kIsolation2, {}, ""}, {Table::kFilter, kForward, {}, ""},
-      {Table::kNat, kDnat, {}, ""},          {Table::kNat, kPostrouting, {}, ""}};
+  std::vector<ChainSpec> out{{Table::kFilter, kUserChain, {}, ""},
+                             {Table::kFilter, kIsolation, {}, ""},
+                             {Table::kFilter, kForward, {}, ""},
+                             {Table::kNat, kDnat, {}, ""},
+                             {Table::kNat, kPostrouting, {}, ""}};
   if (f == Family::kV4) {  // the kernel drops ::1 from anywhere but lo itself
     Rule guard = iface_rule("lo", true, "", false, "DROP");
     guard.dst = Prefix(IpAddr::v4(0x7f000000), 8);
@@ -315,9 +329,10 @@ std::vector<Hook> hooks(Family f) {
   return out;
 }
 
-std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges) {
-  ChainSpec one{Table::kFilter, kIsolation, {}, ""};
-  ChainSpec two{Table::kFilter, kIsolation2, {}, ""};
+std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges,
+                                        const RootChains& r) {
+  ChainSpec one{Table::kFilter, r.isolation, {}, kIsolation};
+  ChainSpec two{Table::kFilter, r.isolation2, {}, ""};
   if (!bridges.empty()) {
     // Published ports are reachable from every network, as from any other host.
     Rule published = jump("RETURN");
@@ -325,10 +340,10 @@ std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges)
     two.rules.push_back(published);
   }
   for (const std::string& b : bridges) {
-    one.rules.push_back(iface_rule(b, false, b, true, kIsolation2));
+    one.rules.push_back(iface_rule(b, false, b, true, r.isolation2.c_str()));
     two.rules.push_back(iface_rule("", false, b, false, "DROP"));
   }
-  return {std::move(one), std::move(two)};
+  return {std::move(two), std::move(one)};
 }
 
 size_t jump_index(const std::vector<std::string>& targets, const std::string& child) {

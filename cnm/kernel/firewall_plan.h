@@ -14,12 +14,23 @@ namespace cnm::kernel::fw {
 
 inline constexpr const char* kUserChain = "NETCTL-USER";
 inline constexpr const char* kIsolation = "NETCTL-ISOLATION";
-inline constexpr const char* kIsolation2 = "NETCTL-ISOLATION-2";
 inline constexpr const char* kForward = "NETCTL-FORWARD";
 inline constexpr const char* kDnat = "NETCTL-DNAT";
 inline constexpr const char* kPostrouting = "NETCTL-POSTROUTING";
 inline constexpr const char* kRaw = "NETCTL-RAW";
 inline constexpr const char* kPrefix = "NETCTL";
+
+// One root's chains (firewall.h): "NETCTL-<kind>-<root id>".
+struct RootChains {
+  std::string isolation;    // S: filter, jumped to from NETCTL-ISOLATION
+  std::string isolation2;   // T: filter, jumped to from the S chain, per bridge
+  std::string forward;      // F: filter, jumped to from NETCTL-FORWARD
+  std::string dnat;         // D: nat, jumped to from NETCTL-DNAT
+  std::string postrouting;  // P: nat, jumped to from NETCTL-POSTROUTING
+};
+// Code::kInvalid unless `root_id` is 8 lowercase hex digits.
+Status check_root_id(const std::string& root_id);
+RootChains root_chains(const std::string& root_id);
 
 // A chain netctl owns with the rules it must hold. `parent` is the netctl chain holding the jump
 // into it ("" for top-level chains, which built-in chains jump to: see Hook).
@@ -62,24 +73,27 @@ std::array<bool, 3> tables_of(const FirewallChange& c, Family f);
 // "NETCTL-<kind>-<id12>". Kinds: N, I (filter, per network), M (nat, per network).
 std::string chain_name(char kind, const std::string& id12);
 
-// The chains of network `n` (of a projected change: its subnet says the family): N and M always;
-// I when it has a DROP to hold (unpublished inbound behind NAT, icc off).
-std::vector<ChainSpec> network_chains(const NetworkRules& n);
-// Every chain a network may own, for removal.
-std::vector<ChainSpec> network_chain_names(const std::string& id12);
+// The chains of network `n` (of a projected change: its subnet says the family) of root `r`,
+// jumped to from r's F and P chains: N and M always; I when it has a DROP to hold (unpublished
+// inbound behind NAT, icc off).
+std::vector<ChainSpec> network_chains(const NetworkRules& n, const RootChains& r);
+// Every chain a network of root `r` may own, for removal.
+std::vector<ChainSpec> network_chain_names(const std::string& id12, const RootChains& r);
 
-// The DNAT rules of an endpoint's published ports, for NETCTL-DNAT (no duplicates).
+// The DNAT rules of an endpoint's published ports, for its root's D chain (no duplicates).
 std::vector<Rule> port_rules(const EndpointPorts& e);
 
-// Top-level chains with their fixed rules (those whose rules netctl rewrites: isolation, raw
-// guard) and the built-in hooks. NETCTL-USER is created empty and never touched again.
+// Top-level chains with their fixed rules (the raw guard, which netctl rewrites; the others only
+// ever get or lose the roots' jumps) and the built-in hooks. NETCTL-USER is created empty and
+// never touched again.
 std::vector<ChainSpec> top_chains(Family f);
 std::vector<Hook> hooks(Family f);
-// NETCTL-ISOLATION and NETCTL-ISOLATION-2 for these bridges: traffic from one netctl bridge to
-// another is dropped unless it is DNAT to a published port (reachable from anywhere).
-std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges);
+// Root `r`'s T and S chains (in this order: S jumps to T) for its bridges: traffic from one of
+// them to another is dropped unless it is DNAT to a published port (reachable from anywhere).
+std::vector<ChainSpec> isolation_chains(const std::vector<std::string>& bridges,
+                                        const RootChains& r);
 
-// Where a jump to `child` goes among the jumps `targets` of its parent: in NETCTL-FORWARD every
+// Where a jump to `child` goes among the jumps `targets` of its parent: in an F chain every
 // N chain comes before every I chain, so every network's ACCEPTs (published ports among them)
 // come before any network's inbound and icc DROPs. Elsewhere: at the end.
 size_t jump_index(const std::vector<std::string>& targets, const std::string& child);

@@ -66,7 +66,7 @@ per=$(((ROUNDS + BLOCKS - 1) / BLOCKS))
 for ((b = 0; b < BLOCKS; b++)); do
   measure 10 "$per"
   grow
-  [ "$b" = 0 ] && { [ "$(iptables-legacy -t nat -S NETCTL-DNAT | grep -c -- '-j DNAT')" = 1000 ] ||
+  [ "$b" = 0 ] && { [ "$(iptables-legacy -t nat -S | grep -cE -- '^-A NETCTL-D-[0-9a-f]{8} .*-j DNAT')" = 1000 ] ||
     { echo "not 1000 DNAT rules" >&2; exit 1; }; }
   measure 1000 "$per"
   shrink

@@ -26,11 +26,11 @@ got=$(ip netns exec nb busybox nc -w 2 198.51.100.1 8080 </dev/null 2>/dev/null 
 iptables-legacy-save -t nat | grep -- '--dport 8080 -j DNAT' >/dev/null || fail "no DNAT rule"
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check with a port"
 # A lost DNAT rule is noticed by CHECK.
-rule=$(iptables-legacy -t nat -S NETCTL-DNAT | grep -- '--dport 8080 -j DNAT')
+rule=$(iptables-legacy -t nat -S | grep -E -- '^-A NETCTL-D-[0-9a-f]{8} .*--dport 8080 -j DNAT')
 read -r -a del <<<"${rule/#-A/-D}"
 iptables-legacy -t nat "${del[@]}"
 err=$(CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 2>&1) && fail "check missed the lost DNAT rule"
-grep -F "firewall rule missing: -A NETCTL-DNAT" <<<"$err" >/dev/null || fail "check failed otherwise: $err"
+grep -F "firewall rule missing: -A NETCTL-D-" <<<"$err" >/dev/null || fail "check failed otherwise: $err"
 nc_ gc >/dev/null  # puts the rule back
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check after netctl gc"
 CAP_ARGS=$port "$CNITOOL" del web /run/netns/s1 c1 || fail "del"

@@ -49,11 +49,13 @@ ip -n nb -6 route add fd00:92::/64 via 2001:db8:100::1
 
 # doctor sees drift in the IPv6 tables and names it; gc repairs it.
 nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift on a clean dual-stack state"; }
-ip6tables-legacy -t nat -F NETCTL-DNAT
+dnat6=$(ip6tables-legacy -t nat -S | sed -nE 's/^-N (NETCTL-D-[0-9a-f]{8})$/\1/p')
+[ -n "$dnat6" ] || fail "no per-root DNAT chain in nat6"
+ip6tables-legacy -t nat -F "$dnat6"
 [ -z "$(ask nb 2001:db8:100::1 8080)" ] || fail "port answered with a flushed nat6 chain?"
 expect_rc 1 nc_ doctor
 out=$(stdout_of 1 nc_ doctor)
-echo "$out" | grep -F 'missing rule: [nat6] -A NETCTL-DNAT -p tcp -m tcp --dport 8080' >/dev/null ||
+echo "$out" | grep -F "missing rule: [nat6] -A $dnat6 -p tcp -m tcp --dport 8080" >/dev/null ||
   fail "doctor does not name the IPv6 rule: $out"
 nc_ gc >/dev/null
 nc_ doctor >/dev/null || { nc_ doctor; fail "drift after gc"; }

@@ -7,9 +7,10 @@ source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib
 golden=$(cd "$(dirname "$0")" && pwd)/golden
 update=${GOLDEN_UPDATE:-}
 case "${CI:-}" in 1 | true) [ -z "$update" ] || fail "GOLDEN_UPDATE is not allowed under CI" ;; esac
-# iptables-legacy-save without comments and counters; network/endpoint ids become N1, N2, E1, ...
+# iptables-legacy-save without comments and counters; network/endpoint ids become ID1, ID2, ...,
+# the state root's id (per-root chains NETCTL-<kind>-<8 hex>) ROOT.
 rules() {
-  local ids map="" i=0 id
+  local ids map="s/(NETCTL-[A-Z]-)[0-9a-f]{8}\b/\1ROOT/g;" i=0 id
   ids=$({ iptables-legacy-save; ip6tables-legacy-save; } | grep -oE '(nc-|nv|NETCTL-[A-Z]-)[0-9a-f]{12}' | grep -oE '[0-9a-f]{12}$' | awk '!seen[$0]++' || true)
   for id in $ids; do i=$((i + 1)); map+="s/$id/ID$i/g;"; done
   iptables-legacy-save | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//; '"$map"

@@ -22,7 +22,7 @@ for i in $(seq 1 50); do
   nc_ sandbox create "s$i" >/dev/null
   nc_ network connect "${args[@]}" n1 "s$i"
 done
-[ "$(iptables-legacy -t nat -S NETCTL-DNAT | grep -c -- '-j DNAT')" = 500 ] || fail "not 500 DNAT rules"
+[ "$(iptables-legacy -t nat -S | grep -cE -- '^-A NETCTL-D-[0-9a-f]{8} .*-j DNAT')" = 500 ] || fail "not 500 DNAT rules"
 for i in 7 33; do  # sampled: the host-address port and a TCP port of two sandboxes
   ip netns exec "s$i" busybox nc -ll -p 80 -e echo "s$i-80" & pids+=($!)
   ip netns exec "s$i" busybox nc -ll -p 8005 -e echo "s$i-8005" & pids+=($!)

@@ -40,8 +40,8 @@ std::string describe(const FirewallChange& c) {
 
 }  // namespace
 
-FakeFirewall::FakeFirewall(StepCounter* steps)
-    : steps_(steps != nullptr ? steps : &own_steps_), tables_(make_memory_firewall()) {}
+FakeFirewall::FakeFirewall(StepCounter* steps, const std::string& root_id)
+    : steps_(steps != nullptr ? steps : &own_steps_), tables_(make_memory_firewall(root_id)) {}
 
 FakeFirewall::~FakeFirewall() = default;
 
@@ -54,6 +54,7 @@ Status FakeFirewall::apply(const FirewallChange& c) {
 }
 
 Status FakeFirewall::run(const FirewallChange& c) {
+  CNM_TRY(fw::check_root_id(root_id()));
   CNM_TRY(fw::validate(c));  // an invalid change is refused before it counts as a kernel step
   if (steps_->tick()) return fail(Code::kFailed, "injected failure at step {}", steps_->steps);
   CNM_TRY(tables_->apply(c));

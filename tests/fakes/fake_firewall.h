@@ -14,12 +14,15 @@
 
 namespace cnm::kernel {
 
+// The root id FakeFirewall uses unless told otherwise.
+inline constexpr const char* kFakeRootId = "0a1b2c3d";
+
 // Every apply() is one kernel step (it ticks the shared StepCounter once, after validation). A
 // failing step returns Code::kFailed "injected failure at step N" and changes nothing, like a
 // libiptc apply whose commit fails.
 class FakeFirewall : public Firewall {
  public:
-  explicit FakeFirewall(StepCounter* steps = nullptr);
+  explicit FakeFirewall(StepCounter* steps = nullptr, const std::string& root_id = kFakeRootId);
   ~FakeFirewall() override;
 
   // What the applied changes left in place, by id12.
@@ -34,6 +37,7 @@ class FakeFirewall : public Firewall {
   // nothing to say left out); a call that failed ends in " -> <error message>".
   std::vector<std::string> log;
 
+  const std::string& root_id() const override { return tables_->root_id(); }
   Status apply(const FirewallChange& c) override;
   Result<std::vector<std::string>> dump() override;
 

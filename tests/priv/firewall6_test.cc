@@ -141,7 +141,7 @@ std::string v6_part(const std::vector<std::string>& dump) {
 
 TEST_CASE("IPv6 rules are byte for byte what ip6tables makes, and the fake agrees") {
   priv::FreshNetns ns;
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   FakeFirewall fake;
   FirewallChange c = sample6();
   apply(*fw, c);
@@ -161,7 +161,7 @@ TEST_CASE("IPv6 rules are byte for byte what ip6tables makes, and the fake agree
             sh(std::string("ip6tables-legacy -t ") + t + " -S | grep NETCTL");
   CHECK(v6_part(*dump) == want);
   CHECK(has(want,
-            "-A NETCTL-DNAT -d 2001:db8:100::1/128 -p tcp -m tcp --dport 8443 -j DNAT "
+            "-A NETCTL-D-0a1b2c3d -d 2001:db8:100::1/128 -p tcp -m tcp --dport 8443 -j DNAT "
             "--to-destination [fd00:77:1::2]:443"));
   CHECK(has(want, "-A NETCTL-M-aaa111 -s fd00:77:1::/64 ! -o nc-fw1 -j MASQUERADE"));
   CHECK_FALSE(has(want, "5353"));     // published on an IPv4 host address only
@@ -187,7 +187,7 @@ TEST_CASE("IPv6 rules are byte for byte what ip6tables makes, and the fake agree
 
 TEST_CASE("an IPv4-only change leaves the IPv6 tables unread and untouched") {
   priv::FreshNetns ns;
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   apply(*fw, sample());
   CHECK(has(save(), "NETCTL-N-aaa111"));
   CHECK_FALSE(has(sh("ip6tables-legacy-save"), "NETCTL"));
@@ -199,7 +199,7 @@ std::string save_both() {
 
 TEST_CASE("a failed IPv6 commit puts back the tables committed before it, in both families") {
   priv::FreshNetns ns;
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   FirewallChange first = sample6();
   first.add_networks.resize(1);
   first.add_ports.clear();  // NETCTL-DNAT empty: the admin's jump below is still accepted
@@ -270,7 +270,7 @@ TEST_CASE("IPv6: masquerade out, DNAT in, isolation, internal networks") {
   // Without rules nb has no route back to the ULA subnet.
   CHECK(w6.ask("c1", "2001:db8:100::2", 7000) == "");
 
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   FirewallChange c = sample6();  // nc-fw1 plain, nc-fw2 icc off, nc-fw3 internal
   c.add_ports = {c.add_ports[0]};
   apply(*fw, c);

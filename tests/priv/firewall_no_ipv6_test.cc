@@ -56,7 +56,7 @@ void without_ipv6(const std::function<void()>& fn) {
 #if defined(__x86_64__)
 TEST_CASE("iptc firewall: no IPv6 tables: IPv4 works, IPv6 removals are no-ops, IPv6 adds fail") {
   priv::FreshNetns ns;
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   std::string before_add;
   without_ipv6([&] {
     int s = socket(AF_INET6, SOCK_DGRAM, 0);
@@ -76,7 +76,7 @@ TEST_CASE("iptc firewall: no IPv6 tables: IPv4 works, IPv6 removals are no-ops, 
     REQUIRE_MESSAGE(dump, dump.error().message);
     CHECK(std::find(dump->begin(), dump->end(), "*filter6") == dump->end());
     CHECK(std::find(dump->begin(), dump->end(), "-N NETCTL-N-aaa111") != dump->end());
-    CHECK(has(save(), "-A NETCTL-DNAT"));
+    CHECK(has(save(), "-A NETCTL-D-0a1b2c3d"));
 
     // What recovery and gc send: removals that name IPv6 too.
     FirewallChange remove;

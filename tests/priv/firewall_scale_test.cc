@@ -11,7 +11,7 @@ TEST_CASE("apply waits for the xtables lock") {
   std::string lock = "/tmp/netctl-fw-lock-" + std::to_string(getpid());
   setenv("XTABLES_LOCKFILE", lock.c_str(), 1);
   REQUIRE(sh_rc("touch " + lock + " && (flock " + lock + " sleep 1 &) && sleep 0.1") == 0);
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   auto t0 = std::chrono::steady_clock::now();
   apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.77.1.0/24")}});
   auto waited = std::chrono::steady_clock::now() - t0;
@@ -57,13 +57,13 @@ std::pair<double, double> one_more(Firewall& fw) {
 
 TEST_CASE("hundreds of published ports go in and out in one apply") {
   priv::FreshNetns ns;
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.78.0.0/16")}});
   auto many = endpoints(0, 500);
   auto t0 = std::chrono::steady_clock::now();
   apply(*fw, FirewallChange{.add_ports = many});
   double add500 = ms_since(t0);
-  CHECK(std::stoi(sh("iptables-legacy -t nat -S | grep -c '^-A NETCTL-DNAT -p tcp'")) == 500);
+  CHECK(std::stoi(sh("iptables-legacy -t nat -S | grep -c '^-A NETCTL-D-0a1b2c3d -p tcp'")) == 500);
   t0 = std::chrono::steady_clock::now();
   apply(*fw, FirewallChange{.remove_ports = many});
   double rm500 = ms_since(t0);

@@ -12,7 +12,7 @@ namespace {
 
 TEST_CASE("firewall rules are byte for byte what iptables makes, and the fake agrees") {
   priv::FreshNetns ns;
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   FakeFirewall fake;
   FirewallChange c = sample();
   apply(*fw, c);
@@ -54,7 +54,7 @@ TEST_CASE("masquerade out, DNAT in, hairpin and localhost access") {
   w.serve("nb", "nb", "tcp", {7000});
   CHECK(w.ask("c1", "tcp", "198.51.100.2", 7000) == "");  // no rules: nb cannot answer 10.77.1.2
 
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   EndpointPorts e{"e1", "nc-fw1", ip("10.77.1.2"), {tcp(8080, 80), tcp(9000, 90, 2)}};
   e.ports.push_back(PortMapping{ip("198.51.100.1"), 5353, 53, 1, Proto::kUdp});
   apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.77.1.0/24")},
@@ -101,7 +101,7 @@ TEST_CASE("the raw guard drops packets for 127.0.0.0/8 from outside") {
   w.neighbour();
   w.serve("c1", "c1", "tcp", {80});
   w.serve("", "host", "tcp", {9999}, "127.0.0.1");  // a service meant for this host only
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.77.1.0/24")},
                             .add_ports = {EndpointPorts{
                                 "e1",
@@ -142,7 +142,7 @@ TEST_CASE("icc off, internal networks and isolation between networks") {
   for (const char* c : {"c1", "c2", "c3", "c4", "c5"}) w.serve(c, c, "tcp", {80, 81});
   w.serve("nb", "nb", "tcp", {7000});
 
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   FirewallChange c = sample();  // aaa111 nc-fw1, bbb222 nc-fw2 (icc off), ccc333 nc-fw3 internal
   c.add_ports = {EndpointPorts{"e1", "nc-fw1", ip("10.77.1.2"), {tcp(8080, 80)}}};
   apply(*fw, c);
@@ -184,7 +184,7 @@ TEST_CASE("removal leaves no chain or jump behind, the admin's rules and other n
   w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
   w.neighbour();
   w.serve("c1", "c1", "tcp", {80});
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   FirewallChange all = sample();
   apply(*fw, all);
   REQUIRE(sh_rc("iptables-legacy -A NETCTL-USER -s 203.0.113.5/32 -j DROP") == 0);
@@ -197,8 +197,9 @@ TEST_CASE("removal leaves no chain or jump behind, the admin's rules and other n
        {"-N-bbb222", "-I-bbb222", "-M-bbb222", "ccc333", "10.77.2.2", "nc-fw2", "nc-fw3"})
     CHECK_MESSAGE(!has(s, gone), gone);
   CHECK(has(s, "-A NETCTL-USER -s 203.0.113.5/32 -j DROP"));
-  CHECK(has(s, "-A NETCTL-FORWARD -j NETCTL-N-aaa111"));
-  CHECK(has(s, "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.77.1.2:80"));
+  CHECK(has(s, "-A NETCTL-F-0a1b2c3d -j NETCTL-N-aaa111"));
+  CHECK(has(
+      s, "-A NETCTL-D-0a1b2c3d -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.77.1.2:80"));
   CHECK(w.ask("nb", "tcp", "198.51.100.1", 8080) == "c1 80 198.51.100.2");
 
   apply(*fw, FirewallChange{.remove_networks = {"aaa111"},
@@ -213,7 +214,7 @@ TEST_CASE("removal leaves no chain or jump behind, the admin's rules and other n
 
 TEST_CASE("a failed apply commits nothing") {
   priv::FreshNetns ns;
-  auto fw = make_iptc_firewall();
+  auto fw = make_iptc_firewall(kRootId);
   apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.77.1.0/24")}});
   std::string before = save();
   EndpointPorts bad{"e1", "nc-fw1", ip("10.77.1.2"), {tcp(8080, 80), tcp(8081, 81, 0)}};
@@ -235,7 +236,7 @@ TEST_CASE("a failed apply commits nothing") {
   CHECK(save() == before);
   REQUIRE(sh_rc("iptables-legacy -t nat -D POSTROUTING -j NETCTL-DNAT") == 0);
   apply(*fw, FirewallChange{.add_ports = {good}});
-  CHECK(has(save(), "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT"));
+  CHECK(has(save(), "-A NETCTL-D-0a1b2c3d -p tcp -m tcp --dport 8080 -j DNAT"));
 }
 
 }  // namespace

@@ -127,6 +127,7 @@ class World {
 };
 
 using testing::ip;
+using testing::kRootId;
 using testing::net;
 
 PortMapping tcp(uint16_t host, uint16_t container, uint16_t count = 1) {

@@ -67,8 +67,9 @@ log "all removed in $t_rm ms (one sandbox rm --force of $N, then network rm); pe
 require_invariants "removing everything"
 [ -z "$(ip -o link show | awk -F': ' '$2 ~ /^(nv|nc-)/')" ] || fail "links left"
 [ "$(db 'select count(*) from ipam_addresses')" = 0 ] || fail "IPAM rows left"
-# Per-network chains, published ports (one rule each in the shared NETCTL-DNAT), per-bridge rules.
-left=$(iptables-legacy-save | grep -E 'NETCTL-(N|M|I)-|^-A NETCTL-DNAT | nc-' || true)
+# Per-network chains, the root's chains (published ports: one rule each in NETCTL-D-<root id>),
+# per-bridge rules.
+left=$(iptables-legacy-save | grep -E 'NETCTL-(N|M|I)-|NETCTL-[STFDP]-[0-9a-f]{8}| nc-' || true)
 [ -z "$left" ] || fail "rules left: $left"
 [ -z "$(ls /run/netns | grep -v '^nb$' || true)" ] || fail "namespaces left"
 cat <<EOT

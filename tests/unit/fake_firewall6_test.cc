@@ -53,13 +53,13 @@ TEST_CASE("a dual-stack network and its ports render in the IPv6 tables") {
   CHECK(contains(nat6,
                  "-A NETCTL-M-a -s fd00:1::/64 -o nc-a -m conntrack --ctstate DNAT -j MASQUERADE"));
   CHECK(contains(nat6,
-                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination "
+                 "-A NETCTL-D-0a1b2c3d -p tcp -m tcp --dport 8080 -j DNAT --to-destination "
                  "[fd00:1::2]:80"));
   CHECK(contains(nat6,
-                 "-A NETCTL-DNAT -d 2001:db8:100::1/128 -p tcp -m tcp --dport 8443 -j DNAT "
+                 "-A NETCTL-D-0a1b2c3d -d 2001:db8:100::1/128 -p tcp -m tcp --dport 8443 -j DNAT "
                  "--to-destination [fd00:1::2]:443"));
   CHECK(contains(nat6,
-                 "-A NETCTL-DNAT -p tcp -m tcp --dport 9090 -j DNAT --to-destination "
+                 "-A NETCTL-D-0a1b2c3d -p tcp -m tcp --dport 9090 -j DNAT --to-destination "
                  "[fd00:1::2]:90"));
   CHECK(contains(nat6, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(std::none_of(nat6.begin(), nat6.end(),
@@ -68,15 +68,15 @@ TEST_CASE("a dual-stack network and its ports render in the IPv6 tables") {
                      [](const std::string& l) { return l.find("127.0.0") != std::string::npos; }));
   auto nat = table(fw, "nat");
   CHECK(contains(nat,
-                 "-A NETCTL-DNAT -d 198.51.100.1/32 -p tcp -m tcp --dport 5353 -j DNAT "
+                 "-A NETCTL-D-0a1b2c3d -d 198.51.100.1/32 -p tcp -m tcp --dport 5353 -j DNAT "
                  "--to-destination 10.1.0.2:53"));
   CHECK(std::none_of(nat.begin(), nat.end(), [](const std::string& l) {
     return l.find("8443") != std::string::npos || l.find("9090") != std::string::npos;
   }));
   auto filter6 = table(fw, "filter6");
   CHECK(contains(filter6, "-A FORWARD -j NETCTL-USER"));
-  CHECK(contains(filter6, "-A NETCTL-FORWARD -j NETCTL-N-a"));
-  CHECK(contains(filter6, "-A NETCTL-ISOLATION -i nc-a ! -o nc-a -j NETCTL-ISOLATION-2"));
+  CHECK(contains(filter6, "-A NETCTL-F-0a1b2c3d -j NETCTL-N-a"));
+  CHECK(contains(filter6, "-A NETCTL-S-0a1b2c3d -i nc-a ! -o nc-a -j NETCTL-T-0a1b2c3d"));
   CHECK(contains(filter6, "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
   // Everything IPv6 goes away with the network and the endpoint.
   REQUIRE(fw.apply(FirewallChange{.remove_networks = {"a"},

@@ -66,14 +66,21 @@ TEST_CASE("FakeFirewall records networks and ports and dumps the chain layout") 
   CHECK(contains(d, "-A NETCTL-M-abc -s 10.1.0.0/24 ! -o nc-abc -j MASQUERADE"));
   CHECK(contains(d, "-A NETCTL-M-abc -s 127.0.0.0/8 -o nc-abc -j MASQUERADE"));
   CHECK(contains(d, "-A NETCTL-N-abc -o nc-abc -m conntrack --ctstate DNAT -j ACCEPT"));
-  CHECK(contains(d,
-                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
+  CHECK(contains(
+      d, "-A NETCTL-D-0a1b2c3d -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
   CHECK(contains(
       d, "-A NETCTL-M-abc -s 10.1.0.0/24 -o nc-abc -m conntrack --ctstate DNAT -j MASQUERADE"));
   CHECK(contains(d, "-A PREROUTING -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(contains(d, "-A OUTPUT -m addrtype --dst-type LOCAL -j NETCTL-DNAT"));
   CHECK(contains(d, "-A NETCTL-RAW -d 127.0.0.0/8 ! -i lo -j DROP"));
-  CHECK(contains(d, "-A NETCTL-ISOLATION -i nc-abc ! -o nc-abc -j NETCTL-ISOLATION-2"));
+  // One jump per root in each shared chain, the root's rules behind it.
+  CHECK(jumps(d, "NETCTL-ISOLATION") == std::vector<std::string>{"NETCTL-S-0a1b2c3d"});
+  CHECK(jumps(d, "NETCTL-FORWARD") == std::vector<std::string>{"NETCTL-F-0a1b2c3d"});
+  CHECK(jumps(d, "NETCTL-DNAT") == std::vector<std::string>{"NETCTL-D-0a1b2c3d"});
+  CHECK(jumps(d, "NETCTL-POSTROUTING") == std::vector<std::string>{"NETCTL-P-0a1b2c3d"});
+  CHECK(contains(d, "-A NETCTL-T-0a1b2c3d -m conntrack --ctstate DNAT -j RETURN"));
+  CHECK(contains(d, "-A NETCTL-T-0a1b2c3d -o nc-abc -j DROP"));
+  CHECK(contains(d, "-A NETCTL-S-0a1b2c3d -i nc-abc ! -o nc-abc -j NETCTL-T-0a1b2c3d"));
 
   REQUIRE(fw.apply(c));  // the same desired state again changes nothing
   CHECK(dump(fw) == d);
@@ -88,7 +95,7 @@ TEST_CASE("FakeFirewall keeps N before I jumps and follows icc changes") {
   REQUIRE(fw.apply(c));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {web("e1", "nc-a", "10.1.0.2")}}));
   REQUIRE(fw.apply(FirewallChange{.add_networks = {net("b", "nc-b", "10.2.0.0/24")}}));
-  CHECK(jumps(dump(fw), "NETCTL-FORWARD") ==
+  CHECK(jumps(dump(fw), "NETCTL-F-0a1b2c3d") ==
         std::vector<std::string>{"NETCTL-N-a", "NETCTL-N-b", "NETCTL-I-a", "NETCTL-I-b"});
   CHECK(contains(dump(fw), "-A NETCTL-I-a ! -i nc-a -o nc-a -j DROP"));
   CHECK(contains(dump(fw), "-A NETCTL-I-a -i nc-a -o nc-a -j DROP"));
@@ -114,10 +121,11 @@ TEST_CASE("FakeFirewall renders ranges port by port, host addresses, udp and sct
   REQUIRE(fw.apply(FirewallChange{.add_ports = {e}}));
   auto d = dump(fw);
   CHECK(contains(d,
-                 "-A NETCTL-DNAT -d 198.51.100.7/32 -p udp -m udp --dport 9000:9002 -j DNAT "
+                 "-A NETCTL-D-0a1b2c3d -d 198.51.100.7/32 -p udp -m udp --dport 9000:9002 -j DNAT "
                  "--to-destination 10.3.0.5:90-92/9000"));
   CHECK(contains(
-      d, "-A NETCTL-DNAT -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
+      d,
+      "-A NETCTL-D-0a1b2c3d -p sctp -m sctp --dport 7000 -j DNAT --to-destination 10.3.0.5:7000"));
   // Ports concern the nat table only: nothing was read or written elsewhere.
   CHECK(count(d, "NETCTL-FORWARD") == 0);
   CHECK(count(d, "NETCTL-RAW") == 0);
@@ -134,8 +142,8 @@ TEST_CASE("FakeFirewall removes an endpoint's port rules by content, others stay
   auto d = dump(fw);
   CHECK(count(d, "10.1.0.2") == 0);
   CHECK(count(d, "-A NETCTL-DNAT") == 1);
-  CHECK(contains(d,
-                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.1.0.3:80"));
+  CHECK(contains(
+      d, "-A NETCTL-D-0a1b2c3d -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.1.0.3:80"));
   // Removing again, or what was never there, changes nothing.
   REQUIRE(fw.apply(FirewallChange{.remove_ports = {c.add_ports[0]}}));
   CHECK(dump(fw) == d);
@@ -147,9 +155,9 @@ TEST_CASE("FakeFirewall removes an endpoint's port rules by content, others stay
   REQUIRE(fw.apply(gc));
   d = dump(fw);
   CHECK(count(d, "10.1.0.3") == 0);
-  CHECK(contains(d,
-                 "-A NETCTL-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
-  CHECK(contains(d, "-A NETCTL-POSTROUTING -j NETCTL-M-a"));  // jumps are not port rules
+  CHECK(contains(
+      d, "-A NETCTL-D-0a1b2c3d -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80"));
+  CHECK(contains(d, "-A NETCTL-P-0a1b2c3d -j NETCTL-M-a"));  // jumps are not port rules
 }
 
 TEST_CASE("FakeFirewall removal takes out chains and jumps, keeps the top level") {
@@ -171,14 +179,18 @@ TEST_CASE("FakeFirewall removal takes out chains and jumps, keeps the top level"
     CHECK_MESSAGE(count(d, gone) == 0, gone);
   CHECK(count(d, "nc-a") == 0);
   CHECK(contains(d, "-N NETCTL-USER"));
-  CHECK(contains(d, "-A NETCTL-FORWARD -j NETCTL-N-b"));
+  CHECK(contains(d, "-A NETCTL-F-0a1b2c3d -j NETCTL-N-b"));
 
   REQUIRE(
       fw.apply(FirewallChange{.remove_networks = {"b"}, .bridges = std::vector<std::string>{}}));
   CHECK(fw.empty());
   d = dump(fw);
+  // The root has nothing left: its chains and their jumps went, the top-level chains stay.
+  CHECK(count(d, "0a1b2c3d") == 0);
   CHECK(count(d, "-A NETCTL-ISOLATION") == 0);
   CHECK(jumps(d, "NETCTL-FORWARD").empty());
+  CHECK(contains(d, "-N NETCTL-FORWARD"));
+  CHECK(contains(d, "-A FORWARD -j NETCTL-FORWARD"));
 }
 
 TEST_CASE("FakeFirewall leaves isolation alone without a bridge list") {
@@ -186,8 +198,8 @@ TEST_CASE("FakeFirewall leaves isolation alone without a bridge list") {
   REQUIRE(fw.apply(FirewallChange{.bridges = std::vector<std::string>{"nc-a", "nc-b"}}));
   REQUIRE(fw.apply(FirewallChange{.add_ports = {web("e1", "nc-a", "10.1.0.2")}}));
   auto d = dump(fw);
-  CHECK(count(d, "-A NETCTL-ISOLATION ") == 2);
-  CHECK(count(d, "-A NETCTL-ISOLATION-2 ") == 3);  // the DNAT RETURN and one DROP per bridge
+  CHECK(count(d, "-A NETCTL-S-0a1b2c3d ") == 2);
+  CHECK(count(d, "-A NETCTL-T-0a1b2c3d ") == 3);  // the DNAT RETURN and one DROP per bridge
   CHECK(fw.bridges == std::vector<std::string>{"nc-a", "nc-b"});
 }
 
