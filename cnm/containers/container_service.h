@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@ namespace cnm {
 class Txn;
 struct ContainerIntent;
 namespace launcher {
+class Cgroups;
 class Plan;
 struct Pipes;
 }  // namespace launcher
@@ -60,6 +62,8 @@ class ContainerService : public Service {
   Status put_container(const Container& c);
   // Removes cgroups, directory and record of an exited container within `tx`.
   Status remove_container(Txn& tx, const Container& c);
+  // The cgroups under the configured parent whose leaves carry this root's id (doctor, gc).
+  Result<std::unique_ptr<launcher::Cgroups>> own_cgroups();
   // Moves the held workload into its cgroups, records it running, connects its networks and
   // writes its /etc files.
   Status attach_workload(Container& c, int supervisor, int pid, const RunRequest& r);

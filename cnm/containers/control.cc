@@ -35,7 +35,7 @@ Status ContainerService::stop_container(const std::string& name, int timeout_s) 
     if (!now)
       return now.error().code == Code::kNotFound ? Status{} : Status{std::unexpected(now.error())};
     if (now->status != ContainerStatus::kExited) {
-      auto cg = cgroups_for(now->cgroup_version, now->cgroup_parent);
+      auto cg = cgroups_for(*now);
       for (pid_t p : cg->pids(now->id)) kill(p, SIGKILL);
       int status = read_exit(now->dir);
       CNM_TRY(finish_container(lock, *now, status < 0 ? SIGKILL : status, true));
@@ -92,8 +92,7 @@ Result<int> ContainerService::exec_container(const ExecRequest& r) {
     return fail(Code::kConflict, "container {} is not running", c.name);
   auto spec = CNM_VALUE(process_spec(c, store_.root() + "/seccomp", &r));
   std::vector<std::string> procs;
-  for (const auto& d : cgroups_for(c.cgroup_version, c.cgroup_parent)->dirs(c.id))
-    procs.push_back(d + "/cgroup.procs");
+  for (const auto& d : cgroups_for(c)->dirs(c.id)) procs.push_back(d + "/cgroup.procs");
   return launcher::exec_in(c.pid, c.pid_start, procs, std::move(spec));
 }
 

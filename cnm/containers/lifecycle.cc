@@ -18,7 +18,7 @@ namespace cnm {
 namespace {
 
 ContainerIntent intent_of(const Container& c) {
-  return {c.id, c.dir, c.cgroup_version, c.cgroup_parent};
+  return {c.id, c.dir, c.cgroup_version, c.cgroup_parent, c.cgroup_prefix};
 }
 
 store::Record record_of(const Container& c) {
@@ -77,7 +77,9 @@ Result<Container> ContainerService::create_container(const RunRequest& r) {
   c.dir = store_.root() + "/containers/" + c.id;
   auto parent = CNM_VALUE(launcher::cgroup_parent(config_.cgroup_parent));
   c.cgroup_parent = parent;
-  auto cg = launcher::make_cgroups(kCgroupRoot, c.cgroup_parent);
+  auto root_id = CNM_VALUE(store_.root_id());
+  c.cgroup_prefix = root_id;
+  auto cg = launcher::make_cgroups(kCgroupRoot, c.cgroup_parent, c.cgroup_prefix);
   c.cgroup_version = cg->version();
   c.supervisor = getpid();
   c.supervisor_start = launcher::start_time(c.supervisor);
@@ -96,9 +98,7 @@ Result<Container> ContainerService::create_container(const RunRequest& r) {
   if (c.cpus > 0) l.cpus = c.cpus;
   if (c.pids_limit) l.pids = c.pids_limit;
   CNM_TRY(cg->create(c.id, l));
-  tx.on_undo(intent_of(c), [v = c.cgroup_version, p = c.cgroup_parent, id = c.id] {
-    return cgroups_for(v, p)->remove(id);
-  });
+  tx.on_undo(intent_of(c), [i = intent_of(c)] { return cgroups_for(i)->remove(i.id); });
   tx.batch().puts.push_back({store::kContainers, record_of(c)});
   CNM_TRY(tx.commit());
   return c;
@@ -109,7 +109,7 @@ Status ContainerService::finish_container(const store::WriteLock& lock, Containe
   auto eps = CNM_VALUE(endpoints({.name = "container:" + c.id}));
   Txn tx(store_, lock, "container exited " + c.name);
   if (!c.auto_remove && !eps.empty()) CNM_TRY(endpoints_.remove_endpoints(tx, eps));
-  auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
+  auto cg = cgroups_for(c);
   c.oom_killed = cg->oom_killed(c.id);
   c.status = ContainerStatus::kExited;
   c.exit_code = known ? launcher::exit_code_of(wait_status) : 137;
@@ -134,12 +134,23 @@ Status ContainerService::remove_container(Txn& tx, const Container& c) {
 }
 
 Status ContainerService::recover_container(const ContainerIntent& o) {
-  // Only what this state root made: a 64-hex id and its directory under <root>/containers.
-  if (o.id.size() != 64 || o.dir != store_.root() + "/containers/" + o.id)
+  // Only what this state root made: a 64-hex id, its directory under <root>/containers and its
+  // cgroup leaf named with this root's id (or the bare id of an intent older than root ids).
+  auto root_id = CNM_VALUE(store_.root_id());
+  if (o.id.size() != 64 || o.dir != store_.root() + "/containers/" + o.id ||
+      (!o.cgroup_prefix.empty() && o.cgroup_prefix != root_id))
     return fail(Code::kFailed, "recover container: unexpected intent {}", to_json(o).dump());
-  auto cg = cgroups_for(o.cgroup_version, o.cgroup_parent);
+  auto cg = cgroups_for(o);
   CNM_TRY(cg->remove(o.id));
   return remove_tree(o.dir);
+}
+
+Result<std::unique_ptr<launcher::Cgroups>> ContainerService::own_cgroups() {
+  // Leaves under the parent with this root's prefix: another root's containers sharing the
+  // parent and the admin's own cgroups are not listed, so doctor and gc never touch them.
+  auto parent = CNM_VALUE(launcher::cgroup_parent(config_.cgroup_parent));
+  auto root_id = CNM_VALUE(store_.root_id());
+  return launcher::make_cgroups(kCgroupRoot, parent, root_id);
 }
 
 Result<std::vector<std::string>> ContainerService::container_drift() {
@@ -151,9 +162,9 @@ Result<std::vector<std::string>> ContainerService::container_drift() {
     if (c.status != ContainerStatus::kExited && !launcher::alive(c.supervisor, c.supervisor_start))
       out.push_back("container " + c.name + ": supervisor gone");
   }
-  auto parent = CNM_VALUE(launcher::cgroup_parent(config_.cgroup_parent));
-  for (const auto& id : launcher::make_cgroups(kCgroupRoot, parent)->list())
-    if (id.size() == 64 && !known.contains(id)) out.push_back("cgroup " + id + ": no container");
+  auto cg = CNM_VALUE(own_cgroups());
+  for (const auto& id : cg->list())
+    if (!known.contains(id)) out.push_back("cgroup " + id + ": no container");
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(store_.root() + "/containers", ec))
     if (!known.contains(e.path().filename().string()))
@@ -170,8 +181,7 @@ Result<std::vector<std::string>> ContainerService::reap_containers(const store::
   for (const auto& c : cs) {
     if (launcher::alive(c.supervisor, c.supervisor_start)) continue;
     // The workload dies with its cgroup; the network is torn down as on an exit.
-    auto cg = cgroups_for(c.cgroup_version, c.cgroup_parent);
-    for (pid_t p : cg->pids(c.id)) kill(p, SIGKILL);
+    for (pid_t p : cgroups_for(c)->pids(c.id)) kill(p, SIGKILL);
     if (c.pid > 0) launcher::wait_gone(c.pid, c.pid_start, 2000);
     int status = read_exit(c.dir);
     CNM_TRY(finish_container(lock, c, status < 0 ? SIGKILL : status, true));
@@ -186,10 +196,9 @@ Result<std::vector<std::string>> ContainerService::gc_containers(const store::Wr
   auto cs = CNM_VALUE(list_containers());
   std::set<std::string> known;
   for (const auto& c : cs) known.insert(c.id);
-  auto parent = CNM_VALUE(launcher::cgroup_parent(config_.cgroup_parent));
-  auto cg = launcher::make_cgroups(kCgroupRoot, parent);
+  auto cg = CNM_VALUE(own_cgroups());
   for (const auto& id : cg->list())
-    if (id.size() == 64 && !known.contains(id)) {
+    if (!known.contains(id)) {
       CNM_TRY(cg->remove(id));
       repaired.push_back("cgroup " + id);
     }

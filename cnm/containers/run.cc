@@ -187,7 +187,7 @@ Status ContainerService::start_workload(const Container& c, const launcher::Plan
 }
 
 Status ContainerService::attach_workload(Container& c, pid_t sup, pid_t pid, const RunRequest& r) {
-  CNM_TRY(cgroups_for(c.cgroup_version, c.cgroup_parent)->add(c.id, pid));
+  CNM_TRY(cgroups_for(c)->add(c.id, pid));
   c.pid = pid;
   c.pid_start = launcher::start_time(pid);
   if (sup > 0) {

@@ -143,10 +143,15 @@ std::vector<std::string> host_dirs(const std::string& dir) {
   return out;
 }
 
-std::unique_ptr<launcher::Cgroups> cgroups_for(const std::string& version,
-                                               const std::string& parent) {
-  if (version == "v2") return launcher::make_cgroups_v2(kCgroupRoot, parent);
-  return launcher::make_cgroups_v1(kCgroupRoot, parent);
+std::unique_ptr<launcher::Cgroups> cgroups_for(const ContainerIntent& c) {
+  if (c.cgroup_version == "v2")
+    return launcher::make_cgroups_v2(kCgroupRoot, c.cgroup_parent, c.cgroup_prefix);
+  return launcher::make_cgroups_v1(kCgroupRoot, c.cgroup_parent, c.cgroup_prefix);
+}
+
+std::unique_ptr<launcher::Cgroups> cgroups_for(const Container& c) {
+  return cgroups_for(
+      ContainerIntent{c.id, c.dir, c.cgroup_version, c.cgroup_parent, c.cgroup_prefix});
 }
 
 int read_exit(const std::string& dir) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cnm/core/intent.h"
 #include "cnm/launcher/cgroup.h"
 #include "cnm/launcher/spawn.h"
 #include "cnm/model/model.h"
@@ -29,9 +30,9 @@ Status validate_env(const std::vector<std::string>& env);
 // --security-opt: the container's seccomp setting ("", "unconfined" or a JSON profile's text, read
 // and parsed here so a bad file is refused before anything is made).
 Result<std::string> seccomp_option(const std::vector<std::string>& security_opt);
-// The cgroups of a container as recorded (its version and parent).
-std::unique_ptr<launcher::Cgroups> cgroups_for(const std::string& version,
-                                               const std::string& parent);
+// The cgroups of a container as recorded or declared (its version, parent and leaf prefix).
+std::unique_ptr<launcher::Cgroups> cgroups_for(const ContainerIntent& c);
+std::unique_ptr<launcher::Cgroups> cgroups_for(const Container& c);
 // The wait status the supervisor wrote to <dir>/exit, or -1.
 int read_exit(const std::string& dir);
 // rm -rf, never following symbolic links; a missing directory is fine.

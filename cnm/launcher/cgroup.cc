@@ -97,14 +97,23 @@ std::vector<pid_t> read_pids(const std::string& path) {
   return out;
 }
 
-std::vector<std::string> subdirs(const std::string& path) {
-  std::vector<std::string> out;
+bool container_id(std::string_view s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+// Adds to `out` the container ids whose leaf `<prefix>-<id>` is a directory in `path` (each once).
+void list_leaves(const std::string& path, const std::string& prefix,
+                 std::vector<std::string>& out) {
+  std::string head = prefix.empty() ? "" : prefix + "-";
   if (DIR* d = opendir(path.c_str())) {
-    while (auto* e = readdir(d))
-      if (e->d_type == DT_DIR && e->d_name[0] != '.') out.push_back(e->d_name);
+    while (auto* e = readdir(d)) {
+      std::string_view name(e->d_name);
+      if (e->d_type != DT_DIR || !name.starts_with(head)) continue;
+      auto id = std::string(name.substr(head.size()));
+      if (container_id(id) && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    }
     closedir(d);
   }
-  return out;
 }
 
 // Kills every task listed in `procs` until the file is empty (or ~2 s passed).
@@ -121,8 +130,11 @@ class V1 : public Cgroups {
  public:
   // The devices hierarchy is optional (a host without it has no device rules to apply); once
   // present, it is one of the container's cgroups like the others: joined, listed, removed.
-  V1(std::string root, std::string parent)
-      : root_(std::move(root)), parent_(std::move(parent)), controllers_{"memory", "cpu", "pids"} {
+  V1(std::string root, std::string parent, std::string prefix)
+      : root_(std::move(root)),
+        parent_(std::move(parent)),
+        prefix_(std::move(prefix)),
+        controllers_{"memory", "cpu", "pids"} {
     if ((devices_ = exists(root_ + "/devices"))) controllers_.push_back("devices");
   }
   std::string version() const override { return "v1"; }
@@ -163,15 +175,13 @@ class V1 : public Cgroups {
 
   std::vector<std::string> list() const override {
     std::vector<std::string> out;
-    for (const char* c : controllers_)
-      for (auto& s : subdirs(root_ + "/" + c + "/" + parent_))
-        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    for (const char* c : controllers_) list_leaves(root_ + "/" + c + "/" + parent_, prefix_, out);
     return out;
   }
 
  private:
   std::string dir(const char* ctrl, const std::string& id) const {
-    return root_ + "/" + ctrl + "/" + parent_ + "/" + id;
+    return root_ + "/" + ctrl + "/" + parent_ + "/" + cgroup_leaf(prefix_, id);
   }
 
   Status create_dirs(const std::string& id, const Limits& l) {
@@ -199,14 +209,15 @@ class V1 : public Cgroups {
     return {};
   }
 
-  std::string root_, parent_;
+  std::string root_, parent_, prefix_;
   std::vector<const char*> controllers_;
   bool devices_ = false;
 };
 
 class V2 : public Cgroups {
  public:
-  V2(std::string root, std::string parent) : root_(std::move(root)), parent_(std::move(parent)) {}
+  V2(std::string root, std::string parent, std::string prefix)
+      : root_(std::move(root)), parent_(std::move(parent)), prefix_(std::move(prefix)) {}
   std::string version() const override { return "v2"; }
   std::vector<std::string> dirs(const std::string& id) const override { return {dir(id)}; }
 
@@ -237,10 +248,16 @@ class V2 : public Cgroups {
     return remove_dir(d);
   }
 
-  std::vector<std::string> list() const override { return subdirs(root_ + "/" + parent_); }
+  std::vector<std::string> list() const override {
+    std::vector<std::string> out;
+    list_leaves(root_ + "/" + parent_, prefix_, out);
+    return out;
+  }
 
  private:
-  std::string dir(const std::string& id) const { return root_ + "/" + parent_ + "/" + id; }
+  std::string dir(const std::string& id) const {
+    return root_ + "/" + parent_ + "/" + cgroup_leaf(prefix_, id);
+  }
 
   // Controllers must be enabled in every ancestor's subtree_control for the files to appear.
   Status enable(const std::string& at) {
@@ -272,28 +289,33 @@ class V2 : public Cgroups {
     return {};
   }
 
-  std::string root_, parent_;
+  std::string root_, parent_, prefix_;
 };
 
 }  // namespace
 
-std::unique_ptr<Cgroups> make_cgroups_v1(std::string root, std::string parent) {
-  return std::make_unique<V1>(std::move(root), std::move(parent));
+std::unique_ptr<Cgroups> make_cgroups_v1(std::string root, std::string parent, std::string prefix) {
+  return std::make_unique<V1>(std::move(root), std::move(parent), std::move(prefix));
 }
 
-std::unique_ptr<Cgroups> make_cgroups_v2(std::string root, std::string parent) {
-  return std::make_unique<V2>(std::move(root), std::move(parent));
+std::unique_ptr<Cgroups> make_cgroups_v2(std::string root, std::string parent, std::string prefix) {
+  return std::make_unique<V2>(std::move(root), std::move(parent), std::move(prefix));
 }
 
-std::unique_ptr<Cgroups> make_cgroups(const std::string& root, const std::string& parent) {
+std::string cgroup_leaf(const std::string& prefix, const std::string& id) {
+  return prefix.empty() ? id : prefix + "-" + id;
+}
+
+std::unique_ptr<Cgroups> make_cgroups(const std::string& root, const std::string& parent,
+                                      const std::string& prefix) {
   // The unified hierarchy is the one mounted there, whatever controllers it offers (a host whose
   // v1 hierarchies hold them still places, kills and removes through it); a test's tree of plain
   // directories says v2 by listing the memory controller.
   struct statfs fs {};
   bool unified = statfs(root.c_str(), &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
   if (unified || read_file(root + "/cgroup.controllers").find("memory") != std::string::npos)
-    return make_cgroups_v2(root, parent);
-  return make_cgroups_v1(root, parent);
+    return make_cgroups_v2(root, parent, prefix);
+  return make_cgroups_v1(root, parent, prefix);
 }
 
 Result<std::string> cgroup_parent(const std::string& configured) {

@@ -1,6 +1,11 @@
 // cgroups for `netctl run`: one interface over v1 (a directory per controller: memory, cpu, pids)
 // and v2 (one unified directory). cgroupfs is not namespaced, so every directory made here is
 // named after the container id under a configurable parent and removed with the container.
+//
+// Several state roots on one host may share a parent: a container's directory (its leaf) is
+// `<prefix>-<id>`, the prefix being the id of the state root that made it, so each root lists and
+// removes only its own leaves. An empty prefix names the bare `<id>` leaf of a container recorded
+// before roots had ids.
 #pragma once
 
 #include <sys/types.h>
@@ -39,16 +44,21 @@ class Cgroups {
   virtual bool oom_killed(const std::string& id) const = 0;
   // SIGKILLs what is left inside, then removes the directories (missing ones count as removed).
   virtual Status remove(const std::string& id) = 0;
-  // Container ids that have a directory under the parent (for gc).
+  // Ids (64 hex digits) of the containers whose leaf `<prefix>-<id>` is under the parent, for
+  // doctor and gc; every other directory there (another root's, the admin's) is not listed.
   virtual std::vector<std::string> list() const = 0;
 };
 
-// `root` is the cgroupfs mount point ("/sys/fs/cgroup"); `parent` a relative path ("netctl").
-std::unique_ptr<Cgroups> make_cgroups_v1(std::string root, std::string parent);
-std::unique_ptr<Cgroups> make_cgroups_v2(std::string root, std::string parent);
+// `root` is the cgroupfs mount point ("/sys/fs/cgroup"); `parent` a relative path ("netctl");
+// `prefix` the leaf prefix (a state root's id, or "" for bare `<id>` leaves).
+std::unique_ptr<Cgroups> make_cgroups_v1(std::string root, std::string parent, std::string prefix);
+std::unique_ptr<Cgroups> make_cgroups_v2(std::string root, std::string parent, std::string prefix);
 // v2 when `root` is a unified mount with the memory controller, else v1 (this machine's layout:
 // a v2 hierarchy at /sys/fs/cgroup/unified with only hugetlb counts as v1).
-std::unique_ptr<Cgroups> make_cgroups(const std::string& root, const std::string& parent);
+std::unique_ptr<Cgroups> make_cgroups(const std::string& root, const std::string& parent,
+                                      const std::string& prefix);
+// The leaf directory name of container `id`: "<prefix>-<id>", or `id` for an empty prefix.
+std::string cgroup_leaf(const std::string& prefix, const std::string& id);
 // $NETCTL_CGROUP_PARENT, else `configured`, else "netctl". Invalid (absolute, "..") is kInvalid.
 Result<std::string> cgroup_parent(const std::string& configured);
 

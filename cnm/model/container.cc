@@ -49,6 +49,7 @@ void to_json(nlohmann::json& j, const Container& c) {
        {"Dir", c.dir},
        {"CgroupParent", c.cgroup_parent},
        {"CgroupVersion", c.cgroup_version},
+       {"CgroupPrefix", c.cgroup_prefix},
        {"Status", container_status_name(c.status)},
        {"Pid", c.pid},
        {"PidStart", c.pid_start},
@@ -86,6 +87,7 @@ void from_json(const nlohmann::json& j, Container& c) {
   c.dir = j.value("Dir", "");
   c.cgroup_parent = j.value("CgroupParent", "");
   c.cgroup_version = j.value("CgroupVersion", "");
+  c.cgroup_prefix = j.value("CgroupPrefix", "");
   // Any other text reads as created (neither running nor exited): the record stays readable, so
   // ps, rm -f and gc still handle it.
   c.status =

@@ -15,7 +15,7 @@ for c in memory cpu pids; do grep -w "$c" <<<"$ctrls" >/dev/null || limits=0; do
 mount -t cgroup2 cgroup2 /sys/fs/cgroup  # private to this mount namespace
 source "$(dirname "$0")/lib_run.sh"
 P=$NETCTL_CGROUP_PARENT
-cleanup_v2() {  # lib_run.sh cleans the v1 layout; this is the unified one
+cleanup_v2() {  # the unified tree first (cgroup.kill), then cleanup_run for what is left
   for d in /sys/fs/cgroup/"$P"/*/; do
     [ -e "$d/cgroup.kill" ] && echo 1 >"$d/cgroup.kill" 2>/dev/null || true
   done
@@ -24,7 +24,7 @@ cleanup_v2() {  # lib_run.sh cleans the v1 layout; this is the unified one
   cleanup_run
 }
 trap cleanup_v2 EXIT
-cg() { echo "/sys/fs/cgroup/$P/$(inspect 'c["Id"]' "$1")"; }
+cg() { cgroup_of /sys/fs/cgroup "$1"; }
 
 # Without controllers: placement, exec's cgroup view, stop through the cgroup, removal.
 if [ "$limits" = 0 ]; then

@@ -1,8 +1,9 @@
-# doctor and gc on leftovers no record names: a cgroup named like a container under netctl's
-# cgroup parent (with a task in it) and a container directory under the state root are reported
-# by doctor (exit 1, nothing changed) and removed by gc (the task killed); a running container,
-# a cgroup outside the parent, a non-container cgroup inside it and a directory outside
-# <root>/containers are untouched.
+# doctor and gc on leftovers no record names: a cgroup named like this root's container leaf
+# (`<root id>-<64 hex>`) under netctl's cgroup parent (with a task in it) and a container
+# directory under the state root are reported by doctor (exit 1, nothing changed) and removed by
+# gc (the task killed); a running container, a cgroup outside the parent, a non-container cgroup
+# inside it, a bare 64-hex one (no root's leaf) and a directory outside <root>/containers are
+# untouched.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_run.sh"
 P=$NETCTL_CGROUP_PARENT
@@ -12,6 +13,8 @@ else
   hier=(/sys/fs/cgroup/memory /sys/fs/cgroup/cpu /sys/fs/cgroup/pids)
 fi
 stray=$(printf 'ab%.0s' $(seq 32))       # 64 characters, as a container id
+bare=$(printf 'cd%.0s' $(seq 32))        # a 64-hex cgroup without a root id: not netctl's
+rid=                                     # this root's id, the prefix of its leaves (set below)
 foreign=$P-foreign
 sleeper=
 running() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = S ]; }  # PID: asleep, not a zombie
@@ -19,10 +22,11 @@ cleanup_strays() {
   if [ -n "$sleeper" ]; then kill -9 "$sleeper" 2>/dev/null || true; fi
   sleep 0.1
   for h in "${hier[@]}"; do
-    rmdir "$h/$P/$stray" "$h/$P/keepme" "$h/$foreign/$stray" "$h/$foreign" 2>/dev/null || true
+    rmdir "$h/$P/$rid-$stray" "$h/$P/$bare" "$h/$P/keepme" "$h/$foreign/$stray" "$h/$foreign" \
+      2>/dev/null || true
   done
   cleanup_run
-  if [ "${hier[0]}" = /sys/fs/cgroup ]; then  # v2: lib_run.sh cleans the v1 layout only
+  if [ "${hier[0]}" = /sys/fs/cgroup ]; then  # v2: what cleanup_run could not remove
     for d in /sys/fs/cgroup/"$P"/*/; do
       for t in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$t" 2>/dev/null || true; done
     done
@@ -35,12 +39,14 @@ trap cleanup_strays EXIT
 nc_ run -d --name keep --rootfs "$ROOTFS" -- sleep 600 >/dev/null
 keep=$(inspect 'c["Id"]' keep)
 nc_ doctor >/dev/null || fail "doctor reports drift with one running container: $(nc_ doctor 2>&1)"
+rid=$(ls "${hier[0]}/$P" | sed -n "s/^\([0-9a-f]\{8\}\)-$keep\$/\1/p")
+[ -n "$rid" ] || fail "no leaf <root id>-$keep under ${hier[0]}/$P: $(ls "${hier[0]}/$P")"
 for h in "${hier[@]}"; do
-  [ -d "$h/$P/$keep" ] || fail "no cgroup $h/$P/$keep for the running container"
-  mkdir "$h/$P/$stray" "$h/$P/keepme" "$h/$foreign" "$h/$foreign/$stray"
+  [ -d "$h/$P/$rid-$keep" ] || fail "no cgroup $h/$P/$rid-$keep for the running container"
+  mkdir "$h/$P/$rid-$stray" "$h/$P/$bare" "$h/$P/keepme" "$h/$foreign" "$h/$foreign/$stray"
 done
 sleep 600 & sleeper=$!; disown "$sleeper"
-echo "$sleeper" >"${hier[0]}/$P/$stray/cgroup.procs"
+echo "$sleeper" >"${hier[0]}/$P/$rid-$stray/cgroup.procs"
 mkdir -p "$NETCTL_ROOT/containers/$stray/upper" "$NETCTL_ROOT/not-containers/$stray"
 echo x >"$NETCTL_ROOT/containers/$stray/log"
 echo y >"$NETCTL_ROOT/not-containers/$stray/file"
@@ -50,17 +56,18 @@ rc=0; out=$(nc_ doctor 2>/dev/null) || rc=$?
 grep -F "cgroup $stray: no container" <<<"$out" >/dev/null || fail "doctor misses the stray cgroup: $out"
 grep -F "container directory $stray: no container" <<<"$out" >/dev/null ||
   fail "doctor misses the stray directory: $out"
-[ "$(grep -c "$keep\|keepme\|$foreign\|not-containers" <<<"$out")" = 0 ] ||
+[ "$(grep -c "$keep\|$bare\|keepme\|$foreign\|not-containers" <<<"$out")" = 0 ] ||
   fail "doctor reports what is not a stray: $out"
-for h in "${hier[@]}"; do [ -d "$h/$P/$stray" ] || fail "doctor removed $h/$P/$stray"; done
+for h in "${hier[@]}"; do [ -d "$h/$P/$rid-$stray" ] || fail "doctor removed $h/$P/$rid-$stray"; done
 [ -f "$NETCTL_ROOT/containers/$stray/log" ] || fail "doctor removed the stray directory"
 running "$sleeper" || fail "doctor killed the stray cgroup's task"
 
 out=$(nc_ gc) || fail "gc failed: $out"
 for h in "${hier[@]}"; do
-  [ ! -e "$h/$P/$stray" ] || fail "gc left the stray cgroup $h/$P/$stray"
-  [ -d "$h/$P/$keep" ] || fail "gc removed the running container's cgroup $h/$P/$keep"
+  [ ! -e "$h/$P/$rid-$stray" ] || fail "gc left the stray cgroup $h/$P/$rid-$stray"
+  [ -d "$h/$P/$rid-$keep" ] || fail "gc removed the running container's cgroup $h/$P/$rid-$keep"
   [ -d "$h/$P/keepme" ] || fail "gc removed $h/$P/keepme (not a container id)"
+  [ -d "$h/$P/$bare" ] || fail "gc removed $h/$P/$bare (no root id: not netctl's)"
   [ -d "$h/$foreign/$stray" ] || fail "gc removed $h/$foreign/$stray outside its parent"
 done
 for _ in $(seq 20); do running "$sleeper" || break; sleep 0.05; done

@@ -3,7 +3,7 @@
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_run.sh"
 R=$ROOTFS
-cg() { echo "/sys/fs/cgroup/$1/$NETCTL_CGROUP_PARENT/$(inspect 'c["Id"]' "$2")"; }
+cg() { cgroup_of "/sys/fs/cgroup/$1" "$2"; }
 
 rc=0
 nc_ run --name oom --memory 32m --rootfs "$R" -- /bin/sh -c \

@@ -47,7 +47,8 @@ const std::string kDevtestId(64, 'd');
 // by Cgroups v2 as `netctl run` makes them; both removed at the end of the test.
 struct DevtestCgroup {
   std::string mount, parent = "netctl-priv-devices-" + std::to_string(getpid());
-  std::unique_ptr<cnm::launcher::Cgroups> cgs = cnm::launcher::make_cgroups_v2(mount, parent);
+  std::unique_ptr<cnm::launcher::Cgroups> cgs =
+      cnm::launcher::make_cgroups_v2(mount, parent, "0123abcd");
   ~DevtestCgroup() {
     (void)cgs->remove(kDevtestId);
     rmdir((mount + "/" + parent).c_str());

@@ -194,11 +194,12 @@ nc_ network prune >/dev/null
 require_invariants "removing everything"
 [ -z "$(ip -o link show | awk -F': ' '$2 ~ /^(nv|nc-)/')" ] || fail "links left: $(ip -o link show)"
 [ "$(db 'select count(*) from ipam_addresses')" = 0 ] || fail "IPAM rows left"
-# Per-network chains, published ports (one rule each in the shared NETCTL-DNAT), per-bridge rules.
+# Per-network chains, the root's chains (published ports: one rule each in NETCTL-D-<root id>),
+# per-bridge rules.
 left=$( (iptables-legacy-save; ip6tables-legacy-save) |
-  grep -E 'NETCTL-(N|M|I)-|^-A NETCTL-DNAT | nc-' || true)
+  grep -E 'NETCTL-(N|M|I)-|NETCTL-[STFDP]-[0-9a-f]{8}| nc-' || true)
 [ -z "$left" ] || fail "rules left: $left"
-[ -z "$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null | grep -E '^[0-9a-f]{64}$')" ] ||
+[ -z "$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null | grep -E '(^|-)[0-9a-f]{64}$')" ] ||
   fail "container cgroups left"
 ! pgrep -f -- "--root $NETCTL_ROOT " >/dev/null || fail "processes left: $(pgrep -af -- "--root $NETCTL_ROOT ")"
 echo ok

@@ -82,9 +82,11 @@ gateway_invariants() {
 # directory and its cgroup, and no cgroup or directory lacks a record (doctor sees those too); a
 # running container's cgroup has its workload, an exited one's is empty; every supervisor (shim)
 # of this state root belongs to a running container.
-# The cgroup directory of container ID (pids hierarchy on cgroup v1, the unified one on v2).
+# The cgroup directory of container ID (pids hierarchy on cgroup v1, the unified one on v2): its
+# leaf `<root id>-ID`.
 ctr_cgroup() {
-  ls -d /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT/$1" 2>/dev/null | head -n 1 || true
+  ls -d /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT"/*-"$1" 2>/dev/null |
+    grep -E "/[0-9a-f]{8}-$1\$" | head -n 1 || true
 }
 container_invariants() {
   local id st dir cg
@@ -101,7 +103,7 @@ container_invariants() {
   done < <(db "select id, ref from containers")
   local known; known=$(db "select id from containers" | sort)
   local cgs; cgs=$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null |
-    grep -E '^[0-9a-f]{64}$' | sort -u || true)
+    sed -nE 's/^[0-9a-f]{8}-([0-9a-f]{64})$/\1/p' | sort -u || true)
   [ "$cgs" = "$known" ] || echo "cgroups [$cgs] differ from containers [$known]"
   local dirs; dirs=$(ls "$NETCTL_ROOT/containers" 2>/dev/null | sort || true)
   [ "$dirs" = "$known" ] || echo "container directories [$dirs] differ from containers [$known]"
@@ -153,8 +155,9 @@ ep_ip() {
 # The kernel state netctl may change, read from the kernel itself (not through netctl), normalised
 # only where it legitimately varies between two equal states:
 # - iptables/ip6tables (legacy, the tables netctl writes): packet/byte counters zeroed; the
-#   per-bridge rules of NETCTL-ISOLATION and NETCTL-ISOLATION-2 sorted where they stand (they are
-#   independent of one another: their order follows the order a command listed the bridges in);
+#   per-bridge rules of the root's isolation chains NETCTL-S-<root id> and NETCTL-T-<root id>
+#   sorted where they stand (they are independent of one another: their order follows the order a
+#   command listed the bridges in);
 # - `ip -o link` without carrier (NO-CARRIER, LOWER_UP, the operational state: a bridge's follows
 #   its ports, a while after the last one went), `ip -o addr`, the files of /run/netns;
 # - the container cgroups under $NETCTL_CGROUP_PARENT (v1: memory, cpu, pids; v2: the unified
@@ -195,7 +198,7 @@ function flush(  i, j, t) {
 sec ~ /tables$/ {
   if (/^#/) next
   gsub(/\[[0-9]+:[0-9]+\]/, "[0:0]")
-  if (/^-A NETCTL-ISOLATION(-2)? -[io] /) {
+  if (/^-A NETCTL-[ST]-[0-9a-f]+ -[io] /) {
     if (n && $2 != chain) flush()
     chain = $2; buf[++n] = $0; next
   }
