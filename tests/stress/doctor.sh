@@ -43,7 +43,7 @@ nc_ doctor >/dev/null || fail "drift after gc: $(nc_ doctor 2>&1)"
 require_invariants "gc"
 [ "$(db "select count(*) from sandboxes")" = 2 ] || fail "want sandboxes b and c"
 [ "$(db "select count(*) from endpoints")" = 1 ] || fail "want only c's endpoint"
-left=$(iptables-legacy-save -t nat | grep -E '^-A NETCTL-DNAT .*--dport (8081|8082) ' || true)
+left=$(iptables-legacy-save -t nat | grep -E '^-A NETCTL-D-[0-9a-f]{8} .*--dport (8081|8082) ' || true)
 [ -z "$left" ] || fail "a's or b's rules left: $left"
 serve c 80 c; pids+=("$SERVED")
 [ "$(ask nb 198.51.100.1 8083)" = c ] || fail "c's port stopped answering"
