@@ -17,11 +17,13 @@ namespace cnm {
 
 struct Runtime::Parts {
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<kernel::Links> links = kernel::make_linux_links();
+  // links, namespaces, endpoints and firewall mark what they make with the root id: made once the
+  // store is open.
+  std::unique_ptr<kernel::Links> links;
   std::unique_ptr<kernel::Sysctl> sysctl = kernel::make_linux_sysctl();
-  std::unique_ptr<kernel::Namespaces> namespaces = kernel::make_linux_namespaces();
-  std::unique_ptr<kernel::Endpoints> endpoints = kernel::make_linux_endpoints();
-  std::unique_ptr<kernel::Firewall> firewall = kernel::make_iptc_firewall();
+  std::unique_ptr<kernel::Namespaces> namespaces;
+  std::unique_ptr<kernel::Endpoints> endpoints;
+  std::unique_ptr<kernel::Firewall> firewall;
   std::unique_ptr<kernel::HostPorts> hostports = kernel::make_linux_host_ports();
   std::unique_ptr<kernel::Conntrack> conntrack = kernel::make_linux_conntrack();
   std::unique_ptr<Ipam> ipam;
@@ -77,6 +79,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::
   rt->parts_ = std::make_unique<Parts>();
   auto& p = *rt->parts_;
   p.store = std::move(s);
+  auto root_id = CNM_VALUE(p.store->root_id());
+  p.links = kernel::make_linux_links(kernel::owner_group(root_id));
+  p.endpoints = kernel::make_linux_endpoints(kernel::owner_group(root_id));
+  p.namespaces = kernel::make_linux_namespaces(kernel::owner_group(root_id));
+  p.firewall = kernel::make_iptc_firewall(root_id);
   if (faults) wrap_with_faults(p, faults);
   p.ipam = std::make_unique<ipam::DefaultIpam>(config.pools_v4, config.pools_v6);
   rt->controller_ = std::make_unique<Controller>(

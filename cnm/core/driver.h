@@ -67,8 +67,8 @@ class Driver {
                          const DriverDefaults& defaults) const = 0;
   // Creates the network's kernel objects. Each is first declared with tx.intend() and its undo
   // registered with tx.on_undo(object, undo). `others` are the other networks (for isolation
-  // between them).
-  virtual Status create(Txn& tx, const Network& n, std::span<const Network> others) = 0;
+  // between them). May record in `n` what it found (a bridge that existed: Network::adopted).
+  virtual Status create(Txn& tx, Network& n, std::span<const Network> others) = 0;
   // Declares (tx.intend) the kernel objects of `nets`, so a crash mid-removal is finished later.
   virtual Status plan_remove(Txn& tx, std::span<const Network> nets) = 0;
   // Removes the kernel objects of several networks in as few kernel requests as possible. Keeps

@@ -18,6 +18,16 @@ Overload(F...) -> Overload<F...>;
 // A required string member; throws nlohmann::json::exception when missing or not a string.
 std::string text(const nlohmann::json& o, const char* key) { return o.at(key).get<std::string>(); }
 
+Result<Intent> adopt_intent(const nlohmann::json& o) {
+  AdoptIntent i{text(o, "bridge"), {}, o.at("route_localnet").get<bool>()};
+  for (const auto& a : o.at("addresses")) {
+    auto p = Prefix::parse(a.get<std::string>(), false);
+    if (!p) return fail(Code::kInvalid, "malformed intent object: {}", o.dump());
+    i.addresses.push_back(*p);
+  }
+  return i;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const Intent& intent) {
@@ -32,12 +42,21 @@ nlohmann::json to_json(const Intent& intent) {
                           return {{"kind", "fw-network"}, {"id12", i.id12}};
                         },
                         [](const FwPortsIntent& i) { return ports_intent(i.ports); },
+                        [](const AdoptIntent& i) -> nlohmann::json {
+                          std::vector<std::string> addrs;
+                          for (const auto& p : i.addresses) addrs.push_back(p.str());
+                          return {{"kind", "adopted"},
+                                  {"bridge", i.bridge},
+                                  {"addresses", addrs},
+                                  {"route_localnet", i.route_localnet}};
+                        },
                         [](const ContainerIntent& i) -> nlohmann::json {
                           return {{"kind", "container"},
                                   {"id", i.id},
                                   {"dir", i.dir},
                                   {"cgroup_version", i.cgroup_version},
-                                  {"cgroup_parent", i.cgroup_parent}};
+                                  {"cgroup_parent", i.cgroup_parent},
+                                  {"cgroup_prefix", i.cgroup_prefix}};
                         },
                     },
                     intent);
@@ -55,10 +74,11 @@ Result<Intent> parse_intent(const nlohmann::json& o) {
       auto ports = CNM_VALUE(ports_from_intent(o));
       return FwPortsIntent{std::move(ports)};
     }
+    if (kind == "adopted") return adopt_intent(o);
     // The cgroup members default as recovery always read them.
     if (kind == "container")
       return ContainerIntent{text(o, "id"), text(o, "dir"), o.value("cgroup_version", ""),
-                             o.value("cgroup_parent", "netctl")};
+                             o.value("cgroup_parent", "netctl"), o.value("cgroup_prefix", "")};
     return fail(Code::kInvalid, "unknown intent kind '{}' in {}", kind, o.dump());
   } catch (const nlohmann::json::exception&) {
     return bad();

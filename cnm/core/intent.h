@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "cnm/kernel/firewall.h"
 #include "cnm/model/error.h"
@@ -33,14 +34,23 @@ struct FwPortsIntent {
   kernel::EndpointPorts ports;
 };
 
-// {"kind": "container", "id", "dir", "cgroup_version", "cgroup_parent"}: a container's directory
-// and cgroup.
+// {"kind": "container", "id", "dir", "cgroup_version", "cgroup_parent", "cgroup_prefix"}: a
+// container's directory and cgroup, whose leaf is `<cgroup_prefix>-<id>` (the state root's id; ""
+// in an intent written before roots had ids: the bare `<id>`).
 struct ContainerIntent {
-  std::string id, dir, cgroup_version, cgroup_parent;
+  std::string id, dir, cgroup_version, cgroup_parent, cgroup_prefix;
 };
 
-using Intent =
-    std::variant<LinkIntent, NetnsIntent, FwNetworkIntent, FwPortsIntent, ContainerIntent>;
+// {"kind": "adopted", "bridge", "addresses", "route_localnet"}: what netctl added to a bridge it
+// did not make (Network::adopted), to take back: those addresses, and route_localnet if set.
+struct AdoptIntent {
+  std::string bridge;
+  std::vector<Prefix> addresses;
+  bool route_localnet = false;
+};
+
+using Intent = std::variant<LinkIntent, NetnsIntent, FwNetworkIntent, FwPortsIntent,
+                            ContainerIntent, AdoptIntent>;
 
 // The journal object for `intent`.
 nlohmann::json to_json(const Intent& intent);

@@ -3,6 +3,7 @@
 // namespace on a short-lived thread and talks to that namespace through it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,7 +36,8 @@ class Namespaces {
   // Creates a new network namespace bind-mounted at `path` (its directory is created if missing)
   // with loopback up. An existing `path` is Code::kConflict. On failure nothing is left.
   virtual Status create(const std::string& path) = 0;
-  // Unmounts (lazily) and unlinks `path`; a path that does not exist counts as removed.
+  // Unmounts (lazily) and unlinks `path`; a path that does not exist counts as removed, and so does
+  // one holding a namespace this root did not make (lo not in its group): that is left alone.
   virtual Status remove(const std::string& path) = 0;
   // The namespace at `path` (a bind mount, /proc/N/ns/net, ...): Code::kNotFound if there is none.
   virtual Result<NetnsId> identify(const std::string& path) = 0;
@@ -90,7 +92,9 @@ class Endpoints {
                                                                const std::string& netns_key) = 0;
 };
 
-std::unique_ptr<Namespaces> make_linux_namespaces();
-std::unique_ptr<Endpoints> make_linux_endpoints();
+// `mark`: owner_group() of the state root, the group of lo in the namespaces it makes.
+std::unique_ptr<Namespaces> make_linux_namespaces(uint32_t mark);
+// `mark`: owner_group() of the state root (cnm/kernel/links.h), the host end's group.
+std::unique_ptr<Endpoints> make_linux_endpoints(uint32_t mark);
 
 }  // namespace cnm::kernel

@@ -227,8 +227,8 @@ Status configure_peer(NetnsSockets& inside, const EndpointSpec& spec, int index)
 
 class LinuxEndpoints final : public Endpoints {
  public:
-  LinuxEndpoints(Result<nl::Socket> host, Result<Fd> inet)
-      : host_(std::move(host)), inet_(std::move(inet)) {}
+  LinuxEndpoints(Result<nl::Socket> host, Result<Fd> inet, uint32_t mark)
+      : host_(std::move(host)), inet_(std::move(inet)), mark_(mark) {}
 
   Status attach(const EndpointSpec& spec) override;
   Status add_default_routes(const std::string& netns_path, const std::string& ifname,
@@ -249,6 +249,7 @@ class LinuxEndpoints final : public Endpoints {
   // In the namespace make_linux_endpoints() ran in; the error, if they could not be opened.
   Result<nl::Socket> host_;
   Result<Fd> inet_;
+  uint32_t mark_;  // the host end's group: owner_group() of the state root
 };
 
 Status LinuxEndpoints::attach(const EndpointSpec& spec) {
@@ -338,6 +339,7 @@ Status LinuxEndpoints::create_pair(const EndpointSpec& spec, const Fd& netns, in
   if (!link) return std::unexpected(nl::out_of_memory().error(doing));
   nl::LinkPtr peer(rtnl_link_veth_get_peer(link.get()));
   rtnl_link_set_name(link.get(), spec.host_ifname.c_str());
+  rtnl_link_set_group(link.get(), mark_);  // in the creating request: never unmarked
   rtnl_link_set_master(link.get(), master);
   rtnl_link_set_flags(link.get(), IFF_UP);  // no carrier until the peer is up
   rtnl_link_set_name(peer.get(), spec.ifname.c_str());
@@ -379,8 +381,8 @@ void LinuxEndpoints::delete_pair(const std::string& host_ifname) {
 
 }  // namespace
 
-std::unique_ptr<Endpoints> make_linux_endpoints() {
-  return std::make_unique<LinuxEndpoints>(nl::Socket::open(), open_inet_socket());
+std::unique_ptr<Endpoints> make_linux_endpoints(uint32_t mark) {
+  return std::make_unique<LinuxEndpoints>(nl::Socket::open(), open_inet_socket(), mark);
 }
 
 }  // namespace cnm::kernel

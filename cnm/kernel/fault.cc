@@ -71,6 +71,14 @@ class FaultLinks : public Links {
     CNM_TRY(p_->step(what));
     return in_->delete_links(names);
   }
+  Status add_addresses(const std::string& name, std::span<const Prefix> addresses) override {
+    CNM_TRY(p_->step("add addresses to " + name));
+    return in_->add_addresses(name, addresses);
+  }
+  Status remove_addresses(const std::string& name, std::span<const Prefix> addresses) override {
+    CNM_TRY(p_->step("remove addresses from " + name));
+    return in_->remove_addresses(name, addresses);
+  }
   Result<std::optional<LinkInfo>> get(const std::string& name) override { return in_->get(name); }
   Result<std::vector<LinkInfo>> list() override { return in_->list(); }
   Result<std::vector<Prefix>> used_prefixes() override { return in_->used_prefixes(); }
@@ -148,6 +156,7 @@ class FaultFirewall : public Firewall {
  public:
   FaultFirewall(std::unique_ptr<Firewall> inner, FaultPlan* plan)
       : in_(std::move(inner)), p_(plan) {}
+  const std::string& root_id() const override { return in_->root_id(); }
   Status apply(const FirewallChange& c) override {
     CNM_TRY(p_->step("firewall apply"));
     return in_->apply(c);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 #include <random>
@@ -56,11 +57,13 @@ using nl::out_of_memory;
 //   port that comes up re-arms two query timers on EVERY port of the bridge (2 x 500 timers per
 //   attach at 500 ports). An admin who runs a querier can turn it back on (`ip link set BRIDGE
 //   type bridge mcast_snooping 1`); netctl never resets it.
-nl::MsgPtr bridge_request(const std::string& name, unsigned mtu, const uint8_t (&mac)[ETH_ALEN]) {
+nl::MsgPtr bridge_request(const std::string& name, unsigned mtu, const uint8_t (&mac)[ETH_ALEN],
+                          uint32_t mark) {
   nl::MsgPtr msg = link_msg(RTM_NEWLINK, &name, NLM_F_CREATE | NLM_F_EXCL, IFF_UP);
   nlattr* info = nullptr;
   nlattr* data = nullptr;
   if (!msg || (mtu != 0 && nla_put_u32(msg.get(), IFLA_MTU, mtu) < 0) ||
+      nla_put_u32(msg.get(), IFLA_GROUP, mark) < 0 ||
       nla_put(msg.get(), IFLA_ADDRESS, ETH_ALEN, mac) < 0 ||
       (info = nla_nest_start(msg.get(), IFLA_LINKINFO)) == nullptr ||
       nla_put_string(msg.get(), IFLA_INFO_KIND, "bridge") < 0 ||
@@ -85,6 +88,7 @@ uint32_t unused_group(nl_cache* cache) {
 
 LinkInfo to_info(rtnl_link* link) {
   LinkInfo info;
+  info.group = rtnl_link_get_group(link);
   info.name = rtnl_link_get_name(link) != nullptr ? rtnl_link_get_name(link) : "";
   info.index = rtnl_link_get_ifindex(link);
   const char* kind = rtnl_link_get_type(link);
@@ -131,11 +135,14 @@ class LinuxLinks final : public Links {
  public:
   // By rvalue reference: with a by-value parameter GCC 12 can report a false maybe-uninitialized
   // on the moved socket.
-  explicit LinuxLinks(Result<nl::Socket>&& sock) : sock_(std::move(sock)) {}
+  LinuxLinks(Result<nl::Socket>&& sock, uint32_t mark)
+      : sock_(std::move(sock)), mark_(mark), alias_(fmt::format("netctl:{:08x}", mark)) {}
 
   Status create_bridge(const std::string& name, unsigned mtu,
                        std::span<const Prefix> addresses) override;
   Status delete_links(std::span<const std::string> names) override;
+  Status add_addresses(const std::string& name, std::span<const Prefix> addresses) override;
+  Status remove_addresses(const std::string& name, std::span<const Prefix> addresses) override;
   Result<std::optional<LinkInfo>> get(const std::string& name) override;
   Result<std::vector<LinkInfo>> list() override;
   Result<std::vector<Prefix>> used_prefixes() override;
@@ -149,8 +156,24 @@ class LinuxLinks final : public Links {
   Result<nl::CachePtr> link_cache();
   Result<nl::CachePtr> addr_cache();
 
+  bool ours(rtnl_link* link) const;
+  LinkInfo info_of(rtnl_link* link) const;
+
   Result<nl::Socket> sock_;  // the error, if the socket could not be opened
+  uint32_t mark_;
+  std::string alias_;  // the mark while a link is in a temporary group (delete_many)
 };
+
+bool LinuxLinks::ours(rtnl_link* link) const {
+  const char* alias = rtnl_link_get_ifalias(link);
+  return rtnl_link_get_group(link) == mark_ || (alias != nullptr && alias == alias_);
+}
+
+LinkInfo LinuxLinks::info_of(rtnl_link* link) const {
+  LinkInfo info = to_info(link);
+  info.ours = ours(link);
+  return info;
+}
 
 Status LinuxLinks::create_bridge(const std::string& name, unsigned mtu,
                                  std::span<const Prefix> addresses) {
@@ -159,7 +182,7 @@ Status LinuxLinks::create_bridge(const std::string& name, unsigned mtu,
   if (!fits(name)) return fail(Code::kInvalid, "{}: name must be 1 to 15 characters", doing);
   uint8_t mac[ETH_ALEN];
   random_mac(mac);
-  nl::MsgPtr msg = bridge_request(name, mtu, mac);
+  nl::MsgPtr msg = bridge_request(name, mtu, mac, mark_);
   if (!msg) return std::unexpected(out_of_memory().error(doing));
   Outcome made = sock_->send(msg.get());
   if (!made) return std::unexpected(made.error(doing));
@@ -187,6 +210,41 @@ Status LinuxLinks::configure(const std::string& name, std::span<const Prefix> ad
   return {};
 }
 
+Status LinuxLinks::add_addresses(const std::string& name, std::span<const Prefix> addresses) {
+  if (!sock_) return std::unexpected(sock_.error());
+  nl::LinkPtr link;
+  Outcome got = nl::get_link(*sock_, name, link);
+  if (got.missing()) return fail(Code::kNotFound, "bridge {} is gone", name);
+  if (!got) return std::unexpected(got.error(fmt::format("look up bridge {}", name)));
+  for (const Prefix& p : addresses)
+    if (Outcome o = nl::add_address(*sock_, rtnl_link_get_ifindex(link.get()), p); !o)
+      return std::unexpected(o.error(fmt::format("add address {} to {}", p.str(), name)));
+  nl::MsgPtr up = link_msg(RTM_NEWLINK, &name, 0, IFF_UP);
+  if (!up) return std::unexpected(out_of_memory().error("set " + name + " up"));
+  if (Outcome o = sock_->send(up.get()); !o)
+    return std::unexpected(o.error(fmt::format("set {} up", name)));
+  return {};
+}
+
+Status LinuxLinks::remove_addresses(const std::string& name, std::span<const Prefix> addresses) {
+  if (!sock_) return std::unexpected(sock_.error());
+  nl::LinkPtr link;
+  Outcome got = nl::get_link(*sock_, name, link);
+  if (got.missing()) return {};
+  if (!got) return std::unexpected(got.error(fmt::format("look up bridge {}", name)));
+  for (const Prefix& p : addresses) {
+    nl::RtAddrPtr addr(rtnl_addr_alloc());
+    nl::AddrPtr local = nl::to_nl(p.addr(), p.len());
+    if (!addr || !local) return std::unexpected(out_of_memory().error("remove address"));
+    rtnl_addr_set_ifindex(addr.get(), rtnl_link_get_ifindex(link.get()));
+    rtnl_addr_set_local(addr.get(), local.get());
+    Outcome o = sock_->call([&](nl_sock* s) { return rtnl_addr_delete(s, addr.get(), 0); });
+    if (!o && !o.missing() && o.sys != EADDRNOTAVAIL)
+      return std::unexpected(o.error(fmt::format("remove address {} from {}", p.str(), name)));
+  }
+  return {};
+}
+
 Outcome LinuxLinks::delete_one(const std::string& name) {
   nl::MsgPtr msg = link_msg(RTM_DELLINK, &name);
   if (!msg) return out_of_memory();
@@ -194,9 +252,12 @@ Outcome LinuxLinks::delete_one(const std::string& name) {
   return o.missing() ? Outcome{} : o;
 }
 
+// The alias goes in the same request: a link in a temporary group still carries the mark.
 Outcome LinuxLinks::set_group(const std::string& name, uint32_t group) {
   nl::MsgPtr msg = link_msg(RTM_NEWLINK, &name);
-  if (!msg || nla_put_u32(msg.get(), IFLA_GROUP, group) < 0) return out_of_memory();
+  if (!msg || nla_put_string(msg.get(), IFLA_IFALIAS, alias_.c_str()) < 0 ||
+      nla_put_u32(msg.get(), IFLA_GROUP, group) < 0)
+    return out_of_memory();
   return sock_->send(msg.get());
 }
 
@@ -216,6 +277,13 @@ Status LinuxLinks::delete_links(std::span<const std::string> names) {
   }
   if (todo.size() > 1) return delete_many(todo);
   if (todo.empty()) return {};
+  rtnl_link* raw = nullptr;
+  Outcome got =
+      sock_->call([&](nl_sock* s) { return rtnl_link_get_kernel(s, 0, todo[0].c_str(), &raw); });
+  nl::LinkPtr link(raw);
+  if (got.missing()) return {};
+  if (!got) return std::unexpected(got.error(fmt::format("look up link {}", todo[0])));
+  if (!ours(link.get())) return {};
   if (Outcome o = delete_one(todo[0]); !o)
     return std::unexpected(o.error(fmt::format("delete link {}", todo[0])));
   return {};
@@ -229,15 +297,12 @@ Status LinuxLinks::delete_many(const std::vector<std::string>& names) {
     return o;
   };
   auto cache = link_cache();
-  if (!cache) {  // cannot batch: the slow way still deletes them
-    for (const std::string& n : names) delete_alone(n);
-    return first;
-  }
+  if (!cache) return std::unexpected(cache.error());
   uint32_t group = unused_group(cache->get());
   std::vector<std::pair<std::string, uint32_t>> grouped;  // name, original group
   for (const std::string& n : names) {
     nl::LinkPtr link(rtnl_link_get_by_name(cache->get(), n.c_str()));
-    if (!link) continue;
+    if (!link || !ours(link.get())) continue;
     if (Outcome o = set_group(n, group); o)
       grouped.emplace_back(n, rtnl_link_get_group(link.get()));
     else if (!o.missing())
@@ -284,7 +349,7 @@ Result<std::optional<LinkInfo>> LinuxLinks::get(const std::string& name) {
   if (o.missing()) return std::nullopt;
   if (!o) return std::unexpected(o.error(fmt::format("get link {}", name)));
   auto addrs = CNM_VALUE(addr_cache());
-  LinkInfo info = to_info(link.get());
+  LinkInfo info = info_of(link.get());
   info.addresses = std::move(addresses_by_link(addrs.get())[info.index]);
   return info;
 }
@@ -296,7 +361,7 @@ Result<std::vector<LinkInfo>> LinuxLinks::list() {
   auto by_link = addresses_by_link(addrs.get());
   std::vector<LinkInfo> out;
   for (nl_object* o = nl_cache_get_first(links.get()); o != nullptr; o = nl_cache_get_next(o)) {
-    out.push_back(to_info(reinterpret_cast<rtnl_link*>(o)));
+    out.push_back(info_of(reinterpret_cast<rtnl_link*>(o)));
     out.back().addresses = std::move(by_link[out.back().index]);
   }
   std::ranges::sort(out, {}, &LinkInfo::index);
@@ -326,8 +391,15 @@ Result<std::vector<Prefix>> LinuxLinks::used_prefixes() {
 
 }  // namespace
 
-std::unique_ptr<Links> make_linux_links() {
-  return std::make_unique<LinuxLinks>(nl::Socket::open());
+uint32_t owner_group(std::string_view root_id) {
+  uint32_t v = 0;
+  for (char ch : root_id)
+    v = v * 16 + static_cast<uint32_t>(std::isdigit(ch) ? ch - '0' : ch - 'a' + 10);
+  return 0x20000000u | (v & 0x1fffffffu);
+}
+
+std::unique_ptr<Links> make_linux_links(uint32_t mark) {
+  return std::make_unique<LinuxLinks>(nl::Socket::open(), mark);
 }
 
 }  // namespace cnm::kernel

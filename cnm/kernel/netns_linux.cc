@@ -54,30 +54,46 @@ Status make_shared(const std::string& dir) {
   return {};
 }
 
-Status set_lo_up(nl::Socket& sock) {
+// lo up, in the root's group: the mark that proves the namespace is this root's (Namespaces).
+Status set_lo_up(nl::Socket& sock, uint32_t mark) {
   nl::LinkPtr lo;
   if (nl::Outcome o = nl::get_link(sock, "lo", lo); !o) return std::unexpected(o.error("find lo"));
   nl::LinkPtr change(rtnl_link_alloc());
   if (!change) return std::unexpected(nl::out_of_memory().error("set lo up"));
   rtnl_link_set_flags(change.get(), IFF_UP);
+  rtnl_link_set_group(change.get(), mark);
   nl::Outcome o =
       sock.call([&](nl_sock* s) { return rtnl_link_change(s, lo.get(), change.get(), 0); });
   if (!o) return std::unexpected(o.error("set lo up"));
   return {};
 }
 
-// Runs on a thread of its own that exits afterwards: a new namespace, bound to `path`, lo up.
-Status make_netns_at(const std::string& path) {
+// Runs on a thread of its own that exits afterwards: a new namespace with lo up and marked, then
+// bound to `path` (so no crash leaves an unmarked namespace mounted).
+Status make_netns_at(const std::string& path, uint32_t mark) {
   if (unshare(CLONE_NEWNET) != 0) return fail(Code::kFailed, "unshare: {}", errno_text());
+  {
+    auto sock = CNM_VALUE(nl::Socket::open());
+    CNM_TRY(set_lo_up(sock, mark));
+  }
   // thread-self: /proc/self/ns/net is the main thread's namespace, not this thread's.
   if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
     return fail(Code::kFailed, "bind mount: {}", errno_text());
-  auto sock = CNM_VALUE(nl::Socket::open());
-  return set_lo_up(sock);
+  return {};
+}
+
+// Whether lo inside the namespace `fd` is in group `mark`.
+Result<bool> lo_marked(const Fd& fd, const std::string& path, uint32_t mark) {
+  auto socks = CNM_VALUE(sockets_in(fd, path));
+  nl::LinkPtr lo;
+  if (nl::Outcome o = nl::get_link(socks.route, "lo", lo); !o)
+    return std::unexpected(o.error(fmt::format("find lo in {}", path)));
+  return rtnl_link_get_group(lo.get()) == mark;
 }
 
 class LinuxNamespaces final : public Namespaces {
  public:
+  explicit LinuxNamespaces(uint32_t mark) : mark_(mark) {}
   Status create(const std::string& path) override;
   Status remove(const std::string& path) override;
   Result<NetnsId> identify(const std::string& path) override;
@@ -85,6 +101,9 @@ class LinuxNamespaces final : public Namespaces {
   Result<HeldNetns> hold_process(int pid, uint64_t start) override;
   Result<NetnsId> own() override;
   Result<std::vector<std::string>> interfaces(const std::string& path) override;
+
+ private:
+  uint32_t mark_;  // lo's group in the namespaces create() makes
 };
 
 Status LinuxNamespaces::create(const std::string& path) {
@@ -99,7 +118,7 @@ Status LinuxNamespaces::create(const std::string& path) {
     return fail(Code::kFailed, "{}: {}", doing, errno_text());
   }
   file.reset();
-  Status st = on_new_thread([&] { return make_netns_at(path); });
+  Status st = on_new_thread([&] { return make_netns_at(path, mark_); });
   if (st) return {};
   umount2(path.c_str(), MNT_DETACH);  // best effort: the first error is the one to report
   unlink(path.c_str());
@@ -107,6 +126,11 @@ Status LinuxNamespaces::create(const std::string& path) {
 }
 
 Status LinuxNamespaces::remove(const std::string& path) {
+  // A namespace mounted there is removed only when it carries the mark; another's is left alone.
+  if (auto fd = open_netns(path); fd) {
+    auto ours = CNM_VALUE(lo_marked(*fd, path, mark_));
+    if (!ours) return {};
+  }
   // EINVAL: not a mount point (any more); ENOENT: no such path. Both leave only the unlink.
   if (umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     return fail(Code::kFailed, "remove netns {}: unmount: {}", path, errno_text());
@@ -274,6 +298,8 @@ Result<NetnsSockets> SocketOpener::get() {
   return std::move(*result_);
 }
 
-std::unique_ptr<Namespaces> make_linux_namespaces() { return std::make_unique<LinuxNamespaces>(); }
+std::unique_ptr<Namespaces> make_linux_namespaces(uint32_t mark) {
+  return std::make_unique<LinuxNamespaces>(mark);
+}
 
 }  // namespace cnm::kernel

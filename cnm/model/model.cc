@@ -53,6 +53,11 @@ void to_json(nlohmann::json& j, const Network& n) {
        {"Options", n.options},  {"Labels", n.labels},
        {"BridgeName", n.bridge}};
   if (n.derived_macs_only) j["DerivedMacsOnly"] = true;
+  if (n.adopted) {
+    std::vector<std::string> addrs;
+    for (const auto& p : n.adopted->addresses) addrs.push_back(p.str());
+    j["Adopted"] = {{"Addresses", addrs}, {"RouteLocalnet", n.adopted->route_localnet}};
+  }
 }
 
 void from_json(const nlohmann::json& j, Network& n) {
@@ -68,6 +73,13 @@ void from_json(const nlohmann::json& j, Network& n) {
   n.labels = j.value("Labels", std::map<std::string, std::string>{});
   n.bridge = j.value("BridgeName", "");
   n.derived_macs_only = j.value("DerivedMacsOnly", false);
+  if (j.contains("Adopted")) {
+    const auto& a = j.at("Adopted");
+    Network::Adopted adopted;
+    for (const auto& p : a.at("Addresses")) adopted.addresses.push_back(prefix_or_die(p, false));
+    adopted.route_localnet = a.value("RouteLocalnet", false);
+    n.adopted = std::move(adopted);
+  }
 }
 
 std::string mac_from(const IpAddr& v4) {

@@ -34,6 +34,14 @@ struct Network {
   // without this field reads as false (always announce), the safe answer when its history is
   // unknown.
   bool derived_macs_only = false;
+  // Set when the bridge existed before the network (-o com.docker.network.bridge.name naming a
+  // bridge netctl did not make): netctl never deletes it, and on removal takes back only what it
+  // added: the gateway addresses the bridge lacked, and route_localnet if it turned that on.
+  struct Adopted {
+    std::vector<Prefix> addresses;
+    bool route_localnet = false;
+  };
+  std::optional<Adopted> adopted;
 
   bool has_family(bool v6) const {
     return std::ranges::any_of(pools, [v6](const Pool& p) { return p.subnet.is_v6() == v6; });
@@ -147,6 +155,9 @@ struct Container {
   int log_max_file = 0;      // log files kept, the live one included; 0: the default
   std::string dir;  // <root>/containers/<id>: overlay upper/work, /etc files, log, exit status
   std::string cgroup_parent, cgroup_version;
+  // Its cgroup leaf is `<cgroup_prefix>-<id>` under the parent: the id of the state root that made
+  // it ("": a bare `<id>`, as recorded before roots had ids).
+  std::string cgroup_prefix;
   ContainerStatus status = ContainerStatus::kCreated;
   int pid = 0;             // the workload (PID 1 inside), on the host
   uint64_t pid_start = 0;  // its start time (/proc/N/stat), so a reused pid is not it

@@ -22,6 +22,7 @@ struct Leftovers {
   std::vector<std::string> links, netns;
   kernel::FirewallChange fw;
   std::vector<ContainerIntent> containers;  // removed last: see cnm/containers/lifecycle.cc
+  std::vector<AdoptIntent> adopted;
 };
 
 void collect(Leftovers& u, const LinkIntent& i) { u.links.push_back(i.name); }
@@ -32,6 +33,7 @@ void collect(Leftovers& u, const FwNetworkIntent& i) {
 }
 void collect(Leftovers& u, const FwPortsIntent& i) { u.fw.remove_ports.push_back(i.ports); }
 void collect(Leftovers& u, const ContainerIntent& i) { u.containers.push_back(i); }
+void collect(Leftovers& u, const AdoptIntent& i) { u.adopted.push_back(i); }
 
 // How often recovery failed on a journal row (0 for a row of an older version or a bad count).
 int attempts_of(const nlohmann::json& j) {
@@ -107,7 +109,7 @@ Result<int> Recovery::recover_intents(const store::WriteLock& /*lock*/, bool par
 Status Recovery::recover_intent(int64_t id, const nlohmann::json& j) {
   store::Batch b;
   Leftovers u;
-  auto& [links, netns, fw, containers] = u;
+  auto& [links, netns, fw, containers, adopted] = u;
   std::vector<std::string> dropped;
   std::vector<Endpoint> left;  // endpoints it drops: their namespaces may need a gateway again
   if (j.is_object()) {
@@ -125,12 +127,14 @@ Status Recovery::recover_intent(int64_t id, const nlohmann::json& j) {
           if (std::string_view(t) == store::kEndpoints)
             if (auto e = decode_one<Endpoint>(store_.get(t, d.value("id", "")), "endpoint", ""))
               left.push_back(std::move(*e));
-          CNM_TRY(add_record_objects(store_, registry_, t, d.value("id", ""), links, netns, fw));
+          CNM_TRY(add_record_objects(store_, registry_, t, d.value("id", ""),
+                                     {links, netns, fw, adopted}));
         }
       dropped.push_back(d.value("id", ""));
     }
   }
   CNM_TRY(recover_objects(links, netns, fw, dropped));
+  for (const auto& a : adopted) CNM_TRY(give_back(a));
   // Best effort here: a namespace that cannot take the route (an admin removed its address)
   // must not block every later command.
   (void)endpoints_.reelect_gateways(b, left);
@@ -152,6 +156,16 @@ Status Recovery::doctor_intents(Drift& d) {
     d.pending_intents.push_back(std::move(line));
   }
   return {};
+}
+
+// What netctl added to a bridge it did not make; the bridge itself stays.
+Status Recovery::give_back(const AdoptIntent& a) {
+  if (auto r = kernel_.links->remove_addresses(a.bridge, a.addresses); !r)
+    return context("recover an interrupted command", r.error());
+  if (!a.route_localnet) return {};
+  auto link = CNM_VALUE(kernel_.links->get(a.bridge));
+  if (!link) return {};
+  return kernel_.sysctl->set("net/ipv4/conf/" + a.bridge + "/route_localnet", "0");
 }
 
 Status Recovery::recover_objects(const std::vector<std::string>& links,

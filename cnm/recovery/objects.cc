@@ -27,8 +27,9 @@ Result<ObjectDrift> find_object_drift(Service& c, store::Store& store, const Ker
     if (!id || netns_key(*id) != sb.netns_key) od.sandboxes.push_back(std::move(sb));
   }
   auto links = CNM_VALUE(k.links->list());
-  std::set<std::string> names;
-  for (const auto& l : links) names.insert(l.name);
+  std::set<std::string> names;  // an endpoint's veth: this root's link of that name
+  for (const auto& l : links)
+    if (l.ours) names.insert(l.name);
   auto eps = CNM_VALUE(c.endpoints({}));
   std::set<std::string> owners;
   for (auto& e : eps) {

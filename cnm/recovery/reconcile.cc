@@ -40,8 +40,10 @@ Result<Drift> Recovery::doctor() {
   }
   auto eps = CNM_VALUE(endpoints({}));
   for (const auto& e : eps) known.insert(e.host_ifname);
+  // A link is a stray only when it carries this root's mark: a name proves nothing.
   for (const auto& l : links)
-    if (registry_.names_link(l.name) && !known.contains(l.name)) d.foreign_links.push_back(l.name);
+    if (l.ours && registry_.names_link(l.name) && !known.contains(l.name))
+      d.foreign_links.push_back(l.name);
   CNM_TRY(doctor_objects(d));
   auto containers = CNM_VALUE(containers_.container_drift());
   d.containers = std::move(containers);

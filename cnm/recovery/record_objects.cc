@@ -15,14 +15,15 @@ void add_once(std::vector<std::string>& v, const std::string& s) {
 }  // namespace
 
 Status add_record_objects(store::Store& store, const Registry& drivers, const std::string& table,
-                          const std::string& id, std::vector<std::string>& links,
-                          std::vector<std::string>& netns, kernel::FirewallChange& fw) {
+                          const std::string& id, RecordObjects out) {
+  auto& [links, netns, fw, adopted] = out;
   auto rec = store.get(table.c_str(), id);
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return {};
   if (table == store::kNetworks) {
     auto n = CNM_VALUE(decode_one<Network>(std::move(rec), "network", id));
     if (auto d = drivers.describe(n.driver)) d->removal(n, nullptr, links, fw);
+    if (n.adopted) adopted.push_back({n.bridge, n.adopted->addresses, n.adopted->route_localnet});
   } else if (table == store::kEndpoints) {
     auto e = CNM_VALUE(decode_one<Endpoint>(std::move(rec), "endpoint", id));
     add_once(links, e.host_ifname);  // the record names it

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cnm/core/driver.h"
+#include "cnm/core/intent.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/model/error.h"
 #include "cnm/store/store.h"
@@ -18,9 +19,15 @@ namespace cnm {
 // Appends (without duplicates) what record `id` of `table` owns in the kernel: the bridge and
 // firewall chains of a network whose driver has one (`drivers`: Driver::has_bridge), an
 // endpoint's host veth end and published-port rules, a sandbox's netns bind mount. A record that
-// is gone adds nothing.
+// is gone adds nothing. A network on a bridge it adopted adds what netctl gives back to that
+// bridge to `adopted` (the bridge itself, listed in `links`, is not netctl's to delete).
+struct RecordObjects {
+  std::vector<std::string>& links;
+  std::vector<std::string>& netns;
+  kernel::FirewallChange& fw;
+  std::vector<AdoptIntent>& adopted;
+};
 Status add_record_objects(store::Store& store, const Registry& drivers, const std::string& table,
-                          const std::string& id, std::vector<std::string>& links,
-                          std::vector<std::string>& netns, kernel::FirewallChange& fw);
+                          const std::string& id, RecordObjects out);
 
 }  // namespace cnm

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cnm/containers/container_service.h"
+#include "cnm/core/intent.h"
 #include "cnm/core/service.h"
 #include "cnm/endpoint/endpoint_service.h"
 #include "cnm/kernel/firewall.h"
@@ -71,6 +72,8 @@ class Recovery : public Service {
   Status recover_objects(const std::vector<std::string>& links,
                          const std::vector<std::string>& netns, kernel::FirewallChange& fw,
                          const std::vector<std::string>& dropped);
+  // Takes back what netctl added to a bridge it adopted (addresses, route_localnet).
+  Status give_back(const AdoptIntent& a);
   // What the store asks for in the kernel, as the drivers of its networks name it.
   struct Desired {
     std::vector<std::string> links;

@@ -53,8 +53,11 @@ cnm::Status BridgeDriver::prepare(cnm::Network& n, std::span<const cnm::Network>
   return {};
 }
 
-cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
-                                 std::span<const cnm::Network> others) {
+cnm::Status BridgeDriver::make_bridge(cnm::Txn& tx, cnm::Network& n) {
+  if (parse_bridge_options(n.options)->name == n.bridge) {
+    auto link = CNM_VALUE(k_.links->get(n.bridge));
+    if (link && !link->ours) return adopt(tx, n, *link);
+  }
   std::vector<cnm::Prefix> gateways;
   for (const auto& pool : n.pools) gateways.emplace_back(pool.gateway, pool.subnet.len());
   CNM_TRY(tx.intend(cnm::LinkIntent{n.bridge}));
@@ -63,6 +66,40 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
     std::string names[] = {name};
     return links->delete_links(names);
   });
+  return {};
+}
+
+cnm::Status BridgeDriver::adopt(cnm::Txn& tx, cnm::Network& n, const cnm::kernel::LinkInfo& link) {
+  if (link.kind != "bridge")
+    return cnm::fail(cnm::Code::kConflict, "{} exists and is not a bridge ({})", n.bridge,
+                     link.kind.empty() ? "no kind" : link.kind);
+  cnm::Network::Adopted a;
+  for (const auto& pool : n.pools) {
+    cnm::Prefix gw(pool.gateway, pool.subnet.len());
+    if (std::find(link.addresses.begin(), link.addresses.end(), gw) == link.addresses.end())
+      a.addresses.push_back(gw);
+  }
+  auto localnet = k_.sysctl->get("net/ipv4/conf/" + n.bridge + "/route_localnet");
+  a.route_localnet = !localnet || *localnet != "1";
+  cnm::AdoptIntent intent{n.bridge, a.addresses, a.route_localnet};
+  n.adopted = std::move(a);
+  CNM_TRY(tx.intend(intent));
+  tx.on_undo(intent, [this, n] { return give_back(n); });
+  return k_.links->add_addresses(n.bridge, intent.addresses);
+}
+
+cnm::Status BridgeDriver::give_back(const cnm::Network& n) {
+  if (!n.adopted) return {};
+  CNM_TRY(k_.links->remove_addresses(n.bridge, n.adopted->addresses));
+  if (!n.adopted->route_localnet) return {};
+  auto link = CNM_VALUE(k_.links->get(n.bridge));
+  if (!link) return {};
+  return k_.sysctl->set("net/ipv4/conf/" + n.bridge + "/route_localnet", "0");
+}
+
+cnm::Status BridgeDriver::create(cnm::Txn& tx, cnm::Network& n,
+                                 std::span<const cnm::Network> others) {
+  CNM_TRY(make_bridge(tx, n));
   // Forwarding is a host setting, turned on like Docker does and never turned off again: other
   // networks and the admin may rely on it. route_localnet belongs to the bridge and goes with it:
   // it lets 127.0.0.1:PORT be DNATed to a container (the raw-table guard keeps it local).
@@ -98,7 +135,11 @@ cnm::Status BridgeDriver::create(cnm::Txn& tx, const cnm::Network& n,
 cnm::Status BridgeDriver::plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) {
   for (const auto& n : nets) {
     CNM_TRY(tx.intend(cnm::FwNetworkIntent{n.id.substr(0, 12)}));
-    CNM_TRY(tx.intend(cnm::LinkIntent{n.bridge}));
+    if (n.adopted)
+      CNM_TRY(
+          tx.intend(cnm::AdoptIntent{n.bridge, n.adopted->addresses, n.adopted->route_localnet}));
+    else
+      CNM_TRY(tx.intend(cnm::LinkIntent{n.bridge}));
   }
   return {};
 }
@@ -107,8 +148,13 @@ cnm::Status BridgeDriver::remove(std::span<const cnm::Network> nets,
                                  std::span<const cnm::Network> remaining) {
   cnm::kernel::FirewallChange c;
   std::vector<std::string> names;
+  cnm::Status given;
   for (const auto& n : nets) {
     c.remove_networks.push_back(n.id.substr(0, 12));
+    if (n.adopted) {
+      if (auto st = give_back(n); !st && given) given = st;
+      continue;
+    }
     names.push_back(n.bridge);
     c.ipv6 = c.ipv6 || n.ipv6;  // IPv4-only removals leave the IPv6 tables unread
   }
@@ -116,7 +162,8 @@ cnm::Status BridgeDriver::remove(std::span<const cnm::Network> nets,
   if (c.ipv6) c.bridges6 = bridges_of(remaining, true);
   auto fw = k_.firewall->apply(c);
   auto links = k_.links->delete_links(names);
-  return fw ? links : fw;
+  if (!fw) return fw;
+  return links ? given : links;
 }
 
 cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::Endpoint& ep,

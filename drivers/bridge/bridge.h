@@ -3,6 +3,7 @@
 
 #include "cnm/core/driver.h"
 #include "cnm/kernel/firewall.h"
+#include "cnm/kernel/links.h"
 
 namespace drivers {
 
@@ -16,8 +17,9 @@ class BridgeDriver : public cnm::Driver {
   bool routes_default() const override { return true; }
   cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                       const cnm::DriverDefaults& defaults) const override;
-  cnm::Status create(cnm::Txn& tx, const cnm::Network& n,
-                     std::span<const cnm::Network> others) override;
+  // A bridge named by -o com.docker.network.bridge.name that exists and is not this root's is
+  // adopted (as Docker does): netctl adds the gateway addresses it lacks and never deletes it.
+  cnm::Status create(cnm::Txn& tx, cnm::Network& n, std::span<const cnm::Network> others) override;
   cnm::Status plan_remove(cnm::Txn& tx, std::span<const cnm::Network> nets) override;
   cnm::Status remove(std::span<const cnm::Network> nets,
                      std::span<const cnm::Network> remaining) override;
@@ -42,6 +44,11 @@ class BridgeDriver : public cnm::Driver {
 
  private:
   cnm::Status forget_flows(const cnm::kernel::EndpointPorts& ports);
+  // The bridge: made, or adopted when `n` names one that exists (then n.adopted is set).
+  cnm::Status make_bridge(cnm::Txn& tx, cnm::Network& n);
+  cnm::Status adopt(cnm::Txn& tx, cnm::Network& n, const cnm::kernel::LinkInfo& link);
+  // Takes back what netctl added to an adopted bridge.
+  cnm::Status give_back(const cnm::Network& n);
   cnm::KernelContext k_;
 };
 

@@ -17,7 +17,7 @@ class NoopDriver : public cnm::Driver {
   bool routes_default() const override { return false; }
   cnm::Status prepare(cnm::Network& n, std::span<const cnm::Network> existing,
                       const cnm::DriverDefaults& defaults) const override;
-  cnm::Status create(cnm::Txn&, const cnm::Network&, std::span<const cnm::Network>) override {
+  cnm::Status create(cnm::Txn&, cnm::Network&, std::span<const cnm::Network>) override {
     return {};
   }
   cnm::Status plan_remove(cnm::Txn&, std::span<const cnm::Network>) override { return {}; }

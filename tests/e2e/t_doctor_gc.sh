@@ -13,6 +13,9 @@ ip netns exec web busybox nc -ll -p 80 -e echo up & pids+=($!)
 for _ in $(seq 50); do ip netns exec web ss -ltn | grep ':80 ' >/dev/null && break; sleep 0.1; done
 [ "$(ask 8080)" = up ] || fail "published port does not answer"
 nc_ doctor >/dev/null || fail "doctor reports drift on a clean state"
+# This state root's id, from the name of its own forward chain.
+root=$(iptables-legacy -S | sed -nE 's/^-N NETCTL-F-([0-9a-f]{8})$/\1/p')
+[ -n "$root" ] || fail "no per-root chain NETCTL-F-<root id>"
 
 # The admin's own rule in NETCTL-USER must survive everything below: every other filter chain and
 # the whole nat table are flushed.
@@ -36,16 +39,33 @@ e=json.loads(t[end:]); assert not d["Clean"] and d["MissingRules"] and e["code"]
   fail "doctor json"
 [ "$before" = "$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')" ] || fail "doctor changed rules"
 
-# Things netctl does not know: a stray bridge and a stray network chain.
-ip link add nc-0123456789ab type bridge
+# Things netctl does not know: a stray bridge and a stray network chain of this root. The bridge
+# carries this root's mark (its link group: 0x20000000 and the root id's low 29 bits); a look-alike
+# without it is someone else's and stays.
+ip link add nc-0123456789ab group $(( 0x20000000 | (0x$root & 0x1fffffff) )) type bridge
+ip link add nc-0123456789ac type bridge
 iptables-legacy -N NETCTL-N-0123456789ab
-iptables-legacy -A NETCTL-FORWARD -j NETCTL-N-0123456789ab
+iptables-legacy -A "NETCTL-F-$root" -j NETCTL-N-0123456789ab
+# Another state root's chains and someone's rule in a shared chain: not this root's to report or
+# remove.
+iptables-legacy -N NETCTL-F-fedcba98
+iptables-legacy -A NETCTL-FORWARD -j NETCTL-F-fedcba98
+iptables-legacy -N NETCTL-N-fedcba987654
+iptables-legacy -A NETCTL-F-fedcba98 -j NETCTL-N-fedcba987654
+iptables-legacy -A NETCTL-FORWARD -s 203.0.113.8/32 -j DROP
 nc_ gc >/dev/null
 nc_ doctor >/dev/null || { nc_ doctor; fail "drift after gc"; }
+iptables-legacy -S NETCTL-F-fedcba98 | grep -- '-j NETCTL-N-fedcba987654' >/dev/null ||
+  fail "gc touched another root's chain"
+iptables-legacy -S NETCTL-FORWARD | grep -- '-A NETCTL-FORWARD -j NETCTL-F-fedcba98' >/dev/null ||
+  fail "gc removed another root's jump"
+iptables-legacy -S NETCTL-FORWARD | grep -- '-s 203.0.113.8/32 -j DROP' >/dev/null ||
+  fail "gc removed a rule it did not make from a shared chain"
 [ "$(ask 8080)" = up ] || fail "published port not restored by gc"
 [ "$(user_rules)" = "$admin_rule" ] || fail "the admin's NETCTL-USER rule did not survive: $(user_rules)"
 iptables-legacy -S FORWARD | grep -- '-A FORWARD -j NETCTL-USER' >/dev/null ||
   fail "gc did not restore the jump to NETCTL-USER"
 ip link show nc-0123456789ab 2>/dev/null && fail "stray bridge not removed"
+ip link show nc-0123456789ac >/dev/null 2>&1 || fail "gc removed a look-alike bridge without the mark"
 iptables-legacy-save | grep NETCTL-N-0123456789ab >/dev/null && fail "stray chain not removed"
 echo ok

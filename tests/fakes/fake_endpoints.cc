@@ -224,7 +224,8 @@ Status FakeEndpoints::create_pair(const EndpointSpec& spec) {
                                             .mtu = spec.mtu != 0 ? spec.mtu : kFakeDefaultMtu,
                                             .up = true,
                                             .master = bridge->second.index,
-                                            .addresses = {}};
+                                            .addresses = {},
+                                            .group = links_.mark};
   inside->second.insert(spec.ifname);
   peers[spec.host_ifname] = {spec.netns_path, spec.ifname};
   return {};

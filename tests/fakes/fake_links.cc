@@ -55,7 +55,8 @@ Status FakeLinks::create(const std::string& name, unsigned mtu, std::span<const 
                 .mtu = mtu != 0 ? mtu : kFakeDefaultMtu,
                 .up = true,
                 .master = 0,
-                .addresses = {}};
+                .addresses = {},
+                .group = mark};
   for (const Prefix& p : addresses) {
     Status st;
     if (steps_->tick()) {
@@ -80,7 +81,8 @@ Status FakeLinks::delete_links(std::span<const std::string> names) {
     seen.push_back(n);
     line += " " + n;
     auto it = links.find(n);
-    if (it == links.end()) continue;  // already gone counts as deleted
+    if (it == links.end()) continue;         // already gone counts as deleted
+    if (it->second.group != mark) continue;  // not ours: left alone, as the kernel adapter does
     if (steps_->tick()) {
       if (first) first = steps_->injected();
       continue;
@@ -95,15 +97,46 @@ Status FakeLinks::delete_links(std::span<const std::string> names) {
   return record(std::move(line), first);
 }
 
+Status FakeLinks::add_addresses(const std::string& name, std::span<const Prefix> addresses) {
+  std::string line = "add_addresses " + name;
+  for (const Prefix& p : addresses) line += " " + p.str();
+  auto it = links.find(name);
+  if (it == links.end()) return record(line, fail(Code::kNotFound, "bridge {} is gone", name));
+  if (steps_->tick()) return record(line, steps_->injected());
+  for (const Prefix& p : addresses) {
+    if (duplicate(it->second.addresses, p))
+      return record(line,
+                    fail(Code::kConflict, "add address {} to {}: File exists", p.str(), name));
+    it->second.addresses.push_back(p);
+  }
+  it->second.up = true;
+  return record(line, {});
+}
+
+Status FakeLinks::remove_addresses(const std::string& name, std::span<const Prefix> addresses) {
+  std::string line = "remove_addresses " + name;
+  for (const Prefix& p : addresses) line += " " + p.str();
+  auto it = links.find(name);
+  if (it == links.end()) return record(line, {});
+  if (steps_->tick()) return record(line, steps_->injected());
+  for (const Prefix& p : addresses) std::erase(it->second.addresses, p);
+  return record(line, {});
+}
+
 Result<std::optional<LinkInfo>> FakeLinks::get(const std::string& name) {
   auto it = links.find(name);
   if (it == links.end()) return std::nullopt;
-  return it->second;
+  LinkInfo info = it->second;
+  info.ours = info.group == mark;
+  return info;
 }
 
 Result<std::vector<LinkInfo>> FakeLinks::list() {
   std::vector<LinkInfo> out;
-  for (const auto& [n, l] : links) out.push_back(l);
+  for (const auto& [n, l] : links) {
+    out.push_back(l);
+    out.back().ours = l.group == mark;
+  }
   std::stable_sort(out.begin(), out.end(),
                    [](const LinkInfo& a, const LinkInfo& b) { return a.index < b.index; });
   return out;

@@ -27,6 +27,8 @@ struct StepCounter {
 // new link.
 inline constexpr size_t kFakeMaxName = 15;
 inline constexpr unsigned kFakeDefaultMtu = 1500;
+// The owner mark of the fakes' state root (owner_group of a root id).
+inline constexpr uint32_t kFakeMark = 0x2a1b2c3d;
 inline bool fake_name_fits(const std::string& name) {
   return !name.empty() && name.size() <= kFakeMaxName;
 }
@@ -39,8 +41,11 @@ class FakeLinks : public Links {
  public:
   explicit FakeLinks(StepCounter* steps = nullptr);
 
-  std::map<std::string, LinkInfo> links;  // current state by name; tests may preload it
-  std::vector<Prefix> extra_prefixes;     // added to used_prefixes() (simulated host routes)
+  // Current state by name; tests may preload it (a preloaded link is netctl's only with
+  // .group = mark).
+  std::map<std::string, LinkInfo> links;
+  uint32_t mark = kFakeMark;           // the group of what create_bridge (and FakeEndpoints) make
+  std::vector<Prefix> extra_prefixes;  // added to used_prefixes() (simulated host routes)
   // One line per mutating call, e.g. "create_bridge nc-x mtu=1500 10.0.0.1/24" or
   // "delete nc-x nc-y"; a call that failed ends in " -> <error message>".
   std::vector<std::string> log;
@@ -51,6 +56,9 @@ class FakeLinks : public Links {
   Status create_bridge(const std::string& name, unsigned mtu,
                        std::span<const Prefix> addresses) override;
   Status delete_links(std::span<const std::string> names) override;
+  // One step each: "add_addresses br0 10.0.0.1/24", "remove_addresses br0 10.0.0.1/24".
+  Status add_addresses(const std::string& name, std::span<const Prefix> addresses) override;
+  Status remove_addresses(const std::string& name, std::span<const Prefix> addresses) override;
   Result<std::optional<LinkInfo>> get(const std::string& name) override;
   Result<std::vector<LinkInfo>> list() override;
   Result<std::vector<Prefix>> used_prefixes() override;

@@ -15,8 +15,8 @@ namespace {
 // Namespace /run/netns/rt-a with an uplink up0 (198.51.100.2/24, 2001:db8:100::2/64) and no
 // default route; removed at the end.
 struct UplinkNs {
-  std::unique_ptr<Namespaces> nss = make_linux_namespaces();
-  std::unique_ptr<Endpoints> eps = make_linux_endpoints();
+  std::unique_ptr<Namespaces> nss = make_linux_namespaces(priv::kMark);
+  std::unique_ptr<Endpoints> eps = make_linux_endpoints(priv::kMark);
   std::string path = "/run/netns/rt-a";
   UplinkNs() {
     REQUIRE(nss->create(path));

@@ -28,9 +28,9 @@ using testing::pfx;
 // A bridge nc-ep (10.66.0.1/24, fd00:66::1/64) in the current namespace and namespaces under
 // /run/netns that go away with it.
 struct Lan {
-  std::unique_ptr<Links> links = make_linux_links();
-  std::unique_ptr<Namespaces> nss = make_linux_namespaces();
-  std::unique_ptr<Endpoints> eps = make_linux_endpoints();
+  std::unique_ptr<Links> links = make_linux_links(priv::kMark);
+  std::unique_ptr<Namespaces> nss = make_linux_namespaces(priv::kMark);
+  std::unique_ptr<Endpoints> eps = make_linux_endpoints(priv::kMark);
   std::vector<std::string> made;
 
   Lan() {

@@ -88,9 +88,9 @@ struct FakeParitySide : ParitySide {
 
 struct LinuxParitySide : ParitySide {
   priv::FreshNetns fresh;
-  std::unique_ptr<Links> ll = make_linux_links();
-  std::unique_ptr<Namespaces> ln = make_linux_namespaces();
-  std::unique_ptr<Endpoints> le = make_linux_endpoints();
+  std::unique_ptr<Links> ll = make_linux_links(priv::kMark);
+  std::unique_ptr<Namespaces> ln = make_linux_namespaces(priv::kMark);
+  std::unique_ptr<Endpoints> le = make_linux_endpoints(priv::kMark);
   std::unique_ptr<HostPorts> lp = make_linux_host_ports();
   std::vector<Fd> sockets;
   LinuxParitySide() {

@@ -34,7 +34,7 @@ bool link_exists(const std::string& name) {
 
 TEST_CASE("create_bridge makes an up bridge with its MTU and addresses") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   std::vector<Prefix> addrs{pfx("10.20.0.1/24"), pfx("fd00:20::1/64")};
   REQUIRE(links->create_bridge("nc-test", 1400, addrs));
 
@@ -97,7 +97,7 @@ bool wait_link_local(const std::string& name, bool want) {
 
 TEST_CASE("an IPv4-only bridge gets no link-local address, a link-local one is not listed") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   // Control: a bridge made by `ip` gets fe80:: once a port gives it carrier, so the check on the
   // bridge netctl made below can see one if the kernel generates it.
   REQUIRE(sh_rc("ip link add nc-ctl type bridge && ip link set nc-ctl up && "
@@ -120,7 +120,7 @@ TEST_CASE("an IPv4-only bridge gets no link-local address, a link-local one is n
 
 TEST_CASE("a bridge keeps the MAC it was made with while ports come and go") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   REQUIRE(links->create_bridge("nc-mac", 0, std::vector{pfx("10.21.0.1/24")}));
   auto mac = [] { return ip_addr("nc-mac")["address"].get<std::string>(); };
   const std::string made = mac();
@@ -136,7 +136,7 @@ TEST_CASE("a bridge keeps the MAC it was made with while ports come and go") {
 
 TEST_CASE("create_bridge without addresses or MTU uses the kernel default") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   REQUIRE(links->create_bridge("nc-plain", 0, {}));
   auto got = links->get("nc-plain");
   REQUIRE(got);
@@ -148,7 +148,7 @@ TEST_CASE("create_bridge without addresses or MTU uses the kernel default") {
 
 TEST_CASE("create_bridge conflicts and failures") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   REQUIRE(links->create_bridge("nc-dup", 0, std::vector{pfx("10.1.0.1/24")}));
 
   SUBCASE("an existing name is a conflict and leaves the existing bridge alone") {
@@ -183,7 +183,7 @@ TEST_CASE("create_bridge conflicts and failures") {
 
 TEST_CASE("delete_links: one, many, missing ones") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   SUBCASE("one") {
     REQUIRE(links->create_bridge("nc-one", 0, {}));
     std::vector<std::string> names{"nc-one"};
@@ -208,14 +208,16 @@ TEST_CASE("delete_links: one, many, missing ones") {
   }
   SUBCASE("both ends of a veth pair and its bridge in one batch") {
     REQUIRE(links->create_bridge("nc-vb", 0, {}));
-    REQUIRE(sh_rc("ip link add nv-1 type veth peer name nv-2 && ip link set nv-1 master nc-vb") ==
-            0);
+    REQUIRE(sh_rc(std::string("ip link add nv-1 type veth peer name nv-2 && ip link set nv-1 ") +
+                  "master nc-vb group " + priv::kMarkIp + " && ip link set nv-2 group " +
+                  priv::kMarkIp) == 0);
     std::vector<std::string> names{"nv-1", "nv-2", "nc-vb"};
     CHECK(links->delete_links(names));
     for (const std::string& n : names) CHECK_FALSE(link_exists(n));
   }
   SUBCASE("a link that cannot be deleted does not stop the others") {
     std::vector<std::string> names{"nc-x1", "lo", "nc-x2"};
+    REQUIRE(sh_rc(std::string("ip link set lo group ") + priv::kMarkIp) == 0);  // lo as if ours
     REQUIRE(links->create_bridge("nc-x1", 0, {}));
     REQUIRE(links->create_bridge("nc-x2", 0, {}));
     auto r = links->delete_links(names);
@@ -224,13 +226,13 @@ TEST_CASE("delete_links: one, many, missing ones") {
     CHECK_FALSE(link_exists("nc-x1"));
     CHECK_FALSE(link_exists("nc-x2"));
     json lo = json::parse(sh("ip -j -d link show dev lo"));
-    CHECK(lo[0]["group"] == "default");  // its group was put back
+    CHECK(lo[0]["group"] == priv::kMarkIp);  // its group was put back
   }
 }
 
 TEST_CASE("list reports kinds, masters and addresses") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   REQUIRE(links->create_bridge("nc-br", 0, std::vector{pfx("10.40.0.1/24")}));
   REQUIRE(sh_rc("ip link add nv-a type veth peer name nv-b && ip link set nv-a master nc-br") == 0);
   auto all = links->list();
@@ -254,7 +256,7 @@ TEST_CASE("list reports kinds, masters and addresses") {
 
 TEST_CASE("used_prefixes sees interface subnets and routes, not the ambient ones") {
   priv::FreshNetns ns;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   std::vector<Prefix> addrs{pfx("10.30.0.1/24"), pfx("fd00:30::1/64")};
   REQUIRE(links->create_bridge("nc-used", 0, addrs));
   REQUIRE(sh_rc("ip route add 198.51.100.0/24 dev nc-used") == 0);
@@ -285,7 +287,7 @@ TEST_CASE("used_prefixes sees interface subnets and routes, not the ambient ones
 
 TEST_CASE("a Links object stays in the namespace it was made in") {
   priv::FreshNetns first;
-  auto links = make_linux_links();
+  auto links = make_linux_links(priv::kMark);
   priv::FreshNetns second;
   REQUIRE(links->create_bridge("nc-first", 0, {}));
   CHECK_FALSE(link_exists("nc-first"));

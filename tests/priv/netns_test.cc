@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cnm/kernel/endpoints.h"
+#include "cnm/kernel/links.h"
 #include "tests/literals.h"
 #include "tests/priv/priv.h"
 
@@ -27,7 +28,7 @@ bool listed(const std::string& name) {
 
 TEST_CASE("namespace create, identify, interfaces, remove") {
   priv::FreshNetns ns;
-  auto nss = make_linux_namespaces();
+  auto nss = make_linux_namespaces(priv::kMark);
   const std::string path = "/run/netns/t-life";
   std::string before = own_netns();
 
@@ -80,7 +81,7 @@ TEST_CASE("namespace create, identify, interfaces, remove") {
 
 TEST_CASE("namespace create makes missing directories; identify refuses what is no netns") {
   priv::FreshNetns ns;
-  auto nss = make_linux_namespaces();
+  auto nss = make_linux_namespaces(priv::kMark);
   const std::string path = "/run/netns/t-deep/a/b";
   REQUIRE(nss->create(path));
   CHECK(nss->identify(path));
@@ -114,7 +115,7 @@ TEST_CASE("namespace create makes missing directories; identify refuses what is 
 
 TEST_CASE("namespace mounts propagate to mount namespaces that copied the directory") {
   priv::FreshNetns ns;
-  auto nss = make_linux_namespaces();
+  auto nss = make_linux_namespaces(priv::kMark);
   REQUIRE(nss->create("/run/netns/t-first"));  // makes /run/netns a shared mount
   // A mount namespace copied now (propagation unchanged, like a container runtime's) ...
   std::string pid =
@@ -131,6 +132,27 @@ TEST_CASE("namespace mounts propagate to mount namespaces that copied the direct
   CHECK(sh("nsenter -t " + pid + " -m grep -c t-later /proc/self/mountinfo || true") == "0\n");
   sh_rc("kill " + pid);
   CHECK(nss->remove("/run/netns/t-first"));
+}
+
+TEST_CASE("remove leaves a namespace this root did not make: another root's, `ip netns add`") {
+  priv::FreshNetns ns;
+  auto nss = make_linux_namespaces(priv::kMark);
+  auto other = make_linux_namespaces(owner_group("12345678"));
+  REQUIRE(nss->create("/run/netns/t-mine"));
+  CHECK(sh("ip -n t-mine -j -d link show lo").find(std::string("\"group\":\"") + priv::kMarkIp) !=
+        std::string::npos);
+  REQUIRE(other->create("/run/netns/t-theirs"));
+  REQUIRE(sh_rc("ip netns add t-admin") == 0);
+  CHECK(nss->remove("/run/netns/t-theirs"));  // success: not ours, left as it is
+  CHECK(nss->remove("/run/netns/t-admin"));
+  CHECK(listed("t-theirs"));
+  CHECK(listed("t-admin"));
+  CHECK(nss->identify("/run/netns/t-theirs"));
+  CHECK(nss->remove("/run/netns/t-mine"));
+  CHECK_FALSE(listed("t-mine"));
+  CHECK(other->remove("/run/netns/t-theirs"));
+  CHECK_FALSE(listed("t-theirs"));
+  CHECK(sh_rc("ip netns del t-admin") == 0);
 }
 
 }  // namespace

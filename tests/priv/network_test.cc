@@ -17,11 +17,13 @@ namespace {
 // A controller over real libnl links in the current (fresh) namespace, with a temporary root.
 struct RealController {
   std::string root;
-  std::unique_ptr<cnm::kernel::Links> links = cnm::kernel::make_linux_links();
+  std::unique_ptr<cnm::kernel::Links> links = cnm::kernel::make_linux_links(priv::kMark);
   std::unique_ptr<cnm::kernel::Sysctl> sysctl = cnm::kernel::make_linux_sysctl();
-  std::unique_ptr<cnm::kernel::Namespaces> namespaces = cnm::kernel::make_linux_namespaces();
-  std::unique_ptr<cnm::kernel::Endpoints> endpoints = cnm::kernel::make_linux_endpoints();
-  std::unique_ptr<cnm::kernel::Firewall> firewall = cnm::kernel::make_iptc_firewall();
+  std::unique_ptr<cnm::kernel::Namespaces> namespaces =
+      cnm::kernel::make_linux_namespaces(priv::kMark);
+  std::unique_ptr<cnm::kernel::Endpoints> endpoints =
+      cnm::kernel::make_linux_endpoints(priv::kMark);
+  std::unique_ptr<cnm::kernel::Firewall> firewall = cnm::kernel::make_iptc_firewall("0a1b2c3d");
   std::unique_ptr<cnm::kernel::HostPorts> hostports = cnm::kernel::make_linux_host_ports();
   ipam::DefaultIpam ipam;
   std::unique_ptr<cnm::store::Store> store;

@@ -3,9 +3,15 @@
 // test does can reach the host's own network namespace.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace priv {
+
+// The owner mark (link group) of the state root the priv tests play: what make_linux_links and
+// make_linux_endpoints are made with. kMarkIp is the same for `ip link ... group`.
+inline constexpr uint32_t kMark = 0x2a1b2c3d;
+inline constexpr const char* kMarkIp = "706423869";
 
 // Moves the calling process into a new network namespace with lo up. Put one at the top of every
 // TEST_CASE: each case then starts from an empty namespace; the previous one disappears when

@@ -153,6 +153,7 @@ TEST_CASE("recovery removes what a crashed create left behind") {
   cnm::kernel::LinkInfo stale;
   stale.name = "nc-deadbeef0000";
   stale.kind = "bridge";
+  stale.group = f.links.mark;  // made by this root before the crash
   f.links.links[stale.name] = stale;
   // The next write command recovers first.
   REQUIRE(f.ctl->create_network(req("n1")));

@@ -85,6 +85,12 @@ struct LinksRef : k::Links {
     return f.create_bridge(n, m, a);
   }
   cnm::Status delete_links(std::span<const std::string> n) override { return f.delete_links(n); }
+  cnm::Status add_addresses(const std::string& n, std::span<const cnm::Prefix> a) override {
+    return f.add_addresses(n, a);
+  }
+  cnm::Status remove_addresses(const std::string& n, std::span<const cnm::Prefix> a) override {
+    return f.remove_addresses(n, a);
+  }
   cnm::Result<std::optional<k::LinkInfo>> get(const std::string& n) override { return f.get(n); }
   cnm::Result<std::vector<k::LinkInfo>> list() override { return f.list(); }
   cnm::Result<std::vector<cnm::Prefix>> used_prefixes() override { return f.used_prefixes(); }
@@ -126,6 +132,7 @@ struct EpRef : k::Endpoints {
 struct FwRef : k::Firewall {
   k::Firewall& f;
   explicit FwRef(k::Firewall& w) : f(w) {}
+  const std::string& root_id() const override { return f.root_id(); }
   cnm::Status apply(const k::FirewallChange& c) override { return f.apply(c); }
   cnm::Result<std::vector<std::string>> dump() override { return f.dump(); }
 };

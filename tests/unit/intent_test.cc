@@ -48,9 +48,10 @@ TEST_CASE("each intent kind writes the journal JSON of earlier versions") {
         R"({"bridge":"nc-a","id12":"0123456789ab","ip":"10.89.0.9","ip6":"fd00:89::9",)"
         R"("kind":"fw-ports","ports":[["",8080,80,1,0],["127.0.0.1",5300,53,2,1]]})");
   std::string id(64, 'a');
-  CHECK(intent_text_roundtrip(
-            cnm::ContainerIntent{id, "/var/lib/netctl/containers/" + id, "2", "netctl"}) ==
-        R"({"cgroup_parent":"netctl","cgroup_version":"2","dir":"/var/lib/netctl/containers/)" +
+  CHECK(intent_text_roundtrip(cnm::ContainerIntent{id, "/var/lib/netctl/containers/" + id, "2",
+                                                   "netctl", "0123abcd"}) ==
+        R"({"cgroup_parent":"netctl","cgroup_prefix":"0123abcd","cgroup_version":"2",)"
+        R"("dir":"/var/lib/netctl/containers/)" +
             id + R"(","id":")" + id + R"(","kind":"container"})");
 }
 
@@ -63,6 +64,11 @@ TEST_CASE("parse_intent reads every field and rejects unknown or malformed objec
   CHECK(ci.dir == "/d");
   CHECK(ci.cgroup_version == "1");
   CHECK(ci.cgroup_parent == "p");
+  CHECK(ci.cgroup_prefix.empty());  // written before root ids: the bare-id leaf
+  auto prefixed = cnm::parse_intent(nlohmann::json::parse(
+      R"({"cgroup_parent":"p","cgroup_prefix":"0123abcd","dir":"/d","id":"i","kind":"container"})"));
+  REQUIRE(prefixed);
+  CHECK(std::get<cnm::ContainerIntent>(*prefixed).cgroup_prefix == "0123abcd");
   auto p = cnm::parse_intent(nlohmann::json::parse(
       R"({"bridge":"nc-b","id12":"e1","ip":"10.1.0.2","kind":"fw-ports","ports":[["",1,2,3,2]]})"));
   REQUIRE(p);
@@ -91,6 +97,7 @@ TEST_CASE("a journal row written by an earlier version still recovers") {
   cnm::kernel::LinkInfo stale;
   stale.name = "nc-0ld00000000a";
   stale.kind = "bridge";
+  stale.group = f.links.mark;  // made by this root before the crash
   f.links.links[stale.name] = stale;
   REQUIRE(f.namespaces.create("/run/netns/old1"));
   // Literal text, as the hand-built JSON of earlier versions wrote it; a kind this version does
