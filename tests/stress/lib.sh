@@ -102,8 +102,10 @@ container_invariants() {
     esac
   done < <(db "select id, ref from containers")
   local known; known=$(db "select id from containers" | sort)
+  # This root's leaves only: another root may share the parent (crash.sh runs one beside).
+  local rid; rid=$(db "select value from meta where key = 'root_id'")
   local cgs; cgs=$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null |
-    sed -nE 's/^[0-9a-f]{8}-([0-9a-f]{64})$/\1/p' | sort -u || true)
+    sed -nE "s/^$rid-([0-9a-f]{64})\$/\1/p" | sort -u || true)
   [ "$cgs" = "$known" ] || echo "cgroups [$cgs] differ from containers [$known]"
   local dirs; dirs=$(ls "$NETCTL_ROOT/containers" 2>/dev/null | sort || true)
   [ "$dirs" = "$known" ] || echo "container directories [$dirs] differ from containers [$known]"
