@@ -12,6 +12,11 @@ scripts/build.sh asan netctl_unit netctl_priv  # what the sanitized suites run
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== ASan+UBSan: unit and priv"
 (cd build-asan && ctest --output-on-failure -R '^(unit|priv)$')
+# Another netctl root runs a container beside every suite below; they must leave it untouched.
+scripts/bystander.sh start
+trap 'scripts/bystander.sh check >/dev/null 2>&1 || true' EXIT  # stopped even when a suite fails
 echo "== RelWithDebInfo: unit, priv, e2e"
 (cd build && ctest --output-on-failure)
 scripts/stress.sh  # crash and concurrency harnesses, fuzzing: bounded (tests/stress, tests/fuzz)
+trap - EXIT
+scripts/bystander.sh check
