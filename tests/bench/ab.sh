@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B of two netctl builds on the attach path, op by op in turn so both see the same machine:
 # each build has its own state root and bridge network (10.70/16 and 10.71/16) with N sandboxes
-# attached, then ROUNDS times: each build connects a spare sandbox (timed) and disconnects it.
+# attached, then ROUNDS times: each build connects a spare sandbox and disconnects it (both timed).
 # Both networks' port rules share the throwaway host's nat table, so both see the same table size.
 # For a change too small for the single-build benchmarks to show between runs: on this VM whole
 # runs move single figures by 10-30%. Here, measured with the same build as A and B ("A/A"): B / A
@@ -45,7 +45,7 @@ for s in a b; do
   nc_ "$s" sandbox create "t$s" >/dev/null
 done
 bench_machine
-declare -a T_A=() T_B=()
+declare -a T_A=() T_B=() D_A=() D_B=()
 for ((r = 0; r <= ROUNDS + 1; r++)); do
   # Round r: build A on side a and B on side b, or the other way round; the first to run
   # alternates too.
@@ -53,14 +53,15 @@ for ((r = 0; r <= ROUNDS + 1; r++)); do
   order="a b"; [ $((r % 4)) -ge 2 ] && order="b a"
   for s in $order; do
     publish $((BASE[$s] + 9000))
-    declare -n _t="T_${SIDE_BIN[$s]##*/}"  # the copies are named A and B
+    declare -n _t="T_${SIDE_BIN[$s]##*/}" _d="D_${SIDE_BIN[$s]##*/}"  # copies named A and B
     if [ "$r" -le 1 ]; then  # warm-up, both builds on both sides, not counted
       nc_ "$s" network connect "${PUB[@]}" "n$s" "t$s"
+      nc_ "$s" network disconnect "n$s" "t$s"
     else
       bench_time _t nc_ "$s" network connect "${PUB[@]}" "n$s" "t$s"
+      bench_time _d nc_ "$s" network disconnect "n$s" "t$s"
     fi
-    unset -n _t
-    nc_ "$s" network disconnect "n$s" "t$s"
+    unset -n _t _d
   done
 done
 read -r ma pa _ <<<"$(bench_stats 1 "${T_A[@]}")"
@@ -69,3 +70,9 @@ echo "attach (connect$([ "$PORTS" = 1 ] && echo " -p")) next to N=$N, $ROUNDS ro
 echo "  A $3: $ma ($pa)"
 echo "  B $4: $mb ($pb)"
 awk -v a="$ma" -v b="$mb" 'BEGIN { printf "  B / A = %.3f\n", b / a }'
+read -r da qa _ <<<"$(bench_stats 1 "${D_A[@]}")"
+read -r db qb _ <<<"$(bench_stats 1 "${D_B[@]}")"
+echo "detach (disconnect) of the same, median (p90) ms:"
+echo "  A $3: $da ($qa)"
+echo "  B $4: $db ($qb)"
+awk -v a="$da" -v b="$db" 'BEGIN { printf "  B / A = %.3f\n", b / a }'

@@ -53,8 +53,8 @@ left=$(find "$devroot/$NETCTL_CGROUP_PARENT" -mindepth 1 -type d 2>/dev/null); [
 # rm -f removes the cgroup.
 nc_ run -d --name dv --rootfs "$ROOTFS" -- /bin/sleep 1000 >/dev/null
 id=$(inspect 'c["Id"]' dv)
-cg=$devroot/$NETCTL_CGROUP_PARENT/$id
-[ -d "$cg" ] || fail "no devices cgroup $cg"
+cg=$(cgroup_of "$devroot" dv)  # the leaf <root id>-<id>
+[ -n "$cg" ] && [ -d "$cg" ] || fail "no devices cgroup for $id under $devroot/$NETCTL_CGROUP_PARENT"
 grep -x "$(inspect 'c["State"]["Pid"]' dv)" "$cg/cgroup.procs" >/dev/null || fail "workload not in $cg"
 diff <(sort "$cg/devices.list") <(printf '%s\n' 'c *:* m' 'b *:* m' 'c 1:3 rwm' 'c 1:5 rwm' \
   'c 1:7 rwm' 'c 1:8 rwm' 'c 1:9 rwm' 'c 5:0 rwm' 'c 5:1 rwm' 'c 5:2 rwm' 'c 136:* rwm' | sort) ||
