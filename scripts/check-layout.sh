@@ -22,7 +22,7 @@ fi
 layers=(
   "cnm/model"
   "cnm/store cnm/kernel ipam"
-  "cnm/launcher"
+  "cnm/launcher cnm/dns"
   "cnm/core"
   "drivers"
   "cnm/network"

@@ -13,6 +13,8 @@ pkgs=(
   sqlite3 time clang-16 libclang-rt-16-dev
   libseccomp-dev musl-tools  # the default seccomp filter; the sealed exec stub (cnm/launcher/dmz)
   dpkg-dev xz-utils  # scripts/fetch-libiptc.sh: dpkg-source unpacks libiptc's Debian source
+  libldns-dev libboost-dev  # netctl-dns: DNS messages (ldns), sockets and timers (Boost.Asio)
+  dnsperf aardvark-dns  # the DNS benchmark and its peer
 )
 missing=()
 for p in "${pkgs[@]}"; do

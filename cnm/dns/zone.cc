@@ -1,0 +1,2 @@
+// Placeholder: replaced by the zone (names from the store).
+namespace cnm::dns {}
