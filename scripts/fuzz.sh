@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-${FUZZ_SECONDS:-45}}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config ports net cli cni)
+[ ${#targets[@]} -gt 0 ] || targets=(config ports net cli cni dns_answer)
 # -O1 with line tables: the usual fuzzing trade-off, and the tree builds in a few minutes.
 flags="-O1 -gline-tables-only"
 flags+=" -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
