@@ -105,6 +105,10 @@ class Store {
   // this Store is alive, a second call fails (Code::kFailed) instead of waiting on itself forever.
   Result<WriteLock> lock();
 
+  // SQLite's `PRAGMA data_version` of this connection: changes whenever another connection
+  // commits, so a long-lived reader (the DNS server) knows when to read the tables again.
+  Result<int64_t> data_version();
+
   // The record whose id or name is `key` (an id prefix of 12+ hex characters matches too).
   Result<std::optional<Record>> get(const char* table, const std::string& key);
   // The records of a table that match `f`, ordered by name then id.

@@ -289,6 +289,12 @@ Result<std::string> Store::root_id() {
   return id;
 }
 
+Result<int64_t> Store::data_version() {
+  Stmt st(*stmts_, "PRAGMA data_version");
+  if (st.step() != SQLITE_ROW) return fail(Code::kFailed, "read data version: {}", st.error());
+  return st.integer(0);
+}
+
 Result<int64_t> Store::add_intent(const std::string& body) {
   Stmt st(*stmts_, "INSERT INTO intents(body) VALUES(?1)");
   CNM_TRY(st.bind(1, body).run("record intent"));
