@@ -77,7 +77,8 @@ void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
   c->add_option("--ip", req->ip, "IPv4 address");
   c->add_option("--ip6", req->ip6, "IPv6 address");
   c->add_option("--mac", req->mac, "MAC address");
-  c->add_option("--alias", req->aliases, "Network-scoped alias");
+  c->add_option("--alias", req->aliases,
+                "Network-scoped DNS name, besides the sandbox's or container's name; repeatable");
   c->add_option("--ifname", req->ifname, "Interface name inside (default eth0, eth1, ...)");
   c->add_option("-p,--publish", req->publish,
                 "[HOSTIP:][HOSTPORT[-END]:]PORT[-END][/tcp|udp|sctp]");

@@ -29,6 +29,7 @@ nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
                       {"DefaultRoute6", e.default_route6},
                       {"Ports", ports}};
   if (!e.container_id.empty()) j["ContainerID"] = e.container_id;  // CNI attachments
+  if (!e.dns_name.empty()) j["DnsName"] = e.dns_name;
   return j;
 }
 

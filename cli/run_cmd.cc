@@ -15,6 +15,9 @@ void add_run_command(CLI::App& app, Context& ctx, cnm::Status& status) {
                 "not internal gives that family's default route: the order is Docker's "
                 "--gw-priority (a new container has no other route, so run needs no "
                 "--default-route)");
+  r->add_option("--network-alias", req->network_aliases,
+                "DNS name of the container on each network it joins, besides its --name; "
+                "repeatable");
   r->add_option("--ip", req->ip, "IPv4 address on the first network");
   r->add_option("-p,--publish", req->publish, "Publish a port: [HOSTIP:][HOSTPORT:]PORT[/proto]");
   r->add_option("--hostname", req->hostname, "Host name (default: the short id)");

@@ -38,11 +38,17 @@ cnm::Status info(Context& ctx) {
 }
 
 nlohmann::json drift_json(const cnm::Drift& d) {
-  return {{"MissingRules", d.missing_rules},       {"ForeignRules", d.foreign_rules},
-          {"MissingLinks", d.missing_links},       {"ForeignLinks", d.foreign_links},
-          {"MissingNetns", d.missing_netns},       {"DeadEndpoints", d.dead_endpoints},
-          {"OrphanAddresses", d.orphan_addresses}, {"Containers", d.containers},
-          {"PendingIntents", d.pending_intents},   {"Clean", d.empty()}};
+  return {{"MissingRules", d.missing_rules},
+          {"ForeignRules", d.foreign_rules},
+          {"MissingLinks", d.missing_links},
+          {"ForeignLinks", d.foreign_links},
+          {"MissingNetns", d.missing_netns},
+          {"DeadEndpoints", d.dead_endpoints},
+          {"OrphanAddresses", d.orphan_addresses},
+          {"Containers", d.containers},
+          {"PendingIntents", d.pending_intents},
+          {"DnsServer", d.dns_server},
+          {"Clean", d.empty()}};
 }
 
 void print_drift(const cnm::Drift& d) {
@@ -55,6 +61,7 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.orphan_addresses) fmt::print("address without owner: {}\n", l);
   for (const auto& l : d.containers) fmt::print("container drift: {}\n", l);
   for (const auto& l : d.pending_intents) fmt::print("pending intent: {}\n", l);
+  for (const auto& l : d.dns_server) fmt::print("dns server {}\n", l);
 }
 
 // doctor: exit 1 on drift; gc: prints what it repaired, exit 1 if journal rows are left.

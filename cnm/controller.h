@@ -18,9 +18,10 @@ namespace cnm {
 
 class Controller {
  public:
-  // Neither `store`, `ipam` nor the kernel adapters are owned.
+  // Neither `store`, `ipam`, the kernel adapters nor `dns` are owned. `dns`: the root's DNS
+  // server (null: none is started).
   Controller(Config config, store::Store& store, const Ipam& ipam, KernelContext kernel,
-             Registry registry);
+             Registry registry, DnsControl* dns = nullptr);
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
@@ -60,8 +61,9 @@ class Controller {
   Result<Network> cni_network(const NetworkCreateRequest& r, bool create) {
     return cni_.cni_network(r, create);
   }
-  Result<Endpoint> cni_add(const ConnectRequest& r, const std::string& container_id) {
-    return cni_.cni_add(r, container_id);
+  Result<Endpoint> cni_add(const ConnectRequest& r, const std::string& container_id,
+                           const std::string& pod_name = {}) {
+    return cni_.cni_add(r, container_id, pod_name);
   }
   Status cni_del(const std::string& network, const std::string& container_id,
                  const std::string& ifname) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cnm/core/dns_control.h"
 #include "cnm/core/txn.h"
 #include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
@@ -27,6 +28,7 @@ struct Runtime::Parts {
   std::unique_ptr<kernel::HostPorts> hostports = kernel::make_linux_host_ports();
   std::unique_ptr<kernel::Conntrack> conntrack = kernel::make_linux_conntrack();
   std::unique_ptr<Ipam> ipam;
+  std::unique_ptr<DnsControl> dns;
 };
 
 std::string resolve_root(const std::string& flag, const Config& config) {
@@ -51,6 +53,24 @@ void wrap_with_faults(P& p, kernel::FaultPlan* plan) {
   txn_plan = plan;
   Txn::set_step_hook([](std::string_view what) { return txn_plan->step(what); });
 }
+
+// The root's DNS control, made on first use: a command that attaches to no DNS network (the
+// benchmark's `-o netctl.dns=false` networks) pays nothing for it, not even the readlink of the
+// server's path.
+class LazyDnsControl final : public DnsControl {
+ public:
+  explicit LazyDnsControl(std::string root) : root_(std::move(root)) {}
+  Status ensure(std::span<const IpAddr> gateways) override { return real().ensure(gateways); }
+  Result<bool> running() override { return real().running(); }
+
+ private:
+  DnsControl& real() {
+    if (!real_) real_ = make_dns_control(root_, default_dns_server_path());
+    return *real_;
+  }
+  std::string root_;
+  std::unique_ptr<DnsControl> real_;
+};
 
 }  // namespace
 
@@ -86,11 +106,12 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::
   p.firewall = kernel::make_iptc_firewall(root_id);
   if (faults) wrap_with_faults(p, faults);
   p.ipam = std::make_unique<ipam::DefaultIpam>(config.pools_v4, config.pools_v6);
+  p.dns = std::make_unique<LazyDnsControl>(root);
   rt->controller_ = std::make_unique<Controller>(
       config, *p.store, *p.ipam,
       KernelContext{p.links.get(), p.sysctl.get(), p.namespaces.get(), p.endpoints.get(),
                     p.firewall.get(), p.hostports.get(), p.conntrack.get()},
-      drivers::builtin_registry());
+      drivers::builtin_registry(), p.dns.get());
   return rt;
 }
 

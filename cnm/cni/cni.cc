@@ -30,7 +30,7 @@ Status validate_cni(const ConnectRequest& r, const std::string& container_id) {
       return fail(Code::kInvalid, "'{}' is not an IPv{} address", text, v6 ? 6 : 4);
   }
   if (!r.mac.empty()) CNM_TRY(validate_mac(r.mac));
-  for (const auto& a : r.aliases) CNM_TRY(validate_name("alias", a));
+  for (const auto& a : r.aliases) CNM_TRY(validate_dns_label("alias", a));
   for (const auto& p : r.publish) CNM_TRY(parse_port_spec(p));
   return {};
 }
@@ -49,13 +49,15 @@ Result<Network> CniService::cni_network(const NetworkCreateRequest& req, bool cr
   return made;
 }
 
-Result<Endpoint> CniService::cni_add(const ConnectRequest& req, const std::string& container_id) {
+Result<Endpoint> CniService::cni_add(const ConnectRequest& req, const std::string& container_id,
+                                     const std::string& pod_name) {
   CNM_TRY(validate_cni(req, container_id));
   return endpoints_.attach({.req = req,
                             .key = cni_key(container_id),
                             .container_id = container_id,
                             .txn_label = "cni add " + container_id,
-                            .target_context = "CNI_NETNS"});
+                            .target_context = "CNI_NETNS",
+                            .dns_name = is_dns_label(pod_name) ? pod_name : ""});
 }
 
 Status CniService::cni_del(const std::string& network_name, const std::string& container_id,

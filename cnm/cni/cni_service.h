@@ -26,7 +26,11 @@ class CniService : public Service {
   // ADD: joins the namespace at req.target (a path) as interface req.ifname. An attachment that
   // exists already is Code::kConflict; a namespace that is gone is Code::kNotFound; a req.target
   // that cannot be attached (not a namespace, netctl's own) is Code::kInvalid "CNI_NETNS: ...".
-  Result<Endpoint> cni_add(const ConnectRequest& req, const std::string& container_id);
+  // `pod_name` (K8S_POD_NAME) is its DNS name when it is a DNS label, and ignored otherwise: the
+  // runtime sends it for every container, and one that needs no name must still attach. Aliases
+  // that are not DNS labels are Code::kInvalid.
+  Result<Endpoint> cni_add(const ConnectRequest& req, const std::string& container_id,
+                           const std::string& pod_name = {});
   // DEL: removes the attachment, its address and its rules. Succeeds when there is none, when the
   // network is unknown and when the namespace is gone.
   Status cni_del(const std::string& network, const std::string& container_id,

@@ -64,11 +64,13 @@ class ContainerService : public Service {
   Status remove_container(Txn& tx, const Container& c);
   // The cgroups under the configured parent whose leaves carry this root's id (doctor, gc).
   Result<std::unique_ptr<launcher::Cgroups>> own_cgroups();
-  // Moves the held workload into its cgroups, records it running, connects its networks and
-  // writes its /etc files.
-  Status attach_workload(Container& c, int supervisor, int pid, const RunRequest& r);
-  // The ids of the networks a run joins; none named: netctl0, created on first use.
-  Result<std::vector<std::string>> run_networks(std::vector<std::string> names);
+  // Moves the held workload into its cgroups, records it running, connects its networks `nets`
+  // (r.networks, with r.network_aliases and its name for DNS), makes sure the DNS server serves
+  // them, and writes its /etc files (resolv.conf: netctl's DNS server when one of them serves DNS).
+  Status attach_workload(Container& c, int supervisor, int pid, const RunRequest& r,
+                         const std::vector<Network>& nets);
+  // The networks a run joins; none named: netctl0, created on first use.
+  Result<std::vector<Network>> run_networks(std::vector<std::string> names);
   // Clones the held workload: as our child, or for -d as the child of a forked supervisor, which
   // gets `log_fds` (run -d: the read end of the workload's output pipe and the log file).
   Status start_workload(const Container& c, const launcher::Plan& plan, launcher::Pipes& pipes,

@@ -90,7 +90,7 @@ Result<launcher::SpawnSpec> spawn_spec(const Container& c, const std::string& ca
 
 }  // namespace
 
-Result<std::vector<std::string>> ContainerService::run_networks(std::vector<std::string> names) {
+Result<std::vector<Network>> ContainerService::run_networks(std::vector<std::string> names) {
   if (names.empty()) {
     names.push_back(kDefaultNetwork);
     if (auto n = network(kDefaultNetwork); !n && n.error().code == Code::kNotFound) {
@@ -101,12 +101,12 @@ Result<std::vector<std::string>> ContainerService::run_networks(std::vector<std:
       if (!made && made.error().code != Code::kConflict) return std::unexpected(made.error());
     }
   }
-  std::vector<std::string> ids;
+  std::vector<Network> nets;
   for (const auto& name : names) {
     auto n = CNM_VALUE(network(name));
-    ids.push_back(n.id);
+    nets.push_back(std::move(n));
   }
-  return ids;
+  return nets;
 }
 
 Result<int> ContainerService::run(const RunRequest& req,
@@ -114,7 +114,8 @@ Result<int> ContainerService::run(const RunRequest& req,
   CNM_TRY(validate_run(req));
   RunRequest r = req;
   auto nets = CNM_VALUE(run_networks(req.networks));
-  r.networks = std::move(nets);
+  r.networks.clear();
+  for (const auto& n : nets) r.networks.push_back(n.id);
   BlockForwarded blocked;
   auto c = CNM_VALUE(create_container(r));
   auto spec = CNM_VALUE(spawn_spec(c, store_.root() + "/seccomp"));
@@ -144,7 +145,7 @@ Result<int> ContainerService::run(const RunRequest& req,
   if (auto s = start_workload(c, plan, *pipes, {fds.out_r, fds.log}, sup, pid); !s)
     return abort_run(c, 0, 0, s.error());
   fds.close_all();
-  if (auto s = attach_workload(c, sup, pid, r); !s) {
+  if (auto s = attach_workload(c, sup, pid, r, nets); !s) {
     pipes->close_all();
     return abort_run(c, sup, pid, s.error());
   }
@@ -186,7 +187,8 @@ Status ContainerService::start_workload(const Container& c, const launcher::Plan
   return {};
 }
 
-Status ContainerService::attach_workload(Container& c, pid_t sup, pid_t pid, const RunRequest& r) {
+Status ContainerService::attach_workload(Container& c, pid_t sup, pid_t pid, const RunRequest& r,
+                                         const std::vector<Network>& nets) {
   CNM_TRY(cgroups_for(c)->add(c.id, pid));
   c.pid = pid;
   c.pid_start = launcher::start_time(pid);
@@ -198,24 +200,34 @@ Status ContainerService::attach_workload(Container& c, pid_t sup, pid_t pid, con
   c.started = now_rfc3339();
   CNM_TRY(put_container(c));
   std::vector<std::string> ips;
+  std::string nameserver;            // the IPv4 gateway of its first DNS network
+  std::vector<IpAddr> dns_gateways;  // of every DNS network it joins
   for (size_t i = 0; i < r.networks.size(); ++i) {
     ConnectRequest cr;
     cr.network = r.networks[i];
     cr.target = c.id;
+    cr.aliases = r.network_aliases;
     if (i == 0) {
       cr.ip = r.ip;
       cr.publish = r.publish;
     }
-    auto ep = CNM_VALUE(endpoints_.connect(cr));
+    auto ep = CNM_VALUE(endpoints_.connect(cr, false));
     for (const auto& a : ep.addresses)
       if (!a.is_v6()) ips.push_back(a.addr().str());
+    if (auto gw = nets[i].gateways(false); dns_enabled(nets[i]) && !gw.empty()) {
+      if (nameserver.empty()) nameserver = gw.front().str();
+      dns_gateways.push_back(gw.front());
+    }
   }
+  // Once, for every network it joined. resolv.conf names the server even when it failed to start:
+  // the next command or gc starts it (doctor reports it meanwhile).
+  if (!nameserver.empty()) ensure_dns(dns_gateways);
   // Addresses live in the endpoint records (inspect and ps read them there): no store write here.
   if (!ips.empty()) c.ip = ips.front();
   std::ifstream host_resolv("/etc/resolv.conf");
   std::string resolv((std::istreambuf_iterator<char>(host_resolv)), {});
   CNM_TRY(write_text(c.dir + "/hosts", launcher::hosts_file(c.hostname, ips)));
-  CNM_TRY(write_text(c.dir + "/resolv.conf", launcher::resolv_file(resolv)));
+  CNM_TRY(write_text(c.dir + "/resolv.conf", launcher::resolv_file(resolv, nameserver)));
   return write_text(c.dir + "/hostname", c.hostname + "\n");
 }
 

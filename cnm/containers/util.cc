@@ -45,6 +45,7 @@ Status validate_run(const RunRequest& r) {
   if (r.cmd.empty()) return fail(Code::kInvalid, "run: no command given (netctl run ... -- CMD)");
   if (!r.name.empty()) CNM_TRY(validate_name("container", r.name));
   for (const auto& n : r.networks) CNM_TRY(validate_name("network", n));
+  for (const auto& a : r.network_aliases) CNM_TRY(validate_dns_label("--network-alias", a));
   if (!r.ip.empty()) {
     auto a = IpAddr::parse(r.ip);
     if (!a || a->is_v6()) return fail(Code::kInvalid, "--ip '{}' is not an IPv4 address", r.ip);

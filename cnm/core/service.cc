@@ -1,5 +1,8 @@
 #include "cnm/core/service.h"
 
+#include <cstdio>
+
+#include "cnm/core/dns_control.h"
 #include "cnm/core/records.h"
 
 namespace cnm {
@@ -16,6 +19,12 @@ Result<store::WriteLock> Service::write() {
   auto lock = CNM_VALUE(store_.lock());
   CNM_TRY(recover(lock));
   return lock;
+}
+
+void Service::ensure_dns(std::span<const IpAddr> gateways) {
+  if (ctx_.dns == nullptr) return;
+  if (auto st = ctx_.dns->ensure(gateways); !st)
+    std::fprintf(stderr, "netctl: warning: dns: %s\n", printable(st.error().message).c_str());
 }
 
 Result<std::vector<Network>> Service::list_networks() {

@@ -14,14 +14,18 @@
 #include "cnm/store/store.h"
 
 namespace cnm {
+class DnsControl;
 
-// The dependencies of the services; neither `store` nor `ipam` is owned.
+// The dependencies of the services; neither `store`, `ipam` nor `dns` is owned.
 struct Context {
   Config config;
   store::Store& store;
   const Ipam& ipam;
   KernelContext kernel;
   Registry registry;
+  // The root's DNS server (cnm/core/dns_control.h), started or synced after an attach commits on a
+  // network that serves DNS; null: none (tests that do not ask for one).
+  DnsControl* dns = nullptr;
   // Finishes or undoes what crashed commands left and reaps dead containers; returns how many it
   // handled. Set by the facade (cnm/controller.cc), the one place that knows every service.
   std::function<Result<int>(const store::WriteLock&)> recover;
@@ -48,6 +52,10 @@ class Service {
   // The store's write lock, after recovery ran under it: how every write command begins.
   Result<store::WriteLock> write();
   Result<int> recover(const store::WriteLock& lock) { return ctx_.recover(lock); }
+  // After an attach on a DNS network committed (and the store's lock is released): makes sure the
+  // root's DNS server runs and serves it. A failure leaves the attach as it is: it is written to
+  // stderr as "netctl: warning: dns: ..." and doctor reports the server missing.
+  void ensure_dns(std::span<const IpAddr> gateways = {});
 
   Context& ctx_;
   const Config& config_;

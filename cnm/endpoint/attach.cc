@@ -28,7 +28,7 @@ Status validate(const ConnectRequest& r) {
   }
   if (!r.mac.empty()) CNM_TRY(validate_mac(r.mac));
   if (!r.ifname.empty()) CNM_TRY(validate_ifname(r.ifname));
-  for (const auto& a : r.aliases) CNM_TRY(validate_name("alias", a));
+  for (const auto& a : r.aliases) CNM_TRY(validate_dns_label("alias", a));
   for (const auto& p : r.publish) CNM_TRY(parse_port_spec(p));
   return {};
 }
@@ -92,12 +92,19 @@ Result<Endpoint> EndpointService::plan_endpoint(const ConnectRequest& req, const
   return ep;
 }
 
-Result<Endpoint> EndpointService::connect(const ConnectRequest& req) {
+Result<Endpoint> EndpointService::connect(const ConnectRequest& req, bool ensure_dns) {
   CNM_TRY(validate(req));
-  return attach({.req = req});
+  return attach({.req = req, .ensure_dns = ensure_dns});
 }
 
 Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
+  std::vector<IpAddr> dns;
+  auto ep = CNM_VALUE(attach_locked(a, dns));  // committed, and the lock released
+  if (!dns.empty() && a.ensure_dns) ensure_dns(dns);
+  return ep;
+}
+
+Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns) {
   const ConnectRequest& req = a.req;
   auto lock = CNM_VALUE(store_.lock());
   CNM_TRY(recover(lock));
@@ -119,6 +126,7 @@ Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   if (!a.key.empty()) t->key = a.key;
   Hints hints;
   auto ep = CNM_VALUE(plan_endpoint(req, n, *t, hints));
+  ep.dns_name = !a.dns_name.empty() ? a.dns_name : is_dns_label(t->name) ? t->name : "";
   CNM_TRY(plan_routes(req, n, *t, ep));
   ep.container_id = a.container_id;
   ep.host_ifname = driver->endpoint_link(ep.id);
@@ -129,6 +137,7 @@ Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   record_endpoint(tx, n, ep, std::move(port_rows), std::move(hints));
   CNM_TRY(drop_stale(tx, std::move(t->stale)));
   CNM_TRY(tx.commit());
+  if (dns_enabled(n)) dns = n.gateways(false);
   return ep;
 }
 

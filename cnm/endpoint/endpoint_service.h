@@ -30,6 +30,12 @@ struct AttachRequest {
   std::string txn_label{};
   // Prefixed to, and marks as Subject::kNetns, a target refused as Code::kInvalid ("CNI_NETNS").
   std::string target_context{};
+  // The endpoint's DNS name (CNI: K8S_POD_NAME, validated); "": the target's name, if it is a DNS
+  // label (a sandbox's or container's; none for pid and path targets).
+  std::string dns_name{};
+  // Whether the attach itself makes sure the DNS server serves a DNS network it committed on
+  // (Service::ensure_dns); false: the caller does, once for several attaches (`run`).
+  bool ensure_dns = true;
 };
 
 // A target resolved to a namespace. `key` identifies it in endpoint records.
@@ -38,6 +44,7 @@ struct Target {
   // the path.
   std::string key{};
   std::string sandbox_id;  // for sandboxes
+  std::string name;        // the sandbox's or container's name, "" for pid and path targets
   std::string path;        // the namespace's path
   std::string netns_key;   // "<dev>:<ino>", "" when the namespace is gone
   // For disconnect, records of this target under other keys: "pid:<N>" (the key form without the
@@ -63,13 +70,15 @@ class EndpointService : public Service {
  public:
   using Service::Service;
 
-  // Joins a network to a namespace: veth pair, addresses, routes. All or nothing.
-  Result<Endpoint> connect(const ConnectRequest& req);
+  // Joins a network to a namespace: veth pair, addresses, routes. All or nothing. With
+  // `ensure_dns` false the caller makes sure of the DNS server afterwards (AttachRequest).
+  Result<Endpoint> connect(const ConnectRequest& req, bool ensure_dns = true);
   // Removes the endpoint of `network` in `target`. Succeeds when there is none (idempotent) and
   // when the namespace or its process is gone; an unknown network is Code::kNotFound.
   Status disconnect(const std::string& network, const std::string& target);
   // The attach path shared by connect and CNI ADD (req validated): lock, recover, network,
-  // driver, target, endpoint and ports planned, driver join, record and commit.
+  // driver, target, endpoint and ports planned, driver join, record and commit; then, with the
+  // lock released, the DNS server when the network serves DNS (a failure there only warns).
   Result<Endpoint> attach(const AttachRequest& a);
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
@@ -120,6 +129,9 @@ class EndpointService : public Service {
   // candidate whose namespace and interface are still there.
   Status elect_gateway(store::Batch& b, const std::string& netns_key, std::array<bool, 2> lost,
                        const std::function<bool(const Endpoint&)>& gone);
+  // attach() up to its commit, under the store's lock; `dns`: whether the network serves DNS.
+  // `dns`: the network's IPv4 gateway when it serves DNS, else empty.
+  Result<Endpoint> attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns);
   // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.
   Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t,
                                  Hints& hints);

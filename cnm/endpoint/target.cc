@@ -64,6 +64,7 @@ Result<Target> EndpointService::resolve_target(const std::string& target, bool a
     if (sb) {
       t.key = "sandbox:" + sb->id;
       t.sandbox_id = sb->id;
+      t.name = sb->name;
       t.path = sb->netns_path;
       ns = kernel_.namespaces->hold(t.path);
     } else if (sb.error().code != Code::kNotFound) {
@@ -71,6 +72,7 @@ Result<Target> EndpointService::resolve_target(const std::string& target, bool a
     } else if (auto c = container(target); c) {  // a container: its workload's namespace
       t.key = "container:" + c->id;
       t.sandbox_id = c->id;
+      t.name = c->name;
       t.path = fmt::format("/proc/{}/ns/net", c->pid > 0 ? c->pid : 0);
       // Only the process the record names: its pid may belong to another one once it exited.
       if (c->status == ContainerStatus::kRunning && c->pid > 0)

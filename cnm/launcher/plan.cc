@@ -162,18 +162,21 @@ std::string hosts_file(const std::string& hostname, const std::vector<std::strin
   return out;
 }
 
-std::string resolv_file(const std::string& host) {
+std::string resolv_file(const std::string& host, const std::string& nameserver) {
   std::string out;
   for (size_t at = 0; at < host.size();) {
     size_t end = host.find('\n', at);
     if (end == std::string::npos) end = host.size();
     std::string line = host.substr(at, end - at);
     at = end + 1;
+    if (!nameserver.empty() && (line.starts_with("nameserver") || line.starts_with("options")))
+      continue;
     if (line.starts_with("nameserver") &&
         (line.find(" 127.") != std::string::npos || line.find(" ::1") != std::string::npos))
       continue;
     out += line + "\n";
   }
+  if (!nameserver.empty()) out += "nameserver " + nameserver + "\noptions ndots:0\n";
   return out;
 }
 

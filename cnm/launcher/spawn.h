@@ -131,6 +131,9 @@ int exec_dmz(const Plan& plan);
 // Contents for the container's /etc/hosts and /etc/resolv.conf.
 std::string hosts_file(const std::string& hostname, const std::vector<std::string>& ips);
 // The host's resolv.conf without loopback name servers (unreachable from a network namespace).
-std::string resolv_file(const std::string& host_resolv);
+// With `nameserver` (netctl's DNS server, on the gateway of the container's first DNS network):
+// the host's lines but its name servers and options, then that one name server and
+// "options ndots:0" (every name is tried as given first, as Docker's embedded DNS has it).
+std::string resolv_file(const std::string& host_resolv, const std::string& nameserver = {});
 
 }  // namespace cnm::launcher

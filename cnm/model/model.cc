@@ -100,6 +100,12 @@ bool needs_announcement(const Network& n, const Endpoint& e) {
   return !(n.derived_macs_only && uses_derived_mac(e));
 }
 
+bool dns_enabled(const Network& n) {
+  if (n.bridge.empty() || !n.has_family(false)) return false;
+  auto it = n.options.find(kDnsOption);
+  return it == n.options.end() || (it->second != "false" && it->second != "0");
+}
+
 std::vector<IpAddr> routed_gateways(const Network& n, const Endpoint& e) {
   std::vector<IpAddr> out;  // pools are IPv4 first, then IPv6
   for (bool v6 : {false, true})
@@ -126,6 +132,7 @@ void to_json(nlohmann::json& j, const Endpoint& e) {
        {"Created", e.created},
        {"Ports", nlohmann::json::array()}};
   if (!e.container_id.empty()) j["ContainerId"] = e.container_id;
+  if (!e.dns_name.empty()) j["DnsName"] = e.dns_name;
   for (const auto& p : e.ports)
     j["Ports"].push_back({{"HostIp", p.host_ip ? p.host_ip->str() : ""},
                           {"HostPort", p.host_port},
@@ -157,6 +164,7 @@ void from_json(const nlohmann::json& j, Endpoint& e) {
   }
   e.created = j.value("Created", "");
   e.container_id = j.value("ContainerId", "");
+  e.dns_name = j.value("DnsName", "");
   e.ports.clear();
   for (const auto& p : j.value("Ports", nlohmann::json::array())) {
     PortSpec ps;

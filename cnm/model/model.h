@@ -68,6 +68,10 @@ struct Endpoint {
   std::string host_ifname;
   std::string mac;
   std::vector<Prefix> addresses;  // address/len
+  // The names the DNS server (cnm/dns) answers for it, each also as NAME.NETWORK: `dns_name` (the
+  // container's or sandbox's name, CNI's K8S_POD_NAME; "" for pid and path targets) and `aliases`
+  // (--alias, --network-alias, runtimeConfig.aliases). Both are DNS labels (validate_dns_label).
+  std::string dns_name;
   std::vector<std::string> aliases;
   // The default routes it gives its namespace, one holder per family as in Docker 27: a sandbox on
   // an IPv4-only network and then on a dual-stack one takes its IPv6 default from the second.
@@ -80,6 +84,12 @@ struct Endpoint {
   bool& routes(bool v6) { return v6 ? default_route6 : default_route; }
   bool routes(bool v6) const { return v6 ? default_route6 : default_route; }
 };
+
+// The network option that turns its DNS service off ("false" or "0"; anything else means on).
+inline constexpr const char* kDnsOption = "netctl.dns";
+// Whether netctl's DNS server serves `n`: a bridge network (Network::bridge set) with an IPv4 pool
+// whose -o netctl.dns is not "false" or "0".
+bool dns_enabled(const Network& n);
 
 // The gateways of `n` in the families `e` holds the default route for, in pool order.
 std::vector<IpAddr> routed_gateways(const Network& n, const Endpoint& e);
@@ -104,7 +114,8 @@ struct Sandbox {
 // `netctl run` as given by the user (cnm/containers/run.cc validates every field).
 struct RunRequest {
   std::string name;
-  std::vector<std::string> networks;  // empty: the default network netctl0
+  std::vector<std::string> networks;         // empty: the default network netctl0
+  std::vector<std::string> network_aliases;  // --network-alias: on every network it joins
   std::string ip;
   std::vector<std::string> publish;  // -p specs, on the first network
   std::string hostname, rootfs, memory, cpus, workdir, user;

@@ -58,4 +58,25 @@ inline Status validate_name(std::string_view kind, std::string_view name) {
   return {};
 }
 
+// Whether `name` is one DNS label netctl's DNS server answers for: 1 to 63 of letters, digits,
+// '-' and '_', neither first nor last a '-' (RFC 1123 host names; '_' as Docker's and Podman's
+// container names have it). No '.': NAME.NETWORK is the qualified form.
+inline bool is_dns_label(std::string_view name) {
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  };
+  return !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-' &&
+         std::all_of(name.begin(), name.end(), ok);
+}
+
+// is_dns_label, else Code::kInvalid naming `kind` ("alias").
+inline Status validate_dns_label(std::string_view kind, std::string_view name) {
+  if (is_dns_label(name)) return {};
+  return fail(Code::kInvalid,
+              "invalid {} '{}': a DNS name is 1-63 of [A-Za-z0-9_-], not starting or ending "
+              "with '-', without dots",
+              kind, name);
+}
+
 }  // namespace cnm

@@ -48,6 +48,7 @@ Result<Drift> Recovery::doctor() {
   auto containers = CNM_VALUE(containers_.container_drift());
   d.containers = std::move(containers);
   CNM_TRY(doctor_intents(d));
+  CNM_TRY(doctor_dns(d));
   return d;
 }
 
@@ -64,15 +65,17 @@ Result<Drift> Recovery::gc() {
   auto want = CNM_VALUE(desired());
   // What differs, and the networks whose objects are not wanted.
   auto fw = CNM_VALUE(kernel_.firewall->drift(want.fw));
-  if (fw.missing.empty() && fw.foreign.empty()) return d;  // the firewall is as wanted
-  want.fw.remove_networks = std::move(fw.foreign_networks);
-  want.fw.exact_ports = true;  // published-port rules the store does not know go
-  // The IPv6 tables too when there are dual-stack networks or netctl rules there.
-  if (fw.foreign_v6) {
-    want.fw.ipv6 = true;
-    if (!want.fw.bridges6) want.fw.bridges6.emplace();
+  if (!fw.missing.empty() || !fw.foreign.empty()) {  // else the firewall is as wanted
+    want.fw.remove_networks = std::move(fw.foreign_networks);
+    want.fw.exact_ports = true;  // published-port rules the store does not know go
+    // The IPv6 tables too when there are dual-stack networks or netctl rules there.
+    if (fw.foreign_v6) {
+      want.fw.ipv6 = true;
+      if (!want.fw.bridges6) want.fw.bridges6.emplace();
+    }
+    CNM_TRY(kernel_.firewall->apply(want.fw));
   }
-  CNM_TRY(kernel_.firewall->apply(want.fw));
+  CNM_TRY(gc_dns(d));
   return d;
 }
 

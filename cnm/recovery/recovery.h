@@ -26,10 +26,13 @@ struct Drift {
   // Journal rows not finished ("<id> (<command>): <objects>[; pending|parked after N failed
   // attempt(s): <error>]"): gc could not finish them either.
   std::vector<std::string> pending_intents;
+  // "not running (...)" when networks that serve DNS have endpoints and the root's DNS server
+  // does not run (cnm/recovery/dns.cc); gc starts it.
+  std::vector<std::string> dns_server;
   size_t size() const {
     return missing_rules.size() + foreign_rules.size() + missing_links.size() +
            foreign_links.size() + missing_netns.size() + dead_endpoints.size() +
-           orphan_addresses.size() + containers.size() + pending_intents.size();
+           orphan_addresses.size() + containers.size() + pending_intents.size() + dns_server.size();
   }
   bool empty() const { return size() == 0; }
 };
@@ -64,6 +67,11 @@ class Recovery : public Service {
   Result<int> recover_intents(const store::WriteLock& lock, bool parked_too = false);
   // Lists the journal rows still there in d.pending_intents.
   Status doctor_intents(Drift& d);
+  // The DNS server (cnm/recovery/dns.cc): doctor reports it missing where DNS networks have
+  // endpoints; gc, after its other repairs, starts it if they still have (Code::kFailed when that
+  // fails).
+  Status doctor_dns(Drift& d);
+  Status gc_dns(const Drift& d);
 
  private:
   // Finishes one journal row: removes what it names, drops its records and the row.

@@ -21,6 +21,7 @@ const std::map<std::string, std::string>& aliases() {
       {"host_binding_ipv4", "host_binding_ipv4"},
       {"com.docker.network.driver.mtu", "mtu"},
       {"mtu", "mtu"},
+      {"netctl.dns", "dns"},
   };
   return m;
 }
@@ -50,6 +51,9 @@ cnm::Result<BridgeOptions> parse_bridge_options(const std::map<std::string, std:
     } else if (k == "icc") {
       auto b = CNM_VALUE(parse_bool(key, value));
       o.icc = b;
+    } else if (k == "dns") {
+      auto b = CNM_VALUE(parse_bool(key, value));
+      o.dns = b;
     } else if (k == "masquerade") {
       auto b = CNM_VALUE(parse_bool(key, value));
       o.masquerade = b;

@@ -15,6 +15,7 @@ struct BridgeOptions {
   bool masquerade = true;         // MASQUERADE of the subnet towards the outside
   std::string host_binding_ipv4;  // default host IP of published ports
   std::optional<unsigned> mtu;
+  bool dns = true;  // netctl.dns: names served by netctl's DNS server (cnm::dns_enabled)
 };
 
 // Parses `opts`; an unknown key or a bad value is Code::kInvalid.

@@ -292,6 +292,8 @@ Result<CniArgs> parse_cni_args(std::string_view args) {
       }
     } else if (k == "MAC") {
       out.mac = std::string(v);
+    } else if (k == "K8S_POD_NAME") {
+      out.pod_name = std::string(v);
     } else if (k != "IgnoreUnknown" && !ignore_unknown) {
       return bad(kInvalidEnvironment,
                  fmt::format("CNI_ARGS: unknown key {} (add IgnoreUnknown=1 to allow it)", k));

@@ -69,9 +69,10 @@ Result<CniConfig> parse_config(std::string_view stdin_json);
 
 struct CniArgs {
   std::string ip, ip6, mac;
+  std::string pod_name;  // K8S_POD_NAME: the attachment's DNS name (Podman: the container's name)
 };
-// Parses CNI_ARGS ("K=V;K=V"): IP= (comma-separated, one per family), MAC=, IgnoreUnknown=1|true.
-// Another key without IgnoreUnknown is kInvalidEnvironment.
+// Parses CNI_ARGS ("K=V;K=V"): IP= (comma-separated, one per family), MAC=, K8S_POD_NAME=,
+// IgnoreUnknown=1|true. Another key without IgnoreUnknown is kInvalidEnvironment.
 Result<CniArgs> parse_cni_args(std::string_view args);
 
 }  // namespace cni

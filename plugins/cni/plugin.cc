@@ -112,7 +112,7 @@ Result<std::string> cmd_add(Session& s, const Env& env) {
   r.mac = s.conf.mac.empty() ? args.mac : s.conf.mac;
   r.aliases = s.conf.aliases;
   r.publish = s.conf.publish;
-  auto ep = s.c().cni_add(r, env.container_id);
+  auto ep = s.c().cni_add(r, env.container_id, args.pod_name);
   if (!ep) {
     auto e = from_cnm(ep.error(), kUnknownContainer);
     // A namespace that may not be attached (netctl's own, ...) is a bad CNI_NETNS, not bad config.

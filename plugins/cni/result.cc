@@ -30,6 +30,9 @@ nlohmann::json make_result(const std::string& cni_version, const cnm::Network& n
     r["ips"].push_back(std::move(ip));
   }
   r["dns"] = json::object();
+  // netctl's DNS server listens on the network's IPv4 gateway (cnm/dns).
+  if (auto gw = n.gateways(false); cnm::dns_enabled(n) && !gw.empty())
+    r["dns"]["nameservers"] = json::array({gw.front().str()});
   return r;
 }
 

@@ -10,7 +10,8 @@
 namespace cni {
 
 // Interfaces (host end, then the container's with its sandbox), ips (with "version" before
-// 1.0.0), default routes via the gateways, empty dns.
+// 1.0.0), default routes via the gateways, and dns: {"nameservers": [IPv4 gateway]} when the
+// network serves DNS (cnm::dns_enabled), else {}.
 nlohmann::json make_result(const std::string& cni_version, const cnm::Network& n,
                            const cnm::Endpoint& ep);
 

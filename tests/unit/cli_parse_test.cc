@@ -166,3 +166,36 @@ TEST_CASE("run and exec: the workload's arguments are never netctl's") {
   CHECK(command_of({"exec", "-e", "A=b", "c1", "ls", "-e", "-l"}) == V{"ls", "-e", "-l"});
   CHECK(command_of({"exec", "-u", "1:1", "c1", "--", "ls", "-u"}) == V{"ls", "-u"});
 }
+
+// DNS names (issue 24): each flag takes one value per occurrence and is repeatable, so the words
+// after it stay the command's (network and target of connect, the workload of run).
+TEST_CASE("run --network-alias and network connect --alias are repeatable, one value each") {
+  auto values = [](std::vector<std::string> words, const std::string& opt) {
+    Cli c(std::move(words), false);
+    auto args = cli::end_options(c.app, c.argv);
+    std::vector<std::string> got;
+    std::string missing;
+    c.app.parse_complete_callback([&] {
+      const CLI::App* a = &c.app;
+      while (!a->get_subcommands().empty()) a = a->get_subcommands().front();
+      got = a->get_option(opt)->as<std::vector<std::string>>();
+      throw Parsed{};
+    });
+    try {
+      c.app.parse(int(args.size()), args.data());
+    } catch (const Parsed&) {
+    } catch (const CLI::ParseError& e) {
+      got = {std::string("error ") + e.what()};
+    }
+    return got;
+  };
+  using V = std::vector<std::string>;
+  CHECK(values({"run", "--network", "n1", "--network-alias", "web", "--network-alias", "api", "sh"},
+               "--network-alias") == V{"web", "api"});
+  CHECK(values({"run", "--network-alias", "web", "sh", "--network-alias", "x"},
+               "--network-alias") == V{"web"});
+  CHECK(values({"network", "connect", "--alias", "web", "--alias", "api", "n1", "s1"}, "--alias") ==
+        V{"web", "api"});
+  CHECK(values({"network", "connect", "--alias", "web", "n1", "s1"}, "target") == V{"s1"});
+  CHECK(values({"network", "connect", "--alias=web", "n1", "s1"}, "network") == V{"n1"});
+}

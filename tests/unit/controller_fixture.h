@@ -11,6 +11,7 @@
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
 #include "tests/fakes/fake_conntrack.h"
+#include "tests/fakes/fake_dns.h"
 #include "tests/fakes/fake_endpoints.h"
 #include "tests/fakes/fake_firewall.h"
 #include "tests/fakes/fake_hostports.h"
@@ -41,6 +42,7 @@ struct ControllerFixture {
   cnm::kernel::FakeFirewall firewall{&steps};
   cnm::kernel::FakeHostPorts hostports{&links};
   cnm::kernel::FakeConntrack conntrack;
+  cnm::FakeDns dns;
   ipam::DefaultIpam ipam;
   std::unique_ptr<cnm::store::Store> store;
   std::unique_ptr<cnm::Controller> ctl;
@@ -55,7 +57,7 @@ struct ControllerFixture {
         cfg, *store, ipam,
         cnm::KernelContext{&links, &sysctl, &namespaces, &endpoints, &firewall, &hostports,
                            &conntrack},
-        drivers::builtin_registry());
+        drivers::builtin_registry(), &dns);
   }
   ~ControllerFixture() { std::filesystem::remove_all(root); }
 
