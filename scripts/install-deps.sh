@@ -14,7 +14,7 @@ pkgs=(
   libseccomp-dev musl-tools  # the default seccomp filter; the sealed exec stub (cnm/launcher/dmz)
   dpkg-dev xz-utils  # scripts/fetch-libiptc.sh: dpkg-source unpacks libiptc's Debian source
   libldns-dev libboost-dev  # netctl-dns: DNS messages (ldns), sockets and timers (Boost.Asio)
-  dnsperf aardvark-dns  # the DNS benchmark and its peer
+  dnsperf aardvark-dns dnsmasq-base  # the DNS benchmark, its peer and its upstream (dnsmasq)
 )
 missing=()
 for p in "${pkgs[@]}"; do
