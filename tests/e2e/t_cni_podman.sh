@@ -1,7 +1,8 @@
 # Podman 4.3 with its CNI backend on netctl-cni: a hand-written conflist (cniVersion 0.4.0, type
 # netctl-cni, network defined inline), `podman run --network cninet -p 8080:80` of a busybox image
 # imported from a local rootfs tarball (no registry), the port fetched from a LAN neighbour, the
-# container shown in `netctl network inspect`, and everything released by `podman rm`.
+# container shown in `netctl network inspect`, a second container reaching it by address and by
+# name (netctl-dns), and everything released by `podman rm`.
 # Podman runs entirely inside the throwaway host, with its storage, runroot, tmpdir, config and
 # networks under the test's state root; /run and /var/lib are tmpfs here. Skipped (exit 77, with
 # the reason; never a pass, and a failure under CI) only if Podman is missing or cannot start any
@@ -26,7 +27,7 @@ mkdir -p /run/netns
 add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 ln -s "$NETCTL_CNI" "$W/bin/netctl-cni"
 cp /bin/busybox "$W/rootfs/bin/"
-for c in sh httpd nc echo cat true; do ln -s busybox "$W/rootfs/bin/$c"; done
+for c in sh httpd nc echo cat true nslookup; do ln -s busybox "$W/rootfs/bin/$c"; done
 echo hello-podman >"$W/rootfs/www/index.html"
 tar -C "$W/rootfs" -cf "$W/rootfs.tar" .
 cat >"$W/containers.conf" <<CONF
@@ -72,6 +73,12 @@ ip=$(nc_ --format json network inspect cninet | python3 -c 'import json,sys; pri
 got=$($P run --rm --network cninet localhost/netctl-busybox:1 sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc $ip 80" 2>&1) ||
   fail "second container: $got"
 [[ "$got" == *hello-podman* ]] || fail "container -> $ip:80 got '$got'"
+# And by name: netctl-cni keeps K8S_POD_NAME (Podman passes the container name) and returns the
+# gateway as the nameserver, which Podman writes into the container's resolv.conf.
+got=$($P run --rm --network cninet localhost/netctl-busybox:1 nslookup web 2>&1) ||
+  fail "nslookup web from a second podman container: $got"
+[ "$(awk '/^Name:/ {on = 1} on && /^Address:/ {print $2}' <<<"$got")" = "$ip" ] ||
+  fail "a podman container resolves web as: $got (want $ip)"
 $P rm -f -t 0 web >/dev/null || fail "podman rm"
 eps=$(nc_ --format json network inspect cninet | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')
 [ "$eps" = 0 ] || fail "$eps endpoints left after podman rm"
