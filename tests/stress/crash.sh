@@ -36,15 +36,15 @@ nc_ network create --ipv6 --subnet 10.94.0.0/24 --subnet fd00:94::/64 base6 >/de
 HP=7100  # host ports for trial endpoints: a new one per trial, so a leaked rule cannot answer
 
 # A second state root on the same host and cgroup parent, with a running container publishing
-# 7300 -> 80: every trial's command, recovery and cleanup must leave it as it is (it is in the
+# 6300 -> 80 (below the trials' ports, which count up from 7101): every trial's command, recovery and cleanup must leave it as it is (it is in the
 # kernel baseline below) and answering.
 ROOT2=$NETCTL_ROOT/root2  # removed with the first root by cleanup_run
 n2_() { NETCTL_ROOT=$ROOT2 "$NETCTL" "$@"; }
 n2_ network create --subnet 10.95.0.0/24 other >/dev/null
-n2_ run -d --name bystander --network other -p 7300:80 --rootfs "$ROOTFS" -- \
+n2_ run -d --name bystander --network other -p 6300:80 --rootfs "$ROOTFS" -- \
   /bin/nc -ll -p 80 -e /bin/echo bystander >/dev/null
-for _ in $(seq 50); do [ "$(ask nb 198.51.100.1 7300)" = bystander ] && break; sleep 0.1; done
-[ "$(ask nb 198.51.100.1 7300)" = bystander ] || fail "the second root's container does not answer"
+for _ in $(seq 50); do [ "$(ask nb 198.51.100.1 6300)" = bystander ] && break; sleep 0.1; done
+[ "$(ask nb 198.51.100.1 6300)" = bystander ] || fail "the second root's container does not answer"
 
 # --- operations ---------------------------------------------------------------------------------
 setup_net_create() { :; }
@@ -316,7 +316,7 @@ trial() {
   settle
   bad=$(check_invariants; "verify_$op"
         [ "$(ask nb 198.51.100.1 7000)" = keeper ] || echo "keeper's port 7000 does not answer"
-        [ "$(ask nb 198.51.100.1 7300)" = bystander ] || echo "the second root's port 7300 does not answer")
+        [ "$(ask nb 198.51.100.1 6300)" = bystander ] || echo "the second root's port 6300 does not answer")
   [ -z "$bad" ] || fail "$op $how (rc $rc, seed $SEED): $bad"
   "cleanup_$op"
   same_as_baseline "$op $how (rc $rc, seed $SEED)"
