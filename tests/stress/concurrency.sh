@@ -201,5 +201,7 @@ left=$( (iptables-legacy-save; ip6tables-legacy-save) |
 [ -z "$left" ] || fail "rules left: $left"
 [ -z "$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null | grep -E '(^|-)[0-9a-f]{64}$')" ] ||
   fail "container cgroups left"
+# The DNS server notices within its 2 s store poll that no endpoint is left, and exits.
+for _ in $(seq 50); do pgrep -f -- "netctl-dns --root $NETCTL_ROOT " >/dev/null || break; sleep 0.1; done
 ! pgrep -f -- "--root $NETCTL_ROOT " >/dev/null || fail "processes left: $(pgrep -af -- "--root $NETCTL_ROOT ")"
 echo ok

@@ -36,8 +36,8 @@ nc_ network create --ipv6 --subnet 10.94.0.0/24 --subnet fd00:94::/64 base6 >/de
 HP=7100  # host ports for trial endpoints: a new one per trial, so a leaked rule cannot answer
 
 # A second state root on the same host and cgroup parent, with a running container publishing
-# 6300 -> 80 (below the trials' ports, which count up from 7101): every trial's command, recovery and cleanup must leave it as it is (it is in the
-# kernel baseline below) and answering.
+# 6300 -> 80 (below the trials' ports, which count up from 7101): every trial's command, recovery
+# and cleanup must leave it as it is (it is in the kernel baseline below) and answering.
 ROOT2=$NETCTL_ROOT/root2  # removed with the first root by cleanup_run
 n2_() { NETCTL_ROOT=$ROOT2 "$NETCTL" "$@"; }
 n2_ network create --subnet 10.95.0.0/24 other >/dev/null
