@@ -7,6 +7,14 @@ export NETCTL_CGROUP_PARENT=netctl-test-$$
 ROOTFS=${NETCTL_ROOTFS_CACHE:-$NETCTL_ROOT/rootfs}
 "$FIXTURES/rootfs.sh" "$ROOTFS"
 pids=()
+# The hierarchies a container's cgroup leaf lives in: the unified tree when v2 holds the memory
+# controller, else the v1 memory, cpu and pids trees, and devices where it is mounted.
+if grep -w memory /sys/fs/cgroup/cgroup.controllers >/dev/null 2>&1; then
+  CG_HIER=(/sys/fs/cgroup)
+else
+  CG_HIER=(/sys/fs/cgroup/memory /sys/fs/cgroup/cpu /sys/fs/cgroup/pids)
+  [ ! -d /sys/fs/cgroup/devices ] || CG_HIER+=(/sys/fs/cgroup/devices)
+fi
 cgroup_dirs() { ls -d /sys/fs/cgroup/{memory,cpu,pids,devices,unified,}/"$NETCTL_CGROUP_PARENT"/*/ 2>/dev/null || true; }
 cleanup_run() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

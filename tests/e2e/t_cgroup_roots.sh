@@ -7,12 +7,7 @@
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_run.sh"
 P=$NETCTL_CGROUP_PARENT
-if grep -w memory /sys/fs/cgroup/cgroup.controllers >/dev/null 2>&1; then
-  hier=(/sys/fs/cgroup)  # v2: one unified tree
-else
-  hier=(/sys/fs/cgroup/memory /sys/fs/cgroup/cpu /sys/fs/cgroup/pids)
-  [ ! -d /sys/fs/cgroup/devices ] || hier+=(/sys/fs/cgroup/devices)
-fi
+hier=("${CG_HIER[@]}")  # lib_run.sh
 B=$(mktemp -d /tmp/netctl-test-rootb.XXXXXX)
 nb() { "$NETCTL" --root "$B" "$@"; }
 inspect_b() { nb inspect "$2" | python3 -c "import json,sys; c=json.load(sys.stdin)[0]; print($1)"; }

@@ -7,11 +7,7 @@
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_run.sh"
 P=$NETCTL_CGROUP_PARENT
-if grep -w memory /sys/fs/cgroup/cgroup.controllers >/dev/null 2>&1; then
-  hier=(/sys/fs/cgroup)  # v2: one unified tree
-else
-  hier=(/sys/fs/cgroup/memory /sys/fs/cgroup/cpu /sys/fs/cgroup/pids)
-fi
+hier=("${CG_HIER[@]}")  # lib_run.sh
 stray=$(printf 'ab%.0s' $(seq 32))       # 64 characters, as a container id
 bare=$(printf 'cd%.0s' $(seq 32))        # a 64-hex cgroup without a root id: not netctl's
 rid=                                     # this root's id, the prefix of its leaves (set below)
