@@ -232,16 +232,9 @@ Status LinuxLinks::remove_addresses(const std::string& name, std::span<const Pre
   Outcome got = nl::get_link(*sock_, name, link);
   if (got.missing()) return {};
   if (!got) return std::unexpected(got.error(fmt::format("look up bridge {}", name)));
-  for (const Prefix& p : addresses) {
-    nl::RtAddrPtr addr(rtnl_addr_alloc());
-    nl::AddrPtr local = nl::to_nl(p.addr(), p.len());
-    if (!addr || !local) return std::unexpected(out_of_memory().error("remove address"));
-    rtnl_addr_set_ifindex(addr.get(), rtnl_link_get_ifindex(link.get()));
-    rtnl_addr_set_local(addr.get(), local.get());
-    Outcome o = sock_->call([&](nl_sock* s) { return rtnl_addr_delete(s, addr.get(), 0); });
-    if (!o && !o.missing() && o.sys != EADDRNOTAVAIL)
+  for (const Prefix& p : addresses)
+    if (Outcome o = nl::remove_address(*sock_, rtnl_link_get_ifindex(link.get()), p); !o)
       return std::unexpected(o.error(fmt::format("remove address {} from {}", p.str(), name)));
-  }
   return {};
 }
 

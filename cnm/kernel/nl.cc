@@ -102,6 +102,16 @@ Outcome add_address(Socket& sock, int ifindex, const Prefix& p) {
   return sock.call([&](nl_sock* s) { return rtnl_addr_add(s, addr.get(), NLM_F_EXCL); });
 }
 
+Outcome remove_address(Socket& sock, int ifindex, const Prefix& p) {
+  RtAddrPtr addr(rtnl_addr_alloc());
+  AddrPtr local = to_nl(p.addr(), p.len());
+  if (!addr || !local) return out_of_memory();
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  if (int rc = rtnl_addr_set_local(addr.get(), local.get()); rc < 0) return Outcome{-rc, 0, ""};
+  Outcome o = sock.call([&](nl_sock* s) { return rtnl_addr_delete(s, addr.get(), 0); });
+  return o.missing() ? Outcome{} : o;  // missing() counts EADDRNOTAVAIL
+}
+
 namespace {
 
 // NL_CB_VALID for get_link_state: IFLA_OPERSTATE and IFLA_LINKINFO/INFO_SLAVE_DATA/BRPORT_STATE.

@@ -96,6 +96,8 @@ Outcome no_link_local(Socket& sock, rtnl_link* link);
 // Adds address/len to link `ifindex` (NLM_F_EXCL): IPv4 with its broadcast address, IPv6 without
 // duplicate address detection so the address works at once.
 Outcome add_address(Socket& sock, int ifindex, const Prefix& p);
+// Removes address/len from link `ifindex`; one that is not there counts as removed.
+Outcome remove_address(Socket& sock, int ifindex, const Prefix& p);
 
 // What the kernel reports about a link's state: its RFC 2863 operational state (IF_OPER_*) and, for
 // a bridge port, its STP port state (BR_STATE_*); -1 where the kernel reports none.
