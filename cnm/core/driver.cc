@@ -2,7 +2,18 @@
 
 #include <fmt/ranges.h>
 
+#include "cnm/core/intent.h"
+#include "cnm/kernel/links.h"
+
 namespace cnm {
+
+Status give_back(const KernelContext& k, const AdoptIntent& a) {
+  CNM_TRY(k.links->remove_addresses(a.bridge, a.addresses));
+  if (!a.route_localnet) return {};
+  auto link = CNM_VALUE(k.links->get(a.bridge));
+  if (!link) return {};
+  return k.sysctl->set("net/ipv4/conf/" + a.bridge + "/route_localnet", "0");
+}
 
 Result<std::unique_ptr<Driver>> Registry::driver(const std::string& name,
                                                  const KernelContext& k) const {

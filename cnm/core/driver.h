@@ -39,6 +39,12 @@ struct KernelContext {
   kernel::Conntrack* conntrack = nullptr;  // unset: stale flows are not forgotten (unit tests)
 };
 
+struct AdoptIntent;
+// Takes back what netctl added to a bridge it adopted (Network::adopted): those addresses, and
+// route_localnet if netctl turned it on. The bridge stays. For the driver's removal and rollback
+// and for recovery, which replays the same intent.
+Status give_back(const KernelContext& k, const AdoptIntent& a);
+
 // Settings from the config file that drivers honour.
 struct DriverDefaults {
   unsigned mtu = 1500;

@@ -134,7 +134,9 @@ Status Recovery::recover_intent(int64_t id, const nlohmann::json& j) {
     }
   }
   CNM_TRY(recover_objects(links, netns, fw, dropped));
-  for (const auto& a : adopted) CNM_TRY(give_back(a));
+  for (const auto& a : adopted)
+    if (auto r = give_back(kernel_, a); !r)
+      return context("recover an interrupted command", r.error());
   // Best effort here: a namespace that cannot take the route (an admin removed its address)
   // must not block every later command.
   (void)endpoints_.reelect_gateways(b, left);
@@ -156,16 +158,6 @@ Status Recovery::doctor_intents(Drift& d) {
     d.pending_intents.push_back(std::move(line));
   }
   return {};
-}
-
-// What netctl added to a bridge it did not make; the bridge itself stays.
-Status Recovery::give_back(const AdoptIntent& a) {
-  if (auto r = kernel_.links->remove_addresses(a.bridge, a.addresses); !r)
-    return context("recover an interrupted command", r.error());
-  if (!a.route_localnet) return {};
-  auto link = CNM_VALUE(kernel_.links->get(a.bridge));
-  if (!link) return {};
-  return kernel_.sysctl->set("net/ipv4/conf/" + a.bridge + "/route_localnet", "0");
 }
 
 Status Recovery::recover_objects(const std::vector<std::string>& links,

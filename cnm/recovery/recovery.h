@@ -80,8 +80,6 @@ class Recovery : public Service {
   Status recover_objects(const std::vector<std::string>& links,
                          const std::vector<std::string>& netns, kernel::FirewallChange& fw,
                          const std::vector<std::string>& dropped);
-  // Takes back what netctl added to a bridge it adopted (addresses, route_localnet).
-  Status give_back(const AdoptIntent& a);
   // What the store asks for in the kernel, as the drivers of its networks name it.
   struct Desired {
     std::vector<std::string> links;

@@ -90,11 +90,7 @@ cnm::Status BridgeDriver::adopt(cnm::Txn& tx, cnm::Network& n, const cnm::kernel
 
 cnm::Status BridgeDriver::give_back(const cnm::Network& n) {
   if (!n.adopted) return {};
-  CNM_TRY(k_.links->remove_addresses(n.bridge, n.adopted->addresses));
-  if (!n.adopted->route_localnet) return {};
-  auto link = CNM_VALUE(k_.links->get(n.bridge));
-  if (!link) return {};
-  return k_.sysctl->set("net/ipv4/conf/" + n.bridge + "/route_localnet", "0");
+  return cnm::give_back(k_, {n.bridge, n.adopted->addresses, n.adopted->route_localnet});
 }
 
 cnm::Status BridgeDriver::create(cnm::Txn& tx, cnm::Network& n,
