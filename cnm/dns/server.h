@@ -1,7 +1,7 @@
 // netctl-dns: one DNS server per state root, in the host's network namespace, listening on port 53
 // (UDP and TCP) of every DNS network's gateway. Names come from the store: the zone is built again
-// whenever the store changed (checked on every query, so a name resolves as soon as the command
-// that made it returns) and on a "sync" request on ROOT/dns/sock.
+// whenever the store changed (checked after every batch of queries is read, so a name resolves as
+// soon as the command that made it returns) and on a "sync" request on ROOT/dns/sock.
 #pragma once
 
 #include <string>

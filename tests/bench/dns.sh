@@ -8,14 +8,17 @@
 #   forwarded: A queries for f1..f8.example.test, which every server forwards to one upstream,
 #     dnsmasq in a neighbour namespace (198.51.100.2), named in the throwaway host's resolv.conf.
 # Reported per server and mix: queries per second at saturation (dnsperf -l SECS, median over
-# ROUNDS), p50/p99 latency of a second, rate-limited dnsperf run (-Q LAT_QPS, every answer's
-# latency from dnsperf -v, pooled over the rounds), the servers' RSS before the first query and
+# ROUNDS; then the same from dnsload, tests/bench/dnsload.c, a client light enough that the server
+# rather than the client saturates: on 2 vCPUs dnsperf costs as much CPU per query as a server),
+# p50/p99 latency of a second, rate-limited dnsperf run (-Q LAT_QPS, every answer's latency from
+# dnsperf -v, pooled over the rounds), the servers' RSS before the first query and
 # after the runs; for netctl and Docker, whether a name resolves at once after `run -d` returns
 # (and is gone at once after `rm -f`). netctl-dns limits each source to 500 q/s, so after one run
 # against it as netctl started it, the bench restarts it with --rate 0 (no limit) for the rest.
-# Usage (root): sudo tests/bench/dns.sh         (about 4 minutes on a 2 vCPU VM)
+# Usage (root): sudo tests/bench/dns.sh         (about 5 minutes on a 2 vCPU VM)
 # Env: NETCTL (build/netctl), ROUNDS (3), SECS (5), LAT_QPS (2000), LAT_SECS (3), CLIENTS (4),
-# OUTSTANDING (100), RUNS (20), NO_DOCKER=1, AARDVARK (/usr/lib/podman/aardvark-dns).
+# OUTSTANDING (100), RUNS (20), WINDOW (256: dnsload's queries in flight), NO_DOCKER=1,
+# AARDVARK (/usr/lib/podman/aardvark-dns).
 # Everything runs inside a throwaway network + mount namespace; nothing is left behind and no
 # query leaves it.
 set -euo pipefail
@@ -27,17 +30,17 @@ source "$here/lib.sh"
 source "$repo/netns-fixtures/lib.sh"
 export NETCTL=${NETCTL:-$repo/build/netctl} ROUNDS=${ROUNDS:-3} SECS=${SECS:-5}
 export LAT_QPS=${LAT_QPS:-2000} LAT_SECS=${LAT_SECS:-3} CLIENTS=${CLIENTS:-4}
-export OUTSTANDING=${OUTSTANDING:-100} RUNS=${RUNS:-20}
+export OUTSTANDING=${OUTSTANDING:-100} RUNS=${RUNS:-20} WINDOW=${WINDOW:-256}
 export AARDVARK=${AARDVARK:-/usr/lib/podman/aardvark-dns}
 cg_list() { ls -d /sys/fs/cgroup/*/netctl-bench-* /sys/fs/cgroup/*/docker 2>/dev/null || true; }
 
 if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   [ "$(id -u)" = 0 ] || { echo "run as root: sudo $0" >&2; exit 2; }
   [ -x "$NETCTL" ] || { echo "no netctl at $NETCTL (build: scripts/build.sh)" >&2; exit 2; }
-  for v in ROUNDS SECS LAT_QPS LAT_SECS CLIENTS OUTSTANDING RUNS; do
+  for v in ROUNDS SECS LAT_QPS LAT_SECS CLIENTS OUTSTANDING RUNS WINDOW; do
     [ "${!v}" -ge 1 ] 2>/dev/null || { echo "$v must be a number >= 1" >&2; exit 2; }
   done
-  pkgs=(dnsperf dnsmasq-base aardvark-dns busybox-static)
+  pkgs=(dnsperf dnsmasq-base aardvark-dns busybox-static libldns-dev)
   [ -n "${NO_DOCKER:-}" ] || pkgs+=(docker.io)
   bench_apt_install "${pkgs[@]}" || bench_log "some of ${pkgs[*]} could not be installed"
   links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
@@ -116,6 +119,9 @@ for b in netctl netctl-shim netctl-dns; do
   [ ! -e "$(dirname "$NETCTL")/$b" ] || cp "$(dirname "$NETCTL")/$b" "$work/bin/$b"
 done
 NETCTL=$work/bin/netctl
+DNSLOAD=$work/bin/dnsload
+cc -O2 -o "$DNSLOAD" "$here/dnsload.c" -lldns 2>>"$work/cc.log" ||
+  { bench_log "dnsload not built (no C compiler or libldns-dev): dnsperf rows only"; DNSLOAD=""; }
 bench_machine
 
 # --- the upstream and the query files --------------------------------------------------------
@@ -217,7 +223,7 @@ ct_flush() {
 # cpu_ticks PID: user + system time of PID, every thread, in clock ticks.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 HZ=$(getconf CLK_TCK)
-declare -A CPUQ=()
+declare -A CPUQ=() QPSL=() CPUL=()
 # perf S MIX: one saturating run; appends its qps to QPS[S.MIX] and the server's CPU time per
 # answered query (us, all its threads) to CPUQ[S.MIX]; notes lost or failed answers.
 perf() {
@@ -236,6 +242,21 @@ perf() {
   QPS[$s.$m]+="${q:-0} "
   if [ "${lost:-0}" -gt "$OUTSTANDING" ] || [ "$ok" != 1 ]; then
     BAD[$s.$m]="lost ${lost:-?}; $(grep 'Response codes' <<<"$out" | sed 's/^ *Response codes: *//' || tail -n 1 <<<"$out")"
+  fi
+  [ -n "$DNSLOAD" ] || return 0
+  # The same mix from dnsload (tests/bench/dnsload.c), whose own CPU cost is a fraction of
+  # dnsperf's: the server, not the client, is what saturates.
+  ct_flush "$s"
+  c0=$(cpu_ticks "${PID[$s]}")
+  # shellcheck disable=SC2086
+  out=$(${CLIENT[$s]} "$DNSLOAD" -s "${SERVER[$s]}" -d "$work/q.$m" -l "$SECS" -w "$WINDOW" 2>&1) || true
+  c1=$(cpu_ticks "${PID[$s]}")
+  read -r _ sent _ done _ lost _ ok _ q <<<"$out" || true
+  QPSL[$s.$m]+="${q:-0} "
+  CPUL[$s.$m]+="$(awk -v a="${c0:-0}" -v b="${c1:-0}" -v hz="$HZ" -v n="${done:-0}" 'BEGIN {
+    if (n > 0) printf "%.2f", (b - a) * 1e6 / hz / n }') "
+  if [ "${lost:-0}" -gt "$WINDOW" ] || [ "${ok:-0}" != "${done:-x}" ]; then
+    BAD[$s.$m]+="${BAD[$s.$m]:+; }dnsload: ${out:-no output}"
   fi
 }
 # lat S MIX: a run at LAT_QPS; every answer's latency (s) appended to $work/lat.S.MIX, one
@@ -363,6 +384,21 @@ for m in "${MIXES[@]}"; do
   done
   row "${MIX_NAME[$m]}: server CPU us per query" "${cq[nc]}" "${cq[aa]}" "${cq[dk]:+${cq[dk]} (dockerd)}" \
     "${cq[nc]}" "${cq[aa]}" "${cq[dk]}"
+  if [ -n "$DNSLOAD" ]; then
+    for s in "${SERVERS[@]}"; do
+      q[$s]=$(median_qps "${QPSL[$s.$m]:-}")
+      cq[$s]=$(tr ' ' '\n' <<<"${CPUL[$s.$m]:-}" | grep . | sort -g | awk '{v[NR] = $1}
+        END {if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}' || true)
+    done
+    row "${MIX_NAME[$m]}: queries/s, dnsload" "${q[nc]}" "${q[aa]}" "${q[dk]}" "${q[nc]}" "${q[aa]}" "${q[dk]}"
+    row "${MIX_NAME[$m]}: server CPU us per query, dnsload" "${cq[nc]}" "${cq[aa]}" \
+      "${cq[dk]:+${cq[dk]} (dockerd)}" "${cq[nc]}" "${cq[aa]}" "${cq[dk]}"
+    for s in aa dk; do
+      bench_emit "DNS ${MIX_NAME[$m]}: us per query at saturation, dnsload (1e6/qps)" \
+        "$(awk -v x="${q[nc]:-}" 'BEGIN { if (x > 0) printf "%.2f - 1", 1e6 / x }')" "${LABEL[$s]}" \
+        "$(awk -v x="${q[$s]:-}" 'BEGIN { if (x > 0) printf "%.2f - 1", 1e6 / x }')" us
+    done
+  fi
   row "${MIX_NAME[$m]}: p50 ms at $LAT_QPS q/s" "${P50[nc.$m]}" "${P50[aa.$m]}" "${P50[dk.$m]}" \
     "${P50[nc.$m]}" "${P50[aa.$m]}" "${P50[dk.$m]}"
   row "${MIX_NAME[$m]}: p99 ms at $LAT_QPS q/s" "${P99[nc.$m]}" "${P99[aa.$m]}" "${P99[dk.$m]}" \
@@ -393,7 +429,7 @@ row "  the next query of that name, ms" "$(bench_cell "$(bench_stats 1 "${AGAIN_
 row "  the same query of an older name (c1), ms" "$(bench_cell "$(bench_stats 1 "${FLOOR_nc[@]}")")" \
   "n/a" "$(bench_cell "$(bench_stats 1 "${FLOOR_dk[@]}")")"
 for s in "${SERVERS[@]}"; do
-  [ -z "${SERVER[$s]}" ] || echo "q/s per round, ${LABEL[$s]}: local ${QPS[$s.local]:-}; forwarded ${QPS[$s.fwd]:-}"
+  [ -z "${SERVER[$s]}" ] || echo "q/s per round, ${LABEL[$s]}: local ${QPS[$s.local]:-}; forwarded ${QPS[$s.fwd]:-}${DNSLOAD:+; dnsload: local ${QPSL[$s.local]:-}; forwarded ${QPSL[$s.fwd]:-}}"
 done
 bench_emit "DNS: from run -d returning to the name answering" "${WAIT[nc]:-}" "docker 20.10" "${WAIT[dk]:-}"
 read -r up50 up99 _ <<<"$(pct "$work/lat.up.fwd")" || true

@@ -1,0 +1,52 @@
+// Datagrams in batches (recvmmsg/sendmmsg): under load one system call moves up to kBatch queries
+// or replies, where one recvfrom, one sendto and one epoll round per query cost more than the
+// answer itself.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "cnm/model/net.h"
+
+namespace cnm::dns {
+
+class UdpBatch {
+ public:
+  static constexpr size_t kBatch = 32;
+  static constexpr size_t kMaxDatagram = 4096;  // bigger datagrams are no query of ours: cut
+
+  UdpBatch();
+  UdpBatch(const UdpBatch&) = delete;
+  UdpBatch& operator=(const UdpBatch&) = delete;
+
+  // Reads the datagrams waiting on `fd` (non-blocking), at most kBatch; forgets the previous
+  // batch and its queued replies. Returns how many (0: none waiting, or an error).
+  size_t receive(int fd);
+  std::span<const uint8_t> data(size_t i) const { return {bufs_[i].data(), sizes_[i]}; }
+  // Where datagram i came from; IPv4-mapped IPv6 sources read as IPv4.
+  IpAddr source(size_t i) const;
+  const sockaddr_storage& peer(size_t i) const { return peers_[i]; }
+  socklen_t peer_len(size_t i) const { return peer_lens_[i]; }
+
+  // Queues `reply` (copied) for datagram i's sender; flush() sends what is queued.
+  void queue(size_t i, std::span<const uint8_t> reply);
+  // Sends the queued replies in one sendmmsg where it can; a reply that finds the socket's buffer
+  // full is dropped, as a lost datagram (the client asks again).
+  void flush(int fd);
+
+ private:
+  std::vector<std::array<uint8_t, kMaxDatagram>> bufs_;
+  std::array<size_t, kBatch> sizes_{};
+  std::array<sockaddr_storage, kBatch> peers_{};
+  std::array<socklen_t, kBatch> peer_lens_{};
+  std::array<std::vector<uint8_t>, kBatch> replies_;  // capacity kept between batches
+  std::array<size_t, kBatch> reply_to_{};
+  size_t replies_n_ = 0;
+};
+
+}  // namespace cnm::dns
