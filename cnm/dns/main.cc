@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "cnm/dns/server.h"
+#include "cnm/kernel/caps.h"
 #include "cnm/kernel/fd.h"
 
 namespace {
@@ -93,6 +94,14 @@ int main(int argc, char** argv) {
       // the starter then sees the pipe close, and asks the socket anyway
     }
     return lock.valid() ? 0 : 1;
+  }
+  // From here on only port 53 needs privilege (binding a new gateway's address later): every
+  // other capability goes, for good, and nothing exec'd could regain one.
+  constexpr uint64_t kKeep = 1ULL << CAP_NET_BIND_SERVICE;
+  if (cnm::kernel::drop_bounding(kKeep) != 0 || cnm::kernel::set_caps(kKeep) != 0 ||
+      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    std::fprintf(stderr, "netctl-dns: dropping capabilities: %s\n", std::strerror(errno));
+    return 1;
   }
   return cnm::dns::serve(opt);
 }

@@ -20,6 +20,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cnm/kernel/caps.h"
+
 namespace cnm::launcher {
 namespace {
 
@@ -149,25 +151,8 @@ int run_op(const Op& o) {
   return -1;
 }
 
-// The bounding and ambient sets reduced to the plan's capabilities.
-int drop_bounding(uint64_t caps) {
-  for (int cap = 0; cap <= 63; ++cap) {
-    if (caps & (1ULL << cap)) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -1;
-  }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return -1;
-  return 0;
-}
-
-int set_caps(uint64_t caps) {
-  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct d[2] = {};
-  for (int i = 0; i < 2; ++i) {
-    auto bits = static_cast<uint32_t>(caps >> (32 * i));
-    d[i].effective = d[i].permitted = d[i].inheritable = bits;
-  }
-  return static_cast<int>(syscall(SYS_capset, &h, d));
-}
+using kernel::drop_bounding;
+using kernel::set_caps;
 
 int set_creds(const SpawnSpec& s) {
   if (!s.uid) return 0;

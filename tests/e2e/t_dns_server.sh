@@ -2,7 +2,7 @@
 # to upstreams the test runs (a dead one skipped, one that never answers timed out, a truncated UDP
 # answer asked again over TCP, SERVFAIL when none answers), names fresh at once after a change,
 # the per-source rate limit, the server killed with -9 and started again by the next attach, and
-# its exit once no DNS network has endpoints.
+# its exit once no DNS network has endpoints, and the capabilities it keeps.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 DNS=$(dirname "$NETCTL")/netctl-dns
@@ -51,6 +51,14 @@ for _ in $(seq 100); do [ -S "$NETCTL_ROOT/dns/sock" ] && break; sleep 0.05; don
 # A second server of the same root exits at once, with success: one serves.
 timeout 5 "$DNS" --root "$NETCTL_ROOT" || fail "a second server exited $?"
 server_alive || fail "the first server is gone"
+# Serving, it keeps only CAP_NET_BIND_SERVICE (bit 10), can never regain another, and cannot gain
+# privileges through exec.
+st=/proc/$(server_pid)/status
+for f in CapEff CapPrm CapBnd; do
+  [ "$(awk -v f="$f:" '$1 == f {print $2}' "$st")" = 0000000000000400 ] ||
+    fail "the server's $f: $(grep "^$f:" "$st")"
+done
+[ "$(awk '$1 == "NoNewPrivs:" {print $2}' "$st")" = 1 ] || fail "the server may gain privileges"
 
 ip_of() { ip -n "$1" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1; }
 s1=$(ip_of s1); s2=$(ip_of s2)
