@@ -29,18 +29,30 @@ nlohmann::json log_config(const cnm::Container& k) {
             {"max-file", std::to_string(l.max_file)}}}};
 }
 
+// One network of a container as Docker's inspect shows it (NetworkSettings.Networks). DNSNames:
+// the names netctl-dns answers for the endpoint (each also as NAME.NETWORK); none without DNS.
+nlohmann::json network_settings(const cnm::Network* n, const cnm::Endpoint& e) {
+  Names dns_names;
+  if (n && cnm::dns_enabled(*n)) {
+    if (!e.dns_name.empty()) dns_names.push_back(e.dns_name);
+    dns_names.insert(dns_names.end(), e.aliases.begin(), e.aliases.end());
+  }
+  return {{"NetworkID", e.network_id},
+          {"EndpointID", e.id},
+          {"MacAddress", e.mac},
+          {"IPAddress", e.addresses.empty() ? "" : e.addresses[0].addr().str()},
+          {"IPPrefixLen", e.addresses.empty() ? 0 : e.addresses[0].len()},
+          {"Aliases", e.aliases},
+          {"DNSNames", dns_names}};
+}
+
 nlohmann::json container_json(cnm::Controller& c, const cnm::Container& k) {
   nlohmann::json nets = nlohmann::json::object();
   nlohmann::json ports = nlohmann::json::array();
   if (auto eps = c.endpoints({.name = "container:" + k.id}))
     for (const auto& e : *eps) {
       auto n = c.network(e.network_id);
-      nets[n ? n->name : e.network_id] = {
-          {"NetworkID", e.network_id},
-          {"EndpointID", e.id},
-          {"MacAddress", e.mac},
-          {"IPAddress", e.addresses.empty() ? "" : e.addresses[0].addr().str()},
-          {"IPPrefixLen", e.addresses.empty() ? 0 : e.addresses[0].len()}};
+      nets[n ? n->name : e.network_id] = network_settings(n ? &*n : nullptr, e);
       for (const auto& p : e.ports) ports.push_back(cnm::port_spec_str(p));
     }
   bool running = k.status == cnm::ContainerStatus::kRunning;

@@ -32,6 +32,10 @@ run_ c4 --network n1 --network n2
 grep -x "nameserver 10.81.0.1" <<<"$(nc_ exec c1 -- cat /etc/resolv.conf)" >/dev/null ||
   fail "c1's resolv.conf does not point at n1's gateway: $(nc_ exec c1 -- cat /etc/resolv.conf)"
 c1=$(ip_on c1 n1); c2=$(ip_on c2 n1); c3=$(ip_on c3 n2)
+# inspect lists the names the server answers for, per network (Docker's DNSNames).
+names=$(nc_ inspect c1 | python3 -c "import json,sys
+print(json.load(sys.stdin)[0]['NetworkSettings']['Networks']['n1']['DNSNames'])")
+[ "$names" = "['c1', 'web']" ] || fail "c1's DNSNames on n1: $names"
 [ -n "$c1" ] && [ -n "$c2" ] && [ -n "$c3" ] || fail "addresses: '$c1' '$c2' '$c3'"
 
 [ "$(resolve c1 c2)" = "$c2" ] || fail "c1 -> c2: '$(resolve c1 c2)', want $c2"
@@ -75,6 +79,9 @@ run_ q1 --network quiet
 grep -x "nameserver 10.83.0.1" <<<"$(nc_ exec q1 -- cat /etc/resolv.conf)" >/dev/null &&
   fail "a dns=false network's container points at its gateway"
 ss -lnu | grep -F "10.83.0.1:53" >/dev/null && fail "the server listens on the dns=false gateway"
+names=$(nc_ inspect q1 | python3 -c "import json,sys
+print(json.load(sys.stdin)[0]['NetworkSettings']['Networks']['quiet']['DNSNames'])")
+[ "$names" = "[]" ] || fail "q1 has DNSNames on a dns=false network: $names"
 nc_ rm -f q1 >/dev/null
 
 # Once no DNS network has endpoints, the server exits.
