@@ -111,12 +111,12 @@ std::optional<Error> attachments(const json& conf, CniConfig& c) {
 }
 
 // The inline network definition: bridge, subnet(s), gateway(s), ipMasq, isGateway, mtu, internal,
-// icc. Any of them makes the configuration define its network.
+// icc, dnsEnabled. Any of them makes the configuration define its network.
 std::optional<Error> definition(const json& conf, CniConfig& c) {
   auto& r = c.create;
   r.name = c.network;
   for (const char* k : {"bridge", "subnet", "subnets", "gateway", "gateways", "ipMasq", "isGateway",
-                        "mtu", "internal", "icc"})
+                        "mtu", "internal", "icc", "dnsEnabled"})
     c.define |= conf.contains(k) && !conf[k].is_null();
   auto str = [&](const char* k, std::vector<std::string>& out) -> std::optional<Error> {
     auto it = conf.find(k);
@@ -152,6 +152,7 @@ std::optional<Error> definition(const json& conf, CniConfig& c) {
   };
   if (auto e = flag("ipMasq", "masquerade")) return e;
   if (auto e = flag("icc", "icc")) return e;
+  if (auto e = flag("dnsEnabled", cnm::kDnsOption)) return e;
   if (auto b = member(conf, "bridge", json::value_t::string); !b)
     return b.error();
   else if (*b != nullptr)

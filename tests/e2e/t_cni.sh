@@ -57,6 +57,9 @@ ip netns add s4
 res=$(cni_plugin ADD ctr4 /run/netns/s4 eth0 <<<"$conf11") || fail "ADD 1.1.0: $res"
 python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["cniVersion"]=="1.1.0" and "version" not in r["ips"][0], r' "$res" ||
   fail "1.1.0 result: $res"
+# n1 serves DNS: the result names its gateway, where netctl-dns answers.
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["dns"]["nameservers"]==["10.88.0.1"], r' "$res" ||
+  fail "1.1.0 result on a DNS network: $res"
 chk=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); c["prevResult"]=json.loads(sys.argv[2]); print(json.dumps(c))' "$conf11" "$res")
 cni_plugin CHECK ctr4 /run/netns/s4 eth0 <<<"$chk" >/dev/null || fail "CHECK 1.1.0"
 bad=$(sed 's/10\.88\.0\.[0-9]*\/24/10.88.0.250\/24/' <<<"$chk")
@@ -64,6 +67,14 @@ out=$(cni_plugin CHECK ctr4 /run/netns/s4 eth0 <<<"$bad") && fail "CHECK accepte
 cni_plugin DEL ctr4 /run/netns/s4 eth0 <<<"$conf11" >/dev/null || fail "DEL 1.1.0"
 out=$(cni_plugin CHECK ctr4 /run/netns/s4 eth0 <<<"$chk") && fail "CHECK after DEL passed"
 [ "$(cni_code "$out")" = 3 ] || fail "CHECK after DEL: $out"
+# A network the configuration defines with "dnsEnabled": false: no server, no dns in the result.
+confq='{"cniVersion":"1.1.0","name":"quiet","type":"netctl-cni","subnet":"10.77.0.0/24","dnsEnabled":false}'
+ip netns add s5
+res=$(cni_plugin ADD ctr5 /run/netns/s5 eth0 <<<"$confq") || fail "ADD dnsEnabled=false: $res"
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert not r.get("dns", {}).get("nameservers"), r' "$res" ||
+  fail "a dnsEnabled=false network's result names a DNS server: $res"
+ss -lnu | grep -F "10.77.0.1:53" >/dev/null && fail "a DNS server listens on the dnsEnabled=false gateway"
+cni_plugin DEL ctr5 /run/netns/s5 eth0 <<<"$confq" >/dev/null || fail "DEL dnsEnabled=false"
 ver=$(echo '{"cniVersion":"0.4.0"}' | CNI_COMMAND=VERSION "$NETCTL_CNI")
 [ "$ver" = '{"cniVersion":"0.4.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}' ] || fail "VERSION: $ver"
 # STATUS: serving; an unknown network is not.

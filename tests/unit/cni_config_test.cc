@@ -55,7 +55,7 @@ TEST_CASE("decode failures are code 6, bad values 7, unsupported fields 2") {
 TEST_CASE("an inline definition becomes a NetworkCreateRequest") {
   auto c = cni::parse_config(R"({"cniVersion":"1.0.0","name":"web","type":"netctl-cni",
     "bridge":"br9","subnets":["10.9.0.0/24","fd00:9::/64"],"gateway":"10.9.0.1","ipMasq":false,
-    "isGateway":true,"mtu":1400,"internal":true,"icc":false})");
+    "isGateway":true,"mtu":1400,"internal":true,"icc":false,"dnsEnabled":false})");
   REQUIRE(c);
   CHECK(c->define);
   CHECK(c->create.name == "web");
@@ -67,6 +67,13 @@ TEST_CASE("an inline definition becomes a NetworkCreateRequest") {
   CHECK(c->create.options.at("bridge.name") == "br9");
   CHECK(c->create.options.at("masquerade") == "false");
   CHECK(c->create.options.at("icc") == "false");
+  CHECK(c->create.options.at("netctl.dns") == "false");
+  // dnsEnabled alone defines the network too; a non-boolean is refused.
+  auto d = cni::parse_config(R"({"cniVersion":"1.0.0","name":"q","dnsEnabled":false})");
+  REQUIRE(d);
+  CHECK(d->define);
+  CHECK(!d->create.options.contains("icc"));
+  CHECK(code_of(R"({"cniVersion":"1.0.0","name":"q","dnsEnabled":"no"})") == 7);
 }
 
 TEST_CASE("runtimeConfig: portMappings, ips, mac, aliases; GC attachment lists") {
