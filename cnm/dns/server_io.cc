@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "cnm/dns/answer.h"
 #include "cnm/dns/conn.h"
@@ -70,6 +71,7 @@ bool Server::serve_batch(const std::shared_ptr<Listener>& l) {
   // waited for (a `run -d` that returned) was committed.
   if (auto r = refresh(false); !r && !zone_) return n == UdpBatch::kBatch;
   auto now = Clock::now();
+  std::optional<std::vector<IpAddr>> targets;  // the upstreams, looked up once per batch
   for (size_t i = 0; i < n && l->sock.is_open(); ++i) {
     IpAddr source = l->batch.source(i);
     if (!limiter_.allow(source, now)) continue;
@@ -83,7 +85,8 @@ bool Server::serve_batch(const std::shared_ptr<Listener>& l) {
         std::memcpy(to.data(), &l->batch.peer(i),
                     std::min<size_t>(l->batch.peer_len(i), to.capacity()));
         to.resize(std::min<size_t>(l->batch.peer_len(i), to.capacity()));
-        forwarder_.forward(query, forward_targets(), true, [l, to](std::vector<uint8_t> reply) {
+        if (!targets) targets = forward_targets();
+        forwarder_.forward(query, *targets, true, [l, to](std::vector<uint8_t> reply) {
           boost::system::error_code e;
           if (!reply.empty()) l->sock.send_to(asio::buffer(reply), to, 0, e);
         });

@@ -291,10 +291,10 @@ if [ -n "${SERVER[nc]}" ]; then
   check_server nc || { bench_log "netctl-dns --rate 0: ${WHY[nc]}"; SERVER[nc]=""; }
 fi
 # The floor of the path: the upstream itself, queried from the throwaway host over its veth.
-SERVER[up]=198.51.100.2 CLIENT[up]=""
+SERVER[up]=198.51.100.2 CLIENT[up]="" PID[up]=$UP_PID
 for ((r = 1; r <= ROUNDS; r++)); do
   bench_log "round $r of $ROUNDS"
-  lat up fwd
+  lat up fwd; perf up fwd  # what any forwarder's queries/s is bounded by: the upstream alone
   order=("${SERVERS[@]:$((r % 3))}" "${SERVERS[@]:0:$((r % 3))}")  # each first in turn
   for m in "${MIXES[@]}"; do
     for s in "${order[@]}"; do
@@ -437,7 +437,9 @@ done
 bench_emit "DNS: from run -d returning to the name answering" "${WAIT[nc]:-}" "docker 20.10" "${WAIT[dk]:-}"
 read -r up50 up99 _ <<<"$(pct "$work/lat.up.fwd")" || true
 echo "floor: the upstream (dnsmasq, answers from its config) queried the same way from the host" \
-  "over one veth: p50 ${up50:-?} ms, p99 ${up99:-?} ms at $LAT_QPS q/s"
+  "over one veth: p50 ${up50:-?} ms, p99 ${up99:-?} ms at $LAT_QPS q/s;" \
+  "$(median_qps "${QPS[up.fwd]:-}") q/s (dnsperf)${DNSLOAD:+, $(median_qps "${QPSL[up.fwd]:-}") q/s (dnsload)}:" \
+  "no forwarder can answer forwarded names faster than its upstream alone"
 [ -z "$LIMITED" ] || echo "netctl column: netctl-dns restarted with --rate 0 (no per-source limit)." \
   "As netctl starts it (500 q/s per source, burst 1000), one source sending $LAT_QPS q/s of local" \
   "names for $SECS s: $LIMITED."
