@@ -1,6 +1,7 @@
 #include "cnm/dns/server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,6 +142,9 @@ void Server::start_poll() {
       return;
     }
     if (auto r = refresh(false); r && *r) rebind(want_);  // binds that failed are tried again
+    // What a burst of queries made malloc keep goes back to the kernel: idle, the server is as
+    // small as it started.
+    malloc_trim(0);
     start_poll();
   });
 }
