@@ -12,7 +12,8 @@ pkgs=(
   golang-go golang-github-appc-cni-dev podman runc conmon containernetworking-plugins
   sqlite3 time clang-16 libclang-rt-16-dev
   libseccomp-dev musl-tools  # the default seccomp filter; the sealed exec stub (cnm/launcher/dmz)
-  dpkg-dev xz-utils  # scripts/fetch-libiptc.sh: dpkg-source unpacks libiptc's Debian source
+  dpkg-dev xz-utils bzip2  # scripts/fetch-source.sh: dpkg-source unpacks Debian sources
+  libnftnl-dev libmnl-dev nftables  # the nftables firewall backend; nft for its tests
   libldns-dev libboost-dev  # netctl-dns: DNS messages (ldns), sockets and timers (Boost.Asio)
   dnsperf aardvark-dns dnsmasq-base  # the DNS benchmark, its peer and its upstream (dnsmasq)
 )
@@ -25,6 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# libiptc's Debian source, for a fully static netctl (see the script); without it, the shared one.
-"$(dirname "$0")/fetch-libiptc.sh" ||
-  echo "install-deps: libiptc source not fetched; netctl will link libiptc dynamically" >&2
+# The Debian sources of libiptc and libmnl, which Debian ships only as shared objects: with both,
+# netctl and netctl-cni link fully static; without one, netctl loads it (CMakeLists.txt).
+"$(dirname "$0")/fetch-source.sh" iptables libip4tc2 iptables libiptc/libip4tc.c ||
+  echo "install-deps: libiptc's source not fetched; netctl will link libiptc dynamically" >&2
+"$(dirname "$0")/fetch-source.sh" libmnl libmnl0 libmnl src/attr.c ||
+  echo "install-deps: libmnl's source not fetched; netctl will link libmnl dynamically" >&2

@@ -197,6 +197,15 @@ std::unique_ptr<Firewall> make_iptc_firewall(const std::string& root_id);
 // The same engine over in-memory tables (no kernel): renders what a set of changes should leave,
 // for `netctl doctor`; tests wrap it in FakeFirewall (tests/fakes/fake_firewall.h).
 std::unique_ptr<Firewall> make_memory_firewall(const std::string& root_id);
+// The nftables backend (firewall_nft.cc): everything of root `root_id` in one table, `table inet
+// netctl-<r>`, published ports as map elements (layout: firewall_nft_plan.h). Same semantics as
+// above; one netlink batch per apply (the kernel's transaction: all or nothing). A host port that
+// is published with other data fails the batch with Code::kConflict. dump() lines are described in
+// firewall_nft_plan.h; drift() compares them with the table the same plan renders for `want`.
+std::unique_ptr<Firewall> make_nft_firewall(const std::string& root_id);
+// Deletes `table inet netctl-<r>` (all the nftables backend made for that root); a missing table
+// is no error. A bad root id is Code::kInvalid.
+Status remove_nft_table(const std::string& root_id);
 // Another root's firewall over the same in-memory tables as `mem` (made by make_memory_firewall):
 // several roots on one host, for tests. Null when `mem` is no in-memory firewall.
 std::unique_ptr<Firewall> memory_firewall_sharing(Firewall& mem, const std::string& root_id);

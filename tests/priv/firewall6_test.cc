@@ -1,8 +1,9 @@
-// The IPv6 half of the firewall against the kernel's legacy ip6tables tables, with real IPv6
-// traffic. World (firewall_world.h) wires bridges, "containers" and the LAN neighbour nb; here
-// they get IPv6 addresses too: containers on ULA subnets fd00:77:N::/64 (gateway ::1 on the
-// bridge), nb 2001:db8:100::2 wired to the host's 2001:db8:100::1 (documentation addresses).
-// Servers are dual-stack python3 sockets answering "<name> <port> <peer address>".
+// The IPv6 half of the firewall against the kernel's legacy ip6tables tables (and, for the traffic
+// scenario, nftables), with real IPv6 traffic. World (firewall_world.h) wires bridges, "containers"
+// and the LAN neighbour nb; here they get IPv6 addresses too: containers on ULA subnets
+// fd00:77:N::/64 (gateway ::1 on the bridge), nb 2001:db8:100::2 wired to the host's
+// 2001:db8:100::1 (documentation addresses). Servers are dual-stack python3 sockets answering
+// "<name> <port> <peer address>".
 #include <doctest/doctest.h>
 #include <libiptc/libiptc.h>
 extern "C" {
@@ -249,52 +250,55 @@ TEST_CASE("IPv6: packets for ::1 from outside never reach the host, no rule need
 }
 
 TEST_CASE("IPv6: masquerade out, DNAT in, isolation, internal networks") {
-  priv::FreshNetns ns;
-  World w;
-  World6 w6;
-  for (int i : {1, 2, 3}) {
-    std::string br = fmt::format("nc-fw{}", i);
-    w.bridge(br, fmt::format("10.77.{}.1/24", i));
-    w6.bridge(br, fmt::format("fd00:77:{}::1/64", i));
-  }
-  w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
-  w.container("c3", "nc-fw2", "10.77.2.2/24", "10.77.2.1");
-  w.container("c4", "nc-fw3", "10.77.3.2/24", "10.77.3.1");
-  w6.container("c1", "fd00:77:1::2/64", "fd00:77:1::1");
-  w6.container("c3", "fd00:77:2::2/64", "fd00:77:2::1");
-  w6.container("c4", "fd00:77:3::2/64", "fd00:77:3::1");
-  w.neighbour();
-  w6.neighbour();
-  for (const char* c : {"c1", "c3", "c4"}) w6.serve(c, c, {80, 443});
-  w6.serve("nb", "nb", {7000});
-  // Without rules nb has no route back to the ULA subnet.
-  CHECK(w6.ask("c1", "2001:db8:100::2", 7000) == "");
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    priv::FreshNetns ns;
+    World w;
+    World6 w6;
+    for (int i : {1, 2, 3}) {
+      std::string br = fmt::format("nc-fw{}", i);
+      w.bridge(br, fmt::format("10.77.{}.1/24", i));
+      w6.bridge(br, fmt::format("fd00:77:{}::1/64", i));
+    }
+    w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
+    w.container("c3", "nc-fw2", "10.77.2.2/24", "10.77.2.1");
+    w.container("c4", "nc-fw3", "10.77.3.2/24", "10.77.3.1");
+    w6.container("c1", "fd00:77:1::2/64", "fd00:77:1::1");
+    w6.container("c3", "fd00:77:2::2/64", "fd00:77:2::1");
+    w6.container("c4", "fd00:77:3::2/64", "fd00:77:3::1");
+    w.neighbour();
+    w6.neighbour();
+    for (const char* c : {"c1", "c3", "c4"}) w6.serve(c, c, {80, 443});
+    w6.serve("nb", "nb", {7000});
+    // Without rules nb has no route back to the ULA subnet.
+    CHECK(w6.ask("c1", "2001:db8:100::2", 7000) == "");
 
-  auto fw = make_iptc_firewall(kRootId);
-  FirewallChange c = sample6();  // nc-fw1 plain, nc-fw2 icc off, nc-fw3 internal
-  c.add_ports = {c.add_ports[0]};
-  apply(*fw, c);
-  // Masquerade: nb sees the host's IPv6 address.
-  CHECK(w6.ask("c1", "2001:db8:100::2", 7000) == "nb 7000 2001:db8:100::1");
-  CHECK(w6.ask("c3", "2001:db8:100::2", 7000) == "nb 7000 2001:db8:100::1");
-  // Published ports over IPv6: unset host address and the IPv6 one; not the IPv4-only one.
-  CHECK(w6.ask("nb", "2001:db8:100::1", 8080) == "c1 80 2001:db8:100::2");
-  CHECK(w6.ask("nb", "2001:db8:100::1", 8443) == "c1 443 2001:db8:100::2");
-  CHECK(w.ask("nb", "tcp", "198.51.100.1", 8443) == "");
-  // Behind NAT, routing straight to the subnet reaches nothing.
-  REQUIRE(sh_rc(in("nb") + "ip -6 route add fd00:77::/48 via 2001:db8:100::1") == 0);
-  CHECK(w6.ask("nb", "fd00:77:1::2", 80) == "");
-  // Isolation both ways; published ports stay reachable from the other network.
-  CHECK(w6.ask("c1", "fd00:77:2::2", 80) == "");
-  CHECK(w6.ask("c3", "fd00:77:1::2", 80) == "");
-  CHECK(w6.ask("c3", "fd00:77:2::1", 8080) == "c1 80 fd00:77:1::1");  // masqueraded out of nc-fw2
-  // Internal: nothing in or out, the host still reaches it.
-  CHECK(w6.ask("c4", "2001:db8:100::2", 7000) == "");
-  CHECK(w6.ask("nb", "fd00:77:3::2", 80) == "");
-  CHECK(w6.ask("", "fd00:77:3::2", 80) == "c4 80 fd00:77:3::1");
-  // The rules are what stop it: without IPv6 isolation nc-fw1 and nc-fw2 talk.
-  apply(*fw, FirewallChange{.bridges6 = std::vector<std::string>{}});
-  CHECK(w6.ask("c3", "fd00:77:1::2", 80).starts_with("c1 80 "));
+    auto fw = make_firewall(backend);
+    FirewallChange c = sample6();  // nc-fw1 plain, nc-fw2 icc off, nc-fw3 internal
+    c.add_ports = {c.add_ports[0]};
+    apply(*fw, c);
+    // Masquerade: nb sees the host's IPv6 address.
+    CHECK(w6.ask("c1", "2001:db8:100::2", 7000) == "nb 7000 2001:db8:100::1");
+    CHECK(w6.ask("c3", "2001:db8:100::2", 7000) == "nb 7000 2001:db8:100::1");
+    // Published ports over IPv6: unset host address and the IPv6 one; not the IPv4-only one.
+    CHECK(w6.ask("nb", "2001:db8:100::1", 8080) == "c1 80 2001:db8:100::2");
+    CHECK(w6.ask("nb", "2001:db8:100::1", 8443) == "c1 443 2001:db8:100::2");
+    CHECK(w.ask("nb", "tcp", "198.51.100.1", 8443) == "");
+    // Behind NAT, routing straight to the subnet reaches nothing.
+    REQUIRE(sh_rc(in("nb") + "ip -6 route add fd00:77::/48 via 2001:db8:100::1") == 0);
+    CHECK(w6.ask("nb", "fd00:77:1::2", 80) == "");
+    // Isolation both ways; published ports stay reachable from the other network.
+    CHECK(w6.ask("c1", "fd00:77:2::2", 80) == "");
+    CHECK(w6.ask("c3", "fd00:77:1::2", 80) == "");
+    CHECK(w6.ask("c3", "fd00:77:2::1", 8080) == "c1 80 fd00:77:1::1");  // masqueraded out of nc-fw2
+    // Internal: nothing in or out, the host still reaches it.
+    CHECK(w6.ask("c4", "2001:db8:100::2", 7000) == "");
+    CHECK(w6.ask("nb", "fd00:77:3::2", 80) == "");
+    CHECK(w6.ask("", "fd00:77:3::2", 80) == "c4 80 fd00:77:3::1");
+    // The rules are what stop it: without IPv6 isolation nc-fw1 and nc-fw2 talk.
+    apply(*fw, FirewallChange{.bridges6 = std::vector<std::string>{}});
+    CHECK(w6.ask("c3", "fd00:77:1::2", 80).starts_with("c1 80 "));
+  }
 }
 
 }  // namespace

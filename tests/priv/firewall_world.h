@@ -1,4 +1,4 @@
-// Shared by the firewall priv tests (firewall_test.cc, firewall_scale_test.cc): the throwaway
+// Shared by the firewall priv tests (firewall_test.cc, firewall_scale_test.cc, ...): the throwaway
 // world of bridges, containers and a LAN neighbour, and helpers to read the tables back. An
 // anonymous namespace on purpose: each test file gets its own copy.
 #pragma once
@@ -140,6 +140,34 @@ void apply(Firewall& fw, const FirewallChange& c) {
 }
 
 std::string save() { return sh("iptables-legacy-save | grep -v '^#' | sed 's/\\[[0-9:]*\\]//'"); }
+
+// The two firewall backends: traffic scenarios run against each in turn, each in a fresh netns.
+enum class Backend { kIptc, kNft };
+inline constexpr Backend kBackends[] = {Backend::kIptc, Backend::kNft};
+
+[[maybe_unused]] const char* backend_name(Backend b) {
+  return b == Backend::kIptc ? "iptables (libiptc)" : "nftables";
+}
+
+[[maybe_unused]] std::unique_ptr<Firewall> make_firewall(Backend b,
+                                                         const std::string& root = kRootId) {
+  return b == Backend::kIptc ? make_iptc_firewall(root) : make_nft_firewall(root);
+}
+
+// `nft list table` of root `root`'s table ("" when there is none).
+[[maybe_unused]] std::string nft_table(const std::string& root = kRootId) {
+  return priv::sh_status("nft list table inet netctl-" + root + " 2>/dev/null").out;
+}
+
+// What a backend holds, as its own tool prints it: iptables-save or the root's nft table.
+[[maybe_unused]] std::string save(Backend b) { return b == Backend::kIptc ? save() : nft_table(); }
+
+// Takes out the raw guard behind the firewall's back.
+[[maybe_unused]] void flush_guard(Backend b) {
+  REQUIRE(sh_rc(b == Backend::kIptc
+                    ? "iptables-legacy -t raw -F NETCTL-RAW"
+                    : std::string("nft flush chain inet netctl-") + kRootId + " raw") == 0);
+}
 
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
