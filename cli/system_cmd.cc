@@ -2,8 +2,11 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <cstdlib>
+
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cnm/core/firewall_backend.h"
 #include "cnm/kernel/links.h"
 
 namespace cli {
@@ -14,24 +17,29 @@ cnm::Status info(Context& ctx) {
   auto nets = CNM_VALUE(c->list_networks());
   auto addrs = CNM_VALUE(c->store().address_count());
   auto drivers = c->registry().driver_names();
+  // As the runtime chose it when it opened the store (cnm/runtime.cc).
+  auto recorded = CNM_VALUE(c->store().firewall_backend());
+  auto backend = CNM_VALUE(cnm::select_firewall_backend(std::getenv(cnm::kFirewallBackendEnv),
+                                                        c->config().firewall_backend, recorded,
+                                                        [] { return cnm::probe_host_firewall(); }));
   nlohmann::json pools = nlohmann::json::array();
   for (const auto& p : c->config().pools_v4)
     pools.push_back({{"Base", p.base.str()}, {"Size", p.size}});
   for (const auto& p : c->config().pools_v6)
     pools.push_back({{"Base", p.base.str()}, {"Size", p.size}});
-  nlohmann::json j = {{"Version", NETCTL_VERSION},    {"Root", c->store().root()},
-                      {"Networks", nets.size()},      {"AllocatedAddresses", addrs},
-                      {"Drivers", drivers},           {"DefaultAddressPools", pools},
-                      {"DefaultMTU", c->config().mtu}};
+  nlohmann::json j = {
+      {"Version", NETCTL_VERSION},     {"Root", c->store().root()}, {"Networks", nets.size()},
+      {"AllocatedAddresses", addrs},   {"Drivers", drivers},        {"DefaultAddressPools", pools},
+      {"DefaultMTU", c->config().mtu}, {"FirewallBackend", backend}};
   if (ctx.json()) {
     print_json(j);
     return {};
   }
   fmt::print(
       "Version: {}\nRoot: {}\nNetworks: {}\nAllocated addresses: {}\nDrivers: {}\nDefault MTU: {}\n"
-      "Default address pools:\n",
+      "Firewall backend: {}\nDefault address pools:\n",
       NETCTL_VERSION, c->store().root(), nets.size(), addrs, fmt::join(drivers, " "),
-      c->config().mtu);
+      c->config().mtu, backend);
   for (const auto& p : pools)
     fmt::print("  {} size {}\n", p["Base"].get<std::string>(), p["Size"].get<int>());
   return {};
@@ -48,6 +56,8 @@ nlohmann::json drift_json(const cnm::Drift& d) {
           {"Containers", d.containers},
           {"PendingIntents", d.pending_intents},
           {"DnsServer", d.dns_server},
+          {"FirewallBackend", d.backend},
+          {"Warnings", d.warnings},
           {"Clean", d.empty()}};
 }
 
@@ -62,6 +72,7 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.containers) fmt::print("container drift: {}\n", l);
   for (const auto& l : d.pending_intents) fmt::print("pending intent: {}\n", l);
   for (const auto& l : d.dns_server) fmt::print("dns server {}\n", l);
+  for (const auto& l : d.backend) fmt::print("firewall backend: {}\n", l);
 }
 
 // doctor: exit 1 on drift; gc: prints what it repaired, exit 1 if journal rows are left.
@@ -74,6 +85,8 @@ cnm::Status reconcile(Context& ctx, bool repair) {
     fmt::print("{}\n", repair ? "nothing to repair" : "no drift");
   else
     print_drift(d);
+  if (!ctx.json())  // not drift: the exit code does not change
+    for (const auto& w : d.warnings) fmt::print("warning: {}\n", w);
   if (!repair && !d.empty())
     return cnm::fail(cnm::Code::kFailed,
                      "doctor: {} difference(s) between the kernel and the store", d.size());

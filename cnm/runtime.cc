@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "cnm/core/dns_control.h"
+#include "cnm/core/firewall_backend.h"
 #include "cnm/core/txn.h"
 #include "cnm/kernel/conntrack.h"
 #include "cnm/kernel/endpoints.h"
@@ -25,6 +26,7 @@ struct Runtime::Parts {
   std::unique_ptr<kernel::Namespaces> namespaces;
   std::unique_ptr<kernel::Endpoints> endpoints;
   std::unique_ptr<kernel::Firewall> firewall;
+  std::unique_ptr<FirewallBackends> backends;
   std::unique_ptr<kernel::HostPorts> hostports = kernel::make_linux_host_ports();
   std::unique_ptr<kernel::Conntrack> conntrack = kernel::make_linux_conntrack();
   std::unique_ptr<Ipam> ipam;
@@ -93,6 +95,10 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::
   if (root.empty() || root[0] != '/')
     return fail(Code::kInvalid, "state root '{}' must be an absolute path", root);
   auto faults = CNM_VALUE(kernel::fault_plan_from_env());
+  // A bad $NETCTL_FIREWALL_BACKEND fails before the store is made.
+  const char* backend_env = std::getenv(kFirewallBackendEnv);
+  if (backend_env != nullptr && *backend_env != '\0')
+    CNM_TRY(parse_firewall_backend(backend_env, kFirewallBackendEnv));
   auto s = CNM_VALUE(store::Store::open(root));
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->root_ = root;
@@ -103,14 +109,21 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::
   p.links = kernel::make_linux_links(kernel::owner_group(root_id));
   p.endpoints = kernel::make_linux_endpoints(kernel::owner_group(root_id));
   p.namespaces = kernel::make_linux_namespaces(kernel::owner_group(root_id));
-  p.firewall = kernel::make_iptc_firewall(root_id);
+  // The backend is chosen before anything is made: the one not chosen is never touched here (the
+  // legacy ip_tables modules stay unloaded under nftables).
+  auto recorded = CNM_VALUE(p.store->firewall_backend());
+  auto backend = CNM_VALUE(select_firewall_backend(backend_env, config.firewall_backend, recorded,
+                                                   [] { return probe_host_firewall(); }));
+  p.firewall = backend == kNftables ? kernel::make_nft_firewall(root_id)
+                                    : kernel::make_iptc_firewall(root_id);
+  p.backends = make_firewall_backends(root_id, backend);
   if (faults) wrap_with_faults(p, faults);
   p.ipam = std::make_unique<ipam::DefaultIpam>(config.pools_v4, config.pools_v6);
   p.dns = std::make_unique<LazyDnsControl>(root);
   rt->controller_ = std::make_unique<Controller>(
       config, *p.store, *p.ipam,
       KernelContext{p.links.get(), p.sysctl.get(), p.namespaces.get(), p.endpoints.get(),
-                    p.firewall.get(), p.hostports.get(), p.conntrack.get()},
+                    p.firewall.get(), p.hostports.get(), p.conntrack.get(), p.backends.get()},
       drivers::builtin_registry(), p.dns.get());
   return rt;
 }

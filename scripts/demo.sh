@@ -47,12 +47,15 @@ build/netctl exec client -- wget -qO- "http://$web_ip/"
 echo "+ netctl exec web -- ps                       (PID 1 is httpd; nothing of the host)"
 build/netctl exec web -- ps
 n network inspect demo | head -30
-echo "+ iptables-legacy -t nat -S | grep DNAT"; iptables-legacy -t nat -S | grep DNAT
+# The published port in the firewall backend in use (nftables: a map element; iptables: a DNAT rule).
+ports() { { iptables-legacy -t nat -S | grep DNAT; nft list ruleset | grep -A2 'map ports4 '; } || true; }
+n info | grep 'Firewall backend'
+echo "+ iptables-legacy -t nat -S | grep DNAT; nft list ruleset | grep -A2 'map ports4 '"; ports
 n stop -t 1 web client
 n rm web client
 n network rm demo
-echo "+ ip -br link; iptables-legacy -t nat -S | grep DNAT   (nothing of the demo left)"
+echo "+ ip -br link; the published ports again   (nothing of the demo left)"
 ip -br link
-iptables-legacy -t nat -S | grep DNAT
+ports
 [ -z "$(ip -br link show type veth | grep -v '^nb-lan')" ] || { echo "demo: veths left" >&2; exit 1; }
 echo "demo: ok"

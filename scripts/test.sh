@@ -15,6 +15,8 @@ echo "== ASan+UBSan: unit and priv"
 # Another netctl root runs a container beside every suite below; they must leave it untouched.
 scripts/bystander.sh start
 trap 'scripts/bystander.sh check >/dev/null 2>&1 || true' EXIT  # stopped even when a suite fails
+# e2e: the whole suite with the default firewall backend, the firewall scenarios again with the
+# other (tests/e2e/run.sh).
 echo "== RelWithDebInfo: unit, priv, e2e"
 (cd build && ctest --output-on-failure)
 scripts/stress.sh  # crash and concurrency harnesses, fuzzing: bounded (tests/stress, tests/fuzz)

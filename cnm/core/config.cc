@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cnm/core/firewall_backend.h"
 #include "cnm/launcher/cgroup.h"
 #include "ipam/default_ipam.h"
 
@@ -55,6 +56,10 @@ Status load_node(const std::string& path, const YAML::Node& root, Config& c) {
       c.cgroup_parent = kv.second.as<std::string>();
       if (auto p = launcher::cgroup_parent(c.cgroup_parent); !p)
         return bad(path, kv.second, p.error().message);
+    } else if (key == "firewall-backend") {
+      c.firewall_backend = kv.second.as<std::string>();
+      if (auto b = parse_firewall_backend(c.firewall_backend, "firewall-backend"); !b)
+        return bad(path, kv.second, b.error().message);
     } else if (key == "root") {
       c.root = kv.second.as<std::string>();
       if (c.root.empty() || c.root[0] != '/')

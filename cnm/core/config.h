@@ -20,6 +20,9 @@ struct Config {
   unsigned mtu = 1500;                    // default MTU of new networks
   std::string netns_dir = "/run/netns";   // where sandboxes are bind-mounted
   std::string cgroup_parent;              // containers' cgroup parent; "" = env or "netctl"
+  // firewall-backend: "nftables", "iptables" or "auto" (cnm/core/firewall_backend.h); the
+  // environment variable NETCTL_FIREWALL_BACKEND overrides it.
+  std::string firewall_backend = "auto";
 };
 
 // Loads `path`. With `required`, a missing file is Code::kInvalid; otherwise it yields the

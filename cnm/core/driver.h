@@ -17,6 +17,7 @@
 namespace cnm {
 
 class Txn;
+class FirewallBackends;
 namespace kernel {
 class Links;
 class Sysctl;
@@ -37,6 +38,9 @@ struct KernelContext {
   kernel::Firewall* firewall = nullptr;
   kernel::HostPorts* hostports = nullptr;
   kernel::Conntrack* conntrack = nullptr;  // unset: stale flows are not forgotten (unit tests)
+  // The backend `firewall` is and the other one (cnm/core/firewall_backend.h), for migration and
+  // doctor; unset: one backend, nothing recorded (unit tests).
+  FirewallBackends* backends = nullptr;
 };
 
 struct AdoptIntent;

@@ -69,6 +69,7 @@ std::string describe_row(const nlohmann::json& j) {
 
 Result<int> Recovery::recover(const store::WriteLock& lock) {
   auto handled = CNM_VALUE(recover_intents(lock));
+  CNM_TRY(migrate_backend(lock));
   auto reaped = CNM_VALUE(containers_.reap_containers(lock));
   return handled + static_cast<int>(reaped.size());
 }

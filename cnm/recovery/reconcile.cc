@@ -22,6 +22,22 @@ Result<Recovery::Desired> Recovery::desired() {
   return want;
 }
 
+Result<bool> Recovery::apply_desired_firewall() {
+  auto want = CNM_VALUE(desired());
+  // What differs, and the networks whose objects are not wanted.
+  auto fw = CNM_VALUE(kernel_.firewall->drift(want.fw));
+  if (fw.missing.empty() && fw.foreign.empty()) return false;  // the firewall is as wanted
+  want.fw.remove_networks = std::move(fw.foreign_networks);
+  want.fw.exact_ports = true;  // published-port rules the store does not know go
+  // The IPv6 tables too when there are dual-stack networks or netctl rules there.
+  if (fw.foreign_v6) {
+    want.fw.ipv6 = true;
+    if (!want.fw.bridges6) want.fw.bridges6.emplace();
+  }
+  CNM_TRY(kernel_.firewall->apply(want.fw));
+  return true;
+}
+
 Result<Drift> Recovery::doctor() {
   Drift d;
   auto want = CNM_VALUE(desired());
@@ -49,6 +65,7 @@ Result<Drift> Recovery::doctor() {
   d.containers = std::move(containers);
   CNM_TRY(doctor_intents(d));
   CNM_TRY(doctor_dns(d));
+  CNM_TRY(doctor_backend(d));
   return d;
 }
 
@@ -62,19 +79,8 @@ Result<Drift> Recovery::gc() {
   CNM_TRY(gc_objects(lock, d));
   d.containers.insert(d.containers.begin(), containers.begin(), containers.end());
   if (!d.foreign_links.empty()) CNM_TRY(kernel_.links->delete_links(d.foreign_links));
-  auto want = CNM_VALUE(desired());
-  // What differs, and the networks whose objects are not wanted.
-  auto fw = CNM_VALUE(kernel_.firewall->drift(want.fw));
-  if (!fw.missing.empty() || !fw.foreign.empty()) {  // else the firewall is as wanted
-    want.fw.remove_networks = std::move(fw.foreign_networks);
-    want.fw.exact_ports = true;  // published-port rules the store does not know go
-    // The IPv6 tables too when there are dual-stack networks or netctl rules there.
-    if (fw.foreign_v6) {
-      want.fw.ipv6 = true;
-      if (!want.fw.bridges6) want.fw.bridges6.emplace();
-    }
-    CNM_TRY(kernel_.firewall->apply(want.fw));
-  }
+  CNM_TRY(apply_desired_firewall());
+  CNM_TRY(gc_backend(lock, d));
   CNM_TRY(gc_dns(d));
   return d;
 }

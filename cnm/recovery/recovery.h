@@ -29,10 +29,17 @@ struct Drift {
   // "not running (...)" when networks that serve DNS have endpoints and the root's DNS server
   // does not run (cnm/recovery/dns.cc); gc starts it.
   std::vector<std::string> dns_server;
+  // The firewall backend (cnm/recovery/backend.cc): a switch not yet done ("store records
+  // iptables, nftables is selected: ..."), and this root's objects left in the backend it does not
+  // use ("iptables leftover: <line>"); gc moves and removes them.
+  std::vector<std::string> backend;
+  // Not drift, changes nothing, and not counted: others' rules that drop this root's traffic.
+  std::vector<std::string> warnings;
   size_t size() const {
     return missing_rules.size() + foreign_rules.size() + missing_links.size() +
            foreign_links.size() + missing_netns.size() + dead_endpoints.size() +
-           orphan_addresses.size() + containers.size() + pending_intents.size() + dns_server.size();
+           orphan_addresses.size() + containers.size() + pending_intents.size() +
+           dns_server.size() + backend.size();
   }
   bool empty() const { return size() == 0; }
 };
@@ -72,6 +79,16 @@ class Recovery : public Service {
   // fails).
   Status doctor_dns(Drift& d);
   Status gc_dns(const Drift& d);
+  // The firewall backend (cnm/recovery/backend.cc). doctor_backend fills d.backend and
+  // d.warnings. migrate_backend, run by recover() for every write command: when the store records
+  // another backend than the selected one, writes the whole desired state into the selected one,
+  // empties the recorded one and records the switch (all under `lock`; on failure the record
+  // stays, the command fails, and the next one or gc tries again). gc_backend (gc, after it wrote
+  // the desired state): empties the backend not in use when doctor found objects there, and
+  // records the active one.
+  Status doctor_backend(Drift& d);
+  Status migrate_backend(const store::WriteLock& lock);
+  Status gc_backend(const store::WriteLock& lock, const Drift& d);
 
  private:
   // Finishes one journal row: removes what it names, drops its records and the row.
@@ -86,6 +103,9 @@ class Recovery : public Service {
     kernel::FirewallChange fw;
   };
   Result<Desired> desired();
+  // Makes the active firewall hold exactly the desired state (gc's firewall repair); returns
+  // whether it changed anything.
+  Result<bool> apply_desired_firewall();
 
   EndpointService& endpoints_;
   ContainerService& containers_;

@@ -100,6 +100,11 @@ class Store {
   // marks what this root makes in shared kernel space (link groups, firewall chains, cgroup
   // names), so that two roots on one host each touch only their own.
   Result<std::string> root_id();
+  // The firewall backend this root's rules are in ("iptables", "nftables"; see
+  // cnm/core/firewall_backend.h), beside the root id in the meta table; "" when none is recorded:
+  // a new root, or one made before backends were recorded (its rules are in iptables).
+  Result<std::string> firewall_backend();
+  Status set_firewall_backend(const WriteLock& lock, const std::string& name);
 
   // Blocks until this process is the only writer (flock on <root>/lock). While a WriteLock of
   // this Store is alive, a second call fails (Code::kFailed) instead of waiting on itself forever.

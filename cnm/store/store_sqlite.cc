@@ -289,6 +289,19 @@ Result<std::string> Store::root_id() {
   return id;
 }
 
+Result<std::string> Store::firewall_backend() {
+  Stmt st(*stmts_, "SELECT value FROM meta WHERE key='firewall_backend'");
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW) return fail(Code::kFailed, "read firewall backend: {}", st.error());
+  return st.text(0);
+}
+
+Status Store::set_firewall_backend(const WriteLock&, const std::string& name) {
+  Stmt st(*stmts_, "INSERT OR REPLACE INTO meta VALUES('firewall_backend', ?1)");
+  return st.bind(1, name).run("record firewall backend");
+}
+
 Result<int64_t> Store::data_version() {
   Stmt st(*stmts_, "PRAGMA data_version");
   if (st.step() != SQLITE_ROW) return fail(Code::kFailed, "read data version: {}", st.error());

@@ -9,7 +9,9 @@
 # Env: PORTS (1), NETCTL (default build/netctl), NS sandbox counts ("10 100 500"), ROUNDS netctl rounds per N
 # (3), PEER_ROUNDS peer rounds per N (2), MIN_OPS (100: small N get more rounds, up to this many ops
 # per cell), NO_PEERS=1 (netctl only), CNITOOL (/var/tmp/netctl-bench/cnitool, built if missing),
-# NETAVARK (/usr/lib/podman/netavark), CNI_PATH (/usr/lib/cni), RAW=FILE (every op's ms written there).
+# NETAVARK (/usr/lib/podman/netavark), CNI_PATH (/usr/lib/cni), RAW=FILE (every op's ms written there),
+# FIREWALL (iptables or nftables: netctl's firewall backend; default: the one it picks, auto, which
+# is nftables in a throwaway host). tests/bench/run.sh runs it for both.
 # Everything runs inside a throwaway network + mount namespace; nothing is left behind.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +26,9 @@ ROUNDS=${ROUNDS:-3}
 PEER_ROUNDS=${PEER_ROUNDS:-2}
 MIN_OPS=${MIN_OPS:-100}
 PORTS=${PORTS:-1}
+FIREWALL=${FIREWALL:-auto}
+case "$FIREWALL" in auto) ;; iptables | nftables) export NETCTL_FIREWALL_BACKEND=$FIREWALL ;;
+  *) echo "FIREWALL must be iptables, nftables or auto" >&2; exit 2 ;; esac
 export NETCTL=${NETCTL:-$repo/build/netctl}
 export CNITOOL=${CNITOOL:-/var/tmp/netctl-bench/cnitool}
 export NETAVARK=${NETAVARK:-/usr/lib/podman/netavark}
@@ -161,13 +166,24 @@ has() { [[ " ${TOOLS[*]} " == *" $1 "* ]]; }
 
 veths() { ip -o link show type veth | grep -c . || true; }
 bridges() { ip -o link show type bridge | grep -c . || true; }
-# iptables rules in the throwaway host (both backends; netavark runs `iptables`, here iptables-nft).
-fw_rules() { { iptables-legacy-save; iptables-nft-save; } 2>/dev/null | grep -c '^-A' || true; }
+# Firewall entries in the throwaway host: iptables rules (legacy and iptables-nft: netavark runs
+# `iptables`, here iptables-nft), and the rules and port map elements of netctl's nftables tables.
+fw_rules() {
+  local n t
+  n=$({ iptables-legacy-save; iptables-nft-save; } 2>/dev/null | grep -c '^-A' || true)
+  for t in $(nft list tables 2>/dev/null | awk '$3 ~ /^netctl-/ {print $3}'); do
+    n=$((n + $(nft list table inet "$t" | tr ',' '\n' |
+      grep -cE 'comment "netctl:| : [0-9a-f.:]+ \. [0-9]+' || true)))
+  done
+  echo "$n"
+}
 
 bench_machine
 echo "netctl: $("$NETCTL" version 2>&1 | head -n 1) ($netctl_src; git $(git -C "$repo" describe --always --dirty 2>/dev/null || echo "?"))"
 TOOLS=(nc)
 declare -A NAME=([nc]=netctl [cni]=cni-ref [nv]=netavark) WHY=()
+NC_FIREWALL=$("$NETCTL" --format json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["FirewallBackend"])')
+NAME[nc]="netctl ($NC_FIREWALL)"
 if [ -n "${NO_PEERS:-}" ]; then
   WHY[cni]="NO_PEERS set" WHY[nv]="NO_PEERS set"
 else
@@ -368,7 +384,7 @@ for n in $NS; do
   for o in attach detach; do
     printf '| %-9s | %-22s | %-23s | %-24s | %-9s | %-14s |\n' "$o" "$(cell nc $o "$n")" "$(cell cni $o "$n")" \
       "$(cell nv $o "$n")" "$(ratio cni $o "$n")" "$(ratio nv $o "$n")"
-    what="$o, N=$n"; [ "$PORTS" = 1 ] && what+=", one published port"
+    what="$o, N=$n"; [ "$PORTS" = 1 ] && what+=", one published port"; what+=" ($NC_FIREWALL)"
     bench_emit "$what" "${RES[nc,$o,$n]:-}" "cni-ref (bridge+host-local+portmap)" "${RES[cni,$o,$n]:-}"
     bench_emit "$what" "${RES[nc,$o,$n]:-}" "netavark 1.4" "${RES[nv,$o,$n]:-}"
   done
@@ -391,7 +407,7 @@ if [ "$hi" != "$lo" ]; then
   done
 fi
 for t in "${TOOLS[@]}"; do
-  line="${NAME[$t]}: iptables rules added: network + resident sandbox +${FW[$t]:-?}"
+  line="${NAME[$t]}: firewall entries added (rules, nftables map elements): resident sandbox +${FW[$t]:-?}"
   for n in $NS; do line+=", then N=$n attached +${RULES[$t,$n]:-?}"; done
   [ -n "${EXECS[$t]:-}" ] && line+="; programs run: ${EXECS[$t]}"
   echo "$line"

@@ -35,13 +35,18 @@ if [ "$quick" = 1 ]; then
   step network N=10 ROUNDS=1 -- "$here/network.sh"
   step attach PORTS=1 NS="10 100" ROUNDS=1 PEER_ROUNDS=1 MIN_OPS=20 -- "$here/attach.sh"
   step publish ROUNDS=10 -- "$here/publish.sh"
+  step fw-scale ROUNDS=5 SIZES="10 1000" -- "$here/fw_scale.sh"
   step cni N=20 ROUNDS=1 -- "$here/cni.sh"
   step run-to-port ROUNDS=5 -- "$here/run_to_port.sh"
 else
   step network N=20 ROUNDS=2 -- "$here/network.sh"
   step attach PORTS=0 NS="10 100 500" ROUNDS=2 PEER_ROUNDS=1 MIN_OPS=40 -- "$here/attach.sh"
-  step attach-ports PORTS=1 NS="10 100 500" ROUNDS=2 PEER_ROUNDS=1 MIN_OPS=40 -- "$here/attach.sh"
+  step attach-ports PORTS=1 NS="10 100 500" ROUNDS=2 PEER_ROUNDS=1 MIN_OPS=40 FIREWALL=nftables \
+    -- "$here/attach.sh"
+  step attach-ports-iptables PORTS=1 NS="10 100 500" ROUNDS=2 PEER_ROUNDS=1 MIN_OPS=40 \
+    FIREWALL=iptables -- "$here/attach.sh"
   step publish ROUNDS=30 -- "$here/publish.sh"
+  step fw-scale ROUNDS=20 -- "$here/fw_scale.sh"
   step cni N=50 ROUNDS=2 -- "$here/cni.sh"
   step run-to-port -- "$here/run_to_port.sh"
 fi

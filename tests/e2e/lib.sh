@@ -32,15 +32,99 @@ stdout_of() {
   [ "$rc" = "$want" ] || fail "'$*' exited $rc, want $want ($out)"
   printf '%s\n' "$out"
 }
-# A snapshot of everything netctl may change: links, addresses, routes, the IPv4 and IPv6 rule sets
-# (counters dropped) and the store's view. Any command that fails fails the snapshot (and with it
-# `x=$(snapshot)` under set -e, or a comparison with an earlier one).
+# The firewall backend under test: $NETCTL_FIREWALL_BACKEND, else the one netctl picks here (auto;
+# netctl info reports it). tests/e2e/run.sh runs the firewall subset under each.
+fw_backend() {
+  if [ -z "${FW_BACKEND:-}" ]; then
+    case "${NETCTL_FIREWALL_BACKEND:-auto}" in
+      iptables | nftables) FW_BACKEND=$NETCTL_FIREWALL_BACKEND ;;
+      *) FW_BACKEND=$("$NETCTL" --format json info | sed -nE 's/.*"FirewallBackend": *"([a-z]+)".*/\1/p')
+         [ -n "$FW_BACKEND" ] || fail "netctl info names no firewall backend" ;;
+    esac
+  fi
+  echo "$FW_BACKEND"
+}
+is_nft() { [ "$(fw_backend)" = nftables ]; }
+# netctl's nftables tables (one per root: "inet netctl-<root id>"), one name a line.
+nft_tables() { nft list tables 2>/dev/null | sed -nE 's/^table inet (netctl-[0-9a-f]{8})$/\1/p'; }
+# Every element of netctl's port maps, one a line: "ports4 tcp . 8080 : 10.88.0.2 . 80"
+# ("ports4h 198.51.100.1 . tcp . 8080 : ..." with a host address; ports6/ports6h for IPv6).
+nft_ports() {
+  local t m elems
+  for t in $(nft_tables); do
+    for m in ports4 ports4h ports6 ports6h; do
+      elems=$({ nft list map inet "$t" "$m" 2>/dev/null || true; } | tr -d '\n\t' |
+        sed -nE 's/.*elements = \{([^}]*)\}.*/\1/p')
+      [ -z "$elems" ] || tr ',' '\n' <<<"$elems" | sed -E "s/^ +//; s/ +\$//; /^\$/d; s/^/$m /"
+    done
+  done
+}
+# Published ports in the active backend, one entry a line (an iptables DNAT rule, an nftables map
+# element: a range is one rule but one element per port); with PORT, only those for host port PORT.
+fw_ports() {
+  if is_nft; then
+    nft_ports | { if [ -n "${1:-}" ]; then grep -E " $1 : " || true; else cat; fi; }
+  else
+    { iptables-legacy-save -t nat; ip6tables-legacy-save -t nat; } | grep -- '-j DNAT' |
+      { if [ -n "${1:-}" ]; then grep -E -- "--dport $1(:[0-9]+)? " || true; else cat; fi; }
+  fi
+}
+fw_port_count() { fw_ports "${1:-}" | grep -c . || true; }
+# Deletes, behind netctl's back, the published-port entries for host port PORT in family 4 (the
+# default) or 6: drift for doctor, gc and CNI CHECK to find.
+fw_drop_port() {
+  local line t rule fam=${2:-4} ipt=iptables-legacy
+  if is_nft; then
+    t=$(nft_tables | head -n 1)
+    nft_ports | grep -E "^ports$fam" | grep -E " $1 : " | while read -r line; do
+      nft delete element inet "$t" "${line%% *}" "{ $(sed -E 's/^[^ ]+ //; s/ : .*//' <<<"$line") }"
+    done
+  else
+    [ "$fam" = 6 ] && ipt=ip6tables-legacy
+    $ipt -t nat -S | grep -E -- "^-A NETCTL-D-[0-9a-f]{8} .*--dport $1 .*-j DNAT" |
+      while read -r rule; do read -r -a del <<<"${rule/#-A/-D}"; $ipt -t nat "${del[@]}"; done
+  fi
+}
+# netctl's per-network objects (N, I, M chains and the jumps to them) in the active backend.
+fw_network_objects() {
+  if is_nft; then
+    local t
+    for t in $(nft_tables); do nft list table inet "$t" | grep -E '(chain|jump|goto) [NIM]-' || true; done
+  else
+    { iptables-legacy-save; ip6tables-legacy-save; } | grep -E 'NETCTL-[NIM]-' || true
+  fi
+}
+# nft output with the elements of every set and map one a line, sorted: a hash map lists them in
+# no fixed order.
+nft_sorted_elements() {
+  python3 -c '
+import re, sys
+def one_a_line(m):
+    items = sorted(x.strip() for x in m.group(2).split(","))
+    return m.group(1) + "elements = {\n" + "".join(m.group(1) + "\t" + x + "\n" for x in items) + m.group(1) + "}"
+sys.stdout.write(re.sub(r"(\t+)elements = \{([^}]*)\}", one_a_line, sys.stdin.read()))'
+}
+# Every firewall rule of the host in both backends, counters dropped: for "byte-identical" checks.
+fw_save() {
+  { iptables-legacy-save | sed -E '/^#/d; s/\[[0-9]+:[0-9]+\]//'; } || fail "fw_save: iptables-save"
+  { ip6tables-legacy-save | sed -E '/^#/d; s/\[[0-9]+:[0-9]+\]//'; } || fail "fw_save: ip6tables-save"
+  { nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/' |
+      nft_sorted_elements; } ||
+    fail "fw_save: nft list ruleset"
+}
+# fw_save without what only says that a legacy table exists (its header, built-in chain policies,
+# COMMIT): reading a legacy table that is not there yet makes it, empty.
+fw_rules() {
+  fw_save | grep -vE '^(\*[a-z]+|:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) [A-Z]+ ?|COMMIT)$' || true
+}
+# A snapshot of everything netctl may change: links, addresses, routes, the firewall of both
+# backends (counters dropped) and the store's view. Any command that fails fails the snapshot (and
+# with it `x=$(snapshot)` under set -e, or a comparison with an earlier one).
 snapshot() {
   { ip -o link show | sed 's/^[0-9]*: //' | awk '{print $1}' | sort; } || fail "snapshot: ip link"
   { ip -o addr show | awk '{print $2, $4}' | sort; } || fail "snapshot: ip addr"
   { ip route show table all | sort; } || fail "snapshot: ip route"
-  { iptables-legacy-save | sed -E '/^#/d; s/\[[0-9]+:[0-9]+\]//'; } || fail "snapshot: iptables-save"
-  { ip6tables-legacy-save | sed -E '/^#/d; s/\[[0-9]+:[0-9]+\]//'; } || fail "snapshot: ip6tables-save"
+  fw_save
   "$NETCTL" --format json network ls || fail "snapshot: netctl network ls"
   { "$NETCTL" --format json info | grep -v '"Root"'; } || fail "snapshot: netctl info"
 }

@@ -23,18 +23,17 @@ ip netns exec s1 busybox nc -ll -p 80 -e echo hello-cni & pids+=($!)
 for _ in $(seq 50); do ip netns exec s1 ss -ltn | grep ':80 ' >/dev/null && break; sleep 0.1; done
 got=$(ip netns exec nb busybox nc -w 2 198.51.100.1 8080 </dev/null 2>/dev/null || true)
 [ "$got" = hello-cni ] || fail "neighbour -> 198.51.100.1:8080 answered '$got'"
-iptables-legacy-save -t nat | grep -- '--dport 8080 -j DNAT' >/dev/null || fail "no DNAT rule"
+[ "$(fw_port_count 8080)" = 1 ] || fail "no port entry for 8080: $(fw_ports)"
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check with a port"
-# A lost DNAT rule is noticed by CHECK.
-rule=$(iptables-legacy -t nat -S | grep -E -- '^-A NETCTL-D-[0-9a-f]{8} .*--dport 8080 -j DNAT')
-read -r -a del <<<"${rule/#-A/-D}"
-iptables-legacy -t nat "${del[@]}"
-err=$(CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 2>&1) && fail "check missed the lost DNAT rule"
-grep -F "firewall rule missing: -A NETCTL-D-" <<<"$err" >/dev/null || fail "check failed otherwise: $err"
+# A lost port entry (DNAT rule, map element) is noticed by CHECK.
+fw_drop_port 8080
+[ "$(fw_port_count 8080)" = 0 ] || fail "port entry not dropped: $(fw_ports)"
+err=$(CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 2>&1) && fail "check missed the lost port entry"
+grep -E "firewall rule missing: .*8080" <<<"$err" >/dev/null || fail "check failed otherwise: $err"
 nc_ gc >/dev/null  # puts the rule back
 CAP_ARGS=$port "$CNITOOL" check web /run/netns/s1 c1 || fail "check after netctl gc"
 CAP_ARGS=$port "$CNITOOL" del web /run/netns/s1 c1 || fail "del"
-iptables-legacy-save | grep -- '--dport 8080 -j DNAT' >/dev/null && fail "port rules left after DEL"
+[ "$(fw_port_count 8080)" = 0 ] || fail "port entries left after DEL: $(fw_ports)"
 got=$(ip netns exec nb busybox nc -w 1 198.51.100.1 8080 </dev/null 2>/dev/null || true)
 [ -z "$got" ] || fail "port still answers after DEL"
 
@@ -47,13 +46,13 @@ for i in 2 3 4 5; do  # c5 publishes a port: GC must take its rules too
   cap=""; [ "$i" = 5 ] && cap='{"portMappings":[{"hostPort":8085,"containerPort":80,"protocol":"tcp"}]}'
   CAP_ARGS=$cap "$CNITOOL" add web "/run/netns/s$i" "c$i" >/dev/null || fail "add c$i"
 done
-iptables-legacy-save -t nat | grep -- '--dport 8085 -j DNAT' >/dev/null || fail "no DNAT rule for c5"
+[ "$(fw_port_count 8085)" = 1 ] || fail "no port entry for c5: $(fw_ports)"
 cni_plugin GC "" "" "" <<<"$(gcconf cni.dev/valid-attachments '[{"containerID":"c2","ifname":"eth0"},{"containerID":"c3","ifname":"eth0"},{"containerID":"c4","ifname":"eth9"}]')" ||
   fail "GC"
 names=$(nc_ --format json network inspect web | python3 -c 'import json,sys; print(" ".join(sorted(e["Name"] for e in json.load(sys.stdin)[0]["Containers"].values())))')
 [ "$names" = "cni:c2 cni:c3" ] || fail "after GC: '$names', want cni:c2 cni:c3"
 ip -n s4 link show eth0 >/dev/null 2>&1 && fail "c4's interface survived GC"
-iptables-legacy-save | grep -E -- '--dport 8085' >/dev/null && fail "c5's port rules survived GC"
+[ "$(fw_port_count 8085)" = 0 ] || fail "c5's port entries survived GC: $(fw_ports)"
 [ "$(nveths)" = 2 ] || fail "veths after GC: $(nveths)"
 cni_plugin GC "" "" "" <<<"$(gcconf cni.dev/attachments '[{"containerID":"c3","ifname":"eth0"}]')" || fail "GC (attachments)"
 names=$(nc_ --format json network inspect web | python3 -c 'import json,sys; print(" ".join(sorted(e["Name"] for e in json.load(sys.stdin)[0]["Containers"].values())))')
@@ -64,5 +63,5 @@ cni_plugin GC "" "" "" <<<"$(gcconf cni.dev/valid-attachments '[]')" || fail "GC
 [ "$(nveths)" = 0 ] || fail "veths left after GC of all"
 drift=$(nc_ doctor 2>&1) || fail "doctor after GC: $drift"
 nc_ network rm web >/dev/null
-iptables-legacy-save | grep -E 'NETCTL-(N|M|I|P|A|H)-' >/dev/null && fail "rules left"
+[ -z "$(fw_network_objects)" ] || fail "rules left: $(fw_network_objects)"
 echo ok

@@ -27,7 +27,7 @@ for i in $(seq $N); do  # each namespace holds the address its result names
 done
 eps=$(nc_ --format json network inspect n1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')
 [ "$eps" = $N ] || fail "$eps endpoints, want $N"
-[ "$(iptables-legacy-save -t nat | grep -c -- '-j DNAT')" = $N ] || fail "DNAT rules: $(iptables-legacy-save -t nat | grep -c -- '-j DNAT')"
+[ "$(fw_port_count)" = $N ] || fail "port entries: $(fw_port_count), want $N"
 nc_ doctor >/dev/null || fail "doctor found drift after parallel ADD: $(nc_ doctor 2>&1)"
 pids=()
 for i in $(seq $N); do
@@ -39,7 +39,7 @@ for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
 eps=$(nc_ --format json network inspect n1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')
 [ "$eps" = 0 ] || fail "$eps endpoints left"
 [ "$(ip -o link show type veth | grep -c .)" = 0 ] || fail "veths left"
-iptables-legacy-save | grep -E -- '-j DNAT' >/dev/null && fail "port rules left"
+[ "$(fw_port_count)" = 0 ] || fail "port entries left: $(fw_ports)"
 alloc=$(nc_ --format json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["AllocatedAddresses"])')
 [ "$alloc" = 0 ] || fail "$alloc IPAM entries left"
 nc_ doctor >/dev/null || fail "doctor found drift after parallel DEL: $(nc_ doctor 2>&1)"

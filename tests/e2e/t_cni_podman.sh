@@ -83,5 +83,5 @@ $P rm -f -t 0 web >/dev/null || fail "podman rm"
 eps=$(nc_ --format json network inspect cninet | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')
 [ "$eps" = 0 ] || fail "$eps endpoints left after podman rm"
 [ "$(ip -o link show type veth | grep -c ': nv')" = 0 ] || fail "veths left after podman rm"
-iptables-legacy-save | grep -E -- '-j DNAT' >/dev/null && fail "port rules left after podman rm"
+[ "$(fw_port_count)" = 0 ] || fail "port entries left after podman rm: $(fw_ports)"
 echo ok

@@ -1,5 +1,5 @@
 # doctor on a host where netctl made nothing yet is clean (exit 0), also beside another tool's
-# bridge, chains and veths (Docker's shape) and links whose names only look like netctl's (nvpn0,
+# bridge, chains and veths (Docker's shape, in the legacy tables and in iptables-nft's) and links whose names only look like netctl's (nvpn0,
 # nc-mybridge); gc there changes nothing of theirs.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$NETCTL_ROOT"' EXIT
@@ -17,11 +17,14 @@ iptables-legacy -A FORWARD -o docker0 -j DOCKER
 iptables-legacy -t nat -N DOCKER
 iptables-legacy -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
 iptables-legacy -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+iptables-nft -N DOCKER
+iptables-nft -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp --dport 80 -j ACCEPT
+iptables-nft -A FORWARD -o docker0 -j DOCKER
+iptables-nft -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
 # Names that only look like netctl's: a VPN's interface and a user's bridge.
 ip link add nvpn0 type veth peer name nvpn1
 ip link add nc-mybridge type bridge
-state() { ip -o link show | awk -F': ' '{print $2}' | sort; iptables-legacy-save | grep -v '^#' |
-  sed 's/\[[0-9:]*\]//'; }
+state() { ip -o link show | awk -F': ' '{print $2}' | sort; fw_save; }
 before=$(state)
 out=$(nc_ doctor) || fail "doctor beside Docker's objects: exit $?: $out"
 [ "$out" = "no drift" ] || fail "doctor beside Docker's objects printed: $out"

@@ -49,21 +49,19 @@ ip -n nb -6 route add fd00:92::/64 via 2001:db8:100::1
 
 # doctor sees drift in the IPv6 tables and names it; gc repairs it.
 nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift on a clean dual-stack state"; }
-dnat6=$(ip6tables-legacy -t nat -S | sed -nE 's/^-N (NETCTL-D-[0-9a-f]{8})$/\1/p')
-[ -n "$dnat6" ] || fail "no per-root DNAT chain in nat6"
-ip6tables-legacy -t nat -F "$dnat6"
-[ -z "$(ask nb 2001:db8:100::1 8080)" ] || fail "port answered with a flushed nat6 chain?"
+fw_drop_port 8080 6
+[ -z "$(ask nb 2001:db8:100::1 8080)" ] || fail "port answered with its IPv6 entry gone?"
 expect_rc 1 nc_ doctor
 out=$(stdout_of 1 nc_ doctor)
-echo "$out" | grep -F "missing rule: [nat6] -A $dnat6 -p tcp -m tcp --dport 8080" >/dev/null ||
-  fail "doctor does not name the IPv6 rule: $out"
+if is_nft; then want='missing rule: element ports6 .*8080'; else want='missing rule: \[nat6\] -A NETCTL-D-[0-9a-f]{8} -p tcp -m tcp --dport 8080'; fi
+echo "$out" | grep -E "$want" >/dev/null || fail "doctor does not name the IPv6 entry: $out"
 nc_ gc >/dev/null
 nc_ doctor >/dev/null || { nc_ doctor; fail "drift after gc"; }
 [ "$(ask nb 2001:db8:100::1 8080)" = hello80 ] || fail "gc did not put the IPv6 port back"
 
 nc_ sandbox rm --force web
 nc_ network rm dual >/dev/null
-ip6tables-legacy-save | grep -E 'fd00:92|NETCTL-[NIM]-' >/dev/null && fail "IPv6 rules left behind"
-iptables-legacy-save | grep -E '10\.92\.|NETCTL-[NIM]-' >/dev/null && fail "IPv4 rules left behind"
+[ -z "$(fw_network_objects)" ] || fail "network rules left behind: $(fw_network_objects)"
+fw_save | grep -E 'fd00:92|10\.92\.' >/dev/null && fail "rules naming the network left behind"
 [ -z "$(ask nb 2001:db8:100::1 8080)" ] || fail "port still answers after rm"
 echo ok

@@ -1,15 +1,30 @@
 # The full rule set per scenario, compared with golden files (ids and names normalised, counters
-# dropped). Regenerate after an intended change, run alone:
+# dropped): golden/*.rules for iptables, golden/nft/*.rules for nftables (`nft list table inet
+# netctl-<root id>`). Regenerate after an intended change, run alone, once per backend:
 #   GOLDEN_UPDATE=1 NETCTL=build/netctl FIXTURES=netns-fixtures bash tests/e2e/t_golden_rules.sh
+#   NETCTL_FIREWALL_BACKEND=iptables GOLDEN_UPDATE=1 NETCTL=build/netctl ... (the same)
 # That mode only writes: it compares nothing, so it always ends in failure (exit 3) after writing,
 # and refuses to run under CI. Review the diff, then run again without it.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 golden=$(cd "$(dirname "$0")" && pwd)/golden
+is_nft && golden=$golden/nft
 update=${GOLDEN_UPDATE:-}
 case "${CI:-}" in 1 | true) [ -z "$update" ] || fail "GOLDEN_UPDATE is not allowed under CI" ;; esac
 # iptables-legacy-save without comments and counters; network/endpoint ids become ID1, ID2, ...,
 # the state root's id (per-root chains NETCTL-<kind>-<8 hex>) ROOT.
+# nftables: netctl's table, the root id (in its name and every rule's comment) ROOT, the ids as
+# above, and map elements one a line, sorted (nft_sorted_elements, lib.sh).
+nft_rules() {
+  local ids map="s/(netctl[-:])[0-9a-f]{8}\b/\1ROOT/g;" i=0 id t
+  t=$(nft_tables)
+  [ -n "$t" ] || return 0
+  ids=$(nft list table inet "$t" | grep -oE '(nc-|nv|[NIM]-)[0-9a-f]{12}' | grep -oE '[0-9a-f]{12}$' | awk '!seen[$0]++' || true)
+  for id in $ids; do i=$((i + 1)); map+="s/$id/ID$i/g;"; done
+  nft list table inet "$t" | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/; '"$map" |
+    nft_sorted_elements
+}
 rules() {
+  if is_nft; then nft_rules; return; fi
   local ids map="s/(NETCTL-[A-Z]-)[0-9a-f]{8}\b/\1ROOT/g;" i=0 id
   ids=$({ iptables-legacy-save; ip6tables-legacy-save; } | grep -oE '(nc-|nv|NETCTL-[A-Z]-)[0-9a-f]{12}' | grep -oE '[0-9a-f]{12}$' | awk '!seen[$0]++' || true)
   for id in $ids; do i=$((i + 1)); map+="s/$id/ID$i/g;"; done
@@ -57,7 +72,8 @@ check dual_stack
 nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift with a dual-stack network"; }
 nc_ sandbox rm --force s2
 nc_ network rm dual >/dev/null
-ip6tables-legacy-save | grep -E 'fd00:92|NETCTL-[NIM]-' >/dev/null && fail "IPv6 rules left behind"
+fw_save | grep -E 'fd00:92' >/dev/null && fail "IPv6 rules left behind"
+[ -z "$(fw_network_objects)" ] || fail "network rules left behind: $(fw_network_objects)"
 nc_ doctor >/dev/null || { nc_ doctor; fail "doctor: drift after the dual-stack network went"; }
 if [ -n "$update" ]; then
   echo "GOLDEN_UPDATE: rewrote $golden/*.rules and compared nothing; review the diff" >&2

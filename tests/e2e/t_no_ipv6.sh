@@ -37,7 +37,7 @@ add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 ask() { ip netns exec nb busybox nc -w 2 198.51.100.1 "$1" </dev/null 2>/dev/null || true; }
 serve() { ip netns exec "$1" busybox nc -ll -p 80 -e echo "$2" & pids+=($!); }
 listening() { for _ in $(seq 50); do ip netns exec "$1" ss -ltn | grep ':80 ' >/dev/null && return; sleep 0.1; done; fail "no server in $1"; }
-dnat() { iptables-legacy-save -t nat | grep -c -- "--dport $1 " || true; }
+dnat() { fw_port_count "$1"; }
 doctor_clean() {
   local out
   out=$(stdout_of 0 nc_ doctor) || exit 1

@@ -53,13 +53,13 @@ src=$(ask cli 198.51.100.2 9000)
 # Conflicts: published twice, or held by a host process; nothing changes.
 busybox nc -ll -p 8090 -e echo host & pids+=($!)
 sleep 0.2
-rules=$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')
+rules=$(fw_save)
 nc_ sandbox create s3 >/dev/null
 expect_rc 4 nc_ network connect -p 8080:80 n1 s3
 err=$(stderr_of 4 nc_ network connect -p 8090:80 n1 s3)
 echo "$err" | grep 'in use by pid' >/dev/null || fail "holder not named: $err"
 expect_rc 2 nc_ network connect -p 80:0 n1 s3
-[ "$rules" = "$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')" ] || fail "rules changed"
+[ "$rules" = "$(fw_save)" ] || fail "rules changed: $(diff <(echo "$rules") <(fw_save))"
 # Host port 0 picks a free port from ip_local_port_range.
 nc_ network connect -p 0:80 n1 s3
 port=$(nc_ sandbox inspect s3 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Endpoints"][0]["Ports"][0]["HostPort"])')
@@ -67,7 +67,7 @@ read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
 [ "$port" -ge "$lo" ] && [ "$port" -le "$hi" ] || fail "picked port $port outside $lo-$hi"
 
 nc_ sandbox rm --force web cli s3
-iptables-legacy-save | grep -E -- '-j DNAT' >/dev/null && fail "port rules left after disconnect"
+[ "$(fw_port_count)" = 0 ] || fail "port entries left after disconnect: $(fw_ports)"
 nc_ network rm n1 >/dev/null
-iptables-legacy-save | grep -E 'NETCTL-(N|M|I)-' >/dev/null && fail "network rules left after rm"
+[ -z "$(fw_network_objects)" ] || fail "network rules left after rm: $(fw_network_objects)"
 echo ok

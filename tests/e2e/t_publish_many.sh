@@ -1,11 +1,16 @@
 # 500 ports published through the CLI (50 sandboxes x 10 ports, TCP and UDP, some on a host
-# address) and removed again leave the iptables tables byte-identical to before (counters aside);
-# while published, every one is a DNAT rule and sampled ones answer the neighbour.
+# address) and removed again leave the firewall byte-identical to before (counters aside); while
+# published, every one is a DNAT rule or map element and sampled ones answer the neighbour.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$NETCTL_ROOT"' EXIT
-tables() { iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; }
+# The IPv4 legacy tables (the IPv6 nat table comes into being with the first removal: not a rule)
+# and the whole nftables ruleset.
+tables() {
+  iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+  nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/' | nft_sorted_elements
+}
 
 nc_ network create --subnet 10.63.0.0/24 n1 >/dev/null
 before=$(tables)
@@ -22,7 +27,7 @@ for i in $(seq 1 50); do
   nc_ sandbox create "s$i" >/dev/null
   nc_ network connect "${args[@]}" n1 "s$i"
 done
-[ "$(iptables-legacy -t nat -S | grep -cE -- '^-A NETCTL-D-[0-9a-f]{8} .*-j DNAT')" = 500 ] || fail "not 500 DNAT rules"
+[ "$(fw_port_count)" = 500 ] || fail "not 500 port entries: $(fw_port_count)"
 for i in 7 33; do  # sampled: the host-address port and a TCP port of two sandboxes
   ip netns exec "s$i" busybox nc -ll -p 80 -e echo "s$i-80" & pids+=($!)
   ip netns exec "s$i" busybox nc -ll -p 8005 -e echo "s$i-8005" & pids+=($!)

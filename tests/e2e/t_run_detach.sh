@@ -9,7 +9,7 @@ state() { # everything a container may leave: cgroups, mounts, veths, port rules
   cgroup_dirs
   grep -c "$NETCTL_ROOT" /proc/mounts || true
   ip -o link show | grep -oE ' nv[0-9a-f]{12}' || true
-  iptables-legacy-save | grep -E -- '-j DNAT' || true
+  fw_ports
   nc_ --format json info | python3 -c 'import json,sys; print("addrs", json.load(sys.stdin)["AllocatedAddresses"])'
   nc_ --format json ps -a | python3 -c 'import json,sys; print("records", len(json.load(sys.stdin)))'
   ls "$NETCTL_ROOT/containers" 2>/dev/null || true

@@ -46,7 +46,7 @@ nc_ network disconnect n2 web
 
 # stop releases the network: endpoint, address, port rules; the record shows the exit.
 nc_ stop -t 1 web
-iptables-legacy-save | grep -E -- '--dport 8080 -j DNAT' >/dev/null && fail "port rules left after stop"
+[ "$(fw_port_count 8080)" = 0 ] || fail "port entries left after stop: $(fw_ports)"
 [ -z "$(ask host 127.0.0.1 8080)" ] || fail "port still answers after stop"
 [ "$(nc_ --format json network inspect n1 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["Containers"]))')" = 0 ] ||
   fail "endpoint left on n1 after stop"

@@ -1,6 +1,9 @@
 # Helpers for the stress harnesses; source after netns-fixtures/lib.sh and throwaway_host.
 # Everything runs inside the throwaway host: no link, rule or mount outside it is touched.
 set -euo pipefail
+# The harnesses read and probe the legacy tables (kernel_snapshot, crash.sh's probe rules): they
+# run on the iptables backend unless told otherwise (the nftables one is not read by them yet).
+export NETCTL_FIREWALL_BACKEND=${NETCTL_FIREWALL_BACKEND:-iptables}
 nc_() { "$NETCTL" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 db() { sqlite3 -batch -noheader -separator " " "$NETCTL_ROOT/netctl.db" "$1"; }
