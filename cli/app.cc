@@ -10,7 +10,7 @@ bool global_with_value(std::string_view a) {
   return a == "--root" || a == "--config" || a == "--format";
 }
 
-enum class Group { kAll, kNetwork, kSystem, kContainer };
+enum class Group { kAll, kNetwork, kSystem, kContainer, kPlugin };
 
 // The group of the command that `args` (argv) names: its first word that is neither an option nor
 // the value of a global option. kAll when there is none (top-level help) or it names nothing known
@@ -30,6 +30,7 @@ Group group_of(std::span<char* const> args) {
     for (std::string_view w :
          {"run", "ps", "inspect", "logs", "exec", "stop", "kill", "rm", "container-exited"})
       if (a == w) return Group::kContainer;
+    if (a == "plugin") return Group::kPlugin;
     return Group::kAll;
   }
   return Group::kAll;
@@ -95,6 +96,7 @@ void build_app(CLI::App& app, Globals& g, Context& ctx, cnm::Status& status,
   }
   if (only == Group::kAll || only == Group::kSystem) add_system_commands(app, ctx, status);
   if (only == Group::kAll || only == Group::kContainer) add_container_commands(app, ctx, status);
+  if (only == Group::kAll || only == Group::kPlugin) add_plugin_commands(app, ctx, status);
 }
 
 }  // namespace cli

@@ -33,5 +33,7 @@ void add_endpoint_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 void add_system_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 // run, ps, inspect, logs, exec, stop, kill, rm and the supervisor's hidden container-exited.
 void add_container_commands(CLI::App& app, Context& ctx, cnm::Status& status);
+// plugin serve: execs netctl-docker (plugins/docker).
+void add_plugin_commands(CLI::App& app, Context& ctx, cnm::Status& status);
 
 }  // namespace cli

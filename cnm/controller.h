@@ -40,6 +40,14 @@ class Controller {
     return ep_.disconnect(network, target);
   }
   Result<std::vector<Endpoint>> endpoints(const store::Filter& f) { return ep_.endpoints(f); }
+  // An endpoint whose peer stays in netctl's namespace as r.ifname for another manager to move
+  // (Endpoint::handoff; the Docker plugin), recorded under target `key`; removed by detach_key.
+  Result<Endpoint> attach_handoff(const ConnectRequest& r, const std::string& key) {
+    return ep_.attach_handoff(r, key);
+  }
+  Status detach_key(const std::string& network, const std::string& key) {
+    return ep_.detach_key(network, key);
+  }
   Result<Sandbox> create_sandbox(const std::string& name) { return ep_.create_sandbox(name); }
   Status remove_sandboxes(const std::vector<std::string>& names, bool force) {
     return ep_.remove_sandboxes(names, force);

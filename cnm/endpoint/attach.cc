@@ -104,6 +104,29 @@ Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   return ep;
 }
 
+Result<Endpoint> EndpointService::attach_handoff(const ConnectRequest& req,
+                                                 const std::string& key) {
+  ConnectRequest r = req;
+  r.target = key;
+  CNM_TRY(validate(r));
+  return attach({.req = r,
+                 .key = key,
+                 .txn_label = "endpoint create " + key,
+                 .ensure_dns = false,
+                 .handoff = true});
+}
+
+Result<Target> EndpointService::handoff_target(const AttachRequest& a) {
+  if (a.key.empty() || a.req.ifname.empty())
+    return fail(Code::kInvalid, "a handed-off endpoint needs a target key and an interface name");
+  CNM_TRY(validate_ifname(a.req.ifname));
+  auto taken = CNM_VALUE(endpoints({.name = a.key}));
+  if (!taken.empty()) return fail(Code::kConflict, "endpoint {} exists already", a.key);
+  Target t;
+  t.key = a.key;
+  return t;
+}
+
 Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns) {
   const ConnectRequest& req = a.req;
   auto lock = CNM_VALUE(store_.lock());
@@ -116,7 +139,7 @@ Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vec
       return fail(Code::kConflict, "container {} already has {} on network {}", a.container_id,
                   req.ifname, n.name);
   }
-  auto t = resolve_target(req.target, true);
+  auto t = a.handoff ? handoff_target(a) : resolve_target(req.target, true);
   if (!t && t.error().code == Code::kInvalid && !a.target_context.empty()) {
     auto e = context(a.target_context, t.error());
     e.error().subject = Subject::kNetns;
@@ -127,7 +150,12 @@ Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vec
   Hints hints;
   auto ep = CNM_VALUE(plan_endpoint(req, n, *t, hints));
   ep.dns_name = !a.dns_name.empty() ? a.dns_name : is_dns_label(t->name) ? t->name : "";
-  CNM_TRY(plan_routes(req, n, *t, ep));
+  if (a.handoff) {  // its manager sets addresses and routes once it has moved the peer
+    ep.handoff = true;
+    ep.default_route = ep.default_route6 = false;
+  } else {
+    CNM_TRY(plan_routes(req, n, *t, ep));
+  }
   ep.container_id = a.container_id;
   ep.host_ifname = driver->endpoint_link(ep.id);
   std::vector<store::Batch::Addr> port_rows;
@@ -272,6 +300,18 @@ Status EndpointService::disconnect(const std::string& network_name, const std::s
   auto eps = CNM_VALUE(target_endpoints(t, n.id));
   if (eps.empty()) return {};  // not connected: nothing to do
   Txn tx(store_, lock, "network disconnect " + n.name);
+  CNM_TRY(remove_endpoints(tx, eps));
+  return tx.commit();
+}
+
+Status EndpointService::detach_key(const std::string& network_name, const std::string& key) {
+  CNM_TRY(validate_name("network", network_name));
+  auto lock = CNM_VALUE(store_.lock());
+  CNM_TRY(recover(lock));
+  auto n = CNM_VALUE(network(network_name));
+  auto eps = CNM_VALUE(endpoints({.name = key, .parent = n.id}));
+  if (eps.empty()) return {};
+  Txn tx(store_, lock, "endpoint remove " + key);
   CNM_TRY(remove_endpoints(tx, eps));
   return tx.commit();
 }

@@ -36,6 +36,10 @@ struct AttachRequest {
   // Whether the attach itself makes sure the DNS server serves a DNS network it committed on
   // (Service::ensure_dns); false: the caller does, once for several attaches (`run`).
   bool ensure_dns = true;
+  // The target is not resolved: the peer is made in netctl's own namespace as req.ifname (which
+  // must be given), unconfigured, for another manager to move (Endpoint::handoff); `key` names the
+  // record's target and must be given.
+  bool handoff = false;
 };
 
 // A target resolved to a namespace. `key` identifies it in endpoint records.
@@ -80,6 +84,13 @@ class EndpointService : public Service {
   // driver, target, endpoint and ports planned, driver join, record and commit; then, with the
   // lock released, the DNS server when the network serves DNS (a failure there only warns).
   Result<Endpoint> attach(const AttachRequest& a);
+  // connect() for a handoff endpoint (AttachRequest::handoff) recorded under target `key`: `req`
+  // validated as connect's (its target is ignored), DNS left to the endpoint's manager.
+  Result<Endpoint> attach_handoff(const ConnectRequest& req, const std::string& key);
+  // Removes the endpoints of `network` recorded under target key `key` (handoff endpoints, whose
+  // target is not a namespace). Succeeds when there are none; an unknown network is
+  // Code::kNotFound.
+  Status detach_key(const std::string& network, const std::string& key);
   // Declares, removes and drops `eps` within `tx` (which the caller commits).
   Status remove_endpoints(Txn& tx, const std::vector<Endpoint>& eps);
   // Docker's gateway rule after `removed` left, per family: a namespace that lost the endpoint
@@ -129,6 +140,8 @@ class EndpointService : public Service {
   // candidate whose namespace and interface are still there.
   Status elect_gateway(store::Batch& b, const std::string& netns_key, std::array<bool, 2> lost,
                        const std::function<bool(const Endpoint&)>& gone);
+  // The target of a handoff attach (AttachRequest::handoff): no namespace; its key not in use.
+  Result<Target> handoff_target(const AttachRequest& a);
   // attach() up to its commit, under the store's lock; `dns`: whether the network serves DNS.
   // `dns`: the network's IPv4 gateway when it serves DNS, else empty.
   Result<Endpoint> attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns);

@@ -132,6 +132,7 @@ void to_json(nlohmann::json& j, const Endpoint& e) {
        {"Created", e.created},
        {"Ports", nlohmann::json::array()}};
   if (!e.container_id.empty()) j["ContainerId"] = e.container_id;
+  if (e.handoff) j["Handoff"] = true;
   if (!e.dns_name.empty()) j["DnsName"] = e.dns_name;
   for (const auto& p : e.ports)
     j["Ports"].push_back({{"HostIp", p.host_ip ? p.host_ip->str() : ""},
@@ -164,6 +165,7 @@ void from_json(const nlohmann::json& j, Endpoint& e) {
   }
   e.created = j.value("Created", "");
   e.container_id = j.value("ContainerId", "");
+  e.handoff = j.value("Handoff", false);
   e.dns_name = j.value("DnsName", "");
   e.ports.clear();
   for (const auto& p : j.value("Ports", nlohmann::json::array())) {

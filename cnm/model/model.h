@@ -80,6 +80,10 @@ struct Endpoint {
   std::string created;
   std::vector<PortSpec> ports;    // published, with host ports chosen
   std::string container_id = {};  // the runtime's container ID (CNI_CONTAINERID), "" otherwise
+  // The peer was made in netctl's own namespace as `ifname`, with its MAC but no addresses or
+  // routes, for another manager to move into its container and configure (Docker's remote driver:
+  // dockerd moves and renames it). netns_path and netns_key are then "".
+  bool handoff = false;
 
   bool& routes(bool v6) { return v6 ? default_route6 : default_route; }
   bool routes(bool v6) const { return v6 ? default_route6 : default_route; }

@@ -176,6 +176,12 @@ cnm::Status BridgeDriver::join(cnm::Txn& tx, const cnm::Network& n, const cnm::E
   spec.gateways.assign(gateways.begin(), gateways.end());
   spec.hairpin = !ep.ports.empty();  // so it can reach its own published ports
   spec.announce = cnm::needs_announcement(n, ep);
+  if (ep.handoff) {  // the peer stays here, bare, for its manager (Endpoint::handoff)
+    spec.netns_path = "/proc/self/ns/net";
+    spec.addresses.clear();
+    spec.gateways.clear();
+    spec.announce = false;
+  }
   // The pair and the port rules declared in one store write.
   cnm::kernel::EndpointPorts ports;
   if (!ep.ports.empty()) ports = endpoint_ports(n, ep);
