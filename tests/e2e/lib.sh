@@ -128,3 +128,13 @@ snapshot() {
   "$NETCTL" --format json network ls || fail "snapshot: netctl network ls"
   { "$NETCTL" --format json info | grep -v '"Root"'; } || fail "snapshot: netctl info"
 }
+
+# published_web: network n1 (10.88.0.0/24) and sandbox web on it publishing 8080 -> 80, where a
+# busybox server answers "up" (its pid added to the caller's `pids`).
+published_web() {
+  nc_ network create --subnet 10.88.0.0/24 n1 >/dev/null
+  nc_ sandbox create web >/dev/null
+  nc_ network connect -p 8080:80 n1 web
+  ip netns exec web busybox nc -ll -p 80 -e echo up & pids+=($!)
+  for _ in $(seq 50); do ip netns exec web ss -ltn | grep ':80 ' >/dev/null && break; sleep 0.1; done
+}

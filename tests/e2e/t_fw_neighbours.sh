@@ -24,11 +24,7 @@ before=$(theirs)
 [ -n "$before" ] || fail "no iptables-nft tables made"
 
 ip netns exec nb busybox nc -ll -p 7000 -e echo nb & pids+=($!)
-nc_ network create --subnet 10.88.0.0/24 n1 >/dev/null
-nc_ sandbox create web >/dev/null
-nc_ network connect -p 8080:80 n1 web
-ip netns exec web busybox nc -ll -p 80 -e echo up & pids+=($!)
-for _ in $(seq 50); do ip netns exec web ss -ltn | grep ':80 ' >/dev/null && break; sleep 0.1; done
+published_web
 [ "$(ask 8080)" = up ] || fail "published port does not answer beside iptables-nft rules"
 [ "$(egress)" = nb ] || fail "the container does not reach the neighbour beside iptables-nft rules"
 out=$(stdout_of 0 nc_ doctor)

@@ -13,11 +13,7 @@ legacy_objects() { { iptables-legacy-save; ip6tables-legacy-save; } | grep -E 'N
 nft_objects() { for t in $(nft_tables); do nft list table inet "$t"; done; }
 
 export NETCTL_FIREWALL_BACKEND=iptables
-nc_ network create --subnet 10.88.0.0/24 n1 >/dev/null
-nc_ sandbox create web >/dev/null
-nc_ network connect -p 8080:80 n1 web
-ip netns exec web busybox nc -ll -p 80 -e echo up & pids+=($!)
-for _ in $(seq 50); do ip netns exec web ss -ltn | grep ':80 ' >/dev/null && break; sleep 0.1; done
+published_web
 [ "$(ask 8080)" = up ] || fail "published port does not answer under iptables"
 [ "$(backend)" = iptables ] || fail "info: backend $(backend), want iptables"
 [ -n "$(legacy_objects)" ] || fail "no legacy rules under iptables"

@@ -264,13 +264,7 @@ TEST_CASE("nftables: drift reports deleted rules and elements and foreign ones; 
 TEST_CASE("nftables: two roots keep to their own tables; removing one leaves the other") {
   priv::FreshNetns ns;
   World w;
-  w.bridge("nc-fw1", "10.77.1.1/24");
-  w.bridge("nc-fw2", "10.77.2.1/24");
-  w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
-  w.container("c2", "nc-fw2", "10.77.2.2/24", "10.77.2.1");
-  w.neighbour();
-  w.serve("c1", "c1", "tcp", {80});
-  w.serve("c2", "c2", "tcp", {80});
+  w.two_networks();
   auto a = make_nft_firewall(kRootId);
   auto b = make_nft_firewall(kNftOther);
   FirewallChange want_a{

@@ -70,13 +70,7 @@ std::string root_b_state() {
 TEST_CASE("two roots on one host: one root's gc, drift and removal leave the other's rules") {
   priv::FreshNetns ns;
   World w;
-  w.bridge("nc-fw1", "10.77.1.1/24");
-  w.bridge("nc-fw2", "10.77.2.1/24");
-  w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
-  w.container("c2", "nc-fw2", "10.77.2.2/24", "10.77.2.1");
-  w.neighbour();
-  w.serve("c1", "c1", "tcp", {80});
-  w.serve("c2", "c2", "tcp", {80});
+  w.two_networks();
   auto a = make_iptc_firewall(kRootId);
   auto b = make_iptc_firewall(kOtherRoot);
   FirewallChange want_a = root_state("aaa111", "nc-fw1", 1, 8080);

@@ -48,10 +48,7 @@ TEST_CASE("masquerade out, DNAT in, hairpin and localhost access") {
     INFO(backend_name(backend));
     priv::FreshNetns ns;
     World w;
-    w.bridge("nc-fw1", "10.77.1.1/24");
-    w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
-    w.container("c2", "nc-fw1", "10.77.1.3/24", "10.77.1.1");
-    w.neighbour();
+    w.one_network(true);
     w.serve("c1", "c1", "tcp", {80, 90, 91});
     w.serve("c1", "c1", "udp", {53});
     w.serve("nb", "nb", "tcp", {7000});
@@ -93,9 +90,7 @@ TEST_CASE("masquerade off: containers keep their address outward and are routabl
     INFO(backend_name(backend));
     priv::FreshNetns ns;
     World w;
-    w.bridge("nc-fw1", "10.77.1.1/24");
-    w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
-    w.neighbour();
+    w.one_network(false);
     REQUIRE(sh_rc("ip -n nb route add 10.77.0.0/16 via 198.51.100.1") == 0);
     w.serve("c1", "c1", "tcp", {80, 81});
     w.serve("nb", "nb", "tcp", {7000});
@@ -130,10 +125,7 @@ TEST_CASE("the raw guard drops packets for 127.0.0.0/8 from outside") {
     INFO(backend_name(backend));
     priv::FreshNetns ns;
     World w;
-    w.bridge("nc-fw1", "10.77.1.1/24");
-    w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
-    w.container("c2", "nc-fw1", "10.77.1.3/24", "10.77.1.1");
-    w.neighbour();
+    w.one_network(true);
     w.serve("c1", "c1", "tcp", {80});
     w.serve("", "host", "tcp", {9999}, "127.0.0.1");  // a service meant for this host only
     auto fw = make_firewall(backend);
@@ -221,9 +213,7 @@ TEST_CASE("removal leaves no chain or jump behind, the admin's rules and other n
     INFO(backend_name(backend));
     priv::FreshNetns ns;
     World w;
-    w.bridge("nc-fw1", "10.77.1.1/24");
-    w.container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
-    w.neighbour();
+    w.one_network(false);
     w.serve("c1", "c1", "tcp", {80});
     auto fw = make_firewall(backend);
     FirewallChange all = sample();

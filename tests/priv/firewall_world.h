@@ -89,6 +89,25 @@ class World {
     wire("nb", "198.51.100.2/24", "");
     REQUIRE(sh_rc("ip addr add 198.51.100.1/24 dev vnb && ip link set vnb up") == 0);
   }
+  // The common world: bridge nc-fw1 (10.77.1.1/24) with container c1 (10.77.1.2) and, with
+  // `second`, c2 (10.77.1.3); then the LAN neighbour nb.
+  void one_network(bool second) {
+    bridge("nc-fw1", "10.77.1.1/24");
+    container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
+    if (second) container("c2", "nc-fw1", "10.77.1.3/24", "10.77.1.1");
+    neighbour();
+  }
+  // Two networks: nc-fw1 with c1 (10.77.1.2), nc-fw2 with c2 (10.77.2.2), the neighbour nb, and
+  // TCP port 80 served in c1 and c2.
+  void two_networks() {
+    bridge("nc-fw1", "10.77.1.1/24");
+    bridge("nc-fw2", "10.77.2.1/24");
+    container("c1", "nc-fw1", "10.77.1.2/24", "10.77.1.1");
+    container("c2", "nc-fw2", "10.77.2.2/24", "10.77.2.1");
+    neighbour();
+    serve("c1", "c1", "tcp", {80});
+    serve("c2", "c2", "tcp", {80});
+  }
   void serve(const std::string& ns, const std::string& name, const std::string& proto,
              const std::vector<int>& ports, const std::string& addr = "0.0.0.0") {
     std::string ready = (dir_ / (name + proto + std::to_string(pids_.size()))).string();

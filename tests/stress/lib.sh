@@ -1,8 +1,8 @@
 # Helpers for the stress harnesses; source after netns-fixtures/lib.sh and throwaway_host.
 # Everything runs inside the throwaway host: no link, rule or mount outside it is touched.
 set -euo pipefail
-# The harnesses read and probe the legacy tables (kernel_snapshot, crash.sh's probe rules): they
-# run on the iptables backend unless told otherwise (the nftables one is not read by them yet).
+# The firewall backend under test: iptables unless told otherwise. kernel_snapshot reads both
+# backends' objects; concurrency.sh, doctor.sh and scale.sh read the legacy tables only.
 export NETCTL_FIREWALL_BACKEND=${NETCTL_FIREWALL_BACKEND:-iptables}
 nc_() { "$NETCTL" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -159,10 +159,13 @@ ep_ip() {
 
 # The kernel state netctl may change, read from the kernel itself (not through netctl), normalised
 # only where it legitimately varies between two equal states:
-# - iptables/ip6tables (legacy, the tables netctl writes): packet/byte counters zeroed; the
-#   per-bridge rules of the root's isolation chains NETCTL-S-<root id> and NETCTL-T-<root id>
-#   sorted where they stand (they are independent of one another: their order follows the order a
-#   command listed the bridges in);
+# - iptables/ip6tables (legacy, the tables the iptables backend writes): packet/byte counters
+#   zeroed; the per-bridge rules of the root's isolation chains NETCTL-S-<root id> and
+#   NETCTL-T-<root id> sorted where they stand (they are independent of one another: their order
+#   follows the order a command listed the bridges in);
+# - nftables (`nft -s list ruleset`, every table: the nftables backend's and anyone else's): the
+#   elements of a set or map one per line, sorted (nft prints them in hash order), and the
+#   per-bridge rules of the isolation chains sorted where they stand, as above;
 # - `ip -o link` without carrier (NO-CARRIER, LOWER_UP, the operational state: a bridge's follows
 #   its ports, a while after the last one went), `ip -o addr`, the files of /run/netns;
 # - the container cgroups under $NETCTL_CGROUP_PARENT (v1: memory, cpu, pids; v2: the unified
@@ -179,6 +182,7 @@ kernel_snapshot() {
   {
     echo "== iptables"; iptables-legacy-save
     echo "== ip6tables"; ip6tables-legacy-save
+    echo "== nftables"; nft -s list ruleset
     echo "== links"; ip -o link show
     echo "== addresses"; ip -o addr show
     echo "== netns"; ls -A /run/netns
@@ -199,7 +203,23 @@ function flush(  i, j, t) {
   for (i = 1; i <= n; i++) print buf[i]
   n = 0
 }
+function elements(  s, k, parts, i) {
+  s = elem; sub(/^[^{]*\{/, "", s); sub(/\}[^}]*$/, "", s)
+  k = split(s, parts, ",")
+  for (i = 1; i <= k; i++) {
+    gsub(/^[ \t]+|[ \t]+$/, "", parts[i])
+    if (parts[i] != "") buf[++n] = "\t\telement " parts[i]
+  }
+  flush(); inelem = 0
+}
 /^== / { flush(); sec = $2; print; next }
+sec == "nftables" {
+  if (inelem) { elem = elem " " $0; if (/\}/) elements(); next }
+  if (/elements = \{/) { elem = $0; if (/\}/) elements(); else inelem = 1; next }
+  if (/^\tchain /) { flush(); chain = $2 }
+  if (chain ~ /^isolation/ && /ifname/) { buf[++n] = $0; next }
+  flush(); print; next
+}
 sec ~ /tables$/ {
   if (/^#/) next
   gsub(/\[[0-9]+:[0-9]+\]/, "[0:0]")
