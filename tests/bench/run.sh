@@ -36,6 +36,7 @@ if [ "$quick" = 1 ]; then
   step attach PORTS=1 NS="10 100" ROUNDS=1 PEER_ROUNDS=1 MIN_OPS=20 -- "$here/attach.sh"
   step publish ROUNDS=10 -- "$here/publish.sh"
   step fw-scale ROUNDS=5 SIZES="10 1000" -- "$here/fw_scale.sh"
+  step fw-attach NS="10 100" ROUNDS=40 -- "$here/fw_attach.sh"
   step cni N=20 ROUNDS=1 -- "$here/cni.sh"
   step run-to-port ROUNDS=5 -- "$here/run_to_port.sh"
 else
@@ -47,6 +48,8 @@ else
     FIREWALL=iptables -- "$here/attach.sh"
   step publish ROUNDS=30 -- "$here/publish.sh"
   step fw-scale ROUNDS=20 -- "$here/fw_scale.sh"
+  step fw-attach -- "$here/fw_attach.sh"
+  step dns -- "$here/dns.sh"
   step cni N=50 ROUNDS=2 -- "$here/cni.sh"
   step run-to-port -- "$here/run_to_port.sh"
 fi
