@@ -32,7 +32,6 @@ export NETCTL=${NETCTL:-$repo/build/netctl} ROUNDS=${ROUNDS:-3} SECS=${SECS:-5}
 export LAT_QPS=${LAT_QPS:-2000} LAT_SECS=${LAT_SECS:-3} CLIENTS=${CLIENTS:-4}
 export OUTSTANDING=${OUTSTANDING:-100} RUNS=${RUNS:-20} WINDOW=${WINDOW:-256}
 export AARDVARK=${AARDVARK:-/usr/lib/podman/aardvark-dns}
-cg_list() { ls -d /sys/fs/cgroup/*/netctl-bench-* /sys/fs/cgroup/*/docker 2>/dev/null || true; }
 
 if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   [ "$(id -u)" = 0 ] || { echo "run as root: sudo $0" >&2; exit 2; }
@@ -43,21 +42,9 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   pkgs=(dnsperf dnsmasq-base aardvark-dns busybox-static libldns-dev)
   [ -n "${NO_DOCKER:-}" ] || pkgs+=(docker.io)
   bench_apt_install "${pkgs[@]}" || bench_log "some of ${pkgs[*]} could not be installed"
-  links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
-  mounts_before=$(grep -c . /proc/self/mountinfo)
-  cg_before=$(cg_list)
-  rc=0
-  unshare --net --mount env NETCTL_THROWAWAY=1 bash "$0" "$@" || rc=$?
-  left=""
-  [ "$links_before" = "$(ip -o link show | awk -F': ' '{print $2}' | sort)" ] || left+=" host links changed;"
-  [ "$mounts_before" = "$(grep -c . /proc/self/mountinfo)" ] || left+=" mount count changed;"
-  [ "$cg_before" = "$(cg_list)" ] || left+=" cgroups changed;"
-  # Every server and client it started runs from or names its work dir /tmp/bench-dns.*.
-  procs=$(pgrep -f '/tmp/bench-dns[.]' || true)
-  [ -z "$procs" ] || left+=" processes left: $(tr '\n' ' ' <<<"$procs");"
-  if [ -n "$left" ]; then echo "LEFTOVERS:$left" >&2; exit 1; fi
-  echo "cleanup check: host links, mounts and cgroups unchanged"
-  exit "$rc"
+  # Every server and client it starts runs from or names its work dir /tmp/bench-dns.*.
+  BENCH_CGROUPS="/sys/fs/cgroup/*/netctl-bench-* /sys/fs/cgroup/*/docker" \
+    BENCH_PROCS='/tmp/bench-dns[.]' bench_rerun_in_throwaway "$0" "$@"
 fi
 
 throwaway_host "$0" "$@"

@@ -96,13 +96,25 @@ bench_emit() {
 }
 
 # bench_rerun_in_throwaway "$0" "$@": from outside, re-runs the calling benchmark in a new network +
-# mount namespace (NETCTL_THROWAWAY=1) and exits with its status, or 1 if the host's links changed.
+# mount namespace (NETCTL_THROWAWAY=1) and exits with its status, or 1 if it left something on the
+# host: links or the mount count changed; cgroups matching the globs in $BENCH_CGROUPS changed;
+# processes whose command line matches $BENCH_PROCS (a pgrep -f pattern) still run.
 bench_rerun_in_throwaway() {
-  local before rc=0
-  before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
+  local links mounts cgs procs rc=0 left=""
+  bench_links() { ip -o link show | awk -F': ' '{print $2}' | sort; }
+  # shellcheck disable=SC2086
+  bench_cgroups() { [ -z "${BENCH_CGROUPS:-}" ] || ls -d $BENCH_CGROUPS 2>/dev/null || true; }
+  links=$(bench_links) mounts=$(grep -c . /proc/self/mountinfo) cgs=$(bench_cgroups)
   unshare --net --mount env NETCTL_THROWAWAY=1 bash "$@" || rc=$?
-  [ "$before" = "$(ip -o link show | awk -F': ' '{print $2}' | sort)" ] ||
-    { echo "LEFTOVERS: host links changed" >&2; exit 1; }
+  [ "$links" = "$(bench_links)" ] || left+=" host links changed;"
+  [ "$mounts" = "$(grep -c . /proc/self/mountinfo)" ] || left+=" mount count changed;"
+  [ "$cgs" = "$(bench_cgroups)" ] || left+=" cgroups changed;"
+  if [ -n "${BENCH_PROCS:-}" ]; then
+    procs=$(pgrep -f "$BENCH_PROCS" || true)
+    [ -z "$procs" ] || left+=" processes left: $(tr '\n' ' ' <<<"$procs");"
+  fi
+  [ -z "$left" ] || { echo "LEFTOVERS:$left" >&2; exit 1; }
+  echo "cleanup check: host links, mounts and cgroups unchanged"
   exit "$rc"
 }
 

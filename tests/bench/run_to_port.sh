@@ -21,19 +21,8 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
     bench_apt_install docker.io podman runc containernetworking-plugins ||
       bench_log "docker.io/podman could not be installed; their rows fall back to docs/architecture.md"
   fi
-  links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
-  mounts_before=$(grep -c . /proc/self/mountinfo)
-  cg_before=$(ls -d /sys/fs/cgroup/*/netctl-bench-* /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)
-  rc=0
-  unshare --net --mount env NETCTL_THROWAWAY=1 bash "$0" "$@" || rc=$?
-  left=""
-  [ "$links_before" = "$(ip -o link show | awk -F': ' '{print $2}' | sort)" ] || left+=" host links changed;"
-  [ "$mounts_before" = "$(grep -c . /proc/self/mountinfo)" ] || left+=" mount count changed;"
-  [ "$cg_before" = "$(ls -d /sys/fs/cgroup/*/netctl-bench-* /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true)" ] ||
-    left+=" cgroups changed;"
-  if [ -n "$left" ]; then echo "LEFTOVERS:$left" >&2; exit 1; fi
-  echo "cleanup check: host links, mounts and cgroups unchanged"
-  exit "$rc"
+  BENCH_CGROUPS="/sys/fs/cgroup/*/netctl-bench-* /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent" \
+    bench_rerun_in_throwaway "$0" "$@"
 fi
 
 throwaway_host "$0" "$@"
