@@ -224,6 +224,31 @@ TEST_CASE("nftables: a conflicting publish and a failure mid-batch change nothin
   CHECK(has(nft_table(), "tcp . 8080 : 10.77.1.2 . 80"));
 }
 
+TEST_CASE("nftables: a publish alone is one batch; a conflict or a missing table handled") {
+  priv::FreshNetns ns;
+  auto fw = make_nft_firewall(kRootId);
+  EndpointPorts one{"e1", "nc-fw1", ip("10.77.1.2"), {tcp(8080, 80)}};
+  apply(*fw, FirewallChange{.add_networks = {net("aaa111", "nc-fw1", "10.77.1.0/24")},
+                            .add_ports = {one}});
+  // The same host port for another container: kConflict, and the batch's other port not in.
+  std::string before = nft_table();
+  EndpointPorts other{"e2", "nc-fw1", ip("10.77.1.3"), {tcp(9090, 90), tcp(8080, 80)}};
+  auto st = fw->apply(FirewallChange{.add_ports = {other}});
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == Code::kConflict);
+  CHECK(nft_table() == before);
+  // Re-publishing what is there is no error.
+  apply(*fw, FirewallChange{.add_ports = {one}});
+  CHECK(nft_table() == before);
+  // The whole ruleset flushed (as nftables.service does): a publish alone makes the table and its
+  // maps again, and the element is in.
+  REQUIRE(sh_rc("nft flush ruleset") == 0);
+  apply(*fw, FirewallChange{
+                 .add_ports = {EndpointPorts{"e3", "nc-fw1", ip("10.77.1.4"), {tcp(7000, 70)}}}});
+  CHECK(has(nft_table(), "tcp . 7000 : 10.77.1.4 . 70"));
+  CHECK(has(nft_table(), "chain published"));
+}
+
 TEST_CASE("nftables: drift reports deleted rules and elements and foreign ones; gc repairs") {
   priv::FreshNetns ns;
   auto fw = make_nft_firewall(kRootId);
