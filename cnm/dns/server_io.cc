@@ -81,10 +81,7 @@ bool Server::serve_batch(const std::shared_ptr<Listener>& l) {
         l->batch.queue(i, out_);
         break;
       case Next::kForward: {
-        udp::endpoint to;
-        std::memcpy(to.data(), &l->batch.peer(i),
-                    std::min<size_t>(l->batch.peer_len(i), to.capacity()));
-        to.resize(std::min<size_t>(l->batch.peer_len(i), to.capacity()));
+        udp::endpoint to = l->batch.peer(i);
         if (!targets) targets = forward_targets();
         forwarder_.forward(query, *targets, true, [l, to](std::vector<uint8_t> reply) {
           boost::system::error_code e;

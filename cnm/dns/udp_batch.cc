@@ -2,7 +2,10 @@
 
 #include <errno.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "cnm/dns/forward.h"
 
 namespace cnm::dns {
 
@@ -32,20 +35,15 @@ size_t UdpBatch::receive(int fd) {
   return static_cast<size_t>(n);
 }
 
-IpAddr UdpBatch::source(size_t i) const {
-  const auto& ss = peers_[i];
-  if (ss.ss_family == AF_INET) {
-    const auto& sa = reinterpret_cast<const sockaddr_in&>(ss);
-    return IpAddr::v4(ntohl(sa.sin_addr.s_addr));
-  }
-  const auto& sa6 = reinterpret_cast<const sockaddr_in6&>(ss);
-  const uint8_t* b = sa6.sin6_addr.s6_addr;
-  if (IN6_IS_ADDR_V4MAPPED(&sa6.sin6_addr))
-    return IpAddr::v4(uint32_t(b[12]) << 24 | uint32_t(b[13]) << 16 | uint32_t(b[14]) << 8 | b[15]);
-  u128 v = 0;
-  for (size_t k = 0; k < 16; ++k) v = v << 8 | b[k];
-  return IpAddr::from_value(true, v);
+boost::asio::ip::udp::endpoint UdpBatch::peer(size_t i) const {
+  boost::asio::ip::udp::endpoint e;
+  size_t n = std::min<size_t>(peer_lens_[i], e.capacity());
+  std::memcpy(e.data(), &peers_[i], n);
+  e.resize(n);
+  return e;
 }
+
+IpAddr UdpBatch::source(size_t i) const { return from_asio(peer(i).address()); }
 
 void UdpBatch::queue(size_t i, std::span<const uint8_t> reply) {
   if (replies_n_ == kBatch || reply.empty()) return;

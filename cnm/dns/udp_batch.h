@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <boost/asio/ip/udp.hpp>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -28,10 +29,9 @@ class UdpBatch {
   // batch and its queued replies. Returns how many (0: none waiting, or an error).
   size_t receive(int fd);
   std::span<const uint8_t> data(size_t i) const { return {bufs_[i].data(), sizes_[i]}; }
-  // Where datagram i came from; IPv4-mapped IPv6 sources read as IPv4.
+  // Where datagram i came from, and its address (IPv4-mapped IPv6 sources read as IPv4).
+  boost::asio::ip::udp::endpoint peer(size_t i) const;
   IpAddr source(size_t i) const;
-  const sockaddr_storage& peer(size_t i) const { return peers_[i]; }
-  socklen_t peer_len(size_t i) const { return peer_lens_[i]; }
 
   // Queues `reply` (copied) for datagram i's sender; flush() sends what is queued.
   void queue(size_t i, std::span<const uint8_t> reply);
