@@ -112,6 +112,7 @@ class Controller {
   Status recover_container(const ContainerIntent& object) { return ctr_.recover_container(object); }
 
   store::Store& store() { return ctx_.store; }
+  const Ipam& ipam() const { return ctx_.ipam; }
   const Config& config() const { return ctx_.config; }
   // The drivers networks may name (netctl info lists them).
   const Registry& registry() const { return ctx_.registry; }

@@ -224,11 +224,16 @@ cnm::Result<json> Plugin::request_address(cnm::Controller& c, const json& req) {
     return json{{"Address", cnm::Prefix(gw, subnet.len()).str()}, {"Data", json::object()}};
   }
   if (!net) return cnm::fail(cnm::Code::kNotFound, "no netctl network has subnet {}", subnet.str());
+  // netctl's IPAM chooses, from the store's rows and the addresses handed out but not yet taken
+  // by an endpoint.
   auto rows = CNM_VALUE(c.store().addresses(cnm::pool_key(*net, pool)));
-  std::set<std::string> used(rows.begin(), rows.end());
   auto& pending = pending_[subnet.str()];
-  used.insert(pending.begin(), pending.end());
-  auto a = CNM_VALUE(pick_address(pool, used, want));
+  std::vector<cnm::IpAddr> used;
+  for (const auto& text : rows)
+    if (auto u = cnm::IpAddr::parse(text)) used.push_back(*u);
+  for (const auto& text : pending)
+    if (auto u = cnm::IpAddr::parse(text)) used.push_back(*u);
+  auto a = CNM_VALUE(c.ipam().allocate(pool, used, want));
   pending.insert(a.str());
   return json{{"Address", cnm::Prefix(a, subnet.len()).str()}, {"Data", json::object()}};
 }

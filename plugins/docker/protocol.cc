@@ -237,33 +237,6 @@ cnm::IpAddr first_host(const cnm::Prefix& subnet) {
   return cnm::IpAddr::from_value(net.is_v6(), net.value() + 1);
 }
 
-cnm::Result<cnm::IpAddr> pick_address(const cnm::Pool& pool, const std::set<std::string>& used,
-                                      const std::optional<cnm::IpAddr>& want) {
-  const auto& s = pool.subnet;
-  auto reserved = [&](const cnm::IpAddr& a) {
-    if (a == s.network() || (!s.is_v6() && a == s.last() && s.len() < 31)) return true;
-    if (pool.gateway.valid() && a == pool.gateway) return true;
-    for (const auto& [name, x] : pool.aux)
-      if (x == a) return true;
-    return used.contains(a.str());
-  };
-  if (want) {
-    if (!s.contains(*want))
-      return cnm::fail(cnm::Code::kInvalid, "{} is not in {}", want->str(), s.str());
-    if (reserved(*want)) return cnm::fail(cnm::Code::kConflict, "{} is in use", want->str());
-    return *want;
-  }
-  const auto& range = pool.ip_range ? *pool.ip_range : s;
-  auto first = range.network().value(), last = range.last().value();
-  // Bounded by what is used: at most |used| + |aux| + 3 candidates are reserved.
-  for (auto v = first; v <= last; ++v) {
-    auto a = cnm::IpAddr::from_value(s.is_v6(), v);
-    if (!reserved(a)) return a;
-    if (v == last) break;
-  }
-  return cnm::fail(cnm::Code::kConflict, "no free address in {}", s.str());
-}
-
 json driver_error(const std::string& msg) { return {{"Err", msg}}; }
 json ipam_error(const std::string& msg) { return {{"Error", msg}}; }
 

@@ -65,12 +65,6 @@ cnm::Result<cnm::Prefix> pool_subnet(const std::string& pool_id);
 // Code::kConflict naming it.
 cnm::Result<nlohmann::json> request_pool(
     const nlohmann::json& body, const std::vector<std::pair<std::string, cnm::Prefix>>& existing);
-// The address for RequestAddress in `pool` (subnet and gateway of the netctl network, if it
-// exists): `want` if free, else the lowest free host address. `used` are the store's rows and the
-// addresses handed out but not yet taken by an endpoint. Exhaustion and a taken `want` are
-// Code::kConflict.
-cnm::Result<cnm::IpAddr> pick_address(const cnm::Pool& pool, const std::set<std::string>& used,
-                                      const std::optional<cnm::IpAddr>& want);
 // The gateway Docker's IPAM asks for in a subnet without one: its first host address.
 cnm::IpAddr first_host(const cnm::Prefix& subnet);
 

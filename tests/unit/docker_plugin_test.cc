@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ipam/default_ipam.h"
 #include "plugins/docker/protocol.h"
 #include "tests/unit/controller_fixture.h"
 
@@ -31,6 +32,14 @@ cnm::Pool docker_pool(const char* subnet, const char* gw) {
   p.subnet = *cnm::Prefix::parse(subnet);
   p.gateway = *cnm::IpAddr::parse(gw);
   return p;
+}
+
+// What RequestAddress asks: netctl's IPAM (the runtime's ipam::DefaultIpam) with `used`.
+cnm::Result<cnm::IpAddr> docker_ipam_pick(const cnm::Pool& pool, const std::set<std::string>& used,
+                                          std::optional<cnm::IpAddr> want) {
+  std::vector<cnm::IpAddr> addrs;
+  for (const auto& text : used) addrs.push_back(*cnm::IpAddr::parse(text));
+  return ipam::DefaultIpam().allocate(pool, addrs, want);
 }
 
 }  // namespace
@@ -133,15 +142,14 @@ TEST_CASE("docker: RequestAddress skips the gateway, aux, used and pending addre
   auto pool = docker_pool("10.60.0.0/29", "10.60.0.1");
   pool.aux["r"] = *cnm::IpAddr::parse("10.60.0.3");
   std::set<std::string> used = {"10.60.0.2"};
-  CHECK(docker::pick_address(pool, used, std::nullopt)->str() == "10.60.0.4");
+  CHECK(docker_ipam_pick(pool, used, std::nullopt)->str() == "10.60.0.4");
   used.insert({"10.60.0.4", "10.60.0.5", "10.60.0.6"});
-  CHECK(docker::pick_address(pool, used, std::nullopt).error().code == cnm::Code::kConflict);
-  CHECK(docker::pick_address(pool, {}, cnm::IpAddr::parse("10.60.0.1").value()).error().code ==
+  CHECK(docker_ipam_pick(pool, used, std::nullopt).error().code == cnm::Code::kConflict);
+  CHECK(docker_ipam_pick(pool, {}, cnm::IpAddr::parse("10.60.0.1").value()).error().code ==
         cnm::Code::kConflict);
-  CHECK(docker::pick_address(pool, {}, cnm::IpAddr::parse("10.61.0.1").value()).error().code ==
+  CHECK(docker_ipam_pick(pool, {}, cnm::IpAddr::parse("10.61.0.1").value()).error().code ==
         cnm::Code::kInvalid);
-  CHECK(docker::pick_address(pool, {}, cnm::IpAddr::parse("10.60.0.6").value())->str() ==
-        "10.60.0.6");
+  CHECK(docker_ipam_pick(pool, {}, cnm::IpAddr::parse("10.60.0.6").value())->str() == "10.60.0.6");
 }
 
 TEST_CASE("docker: a handoff endpoint leaves a bare peer in netctl's namespace") {
