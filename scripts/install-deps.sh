@@ -16,16 +16,10 @@ pkgs=(
   libnftnl-dev libmnl-dev nftables  # the nftables firewall backend; nft for its tests
   libldns-dev libboost-dev  # netctl-dns: DNS messages (ldns), sockets and timers (Boost.Asio)
   dnsperf aardvark-dns dnsmasq-base  # the DNS benchmark, its peer and its upstream (dnsmasq)
+  docker.io  # the Docker driver's test runs the real dockerd 20.10 (never started on this host)
+  etcd-server etcd-client libcurl4-openssl-dev  # multi-host: the cluster store and its client
 )
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+"$(dirname "$0")/apt-install.sh" "${pkgs[@]}"
 # The Debian sources of libiptc and libmnl, which Debian ships only as shared objects: with both,
 # netctl and netctl-cni link fully static; without one, netctl loads it (CMakeLists.txt).
 "$(dirname "$0")/fetch-source.sh" iptables libip4tc2 iptables libiptc/libip4tc.c ||

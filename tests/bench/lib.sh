@@ -145,37 +145,11 @@ ensure_docker() {
   bench_apt_install docker.io
 }
 
-# bench_apt_install PKG...: installs those of the Debian packages that are not installed yet
-# (apt-get install --no-install-recommends; apt-get update first if one has no candidate). Run it in
-# the machine's namespaces BEFORE throwaway_host (it needs the network). No package's postinst may
-# start a daemon on the host: apt runs in a private mount namespace where policy-rc.d says 101.
+# bench_apt_install PKG...: installs the Debian packages not installed yet, no daemon started on the
+# host (scripts/apt-install.sh). Run it in the machine's namespaces BEFORE throwaway_host (it needs
+# the network).
 bench_apt_install() {
-  local -a missing=()
-  local p deny made=0 rc=0
-  for p in "$@"; do
-    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
-  done
-  [ ${#missing[@]} -gt 0 ] || return 0
-  bench_log "installing ${missing[*]} (apt-get install --no-install-recommends)"
-  deny=$(mktemp /tmp/bench-policy.XXXXXX)
-  printf '#!/bin/sh\nexit 101\n' >"$deny"; chmod 755 "$deny"
-  if [ ! -e /usr/sbin/policy-rc.d ]; then touch /usr/sbin/policy-rc.d; made=1; fi
-  unshare --mount bash -c '
-    set -e
-    mount --make-rprivate /
-    mount --bind "$1" /usr/sbin/policy-rc.d
-    shift
-    export DEBIAN_FRONTEND=noninteractive
-    for p in "$@"; do
-      if ! apt-cache policy "$p" 2>/dev/null | grep -q "Candidate: [0-9]"; then
-        apt-get update -qq; break
-      fi
-    done
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-  ' _ "$deny" "${missing[@]}" || rc=$?
-  [ "$made" = 1 ] && rm -f /usr/sbin/policy-rc.d
-  rm -f "$deny"
-  return "$rc"
+  "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt-install.sh" "$@"
 }
 
 # start_dockerd DIR: starts dockerd (and the containerd it spawns) with everything under DIR:
