@@ -19,9 +19,18 @@ const std::vector<uint8_t>* AnswerCache::find(const Zone::Scope* scope,
   return it == map_.end() ? nullptr : &it->second;
 }
 
+void AnswerCache::put_forward(const Zone::Scope* scope, std::span<const uint8_t> query) {
+  if (!make_key(scope, query)) return;
+  keep({});
+}
+
 void AnswerCache::put(const Zone::Scope* scope, std::span<const uint8_t> query,
                       std::span<const uint8_t> reply) {
   if (reply.empty() || !make_key(scope, query)) return;
+  keep(reply);
+}
+
+void AnswerCache::keep(std::span<const uint8_t> reply) {
   size_t cost = key_.size() + reply.size() + kEntryOverhead;
   if (bytes_ + cost > kMaxBytes) clear();
   auto [it, added] = map_.try_emplace(key_, reply.begin(), reply.end());

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <optional>
 
 #include "cnm/dns/answer.h"
 #include "cnm/dns/ldns.h"
@@ -33,62 +34,83 @@ IpAddr from_asio(const asio::ip::address& a) {
 
 namespace {
 
-constexpr size_t kFwdUdpBuffer = 4096;  // larger datagrams count as truncated: asked over TCP
 constexpr size_t kFwdMaxMessage = 65535;
 
-struct FwdPktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+struct FwdRdfFree {
+  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
 };
-using FwdPkt = std::unique_ptr<ldns_pkt, FwdPktFree>;
 
-FwdPkt parse_fwd(std::span<const uint8_t> wire) {
-  ldns_pkt* p = nullptr;
-  if (ldns_wire2pkt(&p, wire.data(), wire.size()) != LDNS_STATUS_OK) return nullptr;
-  return FwdPkt(p);
-}
+// A message's first question, read with ldns (its name, type and class) and its question count:
+// what a reply must repeat. Only the question is decoded: the answers are the client's business.
+struct FwdQuestion {
+  std::unique_ptr<ldns_rdf, FwdRdfFree> name;
+  uint16_t type = 0, klass = 0, count = 0;
 
-bool same_question(const ldns_pkt* a, const ldns_pkt* b) {
-  const ldns_rr_list* qa = ldns_pkt_question(a);
-  const ldns_rr_list* qb = ldns_pkt_question(b);
-  size_t n = ldns_rr_list_rr_count(qa);
-  if (n != ldns_rr_list_rr_count(qb)) return false;
-  for (size_t i = 0; i < n; ++i) {
-    const ldns_rr* x = ldns_rr_list_rr(qa, i);
-    const ldns_rr* y = ldns_rr_list_rr(qb, i);
-    if (ldns_rr_get_type(x) != ldns_rr_get_type(y) ||
-        ldns_rr_get_class(x) != ldns_rr_get_class(y) ||
-        ldns_dname_compare(ldns_rr_owner(x), ldns_rr_owner(y)) != 0)
-      return false;
+  static std::optional<FwdQuestion> of(std::span<const uint8_t> wire) {
+    if (wire.size() < LDNS_HEADER_SIZE || LDNS_QDCOUNT(wire.data()) == 0) return std::nullopt;
+    size_t pos = LDNS_HEADER_SIZE;
+    ldns_rdf* name = nullptr;
+    if (ldns_wire2dname(&name, wire.data(), wire.size(), &pos) != LDNS_STATUS_OK)
+      return std::nullopt;
+    FwdQuestion q;
+    q.name.reset(name);
+    if (pos + 4 > wire.size()) return std::nullopt;
+    q.type = ldns_read_uint16(wire.data() + pos);
+    q.klass = ldns_read_uint16(wire.data() + pos + 2);
+    q.count = LDNS_QDCOUNT(wire.data());
+    return q;
   }
-  return true;
-}
+
+  // `reply` is a response (QR) with ID `id` to this question (names compared case-blind).
+  bool answered_by(std::span<const uint8_t> reply, uint16_t id) const {
+    if (reply.size() < LDNS_HEADER_SIZE || !LDNS_QR_WIRE(reply.data()) ||
+        LDNS_ID_WIRE(reply.data()) != id)
+      return false;
+    auto r = of(reply);
+    return r && r->count == count && r->type == type && r->klass == klass &&
+           ldns_dname_compare(r->name.get(), name.get()) == 0;
+  }
+};
 
 // One forwarded query, from the first upstream to an answer or the end of the list. Every step
 // carries the attempt it belongs to: a completion of an abandoned attempt (timed out, or closed)
-// is ignored.
-class Exchange : public std::enable_shared_from_this<Exchange> {
+// is ignored. Over UDP the query leaves through the pool's shared sockets (a fresh ID per send).
+class Exchange : public UpstreamWaiter, public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(asio::io_context& io, std::vector<uint8_t> query, FwdPkt parsed,
-           std::vector<IpAddr> upstreams, size_t client_limit, Forwarder::Done done,
-           std::shared_ptr<size_t> in_flight)
-      : query_(std::move(query)),
-        parsed_(std::move(parsed)),
+  Exchange(asio::io_context& io, std::shared_ptr<UpstreamPool> pool, uint16_t port,
+           std::vector<uint8_t> query, FwdQuestion question, std::vector<IpAddr> upstreams,
+           size_t client_limit, Forwarder::Done done, std::shared_ptr<size_t> in_flight)
+      : pool_(std::move(pool)),
+        port_(port),
+        query_(std::move(query)),
+        question_(std::move(question)),
         ups_(std::move(upstreams)),
         limit_(client_limit),
         done_(std::move(done)),
         in_flight_(std::move(in_flight)),
-        udp_(io),
         tcp_(io),
         timer_(io) {
     client_id_ = {query_[0], query_[1]};
-    uint32_t id = arc4random() & 0xffff;  // unpredictable: a spoofed reply must guess it
-    query_[0] = static_cast<uint8_t>(id >> 8);
-    query_[1] = static_cast<uint8_t>(id);
-    id_ = static_cast<uint16_t>(id);
     ++*in_flight_;
   }
+  ~Exchange() override { UpstreamPool::cancel(ticket_); }
 
   void start() { next_upstream(); }
+
+  void on_datagram(std::span<const uint8_t> got, bool cut) override {
+    if (!cut && !question_.answered_by(got, ticket_.id)) return;  // not ours: keep waiting
+    UpstreamPool::cancel(ticket_);
+    if (cut || LDNS_TC_WIRE(got.data())) {
+      if (!cut) truncated_.assign(got.begin(), got.end());
+      return ask_tcp();
+    }
+    finish({got.begin(), got.end()});
+  }
+
+  void on_refused() override {
+    ticket_ = {};
+    failed();
+  }
 
  private:
   void next_upstream() {
@@ -100,16 +122,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return;
     }
     current_ = ups_[next_++];
-    boost::system::error_code ec;
-    udp::endpoint to(to_asio(current_), 53);
-    udp_.open(to.protocol(), ec);
-    if (!ec) udp_.non_blocking(true, ec);
-    if (!ec) udp_.connect(to, ec);
-    if (!ec) udp_.send(asio::buffer(query_), 0, ec);
-    if (ec) return next_upstream();
+    ticket_ = pool_->send(current_, query_, weak_from_this());
+    if (!ticket_.sock) return next_upstream();
     arm_timer();
-    buf_.resize(kFwdUdpBuffer);
-    wait_udp();
   }
 
   void arm_timer() {
@@ -122,42 +137,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // The current attempt ended without an answer: after TCP, or over UDP, the next upstream.
   void failed() { next_upstream(); }
 
-  void wait_udp() {
-    udp_.async_wait(udp::socket::wait_read,
-                    [self = shared_from_this(), a = attempt_](boost::system::error_code ec) {
-                      if (a != self->attempt_) return;
-                      if (ec) return self->failed();
-                      self->read_udp();
-                    });
-  }
-
-  void read_udp() {
-    ssize_t n = ::recv(udp_.native_handle(), buf_.data(), buf_.size(), MSG_TRUNC | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return wait_udp();
-      return failed();  // refused (ICMP unreachable), or worse
-    }
-    bool too_big = static_cast<size_t>(n) > buf_.size();
-    std::span<const uint8_t> got(buf_.data(), std::min(static_cast<size_t>(n), buf_.size()));
-    FwdPkt reply = too_big ? nullptr : parse_fwd(got);
-    if (!too_big && !matches(reply.get())) return wait_udp();  // not ours: keep waiting
-    if (too_big || ldns_pkt_tc(reply.get())) {
-      if (!too_big) truncated_.assign(got.begin(), got.end());
-      return ask_tcp();
-    }
-    finish({got.begin(), got.end()});
-  }
-
-  bool matches(const ldns_pkt* reply) const {
-    return reply != nullptr && ldns_pkt_id(reply) == id_ && ldns_pkt_qr(reply) &&
-           same_question(reply, parsed_.get());
-  }
-
   void ask_tcp() {
     ++attempt_;
     close_sockets();
     boost::system::error_code ec;
-    tcp::endpoint to(to_asio(current_), 53);
+    tcp::endpoint to(to_asio(current_), port_);
     tcp_.open(to.protocol(), ec);
     if (ec) return failed();
     arm_timer();
@@ -201,8 +185,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         [self = shared_from_this(), a = attempt_](boost::system::error_code e, size_t) {
           if (a != self->attempt_) return;
           if (e) return self->failed();
-          FwdPkt reply = parse_fwd(self->buf_);
-          if (!self->matches(reply.get())) return self->failed();
+          // Over TCP the query keeps the ID its last UDP send gave it.
+          if (!self->question_.answered_by(self->buf_, self->tcp_id())) return self->failed();
           // Too big for the client's UDP: it gets the truncated one, and asks over TCP.
           if (self->buf_.size() > self->limit_ && !self->truncated_.empty())
             return self->finish(self->truncated_);
@@ -210,9 +194,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         });
   }
 
+  uint16_t tcp_id() const { return static_cast<uint16_t>((query_[0] << 8) | query_[1]); }
+
   void close_sockets() {
     boost::system::error_code ec;
-    udp_.close(ec);
+    UpstreamPool::cancel(ticket_);
     tcp_.close(ec);
   }
 
@@ -230,17 +216,18 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     done_(std::move(reply));
   }
 
-  std::vector<uint8_t> query_;
-  FwdPkt parsed_;
+  std::shared_ptr<UpstreamPool> pool_;
+  uint16_t port_;
+  UpstreamPool::Ticket ticket_;
+  std::vector<uint8_t> query_;  // its ID: the one the pool gave it last
+  FwdQuestion question_;
   std::vector<IpAddr> ups_;
   size_t limit_;
   Forwarder::Done done_;
   std::shared_ptr<size_t> in_flight_;
-  udp::socket udp_;
   tcp::socket tcp_;
   asio::steady_timer timer_;
   std::array<uint8_t, 2> client_id_{};
-  uint16_t id_ = 0;
   size_t next_ = 0;
   IpAddr current_;
   uint64_t attempt_ = 0;
@@ -253,15 +240,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
 void Forwarder::forward(std::span<const uint8_t> query, const std::vector<IpAddr>& upstreams,
                         bool udp_client, Done done) {
-  FwdPkt parsed = parse_fwd(query);
-  if (parsed == nullptr || upstreams.empty() || *in_flight_ >= max_) {
+  auto question = FwdQuestion::of(query);
+  if (!question || upstreams.empty() || *in_flight_ >= max_) {
     done(servfail_for(query));
     return;
   }
   size_t limit = udp_client ? udp_limit(query) : kFwdMaxMessage;
-  auto x =
-      std::make_shared<Exchange>(io_, std::vector<uint8_t>(query.begin(), query.end()),
-                                 std::move(parsed), upstreams, limit, std::move(done), in_flight_);
+  auto x = std::make_shared<Exchange>(
+      io_, pool_, port_, std::vector<uint8_t>(query.begin(), query.end()), std::move(*question),
+      upstreams, limit, std::move(done), in_flight_);
   x->start();
 }
 

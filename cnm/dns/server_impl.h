@@ -37,6 +37,8 @@ struct Listener {
   udp::socket sock;
   tcp::acceptor acceptor;
   UdpBatch batch;
+  UdpOutbox forwarded;  // upstream replies for this listener's clients
+  bool flush_posted = false;
 };
 
 class Server {
@@ -75,6 +77,9 @@ class Server {
   void receive(std::shared_ptr<Listener> l);
   // Reads and answers one batch of UDP queries; true when the batch was full (more may wait).
   bool serve_batch(const std::shared_ptr<Listener>& l);
+  // Queues a forwarded reply for `to`; they are sent together once the running handlers end.
+  void send_forwarded(const std::shared_ptr<Listener>& l, const udp::endpoint& to,
+                      std::vector<uint8_t> reply);
   enum class Next { kDrop, kReply, kForward };
   // What to do with one query: kReply with the reply in `out` (UDP: cut to fit with fit_udp, and
   // kept in the cache), kForward, or kDrop. The zone must have been refreshed after the query

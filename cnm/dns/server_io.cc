@@ -83,9 +83,8 @@ bool Server::serve_batch(const std::shared_ptr<Listener>& l) {
       case Next::kForward: {
         udp::endpoint to = l->batch.peer(i);
         if (!targets) targets = forward_targets();
-        forwarder_.forward(query, *targets, true, [l, to](std::vector<uint8_t> reply) {
-          boost::system::error_code e;
-          if (!reply.empty()) l->sock.send_to(asio::buffer(reply), to, 0, e);
+        forwarder_.forward(query, *targets, true, [this, l, to](std::vector<uint8_t> reply) {
+          send_forwarded(l, to, std::move(reply));
         });
         break;
       }
@@ -97,11 +96,23 @@ bool Server::serve_batch(const std::shared_ptr<Listener>& l) {
   return n == UdpBatch::kBatch;
 }
 
+void Server::send_forwarded(const std::shared_ptr<Listener>& l, const udp::endpoint& to,
+                            std::vector<uint8_t> reply) {
+  l->forwarded.add(to, std::move(reply));
+  if (l->flush_posted) return;
+  l->flush_posted = true;
+  asio::post(io_, [l] {
+    l->flush_posted = false;
+    if (l->sock.is_open()) l->forwarded.flush(l->sock.native_handle());
+  });
+}
+
 Server::Next Server::answer_now(std::span<const uint8_t> query, const IpAddr& local,
                                 const IpAddr& source, bool udp, std::vector<uint8_t>& out) {
   const Zone::Scope* scope = udp ? zone_->scope(local, source) : nullptr;
   if (udp) {
     if (const auto* hit = cache_.find(scope, query)) {
+      if (hit->empty()) return Next::kForward;
       out.assign(hit->begin(), hit->end());
       std::copy_n(query.begin(), 2, out.begin());  // the query's own ID
       return Next::kReply;
@@ -114,6 +125,7 @@ Server::Next Server::answer_now(std::span<const uint8_t> query, const IpAddr& lo
       if (udp) cache_.put(scope, query, out);
       return out.empty() ? Next::kDrop : Next::kReply;
     case Action::kForward:
+      if (udp) cache_.put_forward(scope, query);
       return Next::kForward;
     case Action::kDrop:
       break;

@@ -28,7 +28,11 @@ class UdpBatch {
   // Reads the datagrams waiting on `fd` (non-blocking), at most kBatch; forgets the previous
   // batch and its queued replies. Returns how many (0: none waiting, or an error).
   size_t receive(int fd);
+  // The errno of the last receive() that failed (0 when it read, or nothing was waiting).
+  int error() const { return error_; }
   std::span<const uint8_t> data(size_t i) const { return {bufs_[i].data(), sizes_[i]}; }
+  // Whether datagram i was longer than kMaxDatagram (data(i) holds its beginning).
+  bool cut(size_t i) const { return cut_[i]; }
   // Where datagram i came from, and its address (IPv4-mapped IPv6 sources read as IPv4).
   boost::asio::ip::udp::endpoint peer(size_t i) const;
   IpAddr source(size_t i) const;
@@ -42,11 +46,28 @@ class UdpBatch {
  private:
   std::vector<std::array<uint8_t, kMaxDatagram>> bufs_;
   std::array<size_t, kBatch> sizes_{};
+  std::array<bool, kBatch> cut_{};
   std::array<sockaddr_storage, kBatch> peers_{};
   std::array<socklen_t, kBatch> peer_lens_{};
   std::array<std::vector<uint8_t>, kBatch> replies_;  // capacity kept between batches
   std::array<size_t, kBatch> reply_to_{};
   size_t replies_n_ = 0;
+  int error_ = 0;
+};
+
+// Replies that come back from the upstreams for one listener's clients, queued while handlers run
+// and sent together with sendmmsg by one handler posted after them: a batch of upstream replies
+// costs one send system call instead of one each.
+class UdpOutbox {
+ public:
+  void add(const boost::asio::ip::udp::endpoint& to, std::vector<uint8_t> reply);
+  bool empty() const { return items_.empty(); }
+  // Sends what is queued, UdpBatch::kBatch per sendmmsg; a reply that fails is dropped, as a lost
+  // datagram would be.
+  void flush(int fd);
+
+ private:
+  std::vector<std::pair<boost::asio::ip::udp::endpoint, std::vector<uint8_t>>> items_;
 };
 
 }  // namespace cnm::dns

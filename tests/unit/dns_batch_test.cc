@@ -100,3 +100,16 @@ TEST_CASE("dns udp batch: reads at most a batch at a time, replies go back in or
   CHECK(recv(p.fd[1], got.data(), got.size(), MSG_DONTWAIT) < 0);  // nothing else was sent
   CHECK(b.receive(p.fd[0]) == 0);                                  // nothing waits
 }
+
+TEST_CASE("dns cache: a kept forward decision reads as an empty reply, until cleared") {
+  cnm::dns::AnswerCache c;
+  cnm::dns::Zone::Scope s1{1}, s2{1};
+  auto q = dns_batch_msg(9, 0x21);
+  c.put_forward(&s1, q);
+  const auto* hit = c.find(&s1, dns_batch_msg(77, 0x21));  // another ID, the same question
+  REQUIRE(hit != nullptr);
+  CHECK(hit->empty());
+  CHECK(c.find(&s2, q) == nullptr);  // another namespace decides for itself
+  c.clear();
+  CHECK(c.find(&s1, q) == nullptr);  // a zone rebuild forgets it: the name may be local now
+}
