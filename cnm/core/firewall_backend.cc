@@ -72,6 +72,94 @@ kernel::FirewallChange fwb_nothing() {
   return none;
 }
 
+// Base chains of other tables on the forward hook with policy drop that do not accept every
+// bridge both ways: one warning each, with the rules to add there.
+void fwb_drop_policy_warnings(const nlohmann::json& items, const std::vector<std::string>& bridges,
+                              std::vector<std::string>& out) {
+  // Per chain ("family table chain"): the interfaces it accepts unconditionally, by key.
+  std::map<std::string, std::map<std::string, std::set<std::string>>> accepted;
+  for (const auto& item : items)
+    if (item.is_object() && item.contains("rule")) fwb_accepts(item["rule"], accepted);
+  for (const auto& item : items) {
+    if (!item.is_object() || !item.contains("chain")) continue;
+    const auto& c = item["chain"];
+    if (fwb_text(c, "hook") != "forward" || fwb_text(c, "policy") != "drop") continue;
+    std::string table = fwb_text(c, "table");
+    if (table.starts_with("netctl-")) continue;
+    std::string at = fmt::format("{} {} {}", fwb_text(c, "family"), table, fwb_text(c, "name"));
+    auto& acc = accepted[at];
+    std::vector<std::string> in, outward;
+    for (const auto& b : bridges) {
+      if (!acc["iifname"].contains(b)) in.push_back(b);
+      if (!acc["oifname"].contains(b)) outward.push_back(b);
+    }
+    if (in.empty() && outward.empty()) continue;
+    // A base chain's accept does not end the hook: every other base chain still sees the
+    // packet, and its drop is final. So the other table itself must accept netctl's traffic.
+    std::string add;
+    if (!in.empty()) add += fmt::format("nft insert rule {} iifname {} accept", at, fwb_set(in));
+    if (!outward.empty())
+      add += fmt::format("{}nft insert rule {} oifname {} accept", add.empty() ? "" : "; ", at,
+                         fwb_set(outward));
+    out.push_back(fmt::format(
+        "table {}: policy drop on the forward hook drops the traffic netctl accepts; add: {}", at,
+        add));
+  }
+}
+
+// netctl's DNAT priority on the prerouting hook: its nftables chain `prerouting` and the legacy
+// nat table alike.
+constexpr int kFwbDnatPriority = -100;
+
+// Whether a rule of nft's JSON rewrites the destination: dnat, redirect, or iptables-nft's
+// DNAT/REDIRECT target.
+bool fwb_rewrites_destination(const nlohmann::json& rule) {
+  if (!rule.contains("expr") || !rule["expr"].is_array()) return false;
+  for (const auto& e : rule["expr"]) {
+    if (!e.is_object()) continue;
+    if (e.contains("dnat") || e.contains("redirect")) return true;
+    if (e.contains("xt") && e["xt"].is_object()) {
+      auto name = fwb_text(e["xt"], "name");
+      if (name == "DNAT" || name == "REDIRECT") return true;
+    }
+  }
+  return false;
+}
+
+// Base chains of other tables that rewrite destinations (the table holds a DNAT anywhere) on the
+// nat prerouting hook at or before netctl's priority: the first DNAT of a new connection wins, so
+// theirs takes any host port netctl also publishes (at the same priority, the chain registered
+// last runs first).
+void fwb_nat_priority_warnings(const nlohmann::json& items, std::vector<std::string>& out) {
+  std::set<std::string> dnat_tables;  // "family table"
+  for (const auto& item : items) {
+    if (!item.is_object() || !item.contains("rule") || !fwb_rewrites_destination(item["rule"]))
+      continue;
+    dnat_tables.insert(fwb_text(item["rule"], "family") + " " + fwb_text(item["rule"], "table"));
+  }
+  for (const auto& item : items) {
+    if (!item.is_object() || !item.contains("chain")) continue;
+    const auto& c = item["chain"];
+    if (fwb_text(c, "type") != "nat" || fwb_text(c, "hook") != "prerouting") continue;
+    std::string family = fwb_text(c, "family");  // bridge and netdev hooks are not IP's
+    if (family != "ip" && family != "ip6" && family != "inet") continue;
+    if (!c.contains("prio") || !c["prio"].is_number_integer()) continue;
+    int prio = c["prio"].get<int>();
+    std::string table = family + " " + fwb_text(c, "table");
+    if (prio > kFwbDnatPriority || fwb_text(c, "table").starts_with("netctl-") ||
+        !dnat_tables.contains(table))
+      continue;
+    std::string order = prio < kFwbDnatPriority
+                            ? fmt::format("before netctl's {}", kFwbDnatPriority)
+                            : "netctl's too, where the chain made last runs first";
+    out.push_back(fmt::format(
+        "table {} {}: DNAT on the nat prerouting hook at priority {}, {}: the first DNAT of a "
+        "connection wins, so it takes any host port netctl publishes too; publish each port in "
+        "one table only",
+        table, fwb_text(c, "name"), prio, order));
+  }
+}
+
 class RealFirewallBackends final : public FirewallBackends {
  public:
   RealFirewallBackends(std::string root_id, std::string active)
@@ -116,40 +204,8 @@ class RealFirewallBackends final : public FirewallBackends {
   }
 
   Result<std::vector<std::string>> warnings(const std::vector<std::string>& bridges) override {
-    std::vector<std::string> out;
-    if (bridges.empty()) return out;
-    auto j = nlohmann::json::parse(kernel::nft_ruleset_json(), nullptr, false);
-    if (j.is_discarded() || !j.contains("nftables") || !j["nftables"].is_array()) return out;
-    // Per chain ("family table chain"): the interfaces it accepts unconditionally, by key.
-    std::map<std::string, std::map<std::string, std::set<std::string>>> accepted;
-    for (const auto& item : j["nftables"])
-      if (item.is_object() && item.contains("rule")) fwb_accepts(item["rule"], accepted);
-    for (const auto& item : j["nftables"]) {
-      if (!item.is_object() || !item.contains("chain")) continue;
-      const auto& c = item["chain"];
-      if (fwb_text(c, "hook") != "forward" || fwb_text(c, "policy") != "drop") continue;
-      std::string table = fwb_text(c, "table");
-      if (table.starts_with("netctl-")) continue;
-      std::string at = fmt::format("{} {} {}", fwb_text(c, "family"), table, fwb_text(c, "name"));
-      auto& acc = accepted[at];
-      std::vector<std::string> in, outward;
-      for (const auto& b : bridges) {
-        if (!acc["iifname"].contains(b)) in.push_back(b);
-        if (!acc["oifname"].contains(b)) outward.push_back(b);
-      }
-      if (in.empty() && outward.empty()) continue;
-      // A base chain's accept does not end the hook: every other base chain still sees the
-      // packet, and its drop is final. So the other table itself must accept netctl's traffic.
-      std::string add;
-      if (!in.empty()) add += fmt::format("nft insert rule {} iifname {} accept", at, fwb_set(in));
-      if (!outward.empty())
-        add += fmt::format("{}nft insert rule {} oifname {} accept", add.empty() ? "" : "; ", at,
-                           fwb_set(outward));
-      out.push_back(fmt::format(
-          "table {}: policy drop on the forward hook drops the traffic netctl accepts; add: {}", at,
-          add));
-    }
-    return out;
+    if (bridges.empty()) return std::vector<std::string>{};
+    return firewall_neighbour_warnings(kernel::nft_ruleset_json(), bridges);
   }
 
  private:
@@ -157,6 +213,17 @@ class RealFirewallBackends final : public FirewallBackends {
 };
 
 }  // namespace
+
+std::vector<std::string> firewall_neighbour_warnings(const std::string& ruleset_json,
+                                                     const std::vector<std::string>& bridges) {
+  std::vector<std::string> out;
+  if (bridges.empty()) return out;
+  auto j = nlohmann::json::parse(ruleset_json, nullptr, false);
+  if (j.is_discarded() || !j.contains("nftables") || !j["nftables"].is_array()) return out;
+  fwb_drop_policy_warnings(j["nftables"], bridges, out);
+  fwb_nat_priority_warnings(j["nftables"], out);
+  return out;
+}
 
 Result<std::string> parse_firewall_backend(std::string_view name, std::string_view what) {
   if (name == kNftables || name == kIptables || name == "auto") return std::string(name);

@@ -63,9 +63,16 @@ class FirewallBackends {
   virtual Status remove(const std::string& name) = 0;
   // Others' nftables rules that drop this root's forwarded traffic whatever netctl accepts: base
   // chains on the forward hook with policy drop in tables that are not netctl's, each with the
-  // rules its owner must add for `bridges` (this root's bridges).
+  // rules its owner must add for `bridges` (this root's bridges); and others' nat prerouting
+  // chains whose DNAT runs at or before netctl's priority (-100), taking the ports both publish.
+  // None without bridges.
   virtual Result<std::vector<std::string>> warnings(const std::vector<std::string>& bridges) = 0;
 };
+
+// What FirewallBackends::warnings() reports, from `nft -j list ruleset` text (`ruleset_json`;
+// unreadable text: none).
+std::vector<std::string> firewall_neighbour_warnings(const std::string& ruleset_json,
+                                                     const std::vector<std::string>& bridges);
 
 // The real backends of root `root_id` with `active` in use.
 std::unique_ptr<FirewallBackends> make_firewall_backends(const std::string& root_id,

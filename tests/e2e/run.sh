@@ -17,7 +17,8 @@ suite=$(cd "${2:-$here}" && pwd)
 # The scenarios whose outcome depends on the firewall (rules read, ports, NAT, isolation, drift).
 FIREWALL_SUITE="t_publish t_publish_many t_publish_udp t_publish_sctp t_golden_rules
   t_masquerade_off t_dual_stack t_doctor_gc t_doctor_fresh t_two_roots t_cni_gc_ports
-  t_cni_parallel t_no_ipv6 t_gateway t_gateway6 t_run_net t_fw_neighbours t_fw_isolation"
+  t_cni_parallel t_no_ipv6 t_gateway t_gateway6 t_run_net t_fw_neighbours t_fw_isolation
+  t_fw_nat_priority"
 pass=0 failed=0 skipped=0
 run_one() { # SCRIPT LABEL
   local t=$1 name=$2 start rc out why

@@ -7,9 +7,11 @@
 # for a lost race of netctl commands), no IP, MAC, subnet or host port given twice, doctor clean,
 # the kernel and the store agree (lib.sh: check_invariants, with the containers' cgroups,
 # directories and supervisors), sampled published ports of sandboxes, CNI attachments and
-# containers answer, and removing everything leaves no link, rule (IPv4 or IPv6), mount, cgroup,
-# process or row.
+# containers answer, the active firewall backend holds one IPv4 DNAT entry per published port,
+# and removing everything leaves no link, rule or map element (either backend, IPv4 or IPv6),
+# mount, cgroup, process or row.
 # Usage: NETCTL=build/netctl FIXTURES=netns-fixtures tests/stress/concurrency.sh [WRITERS] [OPS]
+# env: NETCTL_FIREWALL_BACKEND=nftables (default) | iptables
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 # Containers: an own cgroup parent and the busybox rootfs; cleanup_run (EXIT) kills what is left
 # in that cgroup parent and removes it and the state root.
@@ -148,13 +150,18 @@ nb=$(ip -o link show type bridge | awk -F': ' '$2 ~ /^nc-/' | wc -l)
 subnets=$(db "select json_extract(c.value,'\$.Subnet') from networks, json_each(networks.body,'\$.IPAM.Config') c" |
   sort | uniq -d)
 [ -z "$subnets" ] || fail "a subnet given twice: $subnets"
+# Read from the active backend's own objects, not through netctl: one IPv4 entry per port.
+ports=$(db_port_count)
+[ "$ports" -gt 0 ] || fail "no published port survived the writers"
+[ "$(fw_port_count4)" = "$ports" ] ||
+  fail "$(fw_port_count4) IPv4 DNAT entries in $NETCTL_FIREWALL_BACKEND for $ports published ports"
 
 # What the kernel holds for a sampled port that did not answer: the sandbox's addresses and routes,
 # the port's DNAT rule, the host's neighbours. (Seen once in CI: a sandbox that had lost its default
 # route with the network that held it could not answer the neighbour; now the route moves.)
 why() {  # NS HOSTPORT
   echo "; in $1: $(ip netns exec "$1" ip -br addr | tr '\n' ' ')| routes: $(ip netns exec "$1" ip route |
-    tr '\n' ';') | nat: $(iptables-legacy -t nat -S | grep -- "--dport $2 " | tr '\n' ';')" \
+    tr '\n' ';') | $NETCTL_FIREWALL_BACKEND: $(fw_ports "$2" | tr '\n' ';')" \
     "| neighbours: $(ip neigh show | grep -v FAILED -c) reachable, $(ip neigh show | grep -c FAILED) failed"
 }
 # Sampled published ports answer from the neighbour (up to 6 endpoints on the shared network).
@@ -180,7 +187,7 @@ while read -r name hp; do
   sampled=$((sampled + 1))
 done < <(db "select c.name, json_extract(e.body,'\$.Ports[0].HostPort') from endpoints e join
              containers c on e.name = 'container:' || c.id where c.ref = 'running' limit 4")
-log "$(db 'select count(*) from networks') networks, $(db 'select count(*) from sandboxes') sandboxes, $(db 'select count(*) from containers') containers, $(db 'select count(*) from endpoints') endpoints agree with the kernel; $sampled sampled ports answered"
+log "$NETCTL_FIREWALL_BACKEND backend: $(db 'select count(*) from networks') networks, $(db 'select count(*) from sandboxes') sandboxes, $(db 'select count(*) from containers') containers, $(db 'select count(*) from endpoints') endpoints agree with the kernel; $sampled sampled ports answered"
 
 # Everything removed: nothing left anywhere.
 ctrs=$(db "select name from containers")
@@ -194,10 +201,7 @@ nc_ network prune >/dev/null
 require_invariants "removing everything"
 [ -z "$(ip -o link show | awk -F': ' '$2 ~ /^(nv|nc-)/')" ] || fail "links left: $(ip -o link show)"
 [ "$(db 'select count(*) from ipam_addresses')" = 0 ] || fail "IPAM rows left"
-# Per-network chains, the root's chains (published ports: one rule each in NETCTL-D-<root id>),
-# per-bridge rules.
-left=$( (iptables-legacy-save; ip6tables-legacy-save) |
-  grep -E 'NETCTL-(N|M|I)-|NETCTL-[STFDP]-[0-9a-f]{8}| nc-' || true)
+left=$(fw_left)
 [ -z "$left" ] || fail "rules left: $left"
 [ -z "$(ls /sys/fs/cgroup/{pids,unified,memory,}/"$NETCTL_CGROUP_PARENT" 2>/dev/null | grep -E '(^|-)[0-9a-f]{64}$')" ] ||
   fail "container cgroups left"

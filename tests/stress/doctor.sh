@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # doctor and gc over sandboxes, endpoints and IPAM rows with the real kernel: drift made behind
 # netctl's back (a sandbox's namespace unmounted, an endpoint's veth deleted, an IPAM row without
-# owner) is reported with exit 1 and nothing changed; gc repairs it; the ports are usable again.
+# owner) is reported with exit 1 and nothing changed (store, and the rules of both firewall
+# backends); gc repairs it, removing the lost endpoints' ports from the active backend; the ports
+# are usable again. env: NETCTL_FIREWALL_BACKEND=nftables (default) | iptables
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 add_neighbour nb 198.51.100.2/24 198.51.100.1/24
 KEEP_NETNS=nb
@@ -13,6 +15,8 @@ nc_ network connect -p 8081:80 n1 a >/dev/null
 nc_ network connect -p 8082:80 n1 b >/dev/null
 nc_ network connect -p 8083:80 n1 c >/dev/null
 nc_ doctor >/dev/null || fail "doctor not clean at the start"
+[ "$(fw_port_count 8081)$(fw_port_count 8082)$(fw_port_count 8083)" = 111 ] ||
+  fail "want one entry per port in $NETCTL_FIREWALL_BACKEND: $(fw_ports)"
 
 a_veth=$(db "select json_extract(body,'\$.HostIfName') from endpoints where name like
   'sandbox:' || (select id from sandboxes where name = 'a')")
@@ -26,7 +30,7 @@ ip link del "$(db "select json_extract(body,'\$.HostIfName') from endpoints wher
 db "insert into ipam_addresses values('ports/tcp','9999','0123456789abcdef')"  # no owner
 before=$(db "select count(*) from sandboxes; select count(*) from endpoints;
   select count(*) from ipam_addresses")
-rules=$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')
+rules=$(fw_save)
 rc=0; out=$(nc_ doctor 2>&1) || rc=$?
 [ "$rc" = 1 ] || fail "doctor exited $rc on drift"
 for want in "sandbox without namespace: a (/run/netns/a)" "endpoint without veth: n1 sandbox:" \
@@ -36,15 +40,16 @@ done
 [ "$(echo "$out" | grep -c 'endpoint without veth')" = 2 ] || fail "want a's and b's endpoints: $out"
 [ "$before" = "$(db "select count(*) from sandboxes; select count(*) from endpoints;
   select count(*) from ipam_addresses")" ] || fail "doctor changed the store"
-[ "$rules" = "$(iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//')" ] || fail "doctor changed rules"
+[ "$rules" = "$(fw_save)" ] || fail "doctor changed rules: $(diff <(echo "$rules") <(fw_save))"
 
 nc_ gc >/dev/null
 nc_ doctor >/dev/null || fail "drift after gc: $(nc_ doctor 2>&1)"
 require_invariants "gc"
 [ "$(db "select count(*) from sandboxes")" = 2 ] || fail "want sandboxes b and c"
 [ "$(db "select count(*) from endpoints")" = 1 ] || fail "want only c's endpoint"
-left=$(iptables-legacy-save -t nat | grep -E '^-A NETCTL-D-[0-9a-f]{8} .*--dport (8081|8082) ' || true)
+left=$(fw_ports 8081; fw_ports 8082)
 [ -z "$left" ] || fail "a's or b's rules left: $left"
+[ "$(fw_port_count 8083)" = 1 ] || fail "c's rule went: $(fw_ports)"
 serve c 80 c; pids+=("$SERVED")
 [ "$(ask nb 198.51.100.1 8083)" = c ] || fail "c's port stopped answering"
 # a's port and b's port are free again; a's name too.
@@ -52,4 +57,5 @@ nc_ sandbox create a >/dev/null
 nc_ network connect -p 8081:80 n1 a >/dev/null
 nc_ network connect -p 8082:80 n1 b >/dev/null
 nc_ doctor >/dev/null || fail "drift after reuse"
-echo ok
+[ "$(fw_port_count 8081)$(fw_port_count 8082)" = 11 ] || fail "reused ports: $(fw_ports)"
+echo "ok ($NETCTL_FIREWALL_BACKEND)"

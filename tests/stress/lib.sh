@@ -1,13 +1,39 @@
 # Helpers for the stress harnesses; source after netns-fixtures/lib.sh and throwaway_host.
 # Everything runs inside the throwaway host: no link, rule or mount outside it is touched.
 set -euo pipefail
-# The firewall backend under test: iptables unless told otherwise. kernel_snapshot reads both
-# backends' objects; concurrency.sh, doctor.sh and scale.sh read the legacy tables only.
-export NETCTL_FIREWALL_BACKEND=${NETCTL_FIREWALL_BACKEND:-iptables}
-nc_() { "$NETCTL" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-db() { sqlite3 -batch -noheader -separator " " "$NETCTL_ROOT/netctl.db" "$1"; }
+# The firewall backend under test: nftables (what netctl picks in a throwaway host) unless told
+# otherwise; scripts/stress.sh runs every harness under both. The e2e helpers read the active
+# backend's objects (fw_ports, fw_drop_port, fw_network_objects) or both backends' (fw_save);
+# kernel_snapshot reads both.
+export NETCTL_FIREWALL_BACKEND=${NETCTL_FIREWALL_BACKEND:-nftables}
+case $NETCTL_FIREWALL_BACKEND in
+  nftables | iptables) ;;
+  *) echo "stress: NETCTL_FIREWALL_BACKEND=$NETCTL_FIREWALL_BACKEND: want nftables or iptables" >&2
+     exit 2 ;;
+esac
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 log() { echo "[$(date +%T)] $*"; }
+# What is left of this root's per-network and per-port objects in EITHER backend, one a line
+# (nothing once every network and port is gone): iptables: the root's chains (published ports:
+# one rule each in NETCTL-D-<root id>), the network chains and per-bridge rules; nftables: the
+# N-, I-, M- chains and jumps, rules naming a bridge, and port map elements.
+fw_left() {
+  { iptables-legacy-save; ip6tables-legacy-save; } |
+    grep -E 'NETCTL-(N|M|I)-|NETCTL-[STFDP]-[0-9a-f]{8}| nc-' || true
+  local t
+  for t in $(nft_tables); do
+    nft list table inet "$t" | grep -E '(chain|jump|goto) [NIM]-|"nc-' || true
+  done
+  nft_ports
+}
+# Published IPv4 host ports in the active backend (a DNAT rule each, an element of ports4 or
+# ports4h each): equal to the store's count of published ports (no ranges in the harnesses).
+fw_port_count4() {
+  if is_nft; then nft_ports | grep -c '^ports4' || true
+  else iptables-legacy-save -t nat | grep -c -- '-j DNAT' || true; fi
+}
+db_port_count() { db "select count(*) from endpoints, json_each(endpoints.body,'\$.Ports')"; }
+db() { sqlite3 -batch -noheader -separator " " "$NETCTL_ROOT/netctl.db" "$1"; }
 
 # Prints every broken invariant between the kernel and the store (nothing when they agree):
 # - no intent left (the last command recovered everything),

@@ -4,6 +4,7 @@
 # neighbour; doctor is clean at full size; everything is removed in one command and nothing is
 # left. Prints wall time per phase and the peak RSS of any single netctl process (GNU time).
 # Usage: NETCTL=build/netctl FIXTURES=netns-fixtures tests/stress/scale.sh [N] [SAMPLES]
+# env: NETCTL_FIREWALL_BACKEND=nftables (default) | iptables
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 [ -n "${STRESS_TRACE:-}" ] && set -x
 N=${1:-1000}
@@ -33,6 +34,8 @@ t_conn=$(ms "$t"); rss_conn=$(peak)
 log "$N endpoints with a published port each in $t_conn ms; peak RSS of one connect $rss_conn KiB"
 [ "$(ip -o link show master "$(nc_ network inspect big | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["BridgeName"])')" | wc -l)" = "$N" ] ||
   fail "bridge does not have $N ports"
+[ "$(fw_port_count4)" = "$N" ] ||
+  fail "$(fw_port_count4) DNAT entries in $NETCTL_FIREWALL_BACKEND, want $N"
 
 t=$(date +%s%N)
 sampled=0
@@ -45,7 +48,7 @@ for i in $(shuf -i 1-"$N" -n "$SAMPLES"); do
       "in s$i: $(ip -n "s$i" neigh show | tr '\n' ';'); arp_cache: $(awk 'NR==2' /proc/net/stat/arp_cache)" >&2
     dmesg 2>/dev/null | tail -n 3 >&2
     echo "s$i: listening: $(ip netns exec "s$i" ss -ltn | grep -c ':80 ')," \
-      "DNAT: $(iptables-legacy-save -t nat | grep -c "dport $((20000 + i)) ")," \
+      "$NETCTL_FIREWALL_BACKEND: $(fw_ports $((20000 + i)) | tr '\n' ';')," \
       "direct: $(ask nb 198.51.100.1 $((20000 + i)) ; busybox nc -w 2 "$(ep_ip big "s$i")" 80 </dev/null)" >&2
     fail "port $((20000 + i)) of s$i does not answer"
   fi
@@ -67,13 +70,11 @@ log "all removed in $t_rm ms (one sandbox rm --force of $N, then network rm); pe
 require_invariants "removing everything"
 [ -z "$(ip -o link show | awk -F': ' '$2 ~ /^(nv|nc-)/')" ] || fail "links left"
 [ "$(db 'select count(*) from ipam_addresses')" = 0 ] || fail "IPAM rows left"
-# Per-network chains, the root's chains (published ports: one rule each in NETCTL-D-<root id>),
-# per-bridge rules.
-left=$(iptables-legacy-save | grep -E 'NETCTL-(N|M|I)-|NETCTL-[STFDP]-[0-9a-f]{8}| nc-' || true)
+left=$(fw_left)
 [ -z "$left" ] || fail "rules left: $left"
 [ -z "$(ls /run/netns | grep -v '^nb$' || true)" ] || fail "namespaces left"
 cat <<EOT
-scale: N=$N endpoints on one bridge, one published port each
+scale: N=$N endpoints on one bridge, one published port each, $NETCTL_FIREWALL_BACKEND backend
   sandbox create x$N:      $t_sb ms ($((t_sb / N)) ms each), peak RSS $rss_sb KiB
   connect -p x$N:          $t_conn ms ($((t_conn / N)) ms each), peak RSS $rss_conn KiB
   doctor at $N:            $t_doc ms, peak RSS $rss_doc KiB
