@@ -33,6 +33,9 @@ class Controller {
   Result<std::vector<std::string>> prune_networks() { return net_.prune_networks(); }
   Result<std::vector<Network>> list_networks() { return net_.list_networks(); }
   Result<Network> network(const std::string& name_or_id) { return net_.network(name_or_id); }
+  Result<Prefix> free_subnet(bool v6, std::span<const Prefix> also_taken) {
+    return net_.free_subnet(v6, also_taken);
+  }
 
   // Endpoints and sandboxes (cnm/endpoint/).
   Result<Endpoint> connect(const ConnectRequest& r) { return ep_.connect(r); }

@@ -107,6 +107,18 @@ Result<std::vector<Pool>> NetworkService::plan_pools(const NetworkCreateRequest&
   return pools;
 }
 
+Result<Prefix> NetworkService::free_subnet(bool v6, std::span<const Prefix> also_taken) {
+  std::vector<Prefix> taken(also_taken.begin(), also_taken.end());
+  for (const auto& n : CNM_VALUE(list_networks()))
+    for (const auto& p : n.pools) taken.push_back(p.subnet);
+  auto host = kernel_.links->used_prefixes();
+  if (!host) return context("read host routes", host.error());
+  PoolRequest r;
+  r.v6 = v6;
+  auto pool = CNM_VALUE(ipam_.request_pool(r, taken, *host));
+  return pool.subnet;
+}
+
 Result<Network> NetworkService::create_network(const NetworkCreateRequest& req) {
   CNM_TRY(validate_name("network", req.name));
   auto driver = CNM_VALUE(registry_.driver(req.driver, kernel_));

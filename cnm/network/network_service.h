@@ -21,6 +21,10 @@ class NetworkService : public Service {
   Status remove_networks(const std::vector<std::string>& names);
   // Removes every network without endpoints; returns their names.
   Result<std::vector<std::string>> prune_networks();
+  // A subnet of the default address pools that `network create` without --subnet could take now:
+  // overlapping no network, no host address or route and none of `also_taken` (subnets promised
+  // but not yet networks: a front end's pending choices). Nothing is reserved.
+  Result<Prefix> free_subnet(bool v6, std::span<const Prefix> also_taken);
 
  private:
   Result<std::vector<Pool>> plan_pools(const NetworkCreateRequest& req, const Network& n,

@@ -90,7 +90,10 @@ Reply Plugin::ipam_call(const std::string& name, const json& req) {
     return {
         200,
         {{"LocalDefaultAddressSpace", kLocalSpace}, {"GlobalDefaultAddressSpace", kGlobalSpace}}};
-  if (name == "ReleasePool") return {};
+  if (name == "ReleasePool") {
+    if (!req.is_discarded() && req.is_object()) release_pool(req);
+    return {};
+  }
   if (name != "RequestPool" && name != "RequestAddress" && name != "ReleaseAddress")
     return {404, ipam_error("unknown method IpamDriver." + name)};
   if (req.is_discarded() || !req.is_object()) return {200, ipam_error("request is not JSON")};
@@ -128,7 +131,11 @@ cnm::Result<json> Plugin::create_network(cnm::Controller& c, const json& req) {
   auto plan = CNM_VALUE(plan_network(req));
   auto nid = req["NetworkID"].get<std::string>();
   if (plan.offered.empty()) {
+    add_pending_ranges(plan.create);
     CNM_TRY(c.create_network(plan.create));
+    std::erase_if(pending_pools_, [&](const auto& kv) {  // a network of the store's now
+      return std::ranges::find(plan.create.subnets, kv.second.str()) != plan.create.subnets.end();
+    });
     return json::object();
   }
   auto n = CNM_VALUE(c.network(plan.offered));
@@ -193,12 +200,35 @@ cnm::Result<json> Plugin::request_pool(cnm::Controller& c, const json& req) {
   std::vector<std::pair<std::string, cnm::Prefix>> existing;
   for (const auto& n : CNM_VALUE(c.list_networks()))
     for (const auto& p : n.pools) existing.emplace_back(n.name, p.subnet);
-  return docker::request_pool(req, existing);
+  std::vector<cnm::Prefix> promised;
+  for (const auto& [id, subnet] : pending_pools_) {
+    existing.emplace_back("(pool " + id + ", not yet created)", subnet);
+    promised.push_back(subnet);
+  }
+  std::optional<cnm::Prefix> chosen;
+  if (wants_auto_pool(req)) chosen = CNM_VALUE(c.free_subnet(req.value("V6", false), promised));
+  auto out = CNM_VALUE(docker::request_pool(req, existing, chosen));
+  auto id = out["PoolID"].get<std::string>();
+  if (chosen || id.find('|') != std::string::npos) pending_pools_[id] = CNM_VALUE(pool_subnet(id));
+  return out;
+}
+
+void Plugin::release_pool(const json& req) {
+  auto it = req.find("PoolID");
+  if (it != req.end() && it->is_string()) pending_pools_.erase(it->get<std::string>());
+}
+
+void Plugin::add_pending_ranges(cnm::NetworkCreateRequest& r) {
+  for (const auto& [id, subnet] : pending_pools_) {
+    if (std::ranges::find(r.subnets, subnet.str()) == r.subnets.end()) continue;
+    if (auto range = pool_range(id); range && *range) r.ip_ranges.push_back((*range)->str());
+  }
 }
 
 cnm::Result<json> Plugin::request_address(cnm::Controller& c, const json& req) {
   auto pool_id = req.value("PoolID", "");
   auto subnet = CNM_VALUE(pool_subnet(pool_id));
+  auto range = CNM_VALUE(pool_range(pool_id));
   std::optional<cnm::IpAddr> want;
   if (auto text = req.value("Address", ""); !text.empty()) {
     auto a = cnm::IpAddr::parse(text);
@@ -224,6 +254,7 @@ cnm::Result<json> Plugin::request_address(cnm::Controller& c, const json& req) {
     return json{{"Address", cnm::Prefix(gw, subnet.len()).str()}, {"Data", json::object()}};
   }
   if (!net) return cnm::fail(cnm::Code::kNotFound, "no netctl network has subnet {}", subnet.str());
+  if (range && !pool.ip_range) pool.ip_range = range;
   // netctl's IPAM chooses, from the store's rows and the addresses handed out but not yet taken
   // by an endpoint.
   auto rows = CNM_VALUE(c.store().addresses(cnm::pool_key(*net, pool)));

@@ -36,6 +36,9 @@ class Plugin {
   cnm::Result<nlohmann::json> request_pool(cnm::Controller& c, const nlohmann::json& req);
   cnm::Result<nlohmann::json> request_address(cnm::Controller& c, const nlohmann::json& req);
   cnm::Result<nlohmann::json> release_address(const nlohmann::json& req);
+  void release_pool(const nlohmann::json& req);
+  // The --ip-ranges of pending pools whose subnets `r` creates.
+  void add_pending_ranges(cnm::NetworkCreateRequest& r);
   // The netctl network of Docker network `nid`: one made for it (labelled), or one offered.
   cnm::Result<cnm::Network> network_of(cnm::Controller& c, const std::string& nid);
   // The endpoint made for Docker endpoint `eid`.
@@ -48,6 +51,11 @@ class Plugin {
   // before the first CreateEndpoint must not get the same one. Lost on restart, which is safe:
   // CreateEndpoint allocates exactly the address Docker gives, or fails if it is taken.
   std::map<std::string, std::set<std::string>> pending_;
+  // Pools RequestPool answered that no network has yet, by pool id: subnets chosen for Docker
+  // (a second RequestPool must not get the same one) and --ip-ranges (CreateNetwork's IPAM data
+  // does not repeat them). Forgotten at ReleasePool and when the network is made; lost on restart,
+  // which is safe: the pool id itself carries the range RequestAddress honours.
+  std::map<std::string, cnm::Prefix> pending_pools_;
 };
 
 }  // namespace docker

@@ -200,36 +200,69 @@ json join_response(const cnm::Network& n, const cnm::Endpoint& ep) {
   return out;
 }
 
-cnm::Result<cnm::Prefix> pool_subnet(const std::string& pool_id) {
+namespace {
+
+// The two prefixes of a pool id: "<space>/<cidr>" then, after '|', the range if any.
+cnm::Result<std::pair<cnm::Prefix, std::optional<cnm::Prefix>>> split_pool_id(
+    const std::string& pool_id) {
   auto slash = pool_id.find('/');
-  if (slash == std::string::npos) return cnm::fail(cnm::Code::kInvalid, "bad pool id {}", pool_id);
-  auto p = cnm::Prefix::parse(pool_id.substr(slash + 1));
-  if (!p) return cnm::fail(cnm::Code::kInvalid, "bad pool id {}", pool_id);
-  return *p;
+  auto bar = pool_id.find('|');
+  auto bad = [&] { return cnm::fail(cnm::Code::kInvalid, "bad pool id {}", pool_id); };
+  if (slash == std::string::npos || (bar != std::string::npos && bar < slash)) return bad();
+  auto subnet = cnm::Prefix::parse(pool_id.substr(slash + 1, bar - slash - 1));
+  if (!subnet) return bad();
+  if (bar == std::string::npos) return std::pair{*subnet, std::optional<cnm::Prefix>{}};
+  auto range = cnm::Prefix::parse(pool_id.substr(bar + 1));
+  if (!range || !subnet->contains(*range)) return bad();
+  return std::pair{*subnet, std::optional<cnm::Prefix>{*range}};
+}
+
+}  // namespace
+
+cnm::Result<cnm::Prefix> pool_subnet(const std::string& pool_id) {
+  return CNM_VALUE(split_pool_id(pool_id)).first;
+}
+
+cnm::Result<std::optional<cnm::Prefix>> pool_range(const std::string& pool_id) {
+  return CNM_VALUE(split_pool_id(pool_id)).second;
+}
+
+bool wants_auto_pool(const json& body) {
+  auto it = body.find("Pool");
+  return it == body.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty());
 }
 
 cnm::Result<json> request_pool(const json& body,
-                               const std::vector<std::pair<std::string, cnm::Prefix>>& existing) {
+                               const std::vector<std::pair<std::string, cnm::Prefix>>& existing,
+                               const std::optional<cnm::Prefix>& chosen) {
   if (!body.is_object()) return cnm::fail(cnm::Code::kInvalid, "request is not an object");
   auto space = CNM_VALUE(str_field(body, "AddressSpace"));
   if (space.empty()) space = kLocalSpace;
   if (space != kLocalSpace && space != kGlobalSpace)
     return cnm::fail(cnm::Code::kInvalid, "unknown address space {}", space);
   auto pool = CNM_VALUE(str_field(body, "Pool"));
-  if (!CNM_VALUE(str_field(body, "SubPool")).empty())
-    return cnm::fail(cnm::Code::kInvalid, "netctl IPAM: --ip-range is not supported");
-  if (pool.empty()) return cnm::fail(cnm::Code::kInvalid, "netctl IPAM needs a subnet (--subnet)");
-  auto subnet = cnm::Prefix::parse(pool);
+  if (pool.empty() && !chosen)
+    return cnm::fail(cnm::Code::kInvalid, "netctl IPAM: no subnet given and none chosen");
+  auto subnet = pool.empty() ? cnm::Result<cnm::Prefix>(*chosen) : cnm::Prefix::parse(pool);
   if (!subnet)
     return cnm::fail(cnm::Code::kInvalid, "subnet '{}': {}", pool, subnet.error().message);
   if (subnet->is_v6() != body.value("V6", false))
-    return cnm::fail(cnm::Code::kInvalid, "subnet {} is not of the family asked", pool);
+    return cnm::fail(cnm::Code::kInvalid, "subnet {} is not of the family asked", subnet->str());
   for (const auto& [name, p] : existing)
     if (p != *subnet && p.overlaps(*subnet))
-      return cnm::fail(cnm::Code::kConflict, "subnet {} overlaps network {} ({})", pool, name,
-                       p.str());
-  return json{
-      {"PoolID", space + "/" + subnet->str()}, {"Pool", subnet->str()}, {"Data", json::object()}};
+      return cnm::fail(cnm::Code::kConflict, "subnet {} overlaps network {} ({})", subnet->str(),
+                       name, p.str());
+  std::string id = space + "/" + subnet->str();
+  if (auto sub = CNM_VALUE(str_field(body, "SubPool")); !sub.empty()) {
+    auto range = cnm::Prefix::parse(sub);
+    if (!range)
+      return cnm::fail(cnm::Code::kInvalid, "ip-range '{}': {}", sub, range.error().message);
+    if (!subnet->contains(*range) || range->network() != range->addr())
+      return cnm::fail(cnm::Code::kInvalid, "ip-range {} is not a subnet of {}", sub,
+                       subnet->str());
+    id += "|" + range->str();
+  }
+  return json{{"PoolID", id}, {"Pool", subnet->str()}, {"Data", json::object()}};
 }
 
 cnm::IpAddr first_host(const cnm::Prefix& subnet) {

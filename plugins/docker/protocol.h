@@ -57,14 +57,20 @@ nlohmann::json endpoint_response(const nlohmann::json& request_iface, const cnm:
 // The Join response: the peer to move and its prefix, and the gateways unless `n` is internal.
 nlohmann::json join_response(const cnm::Network& n, const cnm::Endpoint& ep);
 
-// IPAM. A pool id: "<space>/<cidr>"; its subnet, or Code::kInvalid.
+// IPAM. A pool id: "<space>/<cidr>[|<range cidr>]"; its subnet, or Code::kInvalid.
 cnm::Result<cnm::Prefix> pool_subnet(const std::string& pool_id);
-// RequestPool: the pool id and subnet for a body (AddressSpace, Pool, SubPool, V6). A subnet is
-// required; SubPool (--ip-range) is not supported. `existing` are the pools of netctl's networks:
-// an equal subnet is accepted (a network offered with -o netctl.network), an overlapping one is
-// Code::kConflict naming it.
+// The --ip-range a pool id carries, if any (Code::kInvalid for a malformed one).
+cnm::Result<std::optional<cnm::Prefix>> pool_range(const std::string& pool_id);
+// Whether a RequestPool body asks netctl to choose the subnet (no Pool, or an empty one).
+bool wants_auto_pool(const nlohmann::json& body);
+// RequestPool: the pool id and subnet for a body (AddressSpace, Pool, SubPool, V6). Without a
+// Pool, `chosen` is the subnet (the caller took a free one from netctl's default pools). A SubPool
+// (--ip-range) must lie in the subnet; it goes into the pool id. `existing` are the pools of
+// netctl's networks and those promised but not yet created: an equal subnet is accepted (a network
+// offered with -o netctl.network), an overlapping one is Code::kConflict naming it.
 cnm::Result<nlohmann::json> request_pool(
-    const nlohmann::json& body, const std::vector<std::pair<std::string, cnm::Prefix>>& existing);
+    const nlohmann::json& body, const std::vector<std::pair<std::string, cnm::Prefix>>& existing,
+    const std::optional<cnm::Prefix>& chosen = std::nullopt);
 // The gateway Docker's IPAM asks for in a subnet without one: its first host address.
 cnm::IpAddr first_host(const cnm::Prefix& subnet);
 

@@ -215,6 +215,40 @@ docker_ exec dual ping -c 1 -W 2 10.65.0.254 >/dev/null || fail "dual -> its gat
 docker_ rm -f dual >/dev/null
 docker_ network rm n4 >/dev/null
 
+# No --subnet: netctl's default pools give one, distinct per network and clear of the host's
+# routes (dockerd's docker0); --ip-range: Docker's addresses come from the range only.
+docker_ network create -d netctl --ipam-driver netctl a1 >/dev/null
+docker_ network create -d netctl --ipam-driver netctl a2 >/dev/null
+nc_subnet() {
+  nc_ --format json network inspect "docker-$(docker_ network inspect -f '{{.Id}}' "$1" | cut -c1-12)" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["IPAM"]["Config"][0]["Subnet"])'
+}
+s1=$(nc_subnet a1); s2=$(nc_subnet a2)
+[ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" != "$s2" ] || fail "automatic subnets: '$s1' '$s2'"
+[ "$(docker_ network inspect -f '{{(index .IPAM.Config 0).Subnet}}' a1)" = "$s1" ] ||
+  fail "docker and netctl disagree on a1's subnet"
+python3 - "$s1" "$s2" "$(ip -o -4 addr show docker0 2>/dev/null | awk '{print $4}')" <<'PY' ||
+import ipaddress, sys
+nets = [ipaddress.ip_network(a, strict=False) for a in sys.argv[1:] if a]
+sys.exit(any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:]))
+PY
+  fail "automatic subnets overlap each other or docker0: $s1 $s2"
+docker_ run -d --name auto --network a1 netctl-test-bb sleep 600 >/dev/null
+auto_ip=$(docker_ inspect -f '{{.NetworkSettings.Networks.a1.IPAddress}}' auto)
+python3 -c 'import ipaddress,sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not in ipaddress.ip_network(sys.argv[2]))' \
+  "$auto_ip" "$s1" || fail "auto's address $auto_ip is not in $s1"
+docker_ rm -f auto >/dev/null
+docker_ network rm a1 a2 >/dev/null
+docker_ network create -d netctl --ipam-driver netctl --subnet 10.66.0.0/24 --ip-range 10.66.0.128/25 r1 >/dev/null
+r1=docker-$(docker_ network inspect -f '{{.Id}}' r1 | cut -c1-12)
+nc_ --format json network inspect "$r1" | grep '"IPRange": "10.66.0.128/25"' >/dev/null ||
+  fail "netctl's r1 lacks the ip-range: $(nc_ --format json network inspect "$r1")"
+docker_ run -d --name ranged --network r1 netctl-test-bb sleep 600 >/dev/null
+[ "$(docker_ inspect -f '{{.NetworkSettings.Networks.r1.IPAddress}}' ranged)" = 10.66.0.128 ] ||
+  fail "ranged's address: $(docker_ inspect -f '{{.NetworkSettings.Networks.r1.IPAddress}}' ranged)"
+docker_ rm -f ranged >/dev/null
+docker_ network rm r1 >/dev/null
+
 # Errors: a clean docker error and nothing left behind.
 snap=$(nc_ --format json network ls)
 links=$(nc_links)

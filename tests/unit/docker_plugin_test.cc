@@ -117,7 +117,7 @@ TEST_CASE("docker: CreateEndpoint and Join map both ways") {
   CHECK(docker::plan_endpoint(body).error().code == cnm::Code::kInvalid);
 }
 
-TEST_CASE("docker: IPAM pools need a subnet that overlaps no other network") {
+TEST_CASE("docker: IPAM pools overlap no other network; ranges ride in the pool id") {
   std::vector<std::pair<std::string, cnm::Prefix>> existing = {
       {"n1", *cnm::Prefix::parse("10.60.0.0/24")}};
   auto ok = docker::request_pool({{"AddressSpace", "netctl"}, {"Pool", "10.61.0.0/24"}}, existing);
@@ -127,9 +127,31 @@ TEST_CASE("docker: IPAM pools need a subnet that overlaps no other network") {
   CHECK(docker::request_pool({{"Pool", "10.60.0.128/25"}}, existing).error().code ==
         cnm::Code::kConflict);
   CHECK(docker::request_pool({{"Pool", ""}}, existing).error().code == cnm::Code::kInvalid);
-  CHECK(docker::request_pool({{"Pool", "10.62.0.0/24"}, {"SubPool", "10.62.0.0/25"}}, existing)
+  // --ip-range: inside the subnet, carried in the pool id.
+  auto ranged =
+      docker::request_pool({{"Pool", "10.62.0.0/24"}, {"SubPool", "10.62.0.128/25"}}, existing);
+  REQUIRE(ranged);
+  CHECK((*ranged)["PoolID"] == "netctl/10.62.0.0/24|10.62.0.128/25");
+  CHECK(docker::pool_subnet((*ranged)["PoolID"])->str() == "10.62.0.0/24");
+  CHECK((*docker::pool_range((*ranged)["PoolID"]))->str() == "10.62.0.128/25");
+  CHECK_FALSE(*docker::pool_range("netctl/10.61.0.0/24"));
+  for (const char* bad : {"10.63.0.0/25", "10.62.0.129/25", "nonsense"})
+    CHECK(
+        docker::request_pool({{"Pool", "10.62.0.0/24"}, {"SubPool", bad}}, existing).error().code ==
+        cnm::Code::kInvalid);
+  for (const char* bad :
+       {"netctl/10.62.0.0/24|10.63.0.0/25", "netctl|10.62.0.0/24", "netctl/10.62.0.0/24|x"})
+    CHECK_FALSE(docker::pool_subnet(bad));
+  // No subnet given: the one the plugin chose, still checked against the others.
+  CHECK(docker::wants_auto_pool({{"Pool", ""}}));
+  CHECK(docker::wants_auto_pool(nlohmann::json::object()));
+  CHECK_FALSE(docker::wants_auto_pool({{"Pool", "10.62.0.0/24"}}));
+  auto chosen = docker::request_pool({{"Pool", ""}}, existing, *cnm::Prefix::parse("10.64.0.0/24"));
+  REQUIRE(chosen);
+  CHECK((*chosen)["Pool"] == "10.64.0.0/24");
+  CHECK(docker::request_pool({{"Pool", ""}}, existing, *cnm::Prefix::parse("10.60.0.0/25"))
             .error()
-            .code == cnm::Code::kInvalid);
+            .code == cnm::Code::kConflict);
   CHECK(docker::request_pool({{"Pool", "fd00::/64"}}, existing).error().code ==
         cnm::Code::kInvalid);  // V6 not set
   CHECK(docker::request_pool({{"Pool", "10.63.0.1/24"}}, existing).error().code ==
