@@ -21,7 +21,7 @@ fi
 # tests include drivers/.
 layers=(
   "cnm/model"
-  "cnm/store cnm/kernel ipam"
+  "cnm/store cnm/kernel ipam cnm/cluster"
   "cnm/launcher cnm/dns"
   "cnm/core"
   "drivers"
