@@ -15,7 +15,10 @@ struct Limits {
   double burst = 1000;  // queries a source may send at once after being quiet
   size_t max_tcp = 64;  // TCP connections at once, over every listen address
   std::chrono::seconds tcp_idle{10};
-  size_t max_forwards = 256;  // forwards in flight; beyond that, SERVFAIL
+  // Forwards in flight (about 1 KiB each); beyond that, SERVFAIL. Above what one source may send
+  // in a burst, so that upstream losses (each holds its slot for the 2 s timeout) under one busy
+  // client do not turn into SERVFAILs.
+  size_t max_forwards = 1024;
   size_t max_sources = 4096;  // sources tracked by the rate limiter
 };
 
