@@ -20,6 +20,8 @@ using nlohmann::json;
 // Calls that need no state.
 const std::set<std::string> kNoOps = {"DiscoverNew", "DiscoverDelete", "Leave",
                                       "RevokeExternalConnectivity", "FreeNetwork"};
+// Network driver calls that only read the store.
+const std::set<std::string> kReadOnly = {"Join", "EndpointOperInfo", "ProgramExternalConnectivity"};
 
 cnm::Result<std::string> id_field(const json& req, const char* key) {
   if (!req.is_object() || !req.contains(key) || !req[key].is_string())
@@ -43,6 +45,21 @@ cnm::Status write_file(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+cnm::Result<cnm::Runtime*> Plugin::reader() {
+  struct stat st {};
+  std::string db = root_ + "/netctl.db";
+  bool same = stat(db.c_str(), &st) == 0 && st.st_dev == reader_dev_ && st.st_ino == reader_ino_;
+  if (!reader_ || !same) {
+    reader_.reset();
+    reader_ = CNM_VALUE(cnm::Runtime::open(config_, root_));
+    if (stat(db.c_str(), &st) != 0)
+      return cnm::fail(cnm::Code::kFailed, "stat {}: {}", db, strerror(errno));
+    reader_dev_ = st.st_dev;
+    reader_ino_ = st.st_ino;
+  }
+  return reader_.get();
+}
 
 std::string Plugin::offer_path(const std::string& nid) const {
   return root_ + "/docker/offers/" + nid;
@@ -75,10 +92,17 @@ Reply Plugin::network_call(const std::string& name, const json& req) {
   auto it = calls.find(name);
   if (it == calls.end()) return {404, driver_error("unknown method NetworkDriver." + name)};
   if (req.is_discarded()) return {200, driver_error("request is not JSON")};
-  auto rt = cnm::Runtime::open(config_, root_);
-  if (!rt) return {200, driver_error(rt.error().message)};
-  auto out = (this->*(it->second))((*rt)->controller(), req);
-  (*rt)->finish();
+  cnm::Result<json> out = cnm::fail(cnm::Code::kFailed, "not called");
+  if (kReadOnly.contains(name)) {
+    auto rt = reader();
+    if (!rt) return {200, driver_error(rt.error().message)};
+    out = (this->*(it->second))((*rt)->controller(), req);
+  } else {
+    auto rt = cnm::Runtime::open(config_, root_);
+    if (!rt) return {200, driver_error(rt.error().message)};
+    out = (this->*(it->second))((*rt)->controller(), req);
+    (*rt)->finish();
+  }
   if (!out) return {200, driver_error(out.error().message)};
   if (name == "ProgramExternalConnectivity") return {};
   return {200, *out};
@@ -101,11 +125,10 @@ Reply Plugin::ipam_call(const std::string& name, const json& req) {
     auto out = release_address(req);
     return out ? Reply{200, *out} : Reply{200, ipam_error(out.error().message)};
   }
-  auto rt = cnm::Runtime::open(config_, root_);
+  auto rt = reader();  // both only read the store (what they hand out is kept in memory)
   if (!rt) return {200, ipam_error(rt.error().message)};
   auto& c = (*rt)->controller();
   auto out = name == "RequestPool" ? request_pool(c, req) : request_address(c, req);
-  (*rt)->finish();
   if (!out) return {200, ipam_error(out.error().message)};
   return {200, *out};
 }

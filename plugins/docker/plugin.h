@@ -3,7 +3,10 @@
 // so the plugin keeps nothing the store does not have (a restarted plugin serves the same state).
 #pragma once
 
+#include <sys/types.h>
+
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -44,6 +47,12 @@ class Plugin {
   // The endpoint made for Docker endpoint `eid`.
   cnm::Result<cnm::Endpoint> endpoint_of(cnm::Controller& c, const std::string& eid);
   std::string offer_path(const std::string& nid) const;
+  // A runtime kept open for the calls that only read (kReadOnly, RequestPool, RequestAddress):
+  // opening one (SQLite, netlink sockets, the firewall backend's choice) costs about 1 ms, and a
+  // `docker network connect` makes eight calls. Reads see every commit (SQLite); a store file
+  // replaced under the root (another inode) gets a new one. Writes open their own, as a CLI
+  // command does, so they always see the root's current backend and settings.
+  cnm::Result<cnm::Runtime*> reader();
 
   cnm::Config config_;
   std::string root_;
@@ -56,6 +65,9 @@ class Plugin {
   // does not repeat them). Forgotten at ReleasePool and when the network is made; lost on restart,
   // which is safe: the pool id itself carries the range RequestAddress honours.
   std::map<std::string, cnm::Prefix> pending_pools_;
+  std::unique_ptr<cnm::Runtime> reader_;
+  dev_t reader_dev_ = 0;
+  ino_t reader_ino_ = 0;
 };
 
 }  // namespace docker

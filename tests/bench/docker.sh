@@ -193,18 +193,6 @@ for d in br nc; do
   docker_ run -d --name idle-$d --network home-$d netctl-bench-bb sleep 3600 >/dev/null
 done
 
-# wait_port PORT: returns once GET / on 127.0.0.1:PORT answers (bash /dev/tcp: no fork per try).
-wait_port() {
-  local line j
-  for ((j = 0; j < 100000; j++)); do
-    if exec 3<>"/dev/tcp/127.0.0.1/$1"; then
-      printf 'GET / HTTP/1.0\r\n\r\n' >&3
-      if read -r -t 2 line <&3 && [[ $line == HTTP/* ]]; then exec 3>&-; return 0; fi
-      exec 3>&-
-    fi
-  done 2>/dev/null
-  return 1
-}
 # run_to_port ARRAY PORT CMD...: appends two ns values, from the start of CMD to GET / on the port
 # answering, and from the start of CMD to its exit.
 run_to_port() {

@@ -136,6 +136,20 @@ bench_cleanup() {
   rm -rf --one-file-system "$work" "$NETCTL_ROOT"
 }
 
+# wait_port PORT: returns once GET / on 127.0.0.1:PORT answers (bash /dev/tcp: no fork per try);
+# 1 after 200000 tries.
+wait_port() {
+  local line j
+  for ((j = 0; j < 200000; j++)); do
+    if exec 3<>"/dev/tcp/127.0.0.1/$1"; then
+      printf 'GET / HTTP/1.0\r\n\r\n' >&3
+      if read -r -t 2 line <&3 && [[ $line == HTTP/* ]]; then exec 3>&-; return 0; fi
+      exec 3>&-
+    fi
+  done 2>/dev/null
+  return 1
+}
+
 # --- Docker -------------------------------------------------------------------------------------
 
 # ensure_docker: installs docker.io (Docker 20.10 on Debian 12) if dockerd is missing. Run it in the

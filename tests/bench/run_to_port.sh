@@ -58,18 +58,6 @@ cp "$NETCTL" "$work/bin/netctl"; cp "$(dirname "$NETCTL")/netctl-shim" "$work/bi
 NETCTL=$work/bin/netctl
 bench_machine
 
-# wait_port PORT: returns once GET / on 127.0.0.1:PORT answers (bash /dev/tcp: no fork per try).
-wait_port() {
-  local line j
-  for ((j = 0; j < 200000; j++)); do
-    if exec 3<>"/dev/tcp/127.0.0.1/$1"; then
-      printf 'GET / HTTP/1.0\r\n\r\n' >&3
-      if read -r -t 2 line <&3 && [[ $line == HTTP/* ]]; then exec 3>&-; return 0; fi
-      exec 3>&-
-    fi
-  done 2>/dev/null
-  return 1
-}
 # measure ARRAY PORT CMD...: ns from the start of CMD to the port answering.
 measure() {
   local -n _m=$1; local port=$2; shift 2
