@@ -16,15 +16,26 @@
 
 #include <cstring>
 #include <ctime>
+#include <memory>
 
 namespace cnm::kernel::nft {
 namespace {
 
-constexpr uint32_t kPage = 256 * 1024;
-constexpr uint32_t kOverrun = 128 * 1024;
+// Batch pages and receive buffers stay under glibc's mmap threshold (128 KiB): a buffer above it
+// is an mmap, page faults and a munmap in every command, where a publish's whole batch is a few
+// hundred bytes. A batch grows page by page; a message may run into the overrun.
+constexpr uint32_t kPage = 32 * 1024;
+constexpr uint32_t kOverrun = 32 * 1024;
 constexpr size_t kElemsPerMessage = 256;  // ~20 KiB of the overrun at most
 constexpr int kBufferBytes = 16 << 20;    // a gc batch of every published port fits
-constexpr size_t kReceive = 256 * 1024;
+// A dump's messages come in skbs of at most 32 KiB (the kernel sizes them by the largest receive
+// buffer seen, capped there); answers to a batch are errors only.
+constexpr size_t kReceive = 64 * 1024;
+
+// A receive buffer, not zeroed: the kernel writes what is read.
+std::unique_ptr<char[]> receive_buffer() {
+  return std::make_unique_for_overwrite<char[]>(kReceive);
+}
 
 std::string cause(int err) { return std::strerror(err); }
 
@@ -70,15 +81,15 @@ Status Socket::commit(Batch& b) {
     return fail(Code::kFailed, "nftables: send batch: {}", cause(errno));
   // The kernel handles the batch inside sendmsg: every answer (errors only: no message asks for
   // an ack) is queued by now.
-  std::vector<char> buf(kReceive);
+  auto buf = receive_buffer();
   std::optional<std::pair<uint32_t, int>> first;
   for (;;) {
-    ssize_t n = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+    ssize_t n = recv(fd, buf.get(), kReceive, MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n < 0) return fail(Code::kFailed, "nftables: read batch answers: {}", cause(errno));
     int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(h, len);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.get()); mnl_nlmsg_ok(h, len);
          h = mnl_nlmsg_next(h, &len)) {
       if (h->nlmsg_type != NLMSG_ERROR) continue;
       auto* e = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(h));
@@ -98,9 +109,9 @@ Status Socket::commit(Batch& b) {
 
 Status Socket::query(uint16_t type, bool dump, const std::function<void(nlmsghdr*)>& fill,
                      const std::function<void(const nlmsghdr*)>& each) {
-  std::vector<char> buf(kReceive);
+  auto buf = receive_buffer();
   uint32_t seq = next_seq();
-  nlmsghdr* h = nftnl_nlmsg_build_hdr(buf.data(), type, NFPROTO_INET,
+  nlmsghdr* h = nftnl_nlmsg_build_hdr(buf.get(), type, NFPROTO_INET,
                                       static_cast<uint16_t>(dump ? NLM_F_DUMP : NLM_F_ACK), seq);
   fill(h);
   if (mnl_socket_sendto(nl_, h, h->nlmsg_len) < 0)
@@ -110,10 +121,10 @@ Status Socket::query(uint16_t type, bool dump, const std::function<void(nlmsghdr
     return MNL_CB_OK;
   };
   for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+    ssize_t n = mnl_socket_recvfrom(nl_, buf.get(), kReceive);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(Code::kFailed, "nftables: read answer: {}", cause(errno));
-    int ret = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid_, cb,
+    int ret = mnl_cb_run(buf.get(), static_cast<size_t>(n), seq, portid_, cb,
                          const_cast<std::function<void(const nlmsghdr*)>*>(&each));
     if (ret == MNL_CB_STOP) return {};
     if (ret < 0 && errno == ENOENT) return fail(Code::kNotFound, "nftables: no such object");
@@ -125,7 +136,8 @@ Status Socket::query_each(uint16_t type, size_t count,
                           const std::function<void(size_t, nlmsghdr*)>& fill,
                           const std::function<void(size_t, const nlmsghdr*)>& each) {
   constexpr size_t kPerSend = 256, kMessage = 512;
-  std::vector<char> out(kPerSend * kMessage), in(kReceive);
+  std::vector<char> out(kPerSend * kMessage);
+  auto in = receive_buffer();
   for (size_t first = 0; first < count; first += kPerSend) {
     size_t n = std::min(kPerSend, count - first), used = 0;
     uint32_t seq0 = seq_;
@@ -138,11 +150,11 @@ Status Socket::query_each(uint16_t type, size_t count,
     if (mnl_socket_sendto(nl_, out.data(), used) < 0)
       return fail(Code::kFailed, "nftables: send requests: {}", cause(errno));
     for (size_t done = 0; done < n;) {  // every request ends with its ack or error
-      ssize_t got = mnl_socket_recvfrom(nl_, in.data(), in.size());
+      ssize_t got = mnl_socket_recvfrom(nl_, in.get(), kReceive);
       if (got < 0 && errno == EINTR) continue;
       if (got < 0) return fail(Code::kFailed, "nftables: read answers: {}", cause(errno));
       int len = static_cast<int>(got);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(in.data()); mnl_nlmsg_ok(h, len);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(in.get()); mnl_nlmsg_ok(h, len);
            h = mnl_nlmsg_next(h, &len)) {
         size_t i = h->nlmsg_seq - seq0;
         if (i >= n) continue;
