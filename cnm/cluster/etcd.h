@@ -19,6 +19,9 @@
 
 namespace cnm::cluster {
 
+struct Txn;        // etcd_txn.h
+struct TxnResult;  // etcd_txn.h
+
 struct EtcdOptions {
   std::vector<std::string> endpoints;              // "http://host:port"
   std::chrono::milliseconds deadline{1000};        // per call, every attempt included
@@ -48,6 +51,9 @@ class EtcdClient {
   // Renews the lease; kNotFound once it has expired.
   Result<Lease> lease_keepalive(int64_t id);
   Status lease_revoke(int64_t id);
+  // A transaction of any shape (etcd_txn.h, defined there). Sent again like every call: then
+  // TxnResult::retried_unknown is set and the caller recognises its own earlier write.
+  Result<TxnResult> txn(const Txn& t);
 
   // Watches every key under `prefix` from `from_revision` (0: from now), passing each batch of
   // events to `callback` until it returns false or `max_wait` passes; a broken stream is resumed on

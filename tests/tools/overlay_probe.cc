@@ -1,0 +1,250 @@
+// Runs cnm::cluster::OverlayState operations named on the command line, for
+// tests/e2e/t_overlay_state.sh and the measurements of cnm/cluster/README.md.
+//   overlay_probe [-p PREFIX] URL[,URL...] OP ARGS...
+//   claim NAME ID SUBNET GATEWAY VNI MTU   (prints "NAME vni N")
+//   get NAME | ls | rm NAME
+//   alloc NET HOST N [WANT]   (N allocations; prints "IP MAC" each; with OVERLAY_PROBE_CALLS
+//     set, "calls N" on stderr: etcd calls made)
+//   release NET HOST IP...
+//   churn NET HOST N   (N times: allocate one address, check that the network still exists,
+//     release it; exits 5 if the network was removed while the address was held)
+//   rm-until NET N   (up to N removals until one succeeds)
+//   register HOST VTEP TTL (prints the lease) | keepalive LEASE | revoke LEASE
+//   publish NET LEASE HOST VTEP IP ENDPOINT
+//   peers NET   (prints "IP MAC VTEP HOST ENDPOINT", "skip KEY: REASON", then "revision N")
+//   watch NET|all FROM_REV N MAX_MS   ("added NET IP VTEP" / "removed NET IP" / "invalid KEY" for
+//     N events, then "next REV"; exits 5 if fewer came within MAX_MS)
+//   bench-alloc NET HOST N | bench-claim N   (median and p90 microseconds, etcd calls per op)
+// Exit status: 0, or the error's code (cnm::Code).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cnm/cluster/overlay_state.h"
+
+namespace {
+
+using cnm::IpAddr;
+using cnm::cluster::OverlayState;
+using OvlClock = std::chrono::steady_clock;
+using Args = std::vector<std::string>;
+
+int ovl_report(const cnm::Error& e) {
+  std::fprintf(stderr, "overlay_probe: %s\n", e.message.c_str());
+  return cnm::exit_code(e.code);
+}
+
+std::vector<std::string> ovl_split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t c; (c = s.find(',', start)) != std::string::npos; start = c + 1)
+    out.push_back(s.substr(start, c - start));
+  out.push_back(s.substr(start));
+  return out;
+}
+
+IpAddr ovl_ip(const std::string& s) {
+  auto ip = IpAddr::parse(s);
+  if (!ip) {
+    std::fprintf(stderr, "overlay_probe: bad address %s\n", s.c_str());
+    std::exit(2);
+  }
+  return *ip;
+}
+
+void ovl_stats(const char* what, std::vector<long long> us, long calls) {
+  std::sort(us.begin(), us.end());
+  std::printf("%s n=%zu median_us=%lld p90_us=%lld etcd_calls_per_op=%.2f\n", what, us.size(),
+              us[us.size() / 2], us[us.size() * 9 / 10],
+              static_cast<double>(calls) / static_cast<double>(us.size()));
+}
+
+long long ovl_micros(OvlClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(OvlClock::now() - t).count();
+}
+
+int ovl_claim(OverlayState& s, const Args& a) {
+  cnm::cluster::OverlayNetwork n{a[1], a[2], {}, ovl_ip(a[4]), 0, 0};
+  auto subnet = cnm::Prefix::parse(a[3]);
+  if (!subnet) return ovl_report(subnet.error());
+  n.subnet = *subnet;
+  n.vni = static_cast<uint32_t>(std::stoul(a[5]));
+  n.mtu = static_cast<unsigned>(std::stoul(a[6]));
+  auto r = s.claim_network(n);
+  if (!r) return ovl_report(r.error());
+  std::printf("%s vni %u\n", r->name.c_str(), r->vni);
+  return 0;
+}
+
+int ovl_alloc(OverlayState& s, const Args& a) {
+  int n = std::stoi(a[3]);
+  std::optional<IpAddr> want;
+  if (a.size() > 4) want = ovl_ip(a[4]);
+  for (int i = 0; i < n; ++i) {
+    auto r = s.allocate_address(a[1], a[2], want);
+    if (!r) return ovl_report(r.error());
+    std::printf("%s %s\n", r->ip.str().c_str(), r->mac.c_str());
+  }
+  if (std::getenv("OVERLAY_PROBE_CALLS")) std::fprintf(stderr, "calls %ld\n", s.calls());
+  return 0;
+}
+
+int ovl_churn(OverlayState& s, const Args& a) {
+  for (int i = 0, n = std::stoi(a[3]); i < n; ++i) {
+    auto r = s.allocate_address(a[1], a[2]);
+    if (!r) return ovl_report(r.error());
+    // The address just won keeps the network from being removed until it is released.
+    if (auto g = s.get_network(a[1]); !g) {
+      std::fprintf(stderr, "overlay_probe: %s removed while %s was allocated in it\n", a[1].c_str(),
+                   r->ip.str().c_str());
+      return 5;
+    }
+    if (auto st = s.release_address(a[1], r->ip, a[2]); !st) return ovl_report(st.error());
+  }
+  return 0;
+}
+
+int ovl_peers(OverlayState& s, const Args& a) {
+  auto r = s.list_peers(a[1]);
+  if (!r) return ovl_report(r.error());
+  for (const auto& p : r->peers) {
+    std::printf("%s %s %s %s %s\n", p.ip.str().c_str(), p.mac.c_str(), p.vtep.str().c_str(),
+                p.host_id.c_str(), p.endpoint_id.c_str());
+  }
+  for (const auto& k : r->skipped) std::printf("skip %s: %s\n", k.key.c_str(), k.reason.c_str());
+  std::printf("revision %lld\n", static_cast<long long>(r->revision));
+  return 0;
+}
+
+int ovl_watch(OverlayState& s, const Args& a) {
+  using K = cnm::cluster::PeerEvent::Kind;
+  int want = std::stoi(a[3]), seen = 0;
+  auto next = s.watch_peers(
+      a[1] == "all" ? "" : a[1], std::stoll(a[2]),
+      [&](const cnm::cluster::PeerEvent& e) {
+        if (e.kind == K::kAdded)
+          std::printf("added %s %s %s\n", e.network.c_str(), e.ip.str().c_str(),
+                      e.peer->vtep.str().c_str());
+        else if (e.kind == K::kRemoved)
+          std::printf("removed %s %s\n", e.network.c_str(), e.ip.str().c_str());
+        else
+          std::printf("invalid %s: %s\n", e.invalid.key.c_str(), e.invalid.reason.c_str());
+        std::fflush(stdout);
+        return ++seen < want;
+      },
+      std::chrono::milliseconds(std::stoll(a[4])));
+  if (!next) return ovl_report(next.error());
+  std::printf("next %lld\n", static_cast<long long>(*next));
+  return seen >= want ? 0 : 5;
+}
+
+int ovl_bench_alloc(OverlayState& s, const Args& a) {
+  std::vector<long long> us;
+  long calls0 = s.calls();
+  for (int i = 0, n = std::stoi(a[3]); i < n; ++i) {
+    auto t = OvlClock::now();
+    auto r = s.allocate_address(a[1], a[2]);
+    if (!r) return ovl_report(r.error());
+    us.push_back(ovl_micros(t));
+  }
+  ovl_stats("allocate_address", us, s.calls() - calls0);
+  return 0;
+}
+
+int ovl_bench_claim(OverlayState& s, const Args& a) {
+  std::vector<long long> us;
+  long calls0 = s.calls();
+  for (int i = 0, n = std::stoi(a[1]); i < n; ++i) {
+    std::string name = "bench" + std::to_string(i);
+    std::string id = std::string(60, 'b') + fmt::format("{:04x}", i);
+    cnm::cluster::OverlayNetwork net{
+        name, id, *cnm::Prefix::parse("10.9.0.0/24"), ovl_ip("10.9.0.1"), 0, 0};
+    auto t = OvlClock::now();
+    auto r = s.claim_network(net);
+    if (!r) return ovl_report(r.error());
+    us.push_back(ovl_micros(t));
+  }
+  ovl_stats("claim_network", us, s.calls() - calls0);
+  return 0;
+}
+
+int ovl_run(OverlayState& s, const Args& a) {
+  const std::string& op = a[0];
+  auto need = [&](size_t n) {
+    if (a.size() >= n + 1) return true;
+    std::fprintf(stderr, "overlay_probe: %s needs %zu arguments\n", op.c_str(), n);
+    return false;
+  };
+  auto status = [](const cnm::Status& st) { return st ? 0 : ovl_report(st.error()); };
+  if (op == "claim" && need(6)) return ovl_claim(s, a);
+  if (op == "get" && need(1)) {
+    auto r = s.get_network(a[1]);
+    if (!r) return ovl_report(r.error());
+    std::printf("%s\n", cnm::cluster::encode_network(*r).c_str());
+    return 0;
+  }
+  if (op == "ls") {
+    auto r = s.list_networks();
+    if (!r) return ovl_report(r.error());
+    for (const auto& n : r->networks) std::printf("%s %u\n", n.name.c_str(), n.vni);
+    for (const auto& k : r->skipped) std::printf("skip %s: %s\n", k.key.c_str(), k.reason.c_str());
+    return 0;
+  }
+  if (op == "rm" && need(1)) return status(s.remove_network(a[1]));
+  if (op == "alloc" && need(3)) return ovl_alloc(s, a);
+  if (op == "release" && need(3)) {
+    for (size_t i = 3; i < a.size(); ++i)
+      if (int rc = status(s.release_address(a[1], ovl_ip(a[i]), a[2]))) return rc;
+    return 0;
+  }
+  if (op == "churn" && need(3)) return ovl_churn(s, a);
+  if (op == "rm-until" && need(2)) {
+    cnm::Status st;
+    for (int i = 0, n = std::stoi(a[2]); i < n; ++i)
+      if ((st = s.remove_network(a[1]))) return 0;
+    return ovl_report(st.error());
+  }
+  if (op == "register" && need(3)) {
+    auto r = s.register_host(a[1], ovl_ip(a[2]), std::stoll(a[3]));
+    if (!r) return ovl_report(r.error());
+    std::printf("%lld\n", static_cast<long long>(*r));
+    return 0;
+  }
+  if (op == "keepalive" && need(1)) {
+    auto r = s.keepalive_host(std::stoll(a[1]));
+    return r ? 0 : ovl_report(r.error());
+  }
+  if (op == "revoke" && need(1)) return status(s.unregister_host(std::stoll(a[1])));
+  if (op == "publish" && need(6)) {
+    IpAddr ip = ovl_ip(a[5]);
+    cnm::cluster::PeerRecord p{ip, cnm::cluster::overlay_mac(ip), ovl_ip(a[4]), a[3], a[6]};
+    return status(s.publish_peer(a[1], p, std::stoll(a[2])));
+  }
+  if (op == "peers" && need(1)) return ovl_peers(s, a);
+  if (op == "watch" && need(4)) return ovl_watch(s, a);
+  if (op == "bench-alloc" && need(3)) return ovl_bench_alloc(s, a);
+  if (op == "bench-claim" && need(1)) return ovl_bench_claim(s, a);
+  std::fprintf(stderr, "overlay_probe: unknown or incomplete operation %s\n", op.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args(argv + 1, argv + argc);
+  std::string prefix(cnm::cluster::kOverlayPrefix);
+  if (args.size() >= 2 && args[0] == "-p") {
+    prefix = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  if (args.size() < 2) {
+    std::fprintf(stderr, "usage: overlay_probe [-p PREFIX] URL[,URL...] OP ARGS...\n");
+    return 2;
+  }
+  cnm::cluster::EtcdClient client({ovl_split(args[0])});
+  OverlayState state(client, prefix);
+  return ovl_run(state, Args(args.begin() + 1, args.end()));
+}
