@@ -3,15 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cnm/cluster/base64.h"
+#include "cnm/cluster/etcd_json_fields.h"
 
 namespace cnm::cluster::etcd_json {
-namespace {
 
 using nlohmann::json;
 
-std::string b64(std::string_view s) { return base64_encode(s); }
-
-// A 64-bit field: grpc-gateway writes them as strings; numbers are taken too. Absent is zero.
 int64_t int_field(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end()) return 0;
@@ -32,6 +29,15 @@ std::string bytes_field(const json& j, const char* name) {
   return *v;
 }
 
+KeyValue key_value(const json& kv) {
+  return {bytes_field(kv, "key"),        bytes_field(kv, "value"), int_field(kv, "create_revision"),
+          int_field(kv, "mod_revision"), int_field(kv, "version"), int_field(kv, "lease")};
+}
+
+namespace {
+
+std::string b64(std::string_view s) { return base64_encode(s); }
+
 int64_t header_revision(const json& j) {
   auto it = j.find("header");
   return it == j.end() ? 0 : int_field(*it, "revision");
@@ -41,11 +47,7 @@ Range range_of(const json& j) {
   Range r;
   r.revision = header_revision(j);
   if (auto kvs = j.find("kvs"); kvs != j.end()) {
-    for (const auto& kv : *kvs) {
-      r.kvs.push_back({bytes_field(kv, "key"), bytes_field(kv, "value"),
-                       int_field(kv, "create_revision"), int_field(kv, "mod_revision"),
-                       int_field(kv, "version"), int_field(kv, "lease")});
-    }
+    for (const auto& kv : *kvs) r.kvs.push_back(key_value(kv));
   }
   return r;
 }

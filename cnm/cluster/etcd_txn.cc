@@ -4,6 +4,7 @@
 
 #include "cnm/cluster/base64.h"
 #include "cnm/cluster/etcd.h"
+#include "cnm/cluster/etcd_json_fields.h"
 
 namespace cnm::cluster {
 namespace {
@@ -11,25 +12,6 @@ namespace {
 using nlohmann::json;
 
 // A 64-bit field of an answer: a decimal string (grpc-gateway) or a number; absent is zero.
-int64_t txn_int(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  const auto& s = it->get_ref<const std::string&>();
-  size_t used = 0;
-  int64_t v = std::stoll(s, &used);
-  if (used != s.size()) throw std::invalid_argument(fmt::format("{} is not an integer", name));
-  return v;
-}
-
-std::string txn_bytes(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return {};
-  auto v = base64_decode(it->get<std::string>());
-  if (!v) throw std::invalid_argument(fmt::format("{} is not base64", name));
-  return *v;
-}
-
 json txn_compare_json(const TxnCompare& c) {
   using T = TxnCompare::Target;
   static constexpr const char* kOps[] = {"EQUAL", "NOT_EQUAL", "GREATER", "LESS"};
@@ -87,14 +69,12 @@ TxnOpResult txn_op_result(const json& r, int64_t revision) {
   out.range.revision = revision;
   if (auto rr = r.find("response_range"); rr != r.end()) {
     for (const auto& kv : rr->value("kvs", json::array())) {
-      out.range.kvs.push_back({txn_bytes(kv, "key"), txn_bytes(kv, "value"),
-                               txn_int(kv, "create_revision"), txn_int(kv, "mod_revision"),
-                               txn_int(kv, "version"), txn_int(kv, "lease")});
+      out.range.kvs.push_back(etcd_json::key_value(kv));
     }
-    out.count = txn_int(*rr, "count");
+    out.count = etcd_json::int_field(*rr, "count");
   }
   if (auto rd = r.find("response_delete_range"); rd != r.end())
-    out.deleted = txn_int(*rd, "deleted");
+    out.deleted = etcd_json::int_field(*rd, "deleted");
   return out;
 }
 
@@ -187,7 +167,7 @@ Result<TxnResult> parse_txn_result(std::string_view body) {
     json j = json::parse(body);
     TxnResult t;
     t.succeeded = j.value("succeeded", false);
-    if (auto h = j.find("header"); h != j.end()) t.revision = txn_int(*h, "revision");
+    if (auto h = j.find("header"); h != j.end()) t.revision = etcd_json::int_field(*h, "revision");
     for (const auto& r : j.value("responses", json::array()))
       t.results.push_back(txn_op_result(r, t.revision));
     return t;

@@ -21,29 +21,16 @@
 #include <vector>
 
 #include "cnm/cluster/etcd.h"
+#include "tests/tools/probe_util.h"
 
 namespace {
 
 using cnm::cluster::EtcdClient;
-using Clock = std::chrono::steady_clock;
+using probe::Clock;
 
-int report(const cnm::Error& e) {
-  std::fprintf(stderr, "etcd_probe: %s\n", e.message.c_str());
-  return cnm::exit_code(e.code);
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t c; (c = s.find(',', start)) != std::string::npos; start = c + 1)
-    out.push_back(s.substr(start, c - start));
-  out.push_back(s.substr(start));
-  return out;
-}
-
-long long micros_since(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
-}
+int report(const cnm::Error& e) { return probe::report("etcd_probe", e); }
+using probe::micros_since;
+using probe::split_commas;
 
 // This process's user + system CPU time.
 long long cpu_micros() {

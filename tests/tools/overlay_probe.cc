@@ -24,27 +24,17 @@
 #include <vector>
 
 #include "cnm/cluster/overlay_state.h"
+#include "tests/tools/probe_util.h"
 
 namespace {
 
 using cnm::IpAddr;
 using cnm::cluster::OverlayState;
-using OvlClock = std::chrono::steady_clock;
+using OvlClock = probe::Clock;
 using Args = std::vector<std::string>;
 
-int ovl_report(const cnm::Error& e) {
-  std::fprintf(stderr, "overlay_probe: %s\n", e.message.c_str());
-  return cnm::exit_code(e.code);
-}
-
-std::vector<std::string> ovl_split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t c; (c = s.find(',', start)) != std::string::npos; start = c + 1)
-    out.push_back(s.substr(start, c - start));
-  out.push_back(s.substr(start));
-  return out;
-}
+int ovl_report(const cnm::Error& e) { return probe::report("overlay_probe", e); }
+using probe::split_commas;
 
 IpAddr ovl_ip(const std::string& s) {
   auto ip = IpAddr::parse(s);
@@ -62,9 +52,7 @@ void ovl_stats(const char* what, std::vector<long long> us, long calls) {
               static_cast<double>(calls) / static_cast<double>(us.size()));
 }
 
-long long ovl_micros(OvlClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(OvlClock::now() - t).count();
-}
+using probe::micros_since;
 
 int ovl_claim(OverlayState& s, const Args& a) {
   cnm::cluster::OverlayNetwork n{a[1], a[2], {}, ovl_ip(a[4]), 0, 0};
@@ -148,7 +136,7 @@ int ovl_bench_alloc(OverlayState& s, const Args& a) {
     auto t = OvlClock::now();
     auto r = s.allocate_address(a[1], a[2]);
     if (!r) return ovl_report(r.error());
-    us.push_back(ovl_micros(t));
+    us.push_back(micros_since(t));
   }
   ovl_stats("allocate_address", us, s.calls() - calls0);
   return 0;
@@ -165,7 +153,7 @@ int ovl_bench_claim(OverlayState& s, const Args& a) {
     auto t = OvlClock::now();
     auto r = s.claim_network(net);
     if (!r) return ovl_report(r.error());
-    us.push_back(ovl_micros(t));
+    us.push_back(micros_since(t));
   }
   ovl_stats("claim_network", us, s.calls() - calls0);
   return 0;
@@ -244,7 +232,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: overlay_probe [-p PREFIX] URL[,URL...] OP ARGS...\n");
     return 2;
   }
-  cnm::cluster::EtcdClient client({ovl_split(args[0])});
+  cnm::cluster::EtcdClient client({split_commas(args[0])});
   OverlayState state(client, prefix);
   return ovl_run(state, Args(args.begin() + 1, args.end()));
 }
