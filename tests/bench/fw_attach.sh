@@ -29,7 +29,7 @@ stop_dns() {  # the DNS server each root started (its pid in ROOT/dns/lock)
     [ -z "$p" ] || [ "$(cat "/proc/$p/comm" 2>/dev/null)" != netctl-dns ] || kill "$p"
   done
 }
-trap stop_dns EXIT
+trap 'stop_dns; rm -rf "$base"' EXIT  # the state roots: throwaway_host made $NETCTL_ROOT
 declare -A NET=([nftables]=10.70 [iptables]=10.71) PORT=([nftables]=20000 [iptables]=40000)
 declare -A MED=()
 for b in nftables iptables; do nc_ "$b" network create --subnet "${NET[$b]}.0.0/16" "n-$b" >/dev/null; done

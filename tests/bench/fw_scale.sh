@@ -22,6 +22,7 @@ if [ -z "${NETCTL_THROWAWAY:-}" ]; then
   [ "$ROUNDS" -ge 1 ] 2>/dev/null || { echo "ROUNDS must be a number >= 1" >&2; exit 2; }
 fi
 throwaway_host "$0" "$@"
+trap 'rm -rf "$NETCTL_ROOT"' EXIT  # both state roots live under it
 
 BACKENDS=(iptables nftables)
 declare -A ROOT=() BASE=() SUBNET=()
