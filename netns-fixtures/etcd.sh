@@ -132,3 +132,14 @@ etcd_cluster_stop() {
   if [ -n "$ETCD_DIR" ]; then umount "$ETCD_DIR" 2>/dev/null || true; rmdir "$ETCD_DIR" 2>/dev/null || true; fi
   ETCD_N=0
 }
+
+# etcd_test_cluster TOOL (e2e scenarios): the test-only program TOOL beside $NETCTL (its path in
+# $PROBE), etcd and etcdctl installed (else the scenario skips), then a 3-member cluster under
+# $NETCTL_ROOT, stopped and the root removed when the script exits.
+etcd_test_cluster() {
+  PROBE=$(dirname "$NETCTL")/$1
+  [ -x "$PROBE" ] || skip "no $1 next to $NETCTL"
+  command -v etcd >/dev/null && command -v etcdctl >/dev/null || skip "etcd/etcdctl not installed"
+  trap 'etcd_cluster_stop; rm -rf "$NETCTL_ROOT"' EXIT
+  etcd_cluster_start "$NETCTL_ROOT" 3
+}

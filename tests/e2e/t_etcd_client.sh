@@ -3,12 +3,8 @@
 # that cannot be reached, and the leader SIGKILLed while 50 create-if-absent calls run: every one
 # succeeds within its deadline, and the member catches up after a restart.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
-PROBE=$(dirname "$NETCTL")/etcd_probe
-[ -x "$PROBE" ] || skip "no etcd_probe next to $NETCTL"
-command -v etcd >/dev/null && command -v etcdctl >/dev/null || skip "etcd/etcdctl not installed"
 source "$FIXTURES/etcd.sh"
-trap 'etcd_cluster_stop; rm -rf "$NETCTL_ROOT"' EXIT
-etcd_cluster_start "$NETCTL_ROOT" 3
+etcd_test_cluster etcd_probe
 p() { "$PROBE" "$ETCD_ENDPOINTS" "$@"; }
 ctl_get() { etcdctl_ "$1" get "$2" --print-value-only; }
 

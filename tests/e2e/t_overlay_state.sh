@@ -6,12 +6,8 @@
 # expired after 2 s) seen by a watch, and hostile records put with etcdctl that are skipped.
 # OVERLAY_BENCH=1 measures allocate_address and claim_network afterwards (cnm/cluster/README.md).
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
-PROBE=$(dirname "$NETCTL")/overlay_probe
-[ -x "$PROBE" ] || skip "no overlay_probe next to $NETCTL"
-command -v etcd >/dev/null && command -v etcdctl >/dev/null || skip "etcd/etcdctl not installed"
 source "$FIXTURES/etcd.sh"
-trap 'etcd_cluster_stop; rm -rf "$NETCTL_ROOT"' EXIT
-etcd_cluster_start "$NETCTL_ROOT" 3
+etcd_test_cluster overlay_probe
 o() { "$PROBE" "$ETCD_ENDPOINTS" "$@"; }
 P=/netctl/v1/
 ctl_keys() { etcdctl_ "$1" get --prefix "$2" --keys-only | grep . || true; }
