@@ -10,6 +10,7 @@
 
 #include "cnm/cluster/base64.h"
 #include "cnm/cluster/etcd.h"
+#include "cnm/cluster/etcd_json_fields.h"
 
 namespace cnm::cluster {
 namespace {
@@ -20,20 +21,6 @@ using std::chrono::milliseconds;
 
 // A line longer than this is not a watch message we can use.
 constexpr size_t kMaxLine = 16 << 20;
-
-int64_t int_of(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return 0;
-  return it->is_string() ? std::stoll(it->get<std::string>()) : it->get<int64_t>();
-}
-
-std::string bytes_of(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return {};
-  auto v = base64_decode(it->get<std::string>());
-  if (!v) throw std::invalid_argument(fmt::format("{} is not base64", name));
-  return *v;
-}
 
 // What one stream delivers, read by the write callback.
 struct StreamState {
@@ -130,15 +117,12 @@ Result<WatchMessage> parse_watch(std::string_view line) {
     WatchMessage m;
     m.created = r.value("created", false);
     m.canceled = r.value("canceled", false);
-    m.compact_revision = int_of(r, "compact_revision");
+    m.compact_revision = int_field(r, "compact_revision");
     m.cancel_reason = printable(r.value("cancel_reason", std::string()));
-    if (auto h = r.find("header"); h != r.end()) m.batch.revision = int_of(*h, "revision");
+    if (auto h = r.find("header"); h != r.end()) m.batch.revision = int_field(*h, "revision");
     for (const auto& e : r.value("events", json::array())) {
       const json& kv = e.at("kv");
-      m.batch.events.push_back(
-          {e.value("type", std::string("PUT")) == "DELETE",
-           KeyValue{bytes_of(kv, "key"), bytes_of(kv, "value"), int_of(kv, "create_revision"),
-                    int_of(kv, "mod_revision"), int_of(kv, "version"), int_of(kv, "lease")}});
+      m.batch.events.push_back({e.value("type", std::string("PUT")) == "DELETE", key_value(kv)});
     }
     return m;
   } catch (const std::exception& e) {
