@@ -56,6 +56,7 @@ Result<EtcdClient::Answer> EtcdClient::call(std::string_view path, std::string_v
       auto left = std::chrono::duration_cast<milliseconds>(end - Clock::now());
       if (left.count() <= 0) break;
       HttpConn& conn = *conns_[i];
+      ++requests_;
       auto r = conn.post(path, body, std::min(options_.attempt_timeout, left));
       if (!r) {
         errors[i] = fmt::format("{}: {}", conn.base(), r.error().message);

@@ -64,6 +64,8 @@ class EtcdClient {
 
   // Connections opened so far over all members (measures reuse).
   long connects() const;
+  // Requests sent so far, every attempt of every call (round trips; measures a command's cost).
+  long requests() const { return requests_; }
   // The member that answered last, "http://host:port".
   const std::string& current_endpoint() const;
 
@@ -80,6 +82,7 @@ class EtcdClient {
   EtcdOptions options_;
   std::vector<std::unique_ptr<HttpConn>> conns_;
   size_t current_ = 0;  // the member tried first: the one that answered last
+  long requests_ = 0;
 };
 
 }  // namespace cnm::cluster

@@ -61,7 +61,8 @@ Status OverlayState::unregister_host(int64_t lease) {
   return client_.lease_revoke(lease);
 }
 
-Status OverlayState::publish_peer(std::string_view network, const PeerRecord& p, int64_t lease) {
+Result<int64_t> OverlayState::publish_peer(std::string_view network, const PeerRecord& p,
+                                           int64_t lease) {
   CNM_TRY(validate_name("network", network));
   static const Prefix any = *Prefix::parse("0.0.0.0/0");
   CNM_TRY(check_peer(p, any));  // the subnet: the address is allocated in it (compared below)
@@ -72,7 +73,7 @@ Status OverlayState::publish_peer(std::string_view network, const PeerRecord& p,
       {TxnOp::put(keys_.peer(network, p.ip), encode_peer(p), lease)},
       {TxnOp::get(ak), TxnOp::get(hk)}};
   auto r = CNM_VALUE(run(t));
-  if (r.succeeded) return {};
+  if (r.succeeded) return r.revision;
   const auto &addr = r.results[0].range.kvs, &host = r.results[1].range.kvs;
   if (addr.empty() || addr[0].value != encode_address_owner(p.host_id))
     return fail(Code::kConflict, "address {} of network {} is not held by host {}", p.ip.str(),
@@ -112,24 +113,33 @@ Result<PeerList> OverlayState::list_peers(std::string_view network) {
 
 Result<int64_t> OverlayState::watch_peers(std::string_view network, int64_t from_revision,
                                           const PeerCallback& callback,
-                                          std::chrono::milliseconds max_wait) {
+                                          std::chrono::milliseconds max_wait,
+                                          const PeerBatchCallback& batch_done) {
   if (!network.empty()) CNM_TRY(validate_name("network", network));
   // The subnets as they stood just before the first event, then kept up to date by the events.
   std::map<std::string, Prefix, std::less<>> subnets;
   int64_t start = from_revision;
   if (from_revision != 1) {
     int64_t at = from_revision > 0 ? from_revision - 1 : 0;
-    auto r = CNM_VALUE(run(Txn{{}, {TxnOp::get_prefix(keys_.networks(), 0, at)}, {}}));
-    for (const auto& kv : r.results[0].range.kvs) {
+    auto r = run(Txn{{}, {TxnOp::get_prefix(keys_.networks(), 0, at)}, {}});
+    if (!r) {
+      // A read at a compacted revision is the watch's own kConflict: read the peers again.
+      if (r.error().message.find("required revision has been compacted") != std::string::npos)
+        return fail(Code::kConflict, "overlay watch from revision {}: history compacted",
+                    from_revision);
+      return std::unexpected(r.error());
+    }
+    for (const auto& kv : r->results[0].range.kvs) {
       auto n = decode_network(kv.value);
       if (n && kv.key == keys_.network(n->name)) subnets[n->name] = n->subnet;
     }
-    if (from_revision <= 0) start = r.revision + 1;
+    if (from_revision <= 0) start = r->revision + 1;
   }
   // Where to resume when the callback stops in the middle of a batch: the first event it did not
   // see (events of one revision may be seen twice then, never missed).
   std::optional<int64_t> resume_at;
   auto on_batch = [&](const WatchBatch& b) {
+    int64_t last_seen = 0;  // the revision of the last event passed to `callback`
     for (size_t i = 0; i < b.events.size(); ++i) {
       const WatchEvent& e = b.events[i];
       auto k = keys_.parse(e.kv.key);
@@ -165,8 +175,9 @@ Result<int64_t> OverlayState::watch_peers(std::string_view network, int64_t from
         if (i + 1 < b.events.size()) resume_at = b.events[i + 1].kv.mod_revision;
         return false;
       }
+      last_seen = ev.revision;
     }
-    return true;
+    return last_seen == 0 || !batch_done || batch_done(last_seen);
   };
   ++calls_;
   auto next = CNM_VALUE(client_.watch_prefix(keys_.root(), start, on_batch, max_wait));

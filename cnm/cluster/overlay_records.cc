@@ -198,4 +198,20 @@ Result<HostRecord> decode_host(std::string_view value) {
   return h;
 }
 
+std::string encode_ack(const AckRecord& a) {
+  return json{{"host", a.host_id}, {"revision", a.revision}}.dump();
+}
+
+Result<AckRecord> decode_ack(std::string_view value) {
+  auto j = CNM_VALUE(ovl_object("ack", value));
+  AckRecord a;
+  a.host_id = CNM_VALUE(ovl_string(j, "ack", "host"));
+  CNM_TRY(check_host_id(a.host_id));
+  constexpr uint64_t kMaxRevision = static_cast<uint64_t>(INT64_MAX);
+  a.revision = static_cast<int64_t>(CNM_VALUE(ovl_uint(j, "ack", "revision", kMaxRevision)));
+  if (a.revision < 1)
+    return fail(Code::kInvalid, "ack record of host {}: revision 0 is not one", a.host_id);
+  return a;
+}
+
 }  // namespace cnm::cluster

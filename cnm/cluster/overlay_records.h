@@ -7,6 +7,7 @@
 //   PREFIX addrs/NAME/IPV4      {"host": HOST}                        (the address's owner)
 //   PREFIX peers/NAME/IPV4      {"ip","mac","vtep","host","endpoint"} (bound to HOST's lease)
 //   PREFIX hosts/HOST           {"host": HOST, "vtep": IP}            (bound to HOST's lease)
+//   PREFIX acks/HOST            {"host": HOST, "revision": N}         (bound to HOST's lease)
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,13 @@ inline constexpr std::string_view kOverlayPrefix = "/netctl/v1/";
 // VNIs a claim without one picks from, at random; 1-4095 are left to explicit choices.
 inline constexpr uint32_t kAutoVniFirst = 4096;
 inline constexpr uint32_t kVniLast = 16777215;  // 24 bits
+// The driver name of an overlay network's local record (cnm::Network::driver).
+inline constexpr std::string_view kOverlayDriver = "overlay";
+
+// The VXLAN device of overlay network `id` (64 hex) on every host: "nx" and the id's first 12.
+inline std::string overlay_vxlan_name(std::string_view id) {
+  return "nx" + std::string(id.substr(0, 12));
+}
 
 struct OverlayNetwork {
   std::string name;  // validate_name
@@ -51,6 +59,14 @@ struct HostRecord {
   IpAddr vtep;
 };
 
+// A host's agent has applied every peer change up to `revision` to its kernel.
+struct AckRecord {
+  std::string host_id;
+  int64_t revision = 0;  // >= 1
+
+  bool operator==(const AckRecord&) const = default;
+};
+
 // The keys, under one prefix (ends with '/').
 class OverlayKeys {
  public:
@@ -69,6 +85,8 @@ class OverlayKeys {
   std::string peer(std::string_view net, const IpAddr& ip) const { return peers(net) + ip.str(); }
   std::string hosts() const { return prefix_ + "hosts/"; }
   std::string host(std::string_view host_id) const { return hosts() + std::string(host_id); }
+  std::string acks() const { return prefix_ + "acks/"; }
+  std::string ack(std::string_view host_id) const { return acks() + std::string(host_id); }
 
   // What a key under the prefix names: its kind ("networks", "peers", ...) and the parts after it.
   struct Parsed {
@@ -100,6 +118,8 @@ std::string encode_peer(const PeerRecord& p);
 Result<PeerRecord> decode_peer(std::string_view value, const Prefix& subnet);
 std::string encode_host(const HostRecord& h);
 Result<HostRecord> decode_host(std::string_view value);
+std::string encode_ack(const AckRecord& a);
+Result<AckRecord> decode_ack(std::string_view value);
 
 // The MAC of an overlay endpoint: Docker's 02:42 followed by its IPv4 address (cnm::mac_from), so
 // that MACs are unique wherever addresses are.

@@ -52,6 +52,10 @@ struct PeerEvent {
 };
 // Returns false to end the watch.
 using PeerCallback = std::function<bool(const PeerEvent&)>;
+// Called after each batch of the stream that passed at least one event to the PeerCallback, with
+// the revision of the last: every peer change up to it has been seen. Returns false to end the
+// watch (it resumes after that batch).
+using PeerBatchCallback = std::function<bool(int64_t revision)>;
 
 class OverlayState {
  public:
@@ -90,15 +94,27 @@ class OverlayState {
   Status unregister_host(int64_t lease);
 
   // Publishes `p` bound to `lease`, which must be the lease of p.host_id's record, for an address
-  // p.host_id holds (kConflict otherwise).
-  Status publish_peer(std::string_view network, const PeerRecord& p, int64_t lease);
+  // p.host_id holds (kConflict otherwise). Returns the revision of the write (for wait_acks).
+  Result<int64_t> publish_peer(std::string_view network, const PeerRecord& p, int64_t lease);
   Status withdraw_peer(std::string_view network, const IpAddr& ip);
   Result<PeerList> list_peers(std::string_view network);
   // Peer changes of `network` ("" for every network) from `from_revision` (0: from now), each
   // passed to `callback`, until it returns false or `max_wait` passes. Records are checked against
   // their network as it stood at the event. Returns the revision to resume from.
   Result<int64_t> watch_peers(std::string_view network, int64_t from_revision,
-                              const PeerCallback& callback, std::chrono::milliseconds max_wait);
+                              const PeerCallback& callback, std::chrono::milliseconds max_wait,
+                              const PeerBatchCallback& batch_done = {});
+
+  // Acknowledgements (overlay_acks.cc). The agent of `host_id` says it has applied every peer
+  // change up to `revision`: acks/HOST bound to `lease`, written only while the host's record is
+  // under that lease (kNotFound otherwise: register again).
+  Status put_ack(std::string_view host_id, int64_t revision, int64_t lease);
+  // Waits until every live host (a hosts/ record) but `self` has acknowledged `revision` or later:
+  // reads of the hosts and acks, a few ms apart, until they have or `max_wait` passed. Returns the
+  // hosts that had not (empty: all had). A host whose record is gone (its lease ended) is no
+  // longer waited for.
+  Result<std::vector<std::string>> wait_acks(int64_t revision, std::string_view self,
+                                             std::chrono::milliseconds max_wait);
 
  private:
   struct Stored {

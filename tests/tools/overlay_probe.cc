@@ -10,7 +10,9 @@
 //     release it; exits 5 if the network was removed while the address was held)
 //   rm-until NET N   (up to N removals until one succeeds)
 //   register HOST VTEP TTL (prints the lease) | keepalive LEASE | revoke LEASE
-//   publish NET LEASE HOST VTEP IP ENDPOINT
+//   publish NET LEASE HOST VTEP IP ENDPOINT   (prints the revision of the write)
+//   ack HOST REVISION LEASE | wait-acks REVISION SELF MAX_MS   (prints the hosts that had not
+//     acknowledged, one a line; exits 1 if any)
 //   peers NET   (prints "IP MAC VTEP HOST ENDPOINT", "skip KEY: REASON", then "revision N")
 //   watch NET|all FROM_REV N MAX_MS   ("added NET IP VTEP" / "removed NET IP" / "invalid KEY" for
 //     N events, then "next REV"; exits 5 if fewer came within MAX_MS)
@@ -209,7 +211,17 @@ int ovl_run(OverlayState& s, const Args& a) {
   if (op == "publish" && need(6)) {
     IpAddr ip = ovl_ip(a[5]);
     cnm::cluster::PeerRecord p{ip, cnm::cluster::overlay_mac(ip), ovl_ip(a[4]), a[3], a[6]};
-    return status(s.publish_peer(a[1], p, std::stoll(a[2])));
+    auto r = s.publish_peer(a[1], p, std::stoll(a[2]));
+    if (!r) return ovl_report(r.error());
+    std::printf("%lld\n", static_cast<long long>(*r));
+    return 0;
+  }
+  if (op == "ack" && need(3)) return status(s.put_ack(a[1], std::stoll(a[2]), std::stoll(a[3])));
+  if (op == "wait-acks" && need(3)) {
+    auto r = s.wait_acks(std::stoll(a[1]), a[2], std::chrono::milliseconds(std::stoll(a[3])));
+    if (!r) return ovl_report(r.error());
+    for (const auto& h : *r) std::printf("%s\n", h.c_str());
+    return r->empty() ? 0 : 1;
   }
   if (op == "peers" && need(1)) return ovl_peers(s, a);
   if (op == "watch" && need(4)) return ovl_watch(s, a);
