@@ -36,7 +36,7 @@ nlohmann::json endpoint_json(cnm::Controller& c, const cnm::Endpoint& e) {
 cnm::Result<nlohmann::json> network_json(cnm::Controller& c, const cnm::Network& n) {
   nlohmann::json j = n;
   j.erase("DerivedMacsOnly");  // bookkeeping of the announcement, not Docker's
-  j["Scope"] = "local";
+  j["Scope"] = c.registry().ask(n.driver, &cnm::Driver::global_scope) ? "global" : "local";
   auto eps = CNM_VALUE(c.endpoints({.parent = n.id}));
   auto& containers = j["Containers"] = nlohmann::json::object();
   for (const auto& e : eps) containers[e.id] = endpoint_json(c, e);

@@ -42,7 +42,7 @@ cnm::Status create(Context& ctx, CreateArgs& a) {
 
 cnm::Status list(Context& ctx, bool quiet) {
   auto c = CNM_VALUE(ctx.controller());
-  auto nets = CNM_VALUE(c->list_networks());
+  auto nets = CNM_VALUE(c->list_all_networks());
   if (ctx.json()) {
     auto arr = nlohmann::json::array();
     for (const auto& n : nets) {
@@ -70,7 +70,7 @@ cnm::Status network_inspect(Context& ctx, const std::vector<std::string>& names)
   auto c = CNM_VALUE(ctx.controller());
   auto arr = nlohmann::json::array();
   for (const auto& name : names) {
-    auto n = CNM_VALUE(c->network(name));
+    auto n = CNM_VALUE(c->find_network(name));
     auto j = CNM_VALUE(network_json(*c, n));
     arr.push_back(std::move(j));
   }
@@ -105,7 +105,7 @@ void add_network_commands(CLI::App& app, Context& ctx, cnm::Status& status) {
 
   auto a = std::make_shared<CreateArgs>();
   auto* c = net->add_subcommand("create", "Create a network");
-  c->add_option("-d,--driver", a->req.driver, "Driver: bridge, host or null");
+  c->add_option("-d,--driver", a->req.driver, "Driver: bridge, overlay, host or null");
   c->add_option("--subnet", a->req.subnets, "Subnet in CIDR form (one IPv4, one IPv6)");
   c->add_option("--gateway", a->req.gateways, "Gateway of a subnet");
   c->add_option("--ip-range", a->req.ip_ranges, "Allocate container addresses from this range");

@@ -56,6 +56,7 @@ nlohmann::json drift_json(const cnm::Drift& d) {
           {"Containers", d.containers},
           {"PendingIntents", d.pending_intents},
           {"DnsServer", d.dns_server},
+          {"Cluster", d.cluster},
           {"FirewallBackend", d.backend},
           {"Warnings", d.warnings},
           {"Clean", d.empty()}};
@@ -72,6 +73,7 @@ void print_drift(const cnm::Drift& d) {
   for (const auto& l : d.containers) fmt::print("container drift: {}\n", l);
   for (const auto& l : d.pending_intents) fmt::print("pending intent: {}\n", l);
   for (const auto& l : d.dns_server) fmt::print("dns server {}\n", l);
+  for (const auto& l : d.cluster) fmt::print("cluster: {}\n", l);
   for (const auto& l : d.backend) fmt::print("firewall backend: {}\n", l);
 }
 

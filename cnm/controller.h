@@ -33,6 +33,11 @@ class Controller {
   Result<std::vector<std::string>> prune_networks() { return net_.prune_networks(); }
   Result<std::vector<Network>> list_networks() { return net_.list_networks(); }
   Result<Network> network(const std::string& name_or_id) { return net_.network(name_or_id); }
+  // With the cluster's networks not used on this host (network ls, inspect).
+  Result<std::vector<Network>> list_all_networks() { return net_.list_all_networks(); }
+  Result<Network> find_network(const std::string& name_or_id) {
+    return net_.find_network(name_or_id);
+  }
   Result<Prefix> free_subnet(bool v6, std::span<const Prefix> also_taken) {
     return net_.free_subnet(v6, also_taken);
   }

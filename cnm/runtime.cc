@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cnm/core/cluster_access.h"
 #include "cnm/core/dns_control.h"
 #include "cnm/core/firewall_backend.h"
 #include "cnm/core/txn.h"
@@ -12,6 +13,7 @@
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/hostports.h"
 #include "cnm/kernel/links.h"
+#include "cnm/kernel/vxlan.h"
 #include "drivers/builtin.h"
 #include "ipam/default_ipam.h"
 
@@ -31,6 +33,9 @@ struct Runtime::Parts {
   std::unique_ptr<kernel::Conntrack> conntrack = kernel::make_linux_conntrack();
   std::unique_ptr<Ipam> ipam;
   std::unique_ptr<DnsControl> dns;
+  // Only with a cluster-store configured (overlay networks).
+  std::unique_ptr<kernel::Vxlans> vxlans;
+  std::unique_ptr<ClusterAccess> cluster;
 };
 
 std::string resolve_root(const std::string& flag, const Config& config) {
@@ -78,7 +83,12 @@ class LazyDnsControl final : public DnsControl {
 
 Runtime::~Runtime() = default;
 
-void Runtime::finish() { parts_->store->finish(); }
+void Runtime::finish() {
+  parts_->store->finish();
+  // The benchmark's count of the cluster store's round trips (tests/bench/overlay.sh).
+  if (parts_->cluster && std::getenv("NETCTL_CLUSTER_STATS") != nullptr)
+    std::fprintf(stderr, "netctl: cluster: %ld etcd requests\n", parts_->cluster->requests());
+}
 
 int end_process(Runtime* rt, int code) {
 #ifdef __SANITIZE_ADDRESS__
@@ -120,10 +130,17 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, const std::
   if (faults) wrap_with_faults(p, faults);
   p.ipam = std::make_unique<ipam::DefaultIpam>(config.pools_v4, config.pools_v6);
   p.dns = std::make_unique<LazyDnsControl>(root);
+  p.cluster = make_etcd_cluster(config, root, root_id);
+  if (p.cluster) p.vxlans = kernel::make_linux_vxlans(kernel::owner_group(root_id));
+  if (p.cluster && faults) {
+    p.cluster = with_faults(std::move(p.cluster), faults);
+    p.vxlans = kernel::with_faults(std::move(p.vxlans), faults);
+  }
   rt->controller_ = std::make_unique<Controller>(
       config, *p.store, *p.ipam,
       KernelContext{p.links.get(), p.sysctl.get(), p.namespaces.get(), p.endpoints.get(),
-                    p.firewall.get(), p.hostports.get(), p.conntrack.get(), p.backends.get()},
+                    p.firewall.get(), p.hostports.get(), p.conntrack.get(), p.backends.get(),
+                    p.vxlans.get(), p.cluster.get()},
       drivers::builtin_registry(), p.dns.get());
   return rt;
 }

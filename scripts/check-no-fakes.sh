@@ -12,6 +12,7 @@ dir=${1:?usage: $0 BUILD_DIR}
 pattern='cnm::[A-Za-z0-9_:]*(Fake[A-Z]|fake_|kFake|StepCounter)'
 bins=("$dir/netctl" "$dir/netctl-cni")
 [ ! -e "$dir/netctl-shim" ] || bins+=("$dir/netctl-shim")
+[ ! -e "$dir/netctl-overlay" ] || bins+=("$dir/netctl-overlay")
 status=0
 for bin in "${bins[@]}"; do
   if [ ! -f "$bin" ]; then

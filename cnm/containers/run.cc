@@ -103,7 +103,7 @@ Result<std::vector<Network>> ContainerService::run_networks(std::vector<std::str
   }
   std::vector<Network> nets;
   for (const auto& name : names) {
-    auto n = CNM_VALUE(network(name));
+    auto n = CNM_VALUE(networks_.find_network(name));  // a cluster's network too (overlay)
     nets.push_back(std::move(n));
   }
   return nets;
@@ -115,7 +115,9 @@ Result<int> ContainerService::run(const RunRequest& req,
   RunRequest r = req;
   auto nets = CNM_VALUE(run_networks(req.networks));
   r.networks.clear();
-  for (const auto& n : nets) r.networks.push_back(n.id);
+  // By id; a cluster's network by name (this root may have no record of it until it attaches).
+  for (const auto& n : nets)
+    r.networks.push_back(registry_.ask(n.driver, &Driver::global_scope) ? n.name : n.id);
   BlockForwarded blocked;
   auto c = CNM_VALUE(create_container(r));
   auto spec = CNM_VALUE(spawn_spec(c, store_.root() + "/seccomp"));

@@ -2,8 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "cnm/core/firewall_backend.h"
@@ -41,7 +43,12 @@ Status load_pools(const std::string& path, const YAML::Node& list, Config& c) {
   return {};
 }
 
-Status load_node(const std::string& path, const YAML::Node& root, Config& c) {
+// The raw cluster settings, checked together once the environment is known.
+struct RawCluster {
+  std::optional<std::string> store, advertise;
+};
+
+Status load_node(const std::string& path, const YAML::Node& root, Config& c, RawCluster& raw) {
   if (root.IsNull()) return {};
   if (!root.IsMap()) return bad(path, root, "the top level must be a mapping");
   for (const auto& kv : root) {
@@ -60,6 +67,8 @@ Status load_node(const std::string& path, const YAML::Node& root, Config& c) {
       c.firewall_backend = kv.second.as<std::string>();
       if (auto b = parse_firewall_backend(c.firewall_backend, "firewall-backend"); !b)
         return bad(path, kv.second, b.error().message);
+    } else if (key == "cluster-store" || key == "cluster-advertise") {
+      (key == "cluster-store" ? raw.store : raw.advertise) = kv.second.as<std::string>();
     } else if (key == "root") {
       c.root = kv.second.as<std::string>();
       if (c.root.empty() || c.root[0] != '/')
@@ -76,11 +85,16 @@ Status load_node(const std::string& path, const YAML::Node& root, Config& c) {
 Result<Config> parse_config(std::string_view text, const std::string& name) {
   Config c;
   c.pools_v4 = ipam::docker_default_pools();
+  RawCluster raw;
   try {
-    CNM_TRY(load_node(name, YAML::Load(std::string(text)), c));
+    CNM_TRY(load_node(name, YAML::Load(std::string(text)), c, raw));
   } catch (const YAML::Exception& e) {
     return fail(Code::kInvalid, "config {}: line {}: {}", name, e.mark.line + 1, e.msg);
   }
+  auto cluster = cluster::cluster_config(raw.store, raw.advertise,
+                                         [](const char* var) { return std::getenv(var); });
+  if (!cluster) return fail(Code::kInvalid, "config {}: {}", name, cluster.error().message);
+  c.cluster = std::move(*cluster);
   return c;
 }
 

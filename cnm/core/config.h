@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cnm/cluster/cluster_config.h"
 #include "cnm/model/error.h"
 #include "cnm/model/ipam.h"
 
@@ -23,6 +24,9 @@ struct Config {
   // firewall-backend: "nftables", "iptables" or "auto" (cnm/core/firewall_backend.h); the
   // environment variable NETCTL_FIREWALL_BACKEND overrides it.
   std::string firewall_backend = "auto";
+  // cluster-store and cluster-advertise (cnm/cluster/cluster_config.h), each replaced by
+  // NETCTL_CLUSTER_STORE / NETCTL_CLUSTER_ADVERTISE when set: what overlay networks need.
+  cluster::ClusterConfig cluster;
 };
 
 // Loads `path`. With `required`, a missing file is Code::kInvalid; otherwise it yields the

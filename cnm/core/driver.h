@@ -26,8 +26,10 @@ class Endpoints;
 class Firewall;
 class HostPorts;
 class Conntrack;
+class Vxlans;
 struct FirewallChange;
 }  // namespace kernel
+class ClusterAccess;
 
 // The kernel adapters a driver may use; real ones in production, fakes in unit tests.
 struct KernelContext {
@@ -41,6 +43,10 @@ struct KernelContext {
   // The backend `firewall` is and the other one (cnm/core/firewall_backend.h), for migration and
   // doctor; unset: one backend, nothing recorded (unit tests).
   FirewallBackends* backends = nullptr;
+  // Global-scope drivers (overlay): VXLAN devices and the cluster store
+  // (cnm/core/cluster_access.h); unset when no cluster-store is configured.
+  kernel::Vxlans* vxlans = nullptr;
+  ClusterAccess* cluster = nullptr;
 };
 
 struct AdoptIntent;
@@ -71,6 +77,11 @@ class Driver {
   // Whether an endpoint can hold its namespace's default route via the network's gateways (unless
   // the network is internal), so it may take the route over when the endpoint holding it leaves.
   virtual bool routes_default() const = 0;
+  // Whether its networks are defined cluster-wide (in the cluster store, on every host) rather
+  // than in this root alone: created and removed there, listed from there, made on a host (record
+  // and kernel objects) with its first local endpoint and removed with its last, addresses given
+  // by the cluster (docs/architecture.md, "Multi-host overlay").
+  virtual bool global_scope() const { return false; }
   // Checks `n.options` (an unknown key is Code::kInvalid) and fills driver fields of `n` (device
   // name, MTU). `existing` are the other networks. Touches nothing.
   virtual Status prepare(Network& n, std::span<const Network> existing,

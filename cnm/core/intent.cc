@@ -42,6 +42,9 @@ nlohmann::json to_json(const Intent& intent) {
                           return {{"kind", "fw-network"}, {"id12", i.id12}};
                         },
                         [](const FwPortsIntent& i) { return ports_intent(i.ports); },
+                        [](const OverlayIntent& i) -> nlohmann::json {
+                          return {{"kind", "overlay"}, {"network", i.network}};
+                        },
                         [](const AdoptIntent& i) -> nlohmann::json {
                           std::vector<std::string> addrs;
                           for (const auto& p : i.addresses) addrs.push_back(p.str());
@@ -75,6 +78,7 @@ Result<Intent> parse_intent(const nlohmann::json& o) {
       return FwPortsIntent{std::move(ports)};
     }
     if (kind == "adopted") return adopt_intent(o);
+    if (kind == "overlay") return OverlayIntent{text(o, "network")};
     // The cgroup members default as recovery always read them.
     if (kind == "container")
       return ContainerIntent{text(o, "id"), text(o, "dir"), o.value("cgroup_version", ""),

@@ -49,8 +49,15 @@ struct AdoptIntent {
   bool route_localnet = false;
 };
 
+// {"kind": "overlay", "network"}: addresses and peer records this host may hold in the cluster
+// store for a global-scope network without an endpoint record here: recovery compares what the
+// host holds there with its endpoint records and frees the rest.
+struct OverlayIntent {
+  std::string network;
+};
+
 using Intent = std::variant<LinkIntent, NetnsIntent, FwNetworkIntent, FwPortsIntent,
-                            ContainerIntent, AdoptIntent>;
+                            ContainerIntent, AdoptIntent, OverlayIntent>;
 
 // The journal object for `intent`.
 nlohmann::json to_json(const Intent& intent);

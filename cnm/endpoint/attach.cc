@@ -99,7 +99,9 @@ Result<Endpoint> EndpointService::connect(const ConnectRequest& req, bool ensure
 
 Result<Endpoint> EndpointService::attach(const AttachRequest& a) {
   std::vector<IpAddr> dns;
-  auto ep = CNM_VALUE(attach_locked(a, dns));  // committed, and the lock released
+  int64_t published = 0;
+  auto ep = CNM_VALUE(attach_locked(a, dns, published));  // committed, and the lock released
+  if (published != 0) await_peers(published);
   if (!dns.empty() && a.ensure_dns) ensure_dns(dns);
   return ep;
 }
@@ -127,12 +129,15 @@ Result<Target> EndpointService::handoff_target(const AttachRequest& a) {
   return t;
 }
 
-Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns) {
-  const ConnectRequest& req = a.req;
+Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns,
+                                                int64_t& published) {
+  ConnectRequest req = a.req;  // a global network's address is set once the cluster gave it
   auto lock = CNM_VALUE(store_.lock());
   CNM_TRY(recover(lock));
-  auto n = CNM_VALUE(network(req.network));
+  bool fresh = false;
+  auto n = CNM_VALUE(attach_network(req.network, fresh));
   auto driver = CNM_VALUE(registry_.driver(n.driver, kernel_));
+  const bool global = driver->global_scope();
   if (!a.container_id.empty()) {
     auto dup = CNM_VALUE(cni_find(n, a.container_id, req.ifname));
     if (!dup.empty())
@@ -147,6 +152,8 @@ Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vec
   }
   if (!t) return std::unexpected(t.error());
   if (!a.key.empty()) t->key = a.key;
+  Txn tx(store_, lock, a.txn_label.empty() ? "network connect " + n.name : a.txn_label);
+  if (global) CNM_TRY(join_global(tx, n, fresh, *driver, req));
   Hints hints;
   auto ep = CNM_VALUE(plan_endpoint(req, n, *t, hints));
   ep.dns_name = !a.dns_name.empty() ? a.dns_name : is_dns_label(t->name) ? t->name : "";
@@ -160,8 +167,9 @@ Result<Endpoint> EndpointService::attach_locked(const AttachRequest& a, std::vec
   ep.host_ifname = driver->endpoint_link(ep.id);
   std::vector<store::Batch::Addr> port_rows;
   ep.ports = CNM_VALUE(plan_ports(req, n, *driver, port_rows));
-  Txn tx(store_, lock, a.txn_label.empty() ? "network connect " + n.name : a.txn_label);
   CNM_TRY(driver->join(tx, n, ep, routed_gateways(n, ep)));
+  if (global) published = CNM_VALUE(publish_global(tx, n, ep));
+  if (fresh) put_network(tx, n);
   record_endpoint(tx, n, ep, std::move(port_rows), std::move(hints));
   CNM_TRY(drop_stale(tx, std::move(t->stale)));
   CNM_TRY(tx.commit());
@@ -196,21 +204,30 @@ Status EndpointService::remove_endpoints(Txn& tx, const std::vector<Endpoint>& e
     CNM_TRY(tx.intend_drop(store::kEndpoints, e.id));
     by_network[e.network_id].push_back(e);
   }
-  std::vector<std::pair<Network, std::unique_ptr<Driver>>> nets;
+  struct Leaving {
+    Network n;
+    std::unique_ptr<Driver> driver;
+    bool last = false;  // a global network's last endpoint here: its local record goes too
+  };
+  std::vector<Leaving> nets;
   for (const auto& [net_id, group] : by_network) {
-    auto n = CNM_VALUE(network(net_id));
-    auto driver = CNM_VALUE(registry_.driver(n.driver, kernel_));
-    CNM_TRY(driver->plan_leave(tx, n, group));
-    nets.emplace_back(std::move(n), std::move(driver));
+    Leaving l{CNM_VALUE(network(net_id)), nullptr};
+    l.driver = CNM_VALUE(registry_.driver(l.n.driver, kernel_));
+    CNM_TRY(l.driver->plan_leave(tx, l.n, group));
+    if (l.driver->global_scope()) CNM_TRY(plan_leave_global(tx, l.n, group, *l.driver, l.last));
+    nets.push_back(std::move(l));
   }
   CNM_TRY(tx.flush());
   Status first_error;
-  for (auto& [n, driver] : nets)
-    if (auto r = driver->leave(n, by_network[n.id]); !r && first_error) first_error = r;
+  for (auto& [n, driver, last] : nets) {
+    auto r = driver->leave(n, by_network[n.id]);
+    if (r && driver->global_scope()) r = leave_global(tx, n, by_network[n.id], *driver, last);
+    if (!r && first_error) first_error = r;
+  }
   // As with networks, records stay until the kernel objects are gone (the intent is kept).
   if (!first_error)
     return context("remove endpoints (the next netctl command retries)", first_error.error());
-  for (const auto& [n, driver] : nets) lower_hints(tx, n, by_network[n.id]);
+  for (const auto& l : nets) lower_hints(tx, l.n, by_network[l.n.id]);
   for (const auto& e : eps) tx.batch().drops.push_back({store::kEndpoints, e.id});
   // A failure here fails the command with the removal done: its intent stays, and the next
   // command's recovery finishes the drops and elects again.

@@ -144,7 +144,28 @@ class EndpointService : public Service {
   Result<Target> handoff_target(const AttachRequest& a);
   // attach() up to its commit, under the store's lock; `dns`: whether the network serves DNS.
   // `dns`: the network's IPv4 gateway when it serves DNS, else empty.
-  Result<Endpoint> attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns);
+  // `published`: the cluster store's revision of a global network's peer record, else 0.
+  Result<Endpoint> attach_locked(const AttachRequest& a, std::vector<IpAddr>& dns,
+                                 int64_t& published);
+  // Global-scope networks (cnm/endpoint/global.cc). The network an attach names: this root's, or
+  // else the cluster's (`fresh`: none here yet; checked against this root's networks).
+  Result<Network> attach_network(const std::string& name, bool& fresh);
+  // Before the endpoint is planned: the overlay intent, the network's kernel objects when `fresh`,
+  // and an address from the cluster (req.ip given: exactly that one), written into req.ip.
+  Status join_global(Txn& tx, Network& n, bool fresh, Driver& driver, ConnectRequest& req);
+  // After the join: the peer record, withdrawn on rollback; returns its revision.
+  Result<int64_t> publish_global(Txn& tx, const Network& n, const Endpoint& ep);
+  // Puts network `n`'s record into tx's batch.
+  static void put_network(Txn& tx, const Network& n);
+  // After the commit: waits (up to 1 s) until every live host's agent saw the peer record; one
+  // that did not is a warning on stderr.
+  void await_peers(int64_t revision);
+  // Within remove_endpoints: the cluster's side of `eps` leaving global network `n` (their peer
+  // records and addresses), and n's local record and kernel objects when no endpoint stays here.
+  Status plan_leave_global(Txn& tx, const Network& n, const std::vector<Endpoint>& eps,
+                           Driver& driver, bool& last);
+  Status leave_global(Txn& tx, const Network& n, const std::vector<Endpoint>& eps, Driver& driver,
+                      bool last);
   // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.
   Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t,
                                  Hints& hints);

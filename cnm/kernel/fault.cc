@@ -168,8 +168,38 @@ class FaultFirewall : public Firewall {
   FaultPlan* p_;
 };
 
+class FaultVxlans : public Vxlans {
+ public:
+  FaultVxlans(std::unique_ptr<Vxlans> inner, FaultPlan* plan) : in_(std::move(inner)), p_(plan) {}
+  Result<bool> ensure(const VxlanSpec& spec) override {
+    CNM_TRY(p_->step("vxlan ensure " + spec.name));
+    return in_->ensure(spec);
+  }
+  Status remove(const std::string& name) override {
+    CNM_TRY(p_->step("vxlan remove " + name));
+    return in_->remove(name);
+  }
+  Result<std::optional<VxlanInfo>> get(const std::string& name) override { return in_->get(name); }
+  Status add_entries(const std::string& dev, const VxlanEntries& e) override {
+    CNM_TRY(p_->step("vxlan add entries " + dev));
+    return in_->add_entries(dev, e);
+  }
+  Status remove_entries(const std::string& dev, const VxlanEntries& e) override {
+    CNM_TRY(p_->step("vxlan remove entries " + dev));
+    return in_->remove_entries(dev, e);
+  }
+  Result<VxlanEntries> entries(const std::string& dev) override { return in_->entries(dev); }
+
+ private:
+  std::unique_ptr<Vxlans> in_;
+  FaultPlan* p_;
+};
+
 }  // namespace
 
+std::unique_ptr<Vxlans> with_faults(std::unique_ptr<Vxlans> inner, FaultPlan* plan) {
+  return std::make_unique<FaultVxlans>(std::move(inner), plan);
+}
 std::unique_ptr<Links> with_faults(std::unique_ptr<Links> inner, FaultPlan* plan) {
   return std::make_unique<FaultLinks>(std::move(inner), plan);
 }

@@ -4,9 +4,11 @@
 // NETCTL_FAIL_TRACE=1 prints "netctl: step N: <what>" on stderr for every step.
 //
 // A step is one call that changes something: Links::create_bridge/delete_links, Sysctl::set,
-// Namespaces::create/remove, Endpoints::attach, Firewall::apply, and the Txn's store writes (intent
-// writes, commit, the intent drop of a rollback). Reads are not steps. Undo calls are steps too, so
-// a kill can land in the middle of a rollback. When neither variable is set nothing is wrapped.
+// Namespaces::create/remove, Endpoints::attach, Firewall::apply, Vxlans::ensure/remove/add_entries/
+// remove_entries, the cluster store's writes (cnm/core/cluster_access.h), and the Txn's store
+// writes (intent writes, commit, the intent drop of a rollback). Reads are not steps. Undo calls
+// are steps too, so a kill can land in the middle of a rollback. When neither variable is set
+// nothing is wrapped.
 #pragma once
 
 #include <memory>
@@ -17,6 +19,7 @@
 #include "cnm/kernel/endpoints.h"
 #include "cnm/kernel/firewall.h"
 #include "cnm/kernel/links.h"
+#include "cnm/kernel/vxlan.h"
 #include "cnm/model/error.h"
 
 namespace cnm::kernel {
@@ -45,5 +48,6 @@ std::unique_ptr<Sysctl> with_faults(std::unique_ptr<Sysctl> inner, FaultPlan* pl
 std::unique_ptr<Namespaces> with_faults(std::unique_ptr<Namespaces> inner, FaultPlan* plan);
 std::unique_ptr<Endpoints> with_faults(std::unique_ptr<Endpoints> inner, FaultPlan* plan);
 std::unique_ptr<Firewall> with_faults(std::unique_ptr<Firewall> inner, FaultPlan* plan);
+std::unique_ptr<Vxlans> with_faults(std::unique_ptr<Vxlans> inner, FaultPlan* plan);
 
 }  // namespace cnm::kernel

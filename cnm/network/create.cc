@@ -143,6 +143,7 @@ Result<Network> NetworkService::create_network(const NetworkCreateRequest& req) 
   n.derived_macs_only = true;  // no endpoint yet
   // Input that needs no state is checked before the lock, so bad input never waits.
   if (driver->uses_ipam()) CNM_TRY(parse_pools(req));
+  if (driver->global_scope()) return create_global(req, std::move(n), *driver);
   CNM_TRY(driver->prepare(n, {}, DriverDefaults{config_.mtu}));
 
   auto lock = CNM_VALUE(store_.lock());

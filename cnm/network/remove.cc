@@ -1,6 +1,8 @@
 // NetworkService::remove_networks and prune_networks: check all, then remove in one batch.
 #include <map>
 
+#include "cnm/cluster/cluster_config.h"
+#include "cnm/core/cluster_access.h"
 #include "cnm/core/txn.h"
 #include "cnm/network/network_service.h"
 
@@ -48,11 +50,30 @@ Status NetworkService::remove_networks(const std::vector<std::string>& names) {
   auto lock = CNM_VALUE(store_.lock());
   CNM_TRY(recover(lock));
   std::vector<Network> nets;
+  std::vector<std::string> global;  // removed from the cluster store first
   for (const auto& name : names) {
-    auto n = CNM_VALUE(network(name));
+    auto n = network(name);
+    if (!n && n.error().code == Code::kNotFound && kernel_.cluster != nullptr)
+      if (auto g = CNM_VALUE(kernel_.cluster->network(name))) {
+        global.push_back(g->name);
+        continue;
+      }
+    if (!n) return std::unexpected(n.error());
     bool dup = false;
-    for (const auto& seen : nets) dup |= seen.id == n.id;
-    if (!dup) nets.push_back(std::move(n));
+    for (const auto& seen : nets) dup |= seen.id == n->id;
+    if (dup) continue;
+    if (registry_.ask(n->driver, &Driver::global_scope)) {
+      // Its local record stands for the endpoints this host has on it: refused while there are.
+      auto eps = CNM_VALUE(store_.list(store::kEndpoints, {.parent = n->id}));
+      if (!eps.empty())
+        return fail(Code::kConflict, "network {} has {} active endpoint(s)", n->name, eps.size());
+      global.push_back(n->name);
+    }
+    nets.push_back(std::move(*n));
+  }
+  for (const auto& name : global) {
+    if (kernel_.cluster == nullptr) return cluster::require_cluster({});
+    CNM_TRY(kernel_.cluster->remove(name));
   }
   return remove_checked_networks(lock, std::move(nets));
 }

@@ -23,6 +23,7 @@ struct Leftovers {
   kernel::FirewallChange fw;
   std::vector<ContainerIntent> containers;  // removed last: see cnm/containers/lifecycle.cc
   std::vector<AdoptIntent> adopted;
+  std::vector<std::string> overlays;  // global-scope networks to reconcile with the cluster
 };
 
 void collect(Leftovers& u, const LinkIntent& i) { u.links.push_back(i.name); }
@@ -34,6 +35,7 @@ void collect(Leftovers& u, const FwNetworkIntent& i) {
 void collect(Leftovers& u, const FwPortsIntent& i) { u.fw.remove_ports.push_back(i.ports); }
 void collect(Leftovers& u, const ContainerIntent& i) { u.containers.push_back(i); }
 void collect(Leftovers& u, const AdoptIntent& i) { u.adopted.push_back(i); }
+void collect(Leftovers& u, const OverlayIntent& i) { u.overlays.push_back(i.network); }
 
 // How often recovery failed on a journal row (0 for a row of an older version or a bad count).
 int attempts_of(const nlohmann::json& j) {
@@ -53,7 +55,7 @@ std::string describe_row(const nlohmann::json& j) {
   std::vector<std::string> what;
   for (const auto& o : j.value("objects", nlohmann::json::array())) {
     std::string name = "?";
-    for (const char* key : {"name", "path", "id12", "id"})
+    for (const char* key : {"name", "path", "id12", "id", "network"})
       if (auto v = text_of(o, key); v != "?") {
         name = v;
         break;
@@ -110,7 +112,7 @@ Result<int> Recovery::recover_intents(const store::WriteLock& /*lock*/, bool par
 Status Recovery::recover_intent(int64_t id, const nlohmann::json& j) {
   store::Batch b;
   Leftovers u;
-  auto& [links, netns, fw, containers, adopted] = u;
+  auto& [links, netns, fw, containers, adopted, overlays] = u;
   std::vector<std::string> dropped;
   std::vector<Endpoint> left;  // endpoints it drops: their namespaces may need a gateway again
   if (j.is_object()) {
@@ -142,6 +144,7 @@ Status Recovery::recover_intent(int64_t id, const nlohmann::json& j) {
   // must not block every later command.
   (void)endpoints_.reelect_gateways(b, left);
   for (const auto& o : containers) CNM_TRY(containers_.recover_container(o));
+  for (const auto& name : overlays) CNM_TRY(reconcile_overlay(name, dropped));
   b.done_intents.push_back(id);
   return store_.apply(b);
 }

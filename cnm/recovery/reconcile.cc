@@ -66,6 +66,7 @@ Result<Drift> Recovery::doctor() {
   CNM_TRY(doctor_intents(d));
   CNM_TRY(doctor_dns(d));
   CNM_TRY(doctor_backend(d));
+  CNM_TRY(doctor_cluster(d));
   return d;
 }
 
@@ -82,6 +83,7 @@ Result<Drift> Recovery::gc() {
   CNM_TRY(apply_desired_firewall());
   CNM_TRY(gc_backend(lock, d));
   CNM_TRY(gc_dns(d));
+  CNM_TRY(gc_cluster(d));
   return d;
 }
 

@@ -33,13 +33,17 @@ struct Drift {
   // iptables, nftables is selected: ..."), and this root's objects left in the backend it does not
   // use ("iptables leftover: <line>"); gc moves and removes them.
   std::vector<std::string> backend;
+  // Global-scope networks against the cluster store (cnm/recovery/overlay.cc): addresses this host
+  // holds there without an endpoint here and the reverse, VXLAN entries missing or foreign; gc
+  // frees, publishes and programs, and frees the addresses of hosts dead past the grace period.
+  std::vector<std::string> cluster;
   // Not drift, changes nothing, and not counted: others' rules that drop this root's traffic.
   std::vector<std::string> warnings;
   size_t size() const {
     return missing_rules.size() + foreign_rules.size() + missing_links.size() +
            foreign_links.size() + missing_netns.size() + dead_endpoints.size() +
            orphan_addresses.size() + containers.size() + pending_intents.size() +
-           dns_server.size() + backend.size();
+           dns_server.size() + backend.size() + cluster.size();
   }
   bool empty() const { return size() == 0; }
 };
@@ -97,6 +101,13 @@ class Recovery : public Service {
   Status recover_objects(const std::vector<std::string>& links,
                          const std::vector<std::string>& netns, kernel::FirewallChange& fw,
                          const std::vector<std::string>& dropped);
+  // Frees the addresses (and peer records) this host holds in the cluster for global network
+  // `name` that no endpoint record here has, `dropped` records not counted
+  // (cnm/recovery/overlay.cc).
+  Status reconcile_overlay(const std::string& name, const std::vector<std::string>& dropped);
+  // doctor and gc of global-scope networks (cnm/recovery/overlay.cc).
+  Status doctor_cluster(Drift& d);
+  Status gc_cluster(Drift& d);
   // What the store asks for in the kernel, as the drivers of its networks name it.
   struct Desired {
     std::vector<std::string> links;

@@ -18,7 +18,7 @@ std::string default_bridge_name(const std::string& network_id) {
 std::vector<std::string> bridges_of(std::span<const cnm::Network> nets, bool v6_only) {
   std::vector<std::string> out;
   for (const auto& n : nets)
-    if (n.driver == "bridge" && (n.ipv6 || !v6_only)) out.push_back(n.bridge);
+    if (!n.bridge.empty() && (n.ipv6 || !v6_only)) out.push_back(n.bridge);
   return out;
 }
 

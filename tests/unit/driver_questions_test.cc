@@ -44,15 +44,18 @@ std::unique_ptr<cnm::Controller> dq_controller_with_br2(ControllerFixture& f) {
 
 TEST_CASE("the built-in drivers answer the controller's questions; an unknown name answers no") {
   auto reg = drivers::builtin_registry();
-  CHECK(reg.driver_names() == std::vector<std::string>{"bridge", "host", "null"});
+  CHECK(reg.driver_names() == std::vector<std::string>{"bridge", "host", "null", "overlay"});
   for (auto q :
        {&cnm::Driver::has_bridge, &cnm::Driver::can_publish, &cnm::Driver::routes_default}) {
     CHECK(reg.ask("bridge", q));
+    CHECK(reg.ask("overlay", q));
     CHECK_FALSE(reg.ask("host", q));
     CHECK_FALSE(reg.ask("null", q));
     CHECK_FALSE(reg.ask("macvlan", q));
     CHECK_FALSE(reg.ask("", q));
   }
+  CHECK(reg.ask("overlay", &cnm::Driver::global_scope));  // defined in the cluster store
+  CHECK_FALSE(reg.ask("bridge", &cnm::Driver::global_scope));
 }
 
 TEST_CASE("doctor, gc and publish follow the driver's answers, not its name") {
