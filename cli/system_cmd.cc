@@ -31,15 +31,24 @@ cnm::Status info(Context& ctx) {
       {"Version", NETCTL_VERSION},     {"Root", c->store().root()}, {"Networks", nets.size()},
       {"AllocatedAddresses", addrs},   {"Drivers", drivers},        {"DefaultAddressPools", pools},
       {"DefaultMTU", c->config().mtu}, {"FirewallBackend", backend}};
+  auto root_id = CNM_VALUE(c->store().root_id());  // also this host's id in the cluster
+  j["RootId"] = root_id;
+  const auto& cluster = c->config().cluster;
+  if (cluster.enabled())
+    j["Cluster"] = {{"Store", cluster.urls()}, {"Advertise", cluster.advertise}};
   if (ctx.json()) {
     print_json(j);
     return {};
   }
   fmt::print(
       "Version: {}\nRoot: {}\nNetworks: {}\nAllocated addresses: {}\nDrivers: {}\nDefault MTU: {}\n"
-      "Firewall backend: {}\nDefault address pools:\n",
+      "Firewall backend: {}\nRoot id: {}\n",
       NETCTL_VERSION, c->store().root(), nets.size(), addrs, fmt::join(drivers, " "),
-      c->config().mtu, backend);
+      c->config().mtu, backend, root_id);
+  if (cluster.enabled())
+    fmt::print("Cluster store: {}\nCluster advertise: {}\n", fmt::join(cluster.urls(), ","),
+               cluster.advertise.empty() ? "(not set)" : cluster.advertise);
+  fmt::print("Default address pools:\n");
   for (const auto& p : pools)
     fmt::print("  {} size {}\n", p["Base"].get<std::string>(), p["Size"].get<int>());
   return {};

@@ -218,10 +218,14 @@ Status EndpointService::remove_endpoints(Txn& tx, const std::vector<Endpoint>& e
     nets.push_back(std::move(l));
   }
   CNM_TRY(tx.flush());
+  std::vector<std::string> going;  // networks whose last endpoint here leaves: their record goes
+  for (const auto& l : nets)
+    if (l.last) going.push_back(l.n.id);
   Status first_error;
   for (auto& [n, driver, last] : nets) {
     auto r = driver->leave(n, by_network[n.id]);
-    if (r && driver->global_scope()) r = leave_global(tx, n, by_network[n.id], *driver, last);
+    if (r && driver->global_scope())
+      r = leave_global(tx, n, by_network[n.id], *driver, last, going);
     if (!r && first_error) first_error = r;
   }
   // As with networks, records stay until the kernel objects are gone (the intent is kept).
@@ -312,11 +316,13 @@ Status EndpointService::disconnect(const std::string& network_name, const std::s
   CNM_TRY(validate_name("network", network_name));
   auto lock = CNM_VALUE(store_.lock());
   CNM_TRY(recover(lock));
-  auto n = CNM_VALUE(network(network_name));
+  auto n = network(network_name);
+  if (!n && CNM_VALUE(cluster_only(network_name))) return {};  // no endpoint of it here
+  if (!n) return std::unexpected(n.error());
   auto t = CNM_VALUE(resolve_target(target, false));
-  auto eps = CNM_VALUE(target_endpoints(t, n.id));
+  auto eps = CNM_VALUE(target_endpoints(t, n->id));
   if (eps.empty()) return {};  // not connected: nothing to do
-  Txn tx(store_, lock, "network disconnect " + n.name);
+  Txn tx(store_, lock, "network disconnect " + n->name);
   CNM_TRY(remove_endpoints(tx, eps));
   return tx.commit();
 }

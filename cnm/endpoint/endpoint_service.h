@@ -155,6 +155,8 @@ class EndpointService : public Service {
   Status join_global(Txn& tx, Network& n, bool fresh, Driver& driver, ConnectRequest& req);
   // After the join: the peer record, withdrawn on rollback; returns its revision.
   Result<int64_t> publish_global(Txn& tx, const Network& n, const Endpoint& ep);
+  // Whether `name` is a network of the cluster of which this root has no record (so no endpoint).
+  Result<bool> cluster_only(const std::string& name);
   // Puts network `n`'s record into tx's batch.
   static void put_network(Txn& tx, const Network& n);
   // After the commit: waits (up to 1 s) until every live host's agent saw the peer record; one
@@ -164,8 +166,10 @@ class EndpointService : public Service {
   // records and addresses), and n's local record and kernel objects when no endpoint stays here.
   Status plan_leave_global(Txn& tx, const Network& n, const std::vector<Endpoint>& eps,
                            Driver& driver, bool& last);
+  // `going`: the networks this removal takes away here (n among them when `last`), left out of
+  // the isolation that stays.
   Status leave_global(Txn& tx, const Network& n, const std::vector<Endpoint>& eps, Driver& driver,
-                      bool last);
+                      bool last, const std::vector<std::string>& going);
   // Chooses the endpoint's addresses (and their pools' new hints), MAC, names and interface.
   Result<Endpoint> plan_endpoint(const ConnectRequest& req, const Network& n, const Target& t,
                                  Hints& hints);

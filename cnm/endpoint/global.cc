@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -75,6 +76,12 @@ Result<int64_t> EndpointService::publish_global(Txn& tx, const Network& n, const
   return *revision;
 }
 
+Result<bool> EndpointService::cluster_only(const std::string& name) {
+  if (kernel_.cluster == nullptr) return false;
+  auto g = CNM_VALUE(kernel_.cluster->network(name));
+  return g.has_value();
+}
+
 void EndpointService::put_network(Txn& tx, const Network& n) {
   tx.batch().puts.push_back({store::kNetworks, {n.id, n.name, "", nlohmann::json(n).dump()}});
 }
@@ -104,7 +111,8 @@ Status EndpointService::plan_leave_global(Txn& tx, const Network& n,
 }
 
 Status EndpointService::leave_global(Txn& tx, const Network& n, const std::vector<Endpoint>& eps,
-                                     Driver& driver, bool last) {
+                                     Driver& driver, bool last,
+                                     const std::vector<std::string>& going) {
   CNM_TRY(need_cluster(kernel_.cluster));
   for (const auto& e : eps) {
     if (e.addresses.empty()) continue;
@@ -114,7 +122,8 @@ Status EndpointService::leave_global(Txn& tx, const Network& n, const std::vecto
   if (!last) return {};
   std::vector<Network> remaining;
   for (auto& other : CNM_VALUE(list_networks()))
-    if (other.id != n.id) remaining.push_back(std::move(other));
+    if (other.id != n.id && std::find(going.begin(), going.end(), other.id) == going.end())
+      remaining.push_back(std::move(other));
   Network one[] = {n};
   CNM_TRY(driver.remove(one, remaining));
   tx.batch().drops.push_back({store::kNetworks, n.id});
