@@ -7,6 +7,8 @@
 # its endpoint records, and no link left of a network without endpoints. Commands swept: connect
 # (the network's first endpoint here, which makes the bridge and VXLAN device, and a later one),
 # disconnect (a later endpoint, and the last, which removes the network here), create and rm.
+# Then a dead host: its agent killed and never restarted, its peer records expire with its lease,
+# and its addresses are freed by `gc` on another host only once the grace period has passed.
 source "$FIXTURES/lib.sh"; throwaway_host "$0" "$@"; source "$(dirname "$0")/lib.sh"
 source "$FIXTURES/etcd.sh"
 source "$FIXTURES/overlay.sh"
@@ -97,3 +99,33 @@ sweep "network create" kill 'on_host 1 netctl network rm ov >/dev/null 2>&1 || t
 [ -z "$(etcdctl_ 1 get --prefix "$P" --keys-only | grep -v "${P}hosts/\|${P}acks/\|^$")" ] ||
   fail "keys left: $(etcdctl_ 1 get --prefix "$P" --keys-only | grep .)"
 echo "ok - nothing of the overlay left in etcd after the sweeps"
+
+# A dead host: host 2's agent (lease TTL 2 s) SIGKILLed and nothing run there. Its peer record
+# expires with the lease; its address stays held through the grace period, then gc on host 1
+# frees it (the first gc marks the host dead, one after the grace period frees).
+on_host 1 netctl network create -d overlay --subnet 10.79.1.0/24 ov >/dev/null || fail "create ov again"
+on_host 1 netctl network connect ov a || fail "connect on host 1"
+on_host 2 env NETCTL_OVERLAY_TTL=2 "$NETCTL" network connect ov a || fail "connect on host 2"
+h2=$(ovf_root_id 2)
+pid=$(overlay_agent_pid 2)
+[ -n "$pid" ] || fail "no agent on host 2"
+kill -9 "$pid"
+for _ in $(seq 40); do
+  [ -n "$(etcdctl_ 1 get "${P}hosts/$h2" --keys-only | grep .)" ] || break
+  sleep 0.1
+done
+[ -z "$(etcdctl_ 1 get "${P}hosts/$h2" --keys-only | grep .)" ] || fail "host 2's record outlived its lease"
+[ -z "$(etcdctl_ 1 get --prefix "${P}peers/ov/" | grep "\"$h2\"")" ] || fail "host 2's peer record outlived its lease"
+dead_addr() { etcdctl_ 1 get --prefix "${P}addrs/ov/" | grep -c "\"$h2\"" || true; }
+[ "$(dead_addr)" = 1 ] || fail "host 2's address was not held after its lease ended"
+NETCTL_OVERLAY_GRACE=1 on_host 1 netctl gc >/dev/null || fail "gc on host 1"
+[ "$(dead_addr)" = 1 ] || fail "the first gc freed a dead host's address before the grace period"
+sleep 1.2
+out=$(NETCTL_OVERLAY_GRACE=1 on_host 1 netctl gc) || fail "gc on host 1: $out"
+grep "freed .* of network ov: host $h2 dead" <<<"$out" >/dev/null || fail "gc said: $out"
+[ "$(dead_addr)" = 0 ] || fail "gc did not free the dead host's address"
+on_host 1 netctl doctor >/dev/null || fail "doctor on host 1 after the dead host's gc"
+echo "ok - a dead host: its peer record expired with its lease, its address freed by gc after the grace period"
+on_host 2 netctl network disconnect ov a || fail "disconnect on host 2 after its address was freed"
+on_host 1 netctl network disconnect ov a || fail "disconnect on host 1"
+on_host 1 netctl network rm ov >/dev/null || fail "rm ov"
