@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 // etcd client's 1 s deadline, plus the republication of this host's peers.
 constexpr int kAgentStartTimeoutMs = 5000;
 constexpr auto kWaitFor = std::chrono::seconds(2);  // for a lease (another than `stale`)
+constexpr off_t kMaxLogBytes = 1 << 20;
 
 // Reads up to '\n' (not kept), EOF or `max` bytes, waiting at most `timeout_ms` in all.
 // nullopt: timed out.
@@ -130,6 +131,10 @@ class RealOverlayControl : public OverlayControl {
     for (const std::string& d : {s_.root, dir_})
       if (mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)
         return fail(Code::kFailed, "mkdir {}: {}", d, std::strerror(errno));
+    // The log is kept to two files of kMaxLogBytes at most: one line per change adds up.
+    struct stat st {};
+    if (stat(log.c_str(), &st) == 0 && st.st_size > kMaxLogBytes)
+      (void)rename(log.c_str(), (log + ".1").c_str());
     pid_t pid = fork();
     if (pid < 0) return fail(Code::kFailed, "fork: {}", std::strerror(errno));
     if (pid == 0) exec_detached(argv.data(), log.c_str(), wr.get());
