@@ -5,6 +5,7 @@
 // conditional writes with a check of what an earlier, unanswered attempt may have done.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -58,9 +59,12 @@ class EtcdClient {
   // Watches every key under `prefix` from `from_revision` (0: from now), passing each batch of
   // events to `callback` until it returns false or `max_wait` passes; a broken stream is resumed on
   // the next member from the revision after the last event seen. Returns the revision to resume
-  // from; kConflict if that history is compacted (read the keys again, then watch).
+  // from; kConflict if that history is compacted (read the keys again, then watch). `interrupt`
+  // (optional), once set by another thread, ends the watch like `max_wait` within about a second
+  // (libcurl looks at it at least once a second while the stream is idle).
   Result<int64_t> watch_prefix(std::string_view prefix, int64_t from_revision,
-                               const WatchCallback& callback, std::chrono::milliseconds max_wait);
+                               const WatchCallback& callback, std::chrono::milliseconds max_wait,
+                               const std::atomic<bool>* interrupt = nullptr);
 
   // Connections opened so far over all members (measures reuse).
   long connects() const;

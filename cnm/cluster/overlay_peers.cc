@@ -114,7 +114,8 @@ Result<PeerList> OverlayState::list_peers(std::string_view network) {
 Result<int64_t> OverlayState::watch_peers(std::string_view network, int64_t from_revision,
                                           const PeerCallback& callback,
                                           std::chrono::milliseconds max_wait,
-                                          const PeerBatchCallback& batch_done) {
+                                          const PeerBatchCallback& batch_done,
+                                          const std::atomic<bool>* interrupt) {
   if (!network.empty()) CNM_TRY(validate_name("network", network));
   // The subnets as they stood just before the first event, then kept up to date by the events.
   std::map<std::string, Prefix, std::less<>> subnets;
@@ -180,7 +181,7 @@ Result<int64_t> OverlayState::watch_peers(std::string_view network, int64_t from
     return last_seen == 0 || !batch_done || batch_done(last_seen);
   };
   ++calls_;
-  auto next = CNM_VALUE(client_.watch_prefix(keys_.root(), start, on_batch, max_wait));
+  auto next = CNM_VALUE(client_.watch_prefix(keys_.root(), start, on_batch, max_wait, interrupt));
   return resume_at.value_or(next);
 }
 

@@ -5,6 +5,7 @@
 // on every read: one that fails is skipped and reported, never used.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -99,11 +100,13 @@ class OverlayState {
   Status withdraw_peer(std::string_view network, const IpAddr& ip);
   Result<PeerList> list_peers(std::string_view network);
   // Peer changes of `network` ("" for every network) from `from_revision` (0: from now), each
-  // passed to `callback`, until it returns false or `max_wait` passes. Records are checked against
+  // passed to `callback`, until it returns false, `max_wait` passes or `interrupt` is set (by
+  // another thread: within about a second, EtcdClient::watch_prefix). Records are checked against
   // their network as it stood at the event. Returns the revision to resume from.
   Result<int64_t> watch_peers(std::string_view network, int64_t from_revision,
                               const PeerCallback& callback, std::chrono::milliseconds max_wait,
-                              const PeerBatchCallback& batch_done = {});
+                              const PeerBatchCallback& batch_done = {},
+                              const std::atomic<bool>* interrupt = nullptr);
 
   // Acknowledgements (overlay_acks.cc). The agent of `host_id` says it has applied every peer
   // change up to `revision`: acks/HOST bound to `lease`, written only while the host's record is

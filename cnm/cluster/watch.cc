@@ -24,13 +24,17 @@ constexpr size_t kMaxLine = 16 << 20;
 
 // What one stream delivers, read by the write callback.
 struct StreamState {
-  StreamState(const WatchCallback& cb, int64_t from) : callback(cb), next(from) {}
+  StreamState(const WatchCallback& cb, int64_t from, const std::atomic<bool>* stop)
+      : callback(cb), next(from), interrupt(stop) {}
   const WatchCallback& callback;
   int64_t next;  // the revision to resume from
   std::string pending;
   bool created = false;
   bool stopped = false;
   std::optional<Error> error;
+  const std::atomic<bool>* interrupt;  // may be null
+
+  bool interrupted() const { return interrupt != nullptr && interrupt->load(); }
 
   bool on_line(std::string_view line) {
     auto m = etcd_json::parse_watch(line);
@@ -66,6 +70,12 @@ size_t on_data(char* data, size_t size, size_t n, void* user) {
   return st->pending.size() > kMaxLine ? 0 : size * n;
 }
 
+// libcurl's progress callback: called at least once a second while the stream is idle, so an
+// interrupt set by another thread ends it that soon.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<StreamState*>(user)->interrupted() ? 1 : 0;
+}
+
 // Runs one watch stream on `url` until it ends, the callback stops it or `wait` passes.
 CURLcode run_stream(const std::string& url, const std::string& body, milliseconds wait,
                     StreamState& st) {
@@ -92,6 +102,15 @@ CURLcode run_stream(const std::string& url, const std::string& body, millisecond
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+  if (st.interrupt != nullptr) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
+  }
+  // A long watch on a member that became unreachable without a word ends within ~20 s.
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 2L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max<long>(1, wait.count()));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::clamp<long>(wait.count(), 1, 300));
   return curl_easy_perform(c);
@@ -133,23 +152,24 @@ Result<WatchMessage> parse_watch(std::string_view line) {
 }  // namespace etcd_json
 
 Result<int64_t> EtcdClient::watch_prefix(std::string_view prefix, int64_t from_revision,
-                                         const WatchCallback& callback, milliseconds max_wait) {
+                                         const WatchCallback& callback, milliseconds max_wait,
+                                         const std::atomic<bool>* interrupt) {
   if (conns_.empty()) return fail(Code::kInvalid, "etcd watch: no endpoints configured");
   const auto end = Clock::now() + max_wait;
-  StreamState st(callback, from_revision);
+  StreamState st(callback, from_revision, interrupt);
   std::vector<std::string> errors(conns_.size());
   bool ever_created = false;
   for (;;) {
     for (size_t n = 0; n < conns_.size(); ++n) {
       size_t i = (current_ + n) % conns_.size();
       auto left = std::chrono::duration_cast<milliseconds>(end - Clock::now());
-      if (left.count() <= 0) break;
+      if (left.count() <= 0 || st.interrupted()) break;
       st.created = false;
       st.pending.clear();
       std::string body = etcd_json::watch_request(prefix, etcd_json::prefix_end(prefix), st.next);
       CURLcode rc = run_stream(conns_[i]->base(), body, left, st);
       if (st.error) return std::unexpected(*st.error);
-      if (st.stopped) return st.next;
+      if (st.stopped || st.interrupted()) return st.next;
       ever_created |= st.created;
       if (st.created) current_ = i;
       if (rc == CURLE_OPERATION_TIMEDOUT && st.created) return st.next;
@@ -158,6 +178,7 @@ Result<int64_t> EtcdClient::watch_prefix(std::string_view prefix, int64_t from_r
     }
     auto left = std::chrono::duration_cast<milliseconds>(end - Clock::now());
     if (left.count() <= 0) break;
+    if (st.interrupted()) return st.next;
     std::this_thread::sleep_for(std::min(options_.first_backoff * 5, left));
   }
   if (ever_created) return st.next;

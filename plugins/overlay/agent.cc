@@ -1,8 +1,10 @@
-// The agent's life: registration, the watch rounds, lost leases and leaving (sync.cc: the kernel).
+// The agent's main thread: registration, keepalive, lost leases, leaving and SIGTERM (watcher.cc:
+// the watch thread; sync.cc: the kernel).
 #include "plugins/overlay/agent.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -20,9 +22,25 @@ using cnm::Code;
 using cnm::fail;
 using Clock = std::chrono::steady_clock;
 
-volatile std::sig_atomic_t g_stop = 0;
+using std::chrono::milliseconds;
 
-void request_stop(int) { g_stop = 1; }
+// How often the main thread looks for SIGTERM and for a resync request the watch thread has not
+// taken (no peer event came to carry it): then the watch is interrupted.
+constexpr milliseconds kTick(100);
+
+sigset_t stop_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGINT);
+  return s;
+}
+
+// Waits up to `wait` for SIGTERM or SIGINT (blocked in every thread): true if one came.
+bool stop_signalled(const sigset_t& stop, milliseconds wait) {
+  timespec ts{0, static_cast<long>(wait.count()) * 1000000L};
+  return sigtimedwait(&stop, nullptr, &ts) > 0;
+}
 
 // Writes `lease` to DIR/lease: a new file, synced, then renamed over the old one, so a reader sees
 // the old lease or the new one, never part of one.
@@ -43,14 +61,14 @@ cnm::Status write_lease_file(const std::string& dir, int64_t lease) {
 
 }  // namespace
 
-Agent::Agent(AgentOptions o, cnm::Runtime& rt, std::unique_ptr<cnm::kernel::Vxlans> vxlans,
-             std::string host_id)
+Agent::Agent(AgentOptions o, cnm::Runtime& rt, cnm::Runtime& watch_rt,
+             std::unique_ptr<cnm::kernel::Vxlans> vxlans, std::string host_id)
     : o_(std::move(o)),
       rt_(rt),
-      vx_(std::move(vxlans)),
       host_(std::move(host_id)),
       etcd_(cnm::cluster::EtcdOptions{o_.urls}),
-      state_(etcd_) {}
+      state_(etcd_),
+      watcher_(o_, watch_rt, std::move(vxlans), host_, shared_) {}
 
 void Agent::ready(const std::string& line) {
   if (line.starts_with("err ") && o_.lock_fd >= 0) {
@@ -66,15 +84,23 @@ void Agent::ready(const std::string& line) {
   o_.ready_fd = -1;
 }
 
+void Agent::ask_resync() {
+  resync_asked_ = Clock::now();
+  interrupted_ = false;
+  shared_.resync = true;
+}
+
 cnm::Status Agent::register_host() {
   lease_ = CNM_VALUE(state_.register_host(host_, o_.advertise, o_.ttl));
-  last_keepalive_ = Clock::now();
-  acked_ = 0;  // the old lease's ack went with it
+  shared_.lease = lease_;
   CNM_TRY(write_lease_file(o_.root + "/overlay", lease_));
   log("registered host {} (VTEP {}) under lease {:x}, TTL {} s", host_, o_.advertise.str(), lease_,
       o_.ttl);
-  CNM_TRY(refresh_local());
-  for (const auto& [name, n] : local_) {
+  // Asked before the records are published again: their events carry the request to the watch
+  // thread, which then syncs in full and acknowledges under the new lease.
+  if (lost_) ask_resync();
+  auto local = CNM_VALUE(read_local(rt_));
+  for (const auto& [name, n] : local) {
     for (const auto& ep : n.endpoints) {
       if (ep.addresses.empty() || ep.addresses[0].is_v6()) continue;
       const cnm::IpAddr ip = ep.addresses[0].addr();
@@ -90,68 +116,32 @@ cnm::Status Agent::register_host() {
 }
 
 cnm::Status Agent::round() {
-  using std::chrono::milliseconds;
-  const milliseconds period(std::min(1000, o_.ttl * 1000 / 3));
-  if (lost_) {
-    CNM_TRY(register_host());
-    dirty_ = true;
-  }
-  if (dirty_ || next_ == 0) {
-    dirty_ = false;
-    int64_t rev = CNM_VALUE(resync());
-    next_ = rev + 1;
-    on_batch(rev);
-  }
-  auto on_ev = [this](const cnm::cluster::PeerEvent& e) { return on_event(e); };
-  auto on_b = [this](int64_t rev) { return on_batch(rev); };
-  auto next = state_.watch_peers("", next_, on_ev, period, on_b);
-  if (!next) {
-    if (next.error().code == Code::kConflict) {
-      log("watch from revision {}: history compacted, reading every peer again", next_);
-      next_ = 0;
-    } else {
-      return std::unexpected(next.error());
-    }
-  } else {
-    next_ = *next;
-  }
-  if (Clock::now() - last_keepalive_ >= period) {
-    auto k = state_.keepalive_host(lease_);
-    if (k) {
-      last_keepalive_ = Clock::now();
-    } else if (k.error().code == Code::kNotFound) {
-      log("lease {:x} is gone: registering again", lease_);
-      lost_ = true;
-    } else {
-      return std::unexpected(k.error());
-    }
-  }
-  return {};
+  if (lost_) CNM_TRY(register_host());
+  auto k = state_.keepalive_host(lease_);
+  if (k) return {};
+  if (k.error().code != Code::kNotFound) return std::unexpected(k.error());
+  log("lease {:x} is gone: registering again", lease_);
+  lost_ = true;
+  return register_host();
 }
 
-bool Agent::on_batch(int64_t revision) {
-  // A change that could not be applied is not acknowledged: the next round syncs in full first.
-  if (dirty_ || revision <= acked_) return false;
-  auto st = state_.put_ack(host_, revision, lease_);
-  if (st) {
-    acked_ = revision;
-  } else {
-    log("ack of revision {}: {}", revision, st.error().message);
-    if (st.error().code == Code::kNotFound) lost_ = true;
+bool Agent::busy() {
+  auto local = read_local(rt_);
+  if (!local) {
+    log("read the store: {}", local.error().message);
+    return true;
   }
-  return false;  // end the watch: the round keeps the lease alive and checks for leaving
+  bool any = false;
+  for (const auto& [name, n] : *local) {
+    // A network new here (or made again under its name) the watch thread has not synced: no peer
+    // event may come to make it, so the request ends the watch if need be.
+    if (!shared_.synced(n.id) && !shared_.resync) ask_resync();
+    any = any || !n.endpoints.empty();
+  }
+  return any;
 }
 
 bool Agent::leave_if_idle(bool force) {
-  // The local view is read again each round: that also brings a network new here to the next
-  // round's sync.
-  auto busy = [this] {
-    if (auto st = refresh_local(); !st) {
-      log("read the store: {}", st.error().message);
-      return true;
-    }
-    return std::ranges::any_of(local_, [](const auto& kv) { return !kv.second.endpoints.empty(); });
-  };
   if (!force && busy()) return false;
   // Commands call OverlayControl::ensure() holding the store's write lock: the agent decides to
   // leave under it too, and keeps it until it has exited, so no command sees a leaving agent.
@@ -168,7 +158,7 @@ bool Agent::leave_if_idle(bool force) {
       log("store lock busy for 5 s: leaving without it");
       break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(milliseconds(20));
   }
   if (!force && busy()) return stay();  // an endpoint came before the lock
   if (lease_ != 0) {
@@ -182,28 +172,32 @@ bool Agent::leave_if_idle(bool force) {
 }
 
 int Agent::run() {
-  std::signal(SIGTERM, request_stop);
-  std::signal(SIGINT, request_stop);
   std::signal(SIGPIPE, SIG_IGN);
+  // Blocked here, so in the watch thread too: only sigtimedwait below takes them.
+  const sigset_t stop = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   if (auto st = register_host(); !st) {
     log("register host {}: {}", host_, st.error().message);
     ready("err " + st.error().message);
     return 1;
   }
   ready(fmt::format("ok {}", lease_));
+  std::thread([this] { watcher_.run(); }).detach();
+  const milliseconds period(std::min(1000, o_.ttl * 1000 / 3));
+  auto next_round = Clock::now() + period;
   int failures = 0;
-  while (g_stop == 0) {
+  while (!stop_signalled(stop, kTick)) {
+    if (shared_.resync && !interrupted_ && Clock::now() - resync_asked_ >= kTick) {
+      shared_.interrupt = true;  // no peer event took the request: end the watch
+      interrupted_ = true;
+    }
+    if (Clock::now() < next_round) continue;
     if (leave_if_idle(false)) return 0;
     auto st = round();
-    if (st) {
-      failures = 0;
-      continue;
-    }
     // etcd unreachable: keep trying (the lease may outlive the outage), slower each time.
-    log("{}", st.error().message);
-    dirty_ = true;
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::min(1000, 100 << std::min(failures++, 4))));
+    if (!st) log("{}", st.error().message);
+    failures = st ? 0 : failures + 1;
+    next_round = Clock::now() + (st ? period : milliseconds(100 << std::min(failures, 4)));
   }
   leave_if_idle(true);
   return 0;

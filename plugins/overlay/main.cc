@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -128,11 +130,17 @@ int main(int argc, char** argv) {
   o.lock_fd = *locked;
   unlink((dir + "/lease").c_str());  // a dead agent's: never read as this one's
   write_pid(dir);
+  // One store handle per thread (the watch thread reads the local networks too).
   auto rt = cnm::Runtime::open(cnm::Config{}, o.root);
   if (!rt) return fail_start("open the store: " + rt.error().message);
+  auto watch_rt = cnm::Runtime::open(cnm::Config{}, o.root);
+  if (!watch_rt) return fail_start("open the store: " + watch_rt.error().message);
   auto root_id = (*rt)->controller().store().root_id();
   if (!root_id) return fail_start("root id: " + root_id.error().message);
   auto vx = cnm::kernel::make_linux_vxlans(cnm::kernel::owner_group(*root_id));
-  overlay::Agent agent(std::move(o), **rt, std::move(vx), *root_id);
-  return agent.run();
+  overlay::Agent agent(std::move(o), **rt, **watch_rt, std::move(vx), *root_id);
+  int rc = agent.run();
+  // The watch thread is still running: no destructor may run under it.
+  std::fflush(nullptr);
+  std::_Exit(rc);
 }

@@ -30,8 +30,8 @@ VxlanEntries entries_of(const RemoteEndpoint& r) {
 
 }  // namespace
 
-cnm::Result<std::map<std::string, LocalNet>> Agent::read_local() {
-  auto& c = rt_.controller();
+cnm::Result<std::map<std::string, LocalNet>> read_local(cnm::Runtime& rt) {
+  auto& c = rt.controller();
   std::map<std::string, LocalNet> out;
   for (auto& n : CNM_VALUE(c.list_networks())) {
     if (n.driver != cnm::cluster::kOverlayDriver) continue;
@@ -42,13 +42,14 @@ cnm::Result<std::map<std::string, LocalNet>> Agent::read_local() {
   return out;
 }
 
-cnm::Status Agent::refresh_local() {
-  auto now = read_local();
+cnm::Status Watcher::refresh_local() {
+  auto now = read_local(rt_);
   if (!now) return std::unexpected(now.error());
   last_refresh_ = std::chrono::steady_clock::now();
   // What was programmed on a network that is no longer local went with its device.
   std::erase_if(programmed_, [&](const auto& kv) { return !now->contains(kv.first); });
-  // A network new here (or made again under its name) is synced by the next round.
+  std::erase_if(synced_at_, [&](const auto& kv) { return !now->contains(kv.first); });
+  // A network new here (or made again under its name) is synced in full after this batch.
   for (const auto& [name, n] : *now) {
     auto it = local_.find(name);
     if (it == local_.end() || it->second.id != n.id) dirty_ = true;
@@ -57,7 +58,7 @@ cnm::Status Agent::refresh_local() {
   return {};
 }
 
-cnm::Result<int64_t> Agent::sync_network(const LocalNet& n) {
+cnm::Result<int64_t> Watcher::sync_network(const LocalNet& n) {
   auto peers = CNM_VALUE(state_.list_peers(n.name));
   for (const auto& s : peers.skipped) log("network {}: skipped {}: {}", n.name, s.key, s.reason);
   Remotes remotes;
@@ -91,13 +92,15 @@ cnm::Result<int64_t> Agent::sync_network(const LocalNet& n) {
     log("{}: added {} FDB and {} neighbour entries", n.device, add.fdb.size(), add.neigh.size());
   }
   programmed_[n.name] = std::move(remotes);
+  synced_at_[n.name] = peers.revision;
   return peers.revision;
 }
 
-cnm::Result<int64_t> Agent::resync() {
+cnm::Result<int64_t> Watcher::resync() {
   CNM_TRY(refresh_local());
   dirty_ = false;
   int64_t least = 0;
+  std::set<std::string> ids;
   for (const auto& [name, n] : local_) {
     auto rev = sync_network(n);
     if (!rev) {
@@ -105,12 +108,15 @@ cnm::Result<int64_t> Agent::resync() {
       return std::unexpected(rev.error());
     }
     least = least == 0 ? *rev : std::min(least, *rev);
+    ids.insert(n.id);
   }
   if (least == 0) least = CNM_VALUE(state_.list_networks()).revision;
+  need_sync_ = false;
+  shared_.set_synced(std::move(ids));
   return least;
 }
 
-bool Agent::on_event(const cnm::cluster::PeerEvent& e) {
+bool Watcher::on_event(const cnm::cluster::PeerEvent& e) {
   using Kind = cnm::cluster::PeerEvent::Kind;
   if (e.kind == Kind::kInvalid) {
     log("skipped {}: {}", e.invalid.key, e.invalid.reason);
@@ -123,6 +129,9 @@ bool Agent::on_event(const cnm::cluster::PeerEvent& e) {
     it = local_.find(e.network);
   }
   if (it == local_.end()) return true;  // not used here
+  // A change the last full sync of the network already read.
+  if (auto at = synced_at_.find(e.network); at != synced_at_.end() && e.revision <= at->second)
+    return true;
   const std::string& dev = it->second.device;
   Remotes& done = programmed_[e.network];
   if (e.kind == Kind::kRemoved) {

@@ -17,12 +17,17 @@
 //   watch NET|all FROM_REV N MAX_MS   ("added NET IP VTEP" / "removed NET IP" / "invalid KEY" for
 //     N events, then "next REV"; exits 5 if fewer came within MAX_MS)
 //   bench-alloc NET HOST N | bench-claim N   (median and p90 microseconds, etcd calls per op)
+//   ack-latency NET ACKHOST FIRST_IP N GAP_MS   (N peer records of host "remote" put as they are,
+//     at FIRST_IP and the next N-1 addresses, GAP_MS apart; after each, acks/ACKHOST read until it
+//     reaches the put's revision (1 s at most). Prints "ack_latency n=N median_us= p90_us=
+//     max_us=", then deletes the records; exits 5 if an ack never came)
 // Exit status: 0, or the error's code (cnm::Code).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cnm/cluster/overlay_state.h"
@@ -161,7 +166,50 @@ int ovl_bench_claim(OverlayState& s, const Args& a) {
   return 0;
 }
 
-int ovl_run(OverlayState& s, const Args& a) {
+// Microseconds from the put at revision `rev` until acks/HOST holds `rev` or later; -1 after 1 s.
+long long ovl_ack_wait(cnm::cluster::EtcdClient& c, const std::string& key, int64_t rev) {
+  auto t = OvlClock::now();
+  while (OvlClock::now() - t < std::chrono::seconds(1)) {
+    auto r = c.get(key);
+    if (r && !r->kvs.empty()) {
+      auto a = cnm::cluster::decode_ack(r->kvs[0].value);
+      if (a && a->revision >= rev) return micros_since(t);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return -1;
+}
+
+int ovl_ack_latency(cnm::cluster::EtcdClient& c, OverlayState& s, const Args& a) {
+  const std::string ack = s.keys().ack(a[2]);
+  const auto first = static_cast<uint32_t>(ovl_ip(a[3]).value());
+  std::vector<long long> us;
+  std::vector<std::string> keys;
+  for (int i = 0, n = std::stoi(a[4]); i < n; ++i) {
+    const IpAddr ip = IpAddr::v4(first + static_cast<uint32_t>(i));
+    cnm::cluster::PeerRecord p{ip, cnm::cluster::overlay_mac(ip), ovl_ip("203.0.113.250"), "remote",
+                               "latency" + std::to_string(i)};
+    keys.push_back(s.keys().peer(a[1], ip));
+    auto w = c.put(keys.back(), cnm::cluster::encode_peer(p));
+    if (!w) return ovl_report(w.error());
+    us.push_back(ovl_ack_wait(c, ack, w->revision));
+    if (us.back() > 20000 || us.back() < 0)
+      std::fprintf(stderr, "put %d (%s) at revision %lld: ack after %lld us\n", i, ip.str().c_str(),
+                   static_cast<long long>(w->revision), us.back());
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoll(a[5])));
+  }
+  for (const auto& k : keys) (void)c.delete_key(k);
+  if (std::ranges::count(us, -1) > 0) {
+    std::fprintf(stderr, "overlay_probe: %s: no ack within 1 s\n", a[2].c_str());
+    return 5;
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("ack_latency n=%zu median_us=%lld p90_us=%lld max_us=%lld\n", us.size(),
+              us[us.size() / 2], us[us.size() * 9 / 10], us.back());
+  return 0;
+}
+
+int ovl_run(cnm::cluster::EtcdClient& c, OverlayState& s, const Args& a) {
   const std::string& op = a[0];
   auto need = [&](size_t n) {
     if (a.size() >= n + 1) return true;
@@ -227,6 +275,7 @@ int ovl_run(OverlayState& s, const Args& a) {
   if (op == "watch" && need(4)) return ovl_watch(s, a);
   if (op == "bench-alloc" && need(3)) return ovl_bench_alloc(s, a);
   if (op == "bench-claim" && need(1)) return ovl_bench_claim(s, a);
+  if (op == "ack-latency" && need(5)) return ovl_ack_latency(c, s, a);
   std::fprintf(stderr, "overlay_probe: unknown or incomplete operation %s\n", op.c_str());
   return 2;
 }
@@ -246,5 +295,5 @@ int main(int argc, char** argv) {
   }
   cnm::cluster::EtcdClient client({split_commas(args[0])});
   OverlayState state(client, prefix);
-  return ovl_run(state, Args(args.begin() + 1, args.end()));
+  return ovl_run(client, state, Args(args.begin() + 1, args.end()));
 }
