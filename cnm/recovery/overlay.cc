@@ -104,7 +104,12 @@ Status Recovery::doctor_cluster(Drift& d) {
       continue;
     }
     auto eps = CNM_VALUE(endpoints({.parent = n.id}));
-    describe(n, CNM_VALUE(cluster_diff(kernel_, n, eps)), d.cluster);
+    auto diff = cluster_diff(kernel_, n, eps);
+    if (!diff) {  // an unreachable cluster store is drift to report, not doctor failing
+      d.cluster.push_back(fmt::format("network {}: {}", n.name, diff.error().message));
+      continue;
+    }
+    describe(n, *diff, d.cluster);
   }
   return {};
 }
