@@ -17,7 +17,8 @@ pkgs=(
   libldns-dev libboost-dev  # netctl-dns: DNS messages (ldns), sockets and timers (Boost.Asio)
   dnsperf aardvark-dns dnsmasq-base  # the DNS benchmark, its peer and its upstream (dnsmasq)
   docker.io  # the Docker driver's test runs the real dockerd 20.10 (never started on this host)
-  etcd-server etcd-client libcurl4-openssl-dev libssl-dev  # multi-host: etcd, its client
+  etcd-server etcd-client libcurl4-openssl-dev libssl-dev jq  # multi-host: etcd, its client; jq reads
+  # etcdctl's and netctl's JSON in the etcd and overlay scenarios
 )
 "$(dirname "$0")/apt-install.sh" "${pkgs[@]}"
 # The Debian sources of libiptc and libmnl, which Debian ships only as shared objects: with both,
