@@ -105,12 +105,16 @@ echo "ok - nothing of the overlay left in etcd after the sweeps"
 # frees it (the first gc marks the host dead, one after the grace period frees).
 on_host 1 netctl network create -d overlay --subnet 10.79.1.0/24 ov >/dev/null || fail "create ov again"
 on_host 1 netctl network connect ov a || fail "connect on host 1"
+# Host 2's agent of the sweeps (TTL 10) leaves within about a second of its last endpoint; the
+# connect below must start one with a TTL of 2.
+for _ in $(seq 50); do [ -z "$(overlay_agent_pid 2)" ] && break; sleep 0.1; done
+[ -z "$(overlay_agent_pid 2)" ] || fail "host 2's agent still runs 5 s after its last endpoint left"
 on_host 2 env NETCTL_OVERLAY_TTL=2 "$NETCTL" network connect ov a || fail "connect on host 2"
 h2=$(ovf_root_id 2)
 pid=$(overlay_agent_pid 2)
 [ -n "$pid" ] || fail "no agent on host 2"
-kill -9 "$pid"
-for _ in $(seq 40); do
+kill -9 "$pid" || fail "kill host 2's agent ($pid)"
+for _ in $(seq 60); do
   [ -n "$(etcdctl_ 1 get "${P}hosts/$h2" --keys-only | grep .)" ] || break
   sleep 0.1
 done
