@@ -59,7 +59,10 @@ for s in a b; do on_host 1 netctl sandbox create "$s" >/dev/null; on_host 2 netc
 on_host 2 netctl network connect ov a || fail "connect on host 2"  # a remote endpoint to program
 
 # sweep LABEL MODE SETUP UNDO CMD...: for k = 1.. the steps CMD takes, SETUP, CMD killed (or
-# failed) at k, the checks, UNDO (the state before SETUP again, whatever k left).
+# failed) at k, the checks, UNDO (the state before SETUP again, whatever k left). Host 1 is checked
+# at every step; host 2, whose kernel only follows etcd through its agent, at every step of the
+# first sweep and after the last step of the others (CI's time budget).
+OVF_EVERY2=1
 sweep() {
   local label=$1 mode=$2 setup=$3 undo=$4 n k rc
   shift 4
@@ -73,9 +76,10 @@ sweep() {
     on_host 1 env NETCTL_FAIL_AT="$k:$mode" "$NETCTL" "$@" >/dev/null 2>&1 || rc=$?
     [ "$rc" != 0 ] || fail "$label: step $k of $n ($mode) did not stop the command"
     check 1 "$label, $mode at step $k of $n"
-    check 2 "$label, $mode at step $k of $n"
+    [ "$OVF_EVERY2" = 0 ] && [ "$k" != "$n" ] || check 2 "$label, $mode at step $k of $n"
     eval "$undo"
   done
+  OVF_EVERY2=0
   echo "ok - $label: $mode at each of $n steps, repaired by the next command, etcd agrees"
 }
 clean1='on_host 1 netctl network disconnect ov a >/dev/null; on_host 1 netctl network disconnect ov b >/dev/null'
