@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cnm/cluster/cluster_config.h"
 #include "cnm/core/cluster_access.h"
 #include "cnm/core/intent.h"
 #include "cnm/core/records.h"
@@ -21,11 +22,9 @@ namespace {
 // How long an attach waits for the other hosts' agents to program its peer record.
 constexpr std::chrono::milliseconds kAwaitPeers{1000};
 
+// The one error for missing cluster settings (cnm/cluster/cluster_config.h).
 Status need_cluster(ClusterAccess* c) {
-  if (c != nullptr) return {};
-  return fail(Code::kInvalid,
-              "overlay networks need cluster-store and cluster-advertise in the config (or "
-              "NETCTL_CLUSTER_STORE and NETCTL_CLUSTER_ADVERTISE)");
+  return c != nullptr ? Status{} : cluster::require_cluster({});
 }
 
 }  // namespace

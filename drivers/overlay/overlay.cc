@@ -1,5 +1,6 @@
 #include "drivers/overlay/overlay.h"
 
+#include "cnm/cluster/cluster_config.h"
 #include "cnm/cluster/overlay_records.h"
 #include "cnm/core/cluster_access.h"
 #include "cnm/core/intent.h"
@@ -11,11 +12,9 @@ namespace {
 
 using cnm::cluster::overlay_vxlan_name;
 
+// The one error for missing cluster settings (cnm/cluster/cluster_config.h).
 cnm::Status need_cluster(const cnm::KernelContext& k) {
-  if (k.cluster == nullptr || k.vxlans == nullptr)
-    return cnm::fail(cnm::Code::kInvalid,
-                     "overlay networks need cluster-store and cluster-advertise in the config (or "
-                     "NETCTL_CLUSTER_STORE and NETCTL_CLUSTER_ADVERTISE)");
+  if (k.cluster == nullptr || k.vxlans == nullptr) return cnm::cluster::require_cluster({});
   return {};
 }
 
